@@ -1,0 +1,291 @@
+// Package config is the gateway's one configuration file: its schema, its
+// defaults, the BK_* environment overrides and the checks that run before the
+// gateway starts.
+//
+// A config is built in four steps: Default, then the YAML file, then the
+// environment (BK_GATEWAY_ID, BK_SPOOL_MAX_BYTES, ...), then Validate. Unknown
+// keys and bad values are errors that name the key path and, where there is
+// one, the line: `cameras[2].url: scheme must be rtsp or rtsps (line 14)`.
+//
+// example.yaml, next to this file, is the reference: every key with its
+// default and its meaning. The fleet pushes the same document as JSON on
+// config/desired; FromJSON reads it with the same rules and JSON writes it.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"time"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// MaxFileBytes is the largest config document Parse accepts.
+const MaxFileBytes = 1 << 20
+
+// MaxCameras is the most cameras one gateway may have (a heartbeat carries at
+// most this many).
+const MaxCameras = 256
+
+// Config is the whole gateway configuration. The yaml tags are the key names
+// in both the YAML file and the JSON form.
+type Config struct {
+	Gateway Gateway  `yaml:"gateway"`
+	Broker  Broker   `yaml:"broker"`
+	Spool   Spool    `yaml:"spool"`
+	Uplink  Uplink   `yaml:"uplink"`
+	HTTP    HTTP     `yaml:"http"`
+	Log     Log      `yaml:"log"`
+	Cameras []Camera `yaml:"cameras"`
+	Debug   Debug    `yaml:"debug"`
+
+	// where each key path came from, for error messages: a line in the file
+	// or an environment variable. Nil for a Config built in Go.
+	origin map[string]string
+}
+
+// Gateway identifies this gateway to the fleet.
+type Gateway struct {
+	// ID is the gateway's id (wire.ValidID). Required; no default.
+	ID string `yaml:"id"`
+}
+
+// Broker is the MQTT connection to the fleet.
+type Broker struct {
+	// URL of the broker; scheme tcp, ssl, tls, mqtt, mqtts, ws or wss.
+	// Default tcp://127.0.0.1:1883.
+	URL string `yaml:"url"`
+	// Username and Password are the gateway's MQTT credentials. Default empty.
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+	// ClientID is the MQTT client id. Default: the gateway id.
+	ClientID string `yaml:"client_id"`
+	// Keepalive is the MQTT keepalive interval. Default 30s.
+	Keepalive time.Duration `yaml:"keepalive"`
+	// ConnectTimeout bounds one connection attempt. Default 10s.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+}
+
+// Spool is the on-disk outbox of events waiting for the fleet's ack.
+type Spool struct {
+	// Path of the bbolt file. Default /var/lib/bk-gateway/spool.db.
+	Path string `yaml:"path"`
+	// MaxBytes is the spool's byte budget. Default 256MiB.
+	MaxBytes ByteSize `yaml:"max_bytes"`
+}
+
+// Uplink tunes the MQTT uplink.
+type Uplink struct {
+	// Heartbeat is the interval between heartbeats. Default 30s.
+	Heartbeat time.Duration `yaml:"heartbeat"`
+	// MaxInflight is the most unacknowledged records at once. Default 256.
+	MaxInflight int `yaml:"max_inflight"`
+	// ReplayRate caps records per second sent after a reconnect; 0 means no
+	// cap. Default 10000.
+	ReplayRate int `yaml:"replay_rate"`
+	// AckTimeout is how long a record may wait for the fleet's ack before it
+	// is sent again. Default 15s.
+	AckTimeout time.Duration `yaml:"ack_timeout"`
+	// OfflineGrace is how long the broker may be away before the gateway
+	// reports itself offline locally (status LED, status page). Default 30s.
+	OfflineGrace time.Duration `yaml:"offline_grace"`
+}
+
+// HTTP is the local status page for installers.
+type HTTP struct {
+	// Listen is the host:port to serve on; "" turns it off.
+	// Default 127.0.0.1:8081.
+	Listen string `yaml:"listen"`
+}
+
+// Log sets up the gateway's logger.
+type Log struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `yaml:"level"`
+	// Format is text or json. Default text.
+	Format string `yaml:"format"`
+}
+
+// SlogLevel is Level as a slog.Level (info when Level is not valid).
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case "debug":
+		return slog.LevelDebug
+	case "warn":
+		return slog.LevelWarn
+	case "error":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// Camera is one camera the gateway reads.
+type Camera struct {
+	// ID is the camera's id (wire.ValidID), unique in this file. Required.
+	ID string `yaml:"id"`
+	// URL is the camera's main stream, rtsp:// or rtsps://. Required.
+	URL string `yaml:"url"`
+	// Transport is tcp, udp or auto. Default auto.
+	Transport string `yaml:"transport"`
+	// Area is the kitchen area this camera watches (e.g. cooking). Default empty
+	// (not mapped yet).
+	Area string `yaml:"area"`
+	// Public says whether parents may watch this camera. Default false.
+	Public bool `yaml:"public"`
+	// LiveURL is an optional sub-stream for live view, rtsp:// or rtsps://.
+	// Default empty (live view uses URL).
+	LiveURL string `yaml:"live_url"`
+	// Name is a human label. Default empty.
+	Name string `yaml:"name"`
+}
+
+// Debug holds settings for tests and benchmarks.
+type Debug struct {
+	SyntheticEvents SyntheticEvents `yaml:"synthetic_events"`
+}
+
+// SyntheticEvents is a load generator: it spools Total synthetic events at
+// Rate per second. Total 0 (the default) turns it off; Rate 0 means as fast as
+// the spool takes them.
+type SyntheticEvents struct {
+	Total int     `yaml:"total"`
+	Rate  float64 `yaml:"rate"`
+}
+
+// Default is the configuration before the file is read. It does not validate
+// on its own: the gateway id has no default.
+func Default() Config {
+	return Config{
+		Broker: Broker{
+			URL:            "tcp://127.0.0.1:1883",
+			Keepalive:      30 * time.Second,
+			ConnectTimeout: 10 * time.Second,
+		},
+		Spool: Spool{
+			Path:     "/var/lib/bk-gateway/spool.db",
+			MaxBytes: 256 * MiB,
+		},
+		Uplink: Uplink{
+			Heartbeat:    30 * time.Second,
+			MaxInflight:  256,
+			ReplayRate:   10000,
+			AckTimeout:   15 * time.Second,
+			OfflineGrace: 30 * time.Second,
+		},
+		HTTP: HTTP{Listen: "127.0.0.1:8081"},
+		Log:  Log{Level: "info", Format: "text"},
+	}
+}
+
+// defaultCamera is what each entry of cameras starts from.
+func defaultCamera() Camera { return Camera{Transport: "auto"} }
+
+// Load reads the file at path, applies the BK_* environment and validates.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, os.LookupEnv)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse builds a Config from a YAML document: defaults, then data, then the
+// environment looked up through env (nil for none), then Validate.
+func Parse(data []byte, env func(string) (string, bool)) (Config, error) {
+	if len(data) > MaxFileBytes {
+		return Config{}, &Error{Msg: fmt.Sprintf("document is %d bytes, limit %d", len(data), MaxFileBytes)}
+	}
+	root, err := parseYAML(data)
+	if err != nil {
+		return Config{}, err
+	}
+	return build(root, env)
+}
+
+// FromJSON builds a Config from its JSON form (as pushed by the fleet on
+// config/desired): defaults, then b, then Validate, with the same key names
+// and rules as the YAML file. The environment is not consulted; call
+// ApplyEnv and Validate to lay local overrides over a pushed config.
+func FromJSON(b []byte) (Config, error) {
+	if len(b) > MaxFileBytes {
+		return Config{}, &Error{Msg: fmt.Sprintf("document is %d bytes, limit %d", len(b), MaxFileBytes)}
+	}
+	root, err := parseJSON(b)
+	if err != nil {
+		return Config{}, err
+	}
+	return build(root, nil)
+}
+
+func build(root *yaml.Node, env func(string) (string, bool)) (Config, error) {
+	c := Default()
+	if err := c.decodeNode(root); err != nil {
+		return Config{}, err
+	}
+	if env != nil {
+		if err := c.ApplyEnv(env); err != nil {
+			return Config{}, err
+		}
+	}
+	c.fill()
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// fill sets the defaults that depend on other keys.
+func (c *Config) fill() {
+	if c.Broker.ClientID == "" {
+		c.Broker.ClientID = c.Gateway.ID
+	}
+}
+
+// Camera returns the camera with the given id.
+func (c *Config) Camera(id string) (Camera, bool) {
+	for _, cam := range c.Cameras {
+		if cam.ID == id {
+			return cam, true
+		}
+	}
+	return Camera{}, false
+}
+
+// Redacted is a copy with secrets (the broker password, passwords in camera
+// URLs) replaced by "xxxxx", for logs and the status page.
+func (c Config) Redacted() Config {
+	r := c
+	if r.Broker.Password != "" {
+		r.Broker.Password = redacted
+	}
+	r.Cameras = make([]Camera, len(c.Cameras))
+	for i, cam := range c.Cameras {
+		cam.URL = redactURL(cam.URL)
+		cam.LiveURL = redactURL(cam.LiveURL)
+		r.Cameras[i] = cam
+	}
+	if c.Cameras == nil {
+		r.Cameras = nil
+	}
+	return r
+}
+
+const redacted = "xxxxx"
+
+// redactURL hides the password of a URL with user info.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), redacted)
+	}
+	return u.String()
+}

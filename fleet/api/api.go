@@ -1,0 +1,316 @@
+// Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
+// gateways, violations and their snapshots, commands and desired config,
+// behind bearer-token authentication.
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// Publisher sends a message to a gateway over MQTT.
+type Publisher interface {
+	Publish(topic string, retained bool, payload []byte, timeout time.Duration) error
+}
+
+// Server is the HTTP API.
+type Server struct {
+	Store *store.Store
+	// MQTT publishes commands and desired configs; nil disables them.
+	MQTT Publisher
+	// AdminToken, when set, is accepted as an admin bearer token.
+	AdminToken string
+	// Gatherer is what /metrics exposes.
+	Gatherer prometheus.Gatherer
+	// Ready reports whether the fleet is consuming MQTT (for /healthz).
+	Ready  func() bool
+	Logger *slog.Logger
+}
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 1 << 20
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	if s.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.HandleFunc("GET /{$}", s.statusPage)
+	mux.Handle("GET /api/v1/gateways", s.auth(s.listGateways))
+	mux.Handle("POST /api/v1/gateways/{id}/commands", s.auth(s.sendCommand))
+	mux.Handle("PUT /api/v1/gateways/{id}/config", s.auth(s.putConfig))
+	mux.Handle("GET /api/v1/violations", s.auth(s.listViolations))
+	mux.Handle("GET /api/v1/violations/{id}", s.auth(s.getViolation))
+	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.auth(s.getSnapshot))
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.Ready != nil && !s.Ready() {
+		writeError(w, http.StatusServiceUnavailable, "not_ready", "not consuming MQTT yet")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// auth accepts the admin bearer token. Users and roles come with the
+// registry; the check stays in this one place.
+func (s *Server) auth(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "missing bearer token")
+			return
+		}
+		if s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
+			writeError(w, http.StatusUnauthorized, "unauthenticated", "invalid token")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		h(w, r)
+	})
+}
+
+func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {
+	gws, err := s.Store.ListGateways(r.Context())
+	if err != nil {
+		s.internal(w, "list gateways", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gateways": gws})
+}
+
+func (s *Server) listViolations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.ViolationFilter{
+		CanteenID: q.Get("canteen_id"), GatewayID: q.Get("gateway_id"),
+		Type: q.Get("type"), Status: q.Get("status"),
+	}
+	var err error
+	if f.Since, err = parseTime(q.Get("since")); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "since: "+err.Error())
+		return
+	}
+	if f.Until, err = parseTime(q.Get("until")); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "until: "+err.Error())
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 10000 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit: want 1..10000")
+			return
+		}
+	}
+	if v := q.Get("after_id"); v != "" {
+		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "after_id: not a number")
+			return
+		}
+	}
+	vs, err := s.Store.Violations(r.Context(), f)
+	if err != nil {
+		s.internal(w, "list violations", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"violations": vs})
+}
+
+func (s *Server) violationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", "violation id must be a positive number")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) getViolation(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.violationID(w, r)
+	if !ok {
+		return
+	}
+	v, err := s.Store.Violation(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such violation")
+		return
+	} else if err != nil {
+		s.internal(w, "get violation", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.violationID(w, r)
+	if !ok {
+		return
+	}
+	jpeg, err := s.Store.Snapshot(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no snapshot for this violation")
+		return
+	} else if err != nil {
+		s.internal(w, "get snapshot", err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Header().Set("Cache-Control", "private, max-age=86400")
+	_, _ = w.Write(jpeg)
+}
+
+type commandRequest struct {
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args,omitempty"`
+	// TTL is how long the command stays valid, in seconds (default 60).
+	TTL int `json:"ttl_s,omitempty"`
+}
+
+func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
+	gw := r.PathValue("id")
+	if !s.gatewayExists(w, r, gw) {
+		return
+	}
+	var req commandRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Name == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", "name: required")
+		return
+	}
+	if req.TTL <= 0 {
+		req.TTL = 60
+	}
+	cmd := wire.Cmd{V: wire.Version, CmdID: ulid.Make().String(), Name: req.Name, Args: req.Args,
+		ExpiresAt: time.Now().Add(time.Duration(req.TTL) * time.Second).UTC()}
+	if err := s.Store.RecordCmd(r.Context(), gw, cmd); err != nil {
+		s.internal(w, "record command", err)
+		return
+	}
+	if !s.publish(w, wire.Topic(gw, wire.KindCmd), false, cmd) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"cmd_id": cmd.CmdID, "status": "sent"})
+}
+
+func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
+	gw := r.PathValue("id")
+	if !s.gatewayExists(w, r, gw) {
+		return
+	}
+	var cfg json.RawMessage
+	if !decodeBody(w, r, &cfg) {
+		return
+	}
+	if len(cfg) == 0 || cfg[0] != '{' {
+		writeError(w, http.StatusBadRequest, "bad_request", "body must be the gateway's config as a JSON object")
+		return
+	}
+	ver, err := s.Store.NextConfigVersion(r.Context(), gw, cfg)
+	if err != nil {
+		s.internal(w, "store config", err)
+		return
+	}
+	if !s.publish(w, wire.Topic(gw, wire.KindConfigDesired), true, wire.ConfigDesired{V: wire.Version, Version: ver, Config: cfg}) {
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"version": ver})
+}
+
+func (s *Server) gatewayExists(w http.ResponseWriter, r *http.Request, gw string) bool {
+	ok, err := s.Store.GatewayExists(r.Context(), gw)
+	if err != nil {
+		s.internal(w, "look up gateway", err)
+		return false
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no gateway %q", gw))
+		return false
+	}
+	return true
+}
+
+func (s *Server) publish(w http.ResponseWriter, topic string, retained bool, payload any) bool {
+	if s.MQTT == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "MQTT is not connected")
+		return false
+	}
+	b, err := wire.Marshal(payload)
+	if err == nil {
+		err = s.MQTT.Publish(topic, retained, b, 5*time.Second)
+	}
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "publish: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) internal(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	s.Logger.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", mbe.Limit))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func parseTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not RFC 3339 or YYYY-MM-DD", v)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg, "code": code})
+}

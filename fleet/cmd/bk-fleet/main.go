@@ -1,0 +1,235 @@
+// Command bk-fleet is the BrightKitchen fleet server and its admin tool.
+//
+//	bk-fleet serve [--http ADDR] [--mqtt-listen ADDR | --broker URL] [--data DIR] [--db URL]
+//	bk-fleet gateway add --id ID --canteen CANTEEN
+//	bk-fleet gateway list
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/brightkitchen/brightkitchen/fleet/core"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/internal/version"
+)
+
+const usage = `bk-fleet: BrightKitchen fleet server
+
+Usage:
+  bk-fleet serve [flags]                          run the server
+  bk-fleet gateway add --id ID --canteen CANTEEN  create a gateway identity and print its MQTT credentials
+  bk-fleet gateway list                           list gateways
+  bk-fleet --version
+
+Every flag can also be set in the environment as BK_<FLAG> (e.g. BK_HTTP, BK_DB).
+BK_ADMIN_TOKEN, when set, is accepted as an admin bearer token.
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "--version", "-version", "version":
+		fmt.Fprintln(stdout, "bk-fleet", version.String())
+		return 0
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	case "serve":
+		return serve(args[1:], stderr)
+	case "gateway":
+		if len(args) < 2 {
+			fmt.Fprintln(stderr, "bk-fleet gateway: want add or list")
+			return 2
+		}
+		switch args[1] {
+		case "add":
+			return gatewayAdd(args[2:], stdout, stderr)
+		case "list":
+			return gatewayList(args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "bk-fleet gateway: unknown command %q (want add or list)\n", args[1])
+		return 2
+	}
+	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway or --version)\n", args[0])
+	return 2
+}
+
+// flagSet makes a flag set whose defaults come from BK_* variables.
+type flagSet struct {
+	*flag.FlagSet
+}
+
+func newFlags(name string, stderr io.Writer) flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flagSet{fs}
+}
+
+func (fs flagSet) str(name, def, help string) *string {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	return fs.String(name, def, help+" (env "+envName(name)+")")
+}
+
+func envName(flag string) string {
+	b := []byte("BK_")
+	for _, c := range []byte(flag) {
+		switch {
+		case c == '-':
+			b = append(b, '_')
+		case c >= 'a' && c <= 'z':
+			b = append(b, c-'a'+'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+type dbFlags struct{ data, db *string }
+
+func addDBFlags(fs flagSet) dbFlags {
+	return dbFlags{
+		data: fs.str("data", "./data", "data directory"),
+		db:   fs.str("db", "", "database URL (default SQLite in the data directory; postgres://... for PostgreSQL)"),
+	}
+}
+
+func (d dbFlags) open(ctx context.Context) (*store.Store, error) {
+	url := *d.db
+	if url == "" {
+		if err := os.MkdirAll(*d.data, 0o750); err != nil {
+			return nil, err
+		}
+		url = filepath.Join(*d.data, "fleet.db")
+	}
+	return store.Open(ctx, url)
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := newFlags("serve", stderr)
+	httpAddr := fs.str("http", "127.0.0.1:8080", "HTTP listen address")
+	mqttListen := fs.str("mqtt-listen", "127.0.0.1:1883", "embedded MQTT broker listen address")
+	brokerURL := fs.str("broker", "", "external MQTT broker URL (tcp://host:port); nothing is embedded then")
+	brokerUser := fs.str("broker-user", "", "username at the external broker")
+	brokerPass := fs.str("broker-password", "", "password at the external broker")
+	db := addDBFlags(fs)
+	logFormat := fs.str("log-format", "text", "text or json")
+	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := logging.New(stderr, *logFormat, *logLevel)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	f, err := core.Start(ctx, core.Options{
+		HTTP: *httpAddr, MQTTListen: *mqttListen, Broker: *brokerURL,
+		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
+		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"), Logger: log,
+	})
+	if err != nil {
+		log.Error("start", "err", err)
+		return 1
+	}
+	<-ctx.Done()
+	log.Info("stopping")
+	if err := f.Close(); err != nil {
+		log.Error("stop", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func gatewayAdd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("gateway add", stderr)
+	id := fs.String("id", "", "gateway id (letters, digits, . _ -)")
+	canteen := fs.String("canteen", "", "canteen id the gateway belongs to")
+	asJSON := fs.Bool("json", false, "print the credentials as JSON")
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !wire.ValidID(*id) {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: --id %q: want 1-64 letters, digits, '.', '_' or '-'\n", *id)
+		return 2
+	}
+	if strings.HasPrefix(*id, "bk-fleet") {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: --id %q: ids starting with bk-fleet are reserved for the fleet's own MQTT client\n", *id)
+		return 2
+	}
+	if !wire.ValidID(*canteen) {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: --canteen %q: want 1-64 letters, digits, '.', '_' or '-'\n", *canteen)
+		return 2
+	}
+	ctx := context.Background()
+	st, err := db.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: open store: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	user, pass, err := st.AddGateway(ctx, *id, *canteen)
+	if errors.Is(err, store.ErrExists) {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: gateway %q already exists\n", *id)
+		return 1
+	} else if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet gateway add: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		_ = json.NewEncoder(stdout).Encode(map[string]string{"gateway_id": *id, "canteen_id": *canteen, "username": user, "password": pass})
+		return 0
+	}
+	fmt.Fprintf(stdout, "gateway %s (canteen %s) created. Put these in its config under broker:\n  username: %s\n  password: %s\n", *id, *canteen, user, pass)
+	return 0
+}
+
+func gatewayList(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("gateway list", stderr)
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ctx := context.Background()
+	st, err := db.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet gateway list: open store: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	gws, err := st.ListGateways(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet gateway list: %v\n", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCANTEEN\tONLINE\tVERSION\tLAST SEEN\tCAMERAS")
+	for _, g := range gws {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\t%d\n", g.ID, g.CanteenID, g.Online, g.Version, g.LastSeen, len(g.Cameras))
+	}
+	_ = tw.Flush()
+	return 0
+}

@@ -1,0 +1,181 @@
+// Package core builds and owns the fleet server's components: the store,
+// the embedded MQTT broker (unless an external one is named), the ingest
+// consumer and the HTTP API. bk-fleet serve hands over to it.
+package core
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/brightkitchen/brightkitchen/fleet/api"
+	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/ingest"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+// Options configure a fleet server; the zero value of each is its default.
+type Options struct {
+	// HTTP is the API's listen address (default 127.0.0.1:8080).
+	HTTP string
+	// MQTTListen is the embedded broker's address (default 127.0.0.1:1883);
+	// ignored when Broker is set.
+	MQTTListen string
+	// Broker is an external broker URL (tcp://host:port); when set nothing is
+	// embedded. BrokerUser and BrokerPassword authenticate the fleet there.
+	Broker                     string
+	BrokerUser, BrokerPassword string
+	// DataDir holds the SQLite database (default ./data).
+	DataDir string
+	// DB is the database URL (default SQLite in DataDir; postgres://... for
+	// PostgreSQL).
+	DB string
+	// AdminToken, when set, is accepted as an admin bearer token.
+	AdminToken string
+	Logger     *slog.Logger
+}
+
+// Fleet is a running fleet server.
+type Fleet struct {
+	Store    *store.Store
+	Broker   *broker.Broker // nil with an external broker
+	Ingest   *ingest.Consumer
+	httpSrv  *http.Server
+	httpLn   net.Listener
+	registry *prometheus.Registry
+	log      *slog.Logger
+}
+
+// Start opens the store and starts the broker, the consumer and the API. If
+// one fails, what already started is stopped.
+func Start(ctx context.Context, o Options) (f *Fleet, err error) {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.HTTP == "" {
+		o.HTTP = "127.0.0.1:8080"
+	}
+	if o.MQTTListen == "" {
+		o.MQTTListen = "127.0.0.1:1883"
+	}
+	if o.DataDir == "" {
+		o.DataDir = "data"
+	}
+	f = &Fleet{log: o.Logger, registry: prometheus.NewRegistry()}
+	f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	defer func() {
+		if err != nil {
+			f.Close()
+		}
+	}()
+
+	dbURL := o.DB
+	if dbURL == "" {
+		if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+		dbURL = filepath.Join(o.DataDir, "fleet.db")
+	}
+	if f.Store, err = store.Open(ctx, dbURL); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+
+	brokerURL, user, pass := o.Broker, o.BrokerUser, o.BrokerPassword
+	if brokerURL == "" {
+		user, pass = "bk-fleet", randomHex(24)
+		f.Broker = &broker.Broker{
+			Listen: o.MQTTListen, Auth: f.Store, FleetUser: user, FleetPassword: pass,
+			Logger: o.Logger.With("component", "broker"),
+		}
+		if err := f.Broker.Start(); err != nil {
+			return nil, fmt.Errorf("start broker: %w", err)
+		}
+		brokerURL = "tcp://" + f.Broker.Addr()
+	}
+
+	f.Ingest = &ingest.Consumer{
+		BrokerURL: brokerURL, Username: user, Password: pass,
+		Store: f.Store, Registerer: f.registry, Logger: o.Logger,
+	}
+	if err := f.Ingest.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start ingest: %w", err)
+	}
+
+	a := &api.Server{
+		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
+		Ready: f.Ingest.Connected, Logger: o.Logger.With("component", "api"),
+	}
+	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
+		return nil, fmt.Errorf("listen http: %w", err)
+	}
+	f.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := f.httpSrv.Serve(f.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			o.Logger.Error("http server", "err", err)
+		}
+	}()
+	o.Logger.Info("fleet started", "http", f.HTTPAddr(), "broker", brokerURL, "db", redact(dbURL))
+	return f, nil
+}
+
+// HTTPAddr is the API's bound address.
+func (f *Fleet) HTTPAddr() string {
+	if f.httpLn == nil {
+		return ""
+	}
+	return f.httpLn.Addr().String()
+}
+
+// MQTTAddr is the embedded broker's bound address ("" with an external one).
+func (f *Fleet) MQTTAddr() string {
+	if f.Broker == nil {
+		return ""
+	}
+	return f.Broker.Addr()
+}
+
+// Close stops the API, the consumer, the broker and the store, in that order.
+func (f *Fleet) Close() error {
+	var errs []error
+	if f.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, f.httpSrv.Shutdown(ctx))
+		cancel()
+	}
+	if f.Ingest != nil {
+		errs = append(errs, f.Ingest.Close())
+	}
+	if f.Broker != nil {
+		errs = append(errs, f.Broker.Close())
+	}
+	if f.Store != nil {
+		errs = append(errs, f.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// redact hides a password in a database URL for logging.
+func redact(u string) string {
+	if i, j := strings.Index(u, "://"), strings.LastIndex(u, "@"); i >= 0 && j > i {
+		return u[:i+3] + "…" + u[j:]
+	}
+	return u
+}

@@ -1,0 +1,470 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// Gateway is an enrolled gateway with its cameras.
+type Gateway struct {
+	ID        string    `json:"id"`
+	CanteenID string    `json:"canteen_id"`
+	Username  string    `json:"username"`
+	CreatedAt time.Time `json:"created_at"`
+	Online    bool      `json:"online"`
+	// Session is the gateway's connection counter (wire.State.Session).
+	Session   uint64    `json:"session"`
+	Version   string    `json:"version"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	LastSeen  time.Time `json:"last_seen,omitzero"`
+	// LastHeartbeat is the latest wire.Heartbeat as received.
+	LastHeartbeat json.RawMessage `json:"last_heartbeat,omitempty"`
+	// ConfigVersion is the latest desired config version sent; the Reported
+	// fields are the gateway's latest config/reported.
+	ConfigVersion         int64    `json:"config_version"`
+	ConfigReportedVersion int64    `json:"config_reported_version"`
+	ConfigApplied         *bool    `json:"config_applied,omitempty"`
+	ConfigError           string   `json:"config_error,omitempty"`
+	Cameras               []Camera `json:"cameras"`
+}
+
+// Camera is one camera of a gateway as last reported (heartbeat or status).
+type Camera struct {
+	ID      string  `json:"camera_id"`
+	Area    string  `json:"area"`
+	Public  bool    `json:"public"`
+	Online  bool    `json:"online"`
+	Picture string  `json:"picture"`
+	FPS     float64 `json:"fps"`
+	Kbps    float64 `json:"kbps"`
+	// StatusAt is the gateway's time of the health shown; UpdatedAt when the
+	// fleet last wrote this row.
+	StatusAt  time.Time `json:"status_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Canteen is a registered canteen (more fields come with the registry).
+type Canteen struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Category  string    `json:"category"`
+	District  string    `json:"district"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// hashSecret hashes a gateway password. The password is 32 random bytes
+// made by AddGateway, never chosen by a person, so a fast hash is enough:
+// guessing 256 bits is hopeless however fast each guess is, and a slow KDF
+// (bcrypt, argon2) would only cost CPU on every MQTT CONNECT.
+func hashSecret(p string) string {
+	sum := sha256.Sum256([]byte(p))
+	return hex.EncodeToString(sum[:])
+}
+
+// AddGateway enrols a gateway for a canteen and returns its MQTT
+// credentials; the password is shown only now (only its hash is stored).
+// The username is the gateway id. The canteen is created (with only its id)
+// if it is not registered yet. ErrExists if the id is taken.
+func (s *Store) AddGateway(ctx context.Context, id, canteenID string) (username, password string, err error) {
+	if !wire.ValidID(id) {
+		return "", "", fmt.Errorf("add gateway: id %q: want 1-64 letters, digits, '.', '_' or '-'", id)
+	}
+	if canteenID != "" && !wire.ValidID(canteenID) {
+		return "", "", fmt.Errorf("add gateway: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", canteenID)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", "", fmt.Errorf("add gateway: %w", err)
+	}
+	username, password = id, hex.EncodeToString(secret)
+	now := ms(time.Now())
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateways WHERE id = $1 OR username = $2`, id, username).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("gateway %q: %w", id, ErrExists)
+		}
+		var canteen any
+		if canteenID != "" {
+			canteen = canteenID
+			if _, err := tx.ExecContext(ctx, `INSERT INTO canteens (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, canteenID, now); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, canteen_id, username, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			id, canteen, username, hashSecret(password), now)
+		return err
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("add gateway: %w", err)
+	}
+	return username, password, nil
+}
+
+// dummyHash is compared against when a username is unknown, so that the
+// time taken does not tell whether it exists.
+var dummyHash = hashSecret("no such user")
+
+// GatewayByCredentials returns the gateway id for MQTT credentials; ok is
+// false for an unknown user or a wrong password. It implements
+// broker.Authenticator.
+func (s *Store) GatewayByCredentials(ctx context.Context, username, password string) (string, bool, error) {
+	var id, hash string
+	err := s.r.QueryRowContext(ctx, `SELECT id, password_hash FROM gateways WHERE username = $1`, username).Scan(&id, &hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		subtle.ConstantTimeCompare([]byte(dummyHash), []byte(hashSecret(password)))
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("look up gateway credentials: %w", err)
+	}
+	if subtle.ConstantTimeCompare([]byte(hash), []byte(hashSecret(password))) != 1 {
+		return "", false, nil
+	}
+	return id, true, nil
+}
+
+// GatewayExists reports whether a gateway is enrolled.
+func (s *Store) GatewayExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateways WHERE id = $1`, id).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up gateway: %w", err)
+	}
+	return n > 0, nil
+}
+
+const gatewayCols = `id, COALESCE(canteen_id, ''), username, created_at, online, session, version, started_at, last_seen,
+	last_heartbeat, config_version, config_reported_version, config_applied, config_error`
+
+func scanGateway(sc interface{ Scan(...any) error }) (Gateway, error) {
+	var g Gateway
+	var created int64
+	var started, seen sql.NullInt64
+	var hb sql.NullString
+	var applied sql.NullBool
+	var session int64
+	err := sc.Scan(&g.ID, &g.CanteenID, &g.Username, &created, &g.Online, &session, &g.Version, &started, &seen,
+		&hb, &g.ConfigVersion, &g.ConfigReportedVersion, &applied, &g.ConfigError)
+	if err != nil {
+		return g, err
+	}
+	g.Session = uint64(session)
+	g.CreatedAt, g.StartedAt, g.LastSeen = fromMs(created), fromNullMs(started), fromNullMs(seen)
+	if hb.Valid {
+		g.LastHeartbeat = json.RawMessage(hb.String)
+	}
+	if applied.Valid {
+		g.ConfigApplied = &applied.Bool
+	}
+	g.Cameras = []Camera{}
+	return g, nil
+}
+
+// Gateway returns one gateway with its cameras; ErrNotFound if unknown.
+func (s *Store) Gateway(ctx context.Context, id string) (Gateway, error) {
+	g, err := scanGateway(s.r.QueryRowContext(ctx, `SELECT `+gatewayCols+` FROM gateways WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return g, fmt.Errorf("gateway %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return g, fmt.Errorf("get gateway: %w", err)
+	}
+	cams, err := s.cameras(ctx, id)
+	if err != nil {
+		return g, err
+	}
+	g.Cameras = cams[id]
+	if g.Cameras == nil {
+		g.Cameras = []Camera{}
+	}
+	return g, nil
+}
+
+// ListGateways returns every gateway, ordered by id, with its cameras.
+func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+gatewayCols+` FROM gateways ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list gateways: %w", err)
+	}
+	defer rows.Close()
+	gws := []Gateway{}
+	for rows.Next() {
+		g, err := scanGateway(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list gateways: %w", err)
+		}
+		gws = append(gws, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list gateways: %w", err)
+	}
+	cams, err := s.cameras(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for i := range gws {
+		if c := cams[gws[i].ID]; c != nil {
+			gws[i].Cameras = c
+		}
+	}
+	return gws, nil
+}
+
+// cameras returns the cameras of one gateway, or of all when gw is "".
+func (s *Store) cameras(ctx context.Context, gw string) (map[string][]Camera, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT gateway_id, camera_id, area, public, online, picture, fps, kbps, status_at, updated_at
+		FROM cameras WHERE $1 = '' OR gateway_id = $1 ORDER BY gateway_id, camera_id`, gw)
+	if err != nil {
+		return nil, fmt.Errorf("list cameras: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Camera{}
+	for rows.Next() {
+		var g string
+		var c Camera
+		var statusAt sql.NullInt64
+		var updated int64
+		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
+			return nil, fmt.Errorf("list cameras: %w", err)
+		}
+		c.StatusAt, c.UpdatedAt = fromNullMs(statusAt), fromMs(updated)
+		out[g] = append(out[g], c)
+	}
+	return out, rows.Err()
+}
+
+// GatewayState records a gateway's state message (received at `at`).
+//
+// Sessions order the messages: one from a session older than the stored
+// one is ignored (typically the Last Will of a connection the gateway has
+// already replaced, delivered late), so a stale Will never marks a
+// reconnected gateway offline. Each session is a row in gateway_sessions,
+// opened by online:true and closed by online:false or by the next session.
+func (s *Store) GatewayState(ctx context.Context, gwID string, st wire.State, at time.Time) error {
+	now := ms(at)
+	session := int64(st.Session)
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var stored int64
+		err := tx.QueryRowContext(ctx, `SELECT session FROM gateways WHERE id = $1`, gwID).Scan(&stored)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("gateway %q: %w", gwID, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if session < stored {
+			return nil // stale
+		}
+		if session > stored {
+			// A new connection: whatever was open before ended by now.
+			if _, err := tx.ExecContext(ctx, `UPDATE gateway_sessions SET disconnected_at = $2
+				WHERE gateway_id = $1 AND disconnected_at IS NULL AND session < $3`, gwID, now, session); err != nil {
+				return err
+			}
+		}
+		if st.Online {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_sessions (gateway_id, session, connected_at) VALUES ($1, $2, $3)
+				ON CONFLICT (gateway_id, session) DO NOTHING`, gwID, session, now); err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE gateways SET online = TRUE, session = $2, version = $3, started_at = $4, last_seen = $5 WHERE id = $1`,
+				gwID, session, st.Version, msOrNil(st.StartedAt), now)
+			return err
+		}
+		// Offline (a Will or a clean shutdown) of the current session.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO gateway_sessions (gateway_id, session, connected_at, disconnected_at) VALUES ($1, $2, $3, $3)
+			ON CONFLICT (gateway_id, session) DO UPDATE SET disconnected_at = excluded.disconnected_at
+			WHERE gateway_sessions.disconnected_at IS NULL`, gwID, session, now); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE gateways SET online = FALSE, session = $2 WHERE id = $1`, gwID, session)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("gateway state: %w", err)
+	}
+	return nil
+}
+
+// Session is one connection of a gateway; Disconnected is zero while open.
+type Session struct {
+	Session      uint64    `json:"session"`
+	Connected    time.Time `json:"connected_at"`
+	Disconnected time.Time `json:"disconnected_at,omitzero"`
+}
+
+// Sessions returns a gateway's connection intervals, oldest first.
+func (s *Store) Sessions(ctx context.Context, gwID string) ([]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT session, connected_at, disconnected_at FROM gateway_sessions
+		WHERE gateway_id = $1 ORDER BY session`, gwID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	out := []Session{}
+	for rows.Next() {
+		var x Session
+		var session, conn int64
+		var disc sql.NullInt64
+		if err := rows.Scan(&session, &conn, &disc); err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// Heartbeat records a heartbeat received at `at`: the gateway's last_seen
+// and latest heartbeat, and each camera's current health. A camera's
+// online/picture is overwritten only if the heartbeat is not older than the
+// camera status already applied (both are stamped by the gateway's clock).
+func (s *Store) Heartbeat(ctx context.Context, gwID string, hb wire.Heartbeat, at time.Time) error {
+	raw, err := json.Marshal(hb)
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	hbAt := hb.At
+	if hbAt.IsZero() {
+		hbAt = at
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE gateways SET last_seen = $2, last_heartbeat = $3 WHERE id = $1`, gwID, ms(at), string(raw))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("gateway %q: %w", gwID, ErrNotFound)
+		}
+		if len(hb.Cameras) == 0 {
+			return nil
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO cameras (gateway_id, camera_id, area, public, online, picture, fps, kbps, status_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (gateway_id, camera_id) DO UPDATE SET
+				area = CASE WHEN excluded.area <> '' THEN excluded.area ELSE cameras.area END,
+				public = excluded.public,
+				fps = excluded.fps,
+				kbps = excluded.kbps,
+				online = CASE WHEN cameras.status_at IS NULL OR cameras.status_at <= excluded.status_at THEN excluded.online ELSE cameras.online END,
+				picture = CASE WHEN cameras.status_at IS NULL OR cameras.status_at <= excluded.status_at THEN excluded.picture ELSE cameras.picture END,
+				status_at = CASE WHEN cameras.status_at IS NULL OR cameras.status_at <= excluded.status_at THEN excluded.status_at ELSE cameras.status_at END,
+				updated_at = excluded.updated_at`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range hb.Cameras {
+			pic := c.Picture
+			if pic == "" {
+				pic = wire.PictureUnknown
+			}
+			if _, err := stmt.ExecContext(ctx, gwID, c.CameraID, c.Area, c.Public, c.Online, pic, c.FPS, c.Kbps, ms(hbAt), ms(at)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("heartbeat: %w", err)
+	}
+	return nil
+}
+
+// NextConfigVersion stores cfg as a gateway's desired config under the next
+// version number and returns that version (1, 2, …).
+func (s *Store) NextConfigVersion(ctx context.Context, gwID string, cfg json.RawMessage) (int64, error) {
+	var v int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE gateways SET config_version = config_version + 1, config_desired = $2 WHERE id = $1`, gwID, string(cfg))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("gateway %q: %w", gwID, ErrNotFound)
+		}
+		return tx.QueryRowContext(ctx, `SELECT config_version FROM gateways WHERE id = $1`, gwID).Scan(&v)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("next config version: %w", err)
+	}
+	return v, nil
+}
+
+// DesiredConfig returns a gateway's latest desired config and its version
+// (nil, 0 if none was set).
+func (s *Store) DesiredConfig(ctx context.Context, gwID string) (json.RawMessage, int64, error) {
+	var cfg sql.NullString
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT config_desired, config_version FROM gateways WHERE id = $1`, gwID).Scan(&cfg, &v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, fmt.Errorf("gateway %q: %w", gwID, ErrNotFound)
+	} else if err != nil {
+		return nil, 0, fmt.Errorf("desired config: %w", err)
+	}
+	if !cfg.Valid {
+		return nil, v, nil
+	}
+	return json.RawMessage(cfg.String), v, nil
+}
+
+// ConfigReported records a gateway's config/reported.
+func (s *Store) ConfigReported(ctx context.Context, gwID string, r wire.ConfigReported) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE gateways SET config_reported_version = $2, config_applied = $3, config_error = $4 WHERE id = $1`,
+		gwID, r.Version, r.Applied, r.Error)
+	if err != nil {
+		return fmt.Errorf("config reported: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("config reported: gateway %q: %w", gwID, ErrNotFound)
+	}
+	return nil
+}
+
+// PutCanteen creates or updates a canteen (created_at is kept).
+func (s *Store) PutCanteen(ctx context.Context, c Canteen) error {
+	if !wire.ValidID(c.ID) {
+		return fmt.Errorf("put canteen: id %q: want 1-64 letters, digits, '.', '_' or '-'", c.ID)
+	}
+	if c.Category == "" {
+		c.Category = "other"
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO canteens (id, name, category, district, created_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district`,
+		c.ID, c.Name, c.Category, c.District, ms(time.Now()))
+	if err != nil {
+		return fmt.Errorf("put canteen: %w", err)
+	}
+	return nil
+}
+
+// Canteens lists the canteens by id.
+func (s *Store) Canteens(ctx context.Context) ([]Canteen, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, category, district, created_at FROM canteens ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list canteens: %w", err)
+	}
+	defer rows.Close()
+	out := []Canteen{}
+	for rows.Next() {
+		var c Canteen
+		var created int64
+		if err := rows.Scan(&c.ID, &c.Name, &c.Category, &c.District, &created); err != nil {
+			return nil, fmt.Errorf("list canteens: %w", err)
+		}
+		c.CreatedAt = fromMs(created)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

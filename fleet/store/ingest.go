@@ -1,0 +1,303 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// IngestItem is one record of a batch: an event (with its snapshot JPEG
+// when the event announces one) or a camera status. Items with neither are
+// skipped.
+type IngestItem struct {
+	GatewayID string
+	Event     *wire.Event
+	Snapshot  []byte
+	Status    *wire.CameraStatus
+}
+
+// Ingest commits a batch in one transaction and returns how many records
+// (events and camera statuses) were new. It is idempotent: an event already
+// stored under (gateway_id, event_id), or a status under (gateway_id, seq),
+// is skipped, so a replay stores nothing twice and returns 0.
+//
+// Every snapshot is checked against its event's reference (SHA-256 and
+// size). A mismatch, or a snapshot without a reference, refuses the whole
+// batch with an *ItemError naming the item (wrapping ErrSnapshotMismatch),
+// and nothing is stored: the caller drops that item and commits the rest
+// again. An event that announces a snapshot but comes without one is stored
+// without it.
+//
+// Camera statuses also maintain camera_intervals (see CameraIntervals) and,
+// when newer than what the camera shows, the camera's online/picture.
+func (s *Store) Ingest(ctx context.Context, items []IngestItem) (inserted int, err error) {
+	for i, it := range items {
+		if it.Snapshot == nil {
+			continue
+		}
+		if err := checkSnapshot(it.Event, it.Snapshot); err != nil {
+			return 0, &ItemError{Index: i, Err: err}
+		}
+	}
+	now := time.Now()
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		in := ingester{ctx: ctx, tx: tx, now: ms(now), canteens: map[string]sql.NullString{}}
+		defer in.close()
+		for i, it := range items {
+			var n int
+			var err error
+			switch {
+			case it.Event != nil:
+				n, err = in.event(it.GatewayID, it.Event, it.Snapshot)
+			case it.Status != nil:
+				n, err = in.status(it.GatewayID, it.Status)
+			default:
+				continue
+			}
+			if err != nil {
+				return &ItemError{Index: i, Err: err}
+			}
+			inserted += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ingest: %w", err)
+	}
+	return inserted, nil
+}
+
+func checkSnapshot(ev *wire.Event, jpeg []byte) error {
+	if ev == nil || ev.Snapshot == nil {
+		return fmt.Errorf("%w: no snapshot reference", ErrSnapshotMismatch)
+	}
+	sum := sha256.Sum256(jpeg)
+	if hex.EncodeToString(sum[:]) != ev.Snapshot.SHA256 || len(jpeg) != ev.Snapshot.Bytes {
+		return fmt.Errorf("%w: event %s", ErrSnapshotMismatch, ev.EventID)
+	}
+	return nil
+}
+
+// ingester holds one Ingest transaction's prepared statements, made on
+// first use.
+type ingester struct {
+	ctx      context.Context
+	tx       *sql.Tx
+	now      int64
+	canteens map[string]sql.NullString // gateway id -> canteen id
+
+	insEvent, insSnap, insStatus          *sql.Stmt
+	nextIv, prevIv, closeIv, insIv, upCam *sql.Stmt
+	stmts                                 []*sql.Stmt
+}
+
+func (in *ingester) prepare(p **sql.Stmt, q string) error {
+	if *p != nil {
+		return nil
+	}
+	st, err := in.tx.PrepareContext(in.ctx, q)
+	if err != nil {
+		return err
+	}
+	*p = st
+	in.stmts = append(in.stmts, st)
+	return nil
+}
+
+func (in *ingester) close() {
+	for _, st := range in.stmts {
+		st.Close()
+	}
+}
+
+// canteen returns the gateway's canteen (stored with each event, so an
+// event stays with the canteen it happened in if the gateway moves).
+func (in *ingester) canteen(gw string) (sql.NullString, error) {
+	if c, ok := in.canteens[gw]; ok {
+		return c, nil
+	}
+	var c sql.NullString
+	err := in.tx.QueryRowContext(in.ctx, `SELECT canteen_id FROM gateways WHERE id = $1`, gw).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("gateway %q: %w", gw, ErrNotFound)
+	}
+	if err != nil {
+		return c, err
+	}
+	in.canteens[gw] = c
+	return c, nil
+}
+
+func (in *ingester) event(gw string, ev *wire.Event, jpeg []byte) (int, error) {
+	canteen, err := in.canteen(gw)
+	if err != nil {
+		return 0, err
+	}
+	if err := in.prepare(&in.insEvent, `INSERT INTO events (gateway_id, canteen_id, event_id, seq, camera_id, type, score, boxes,
+		started_at, ended_at, phase, episode, historical, attrs, snapshot_sha256, snapshot_bytes, snapshot_dropped, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+		ON CONFLICT (gateway_id, event_id) DO NOTHING`); err != nil {
+		return 0, err
+	}
+	boxes := ev.Boxes
+	if boxes == nil {
+		boxes = []wire.Box{}
+	}
+	bj, err := json.Marshal(boxes)
+	if err != nil {
+		return 0, err
+	}
+	var attrs, sha, size, ended any
+	if len(ev.Attrs) > 0 {
+		b, err := json.Marshal(ev.Attrs)
+		if err != nil {
+			return 0, err
+		}
+		attrs = string(b)
+	}
+	if ev.Snapshot != nil {
+		sha, size = ev.Snapshot.SHA256, ev.Snapshot.Bytes
+	}
+	if ev.EndedAt != nil {
+		ended = ms(*ev.EndedAt)
+	}
+	res, err := in.insEvent.ExecContext(in.ctx, gw, canteen, ev.EventID, int64(ev.Seq), ev.CameraID, ev.Type, ev.Score, string(bj),
+		ms(ev.StartedAt), ended, ev.Phase, ev.Episode, ev.Historical, attrs, sha, size, ev.SnapshotDropped, in.now)
+	if err != nil {
+		return 0, fmt.Errorf("insert event %s: %w", ev.EventID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	if jpeg != nil {
+		// Also for a replayed event: the first copy may have come without.
+		if err := in.prepare(&in.insSnap, `INSERT INTO snapshots (gateway_id, event_id, jpeg) VALUES ($1, $2, $3)
+			ON CONFLICT (gateway_id, event_id) DO NOTHING`); err != nil {
+			return 0, err
+		}
+		if _, err := in.insSnap.ExecContext(in.ctx, gw, ev.EventID, jpeg); err != nil {
+			return 0, fmt.Errorf("insert snapshot %s: %w", ev.EventID, err)
+		}
+	}
+	return int(n), nil
+}
+
+// status stores a camera status and splits the camera's intervals.
+//
+// Intervals are kept by insert-and-split, ordered by (at, seq): the new
+// status starts an interval that ends where the next later status starts
+// (or stays open if it is the latest), and the interval of the status just
+// before it is cut at its `at`. A status arriving late (historical, replayed
+// after an outage) thus lands in the right place; the result is the same as
+// sorting all statuses by time and pairing each with the next, whatever the
+// arrival order.
+func (in *ingester) status(gw string, st *wire.CameraStatus) (int, error) {
+	if _, err := in.canteen(gw); err != nil { // the gateway must exist
+		return 0, err
+	}
+	if err := in.prepare(&in.insStatus, `INSERT INTO camera_status (gateway_id, seq, camera_id, at, online, picture, historical, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (gateway_id, seq) DO NOTHING`); err != nil {
+		return 0, err
+	}
+	pic := st.Picture
+	if pic == "" {
+		pic = wire.PictureUnknown
+	}
+	at, seq := ms(st.At), int64(st.Seq)
+	res, err := in.insStatus.ExecContext(in.ctx, gw, seq, st.CameraID, at, st.Online, pic, st.Historical, in.now)
+	if err != nil {
+		return 0, fmt.Errorf("insert camera status %d: %w", st.Seq, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return 0, err // a replay: intervals already include it
+	}
+
+	for _, q := range []struct {
+		p **sql.Stmt
+		q string
+	}{
+		{&in.nextIv, `SELECT start_at FROM camera_intervals WHERE gateway_id = $1 AND camera_id = $2
+			AND (start_at > $3 OR (start_at = $3 AND seq > $4)) ORDER BY start_at, seq LIMIT 1`},
+		{&in.prevIv, `SELECT start_at, seq FROM camera_intervals WHERE gateway_id = $1 AND camera_id = $2
+			AND (start_at < $3 OR (start_at = $3 AND seq < $4)) ORDER BY start_at DESC, seq DESC LIMIT 1`},
+		{&in.closeIv, `UPDATE camera_intervals SET end_at = $5 WHERE gateway_id = $1 AND camera_id = $2 AND start_at = $3 AND seq = $4`},
+		{&in.insIv, `INSERT INTO camera_intervals (gateway_id, camera_id, start_at, seq, end_at, online, picture) VALUES ($1, $2, $3, $4, $5, $6, $7)`},
+		{&in.upCam, `INSERT INTO cameras (gateway_id, camera_id, online, picture, status_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (gateway_id, camera_id) DO UPDATE SET online = excluded.online, picture = excluded.picture,
+				status_at = excluded.status_at, updated_at = excluded.updated_at
+			WHERE cameras.status_at IS NULL OR cameras.status_at <= excluded.status_at`},
+	} {
+		if err := in.prepare(q.p, q.q); err != nil {
+			return 0, err
+		}
+	}
+	var end sql.NullInt64
+	if err := in.nextIv.QueryRowContext(in.ctx, gw, st.CameraID, at, seq).Scan(&end); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("camera intervals: %w", err)
+	}
+	var prevStart, prevSeq int64
+	err = in.prevIv.QueryRowContext(in.ctx, gw, st.CameraID, at, seq).Scan(&prevStart, &prevSeq)
+	switch {
+	case err == nil:
+		if _, err := in.closeIv.ExecContext(in.ctx, gw, st.CameraID, prevStart, prevSeq, at); err != nil {
+			return 0, fmt.Errorf("camera intervals: %w", err)
+		}
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("camera intervals: %w", err)
+	}
+	var endArg any
+	if end.Valid {
+		endArg = end.Int64
+	}
+	if _, err := in.insIv.ExecContext(in.ctx, gw, st.CameraID, at, seq, endArg, st.Online, pic); err != nil {
+		return 0, fmt.Errorf("camera intervals: %w", err)
+	}
+	if _, err := in.upCam.ExecContext(in.ctx, gw, st.CameraID, st.Online, pic, at, in.now); err != nil {
+		return 0, fmt.Errorf("update camera: %w", err)
+	}
+	return 1, nil
+}
+
+// Interval is a span of one camera's health: [Start, End), End zero while
+// the interval is open (the camera's latest status).
+type Interval struct {
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end,omitzero"`
+	Online  bool      `json:"online"`
+	Picture string    `json:"picture"`
+	// Seq is the camera status that started the interval.
+	Seq uint64 `json:"seq"`
+}
+
+// Healthy reports whether the camera was online with a good picture.
+func (iv Interval) Healthy() bool { return iv.Online && iv.Picture == wire.PictureOK }
+
+// CameraIntervals returns a camera's health intervals in time order.
+func (s *Store) CameraIntervals(ctx context.Context, gwID, camID string) ([]Interval, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT start_at, end_at, online, picture, seq FROM camera_intervals
+		WHERE gateway_id = $1 AND camera_id = $2 ORDER BY start_at, seq`, gwID, camID)
+	if err != nil {
+		return nil, fmt.Errorf("camera intervals: %w", err)
+	}
+	defer rows.Close()
+	out := []Interval{}
+	for rows.Next() {
+		var iv Interval
+		var start, seq int64
+		var end sql.NullInt64
+		if err := rows.Scan(&start, &end, &iv.Online, &iv.Picture, &seq); err != nil {
+			return nil, fmt.Errorf("camera intervals: %w", err)
+		}
+		iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
+		out = append(out, iv)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,208 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// migrations are applied in order, each in its own transaction, and recorded
+// in schema_migrations; an applied migration is never edited, a change is a
+// new one appended here. {{SERIAL}}, {{BLOB}}, {{BOOL}} and {{REAL}} are the
+// dialect's type names. Times are BIGINT milliseconds since the epoch.
+var migrations = []string{
+	// 1: the initial schema.
+	`
+CREATE TABLE canteens (
+	id         TEXT PRIMARY KEY,
+	name       TEXT NOT NULL DEFAULT '',
+	category   TEXT NOT NULL DEFAULT 'other',
+	district   TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL
+);
+
+CREATE TABLE gateways (
+	id              TEXT PRIMARY KEY,
+	canteen_id      TEXT REFERENCES canteens(id),
+	username        TEXT NOT NULL UNIQUE,
+	password_hash   TEXT NOT NULL,
+	created_at      BIGINT NOT NULL,
+	online          {{BOOL}} NOT NULL DEFAULT FALSE,
+	session         BIGINT NOT NULL DEFAULT 0,
+	version         TEXT NOT NULL DEFAULT '',
+	started_at      BIGINT,
+	last_seen       BIGINT,
+	last_heartbeat  TEXT,
+	config_version  BIGINT NOT NULL DEFAULT 0,
+	config_desired  TEXT,
+	config_reported_version BIGINT NOT NULL DEFAULT 0,
+	config_applied  {{BOOL}},
+	config_error    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX gateways_canteen ON gateways(canteen_id);
+
+CREATE TABLE cameras (
+	gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	camera_id  TEXT NOT NULL,
+	area       TEXT NOT NULL DEFAULT '',
+	public     {{BOOL}} NOT NULL DEFAULT FALSE,
+	online     {{BOOL}} NOT NULL DEFAULT FALSE,
+	picture    TEXT NOT NULL DEFAULT 'unknown',
+	fps        {{REAL}} NOT NULL DEFAULT 0,
+	kbps       {{REAL}} NOT NULL DEFAULT 0,
+	status_at  BIGINT,
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (gateway_id, camera_id)
+);
+
+CREATE TABLE events (
+	id               {{SERIAL}},
+	gateway_id       TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	canteen_id       TEXT,
+	event_id         TEXT NOT NULL,
+	seq              BIGINT NOT NULL,
+	camera_id        TEXT NOT NULL DEFAULT '',
+	type             TEXT NOT NULL,
+	score            {{REAL}} NOT NULL,
+	boxes            TEXT NOT NULL DEFAULT '[]',
+	started_at       BIGINT NOT NULL,
+	ended_at         BIGINT,
+	phase            TEXT NOT NULL DEFAULT '',
+	episode          TEXT NOT NULL DEFAULT '',
+	historical       {{BOOL}} NOT NULL DEFAULT FALSE,
+	attrs            TEXT,
+	snapshot_sha256  TEXT,
+	snapshot_bytes   BIGINT,
+	snapshot_dropped {{BOOL}} NOT NULL DEFAULT FALSE,
+	received_at      BIGINT NOT NULL,
+	status           TEXT NOT NULL DEFAULT 'new',
+	UNIQUE (gateway_id, event_id)
+);
+CREATE INDEX events_started ON events(started_at);
+CREATE INDEX events_gateway_started ON events(gateway_id, started_at);
+CREATE INDEX events_canteen_started ON events(canteen_id, started_at);
+CREATE INDEX events_type_started ON events(type, started_at);
+CREATE INDEX events_status ON events(status);
+
+CREATE TABLE snapshots (
+	gateway_id TEXT NOT NULL,
+	event_id   TEXT NOT NULL,
+	jpeg       {{BLOB}} NOT NULL,
+	PRIMARY KEY (gateway_id, event_id),
+	FOREIGN KEY (gateway_id, event_id) REFERENCES events(gateway_id, event_id) ON DELETE CASCADE
+);
+
+CREATE TABLE camera_status (
+	gateway_id  TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	seq         BIGINT NOT NULL,
+	camera_id   TEXT NOT NULL,
+	at          BIGINT NOT NULL,
+	online      {{BOOL}} NOT NULL,
+	picture     TEXT NOT NULL,
+	historical  {{BOOL}} NOT NULL DEFAULT FALSE,
+	received_at BIGINT NOT NULL,
+	PRIMARY KEY (gateway_id, seq)
+);
+CREATE INDEX camera_status_camera_at ON camera_status(gateway_id, camera_id, at);
+
+-- One interval per status: [start_at, end_at) with that status's health;
+-- end_at is NULL for the camera's latest (open) interval. (start_at, seq)
+-- orders statuses that share a millisecond.
+CREATE TABLE camera_intervals (
+	gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	camera_id  TEXT NOT NULL,
+	start_at   BIGINT NOT NULL,
+	seq        BIGINT NOT NULL,
+	end_at     BIGINT,
+	online     {{BOOL}} NOT NULL,
+	picture    TEXT NOT NULL,
+	PRIMARY KEY (gateway_id, camera_id, start_at, seq)
+);
+CREATE INDEX camera_intervals_end ON camera_intervals(end_at);
+
+CREATE TABLE gateway_sessions (
+	gateway_id      TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	session         BIGINT NOT NULL,
+	connected_at    BIGINT NOT NULL,
+	disconnected_at BIGINT,
+	PRIMARY KEY (gateway_id, session)
+);
+
+CREATE TABLE cmds (
+	cmd_id     TEXT PRIMARY KEY,
+	gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	args       TEXT,
+	expires_at BIGINT,
+	status     TEXT NOT NULL DEFAULT 'sent',
+	detail     TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE INDEX cmds_gateway ON cmds(gateway_id, created_at);
+`,
+}
+
+// migrateLockID is the PostgreSQL advisory lock held while migrating.
+const migrateLockID = 0x626b666c656574 // "bkfleet"
+
+// migrate brings the schema up to date. Several processes may open the same
+// database at once: PostgreSQL migrators queue on an advisory lock; SQLite's
+// writers are serialised by the file lock (BEGIN IMMEDIATE, busy_timeout).
+// Each migration re-checks the version inside its own transaction, so it is
+// applied exactly once.
+func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.d.name == "postgres" {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrateLockID); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrateLockID)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT PRIMARY KEY,
+		applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("migrate: create schema_migrations: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		if err := s.apply(ctx, conn, version, m); err != nil {
+			return fmt.Errorf("migrate to version %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) apply(ctx context.Context, conn *sql.Conn, version int, m string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, s.d.expand(m)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, ms(time.Now())); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// SchemaVersion is the highest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
+	return int(v.Int64), err
+}

@@ -1,0 +1,63 @@
+package wire
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzDecode feeds arbitrary bytes to every decoder of the device contract:
+// none may panic, and each failure must be an ErrPayload with a message.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"v":1,"event_id":"01J0000000000000000000000A","seq":1,"camera_id":"c","type":"no_mask","score":0.5,"boxes":[{"x":0,"y":0,"w":1,"h":1}],"started_at":"2024-01-01T00:00:00Z","snapshot":{"sha256":"0000000000000000000000000000000000000000000000000000000000000000","bytes":10}}`,
+		`{"v":1,"online":true,"session":3,"version":"x","started_at":"2024-01-01T00:00:00Z"}`,
+		`{"v":1,"at":"2024-01-01T00:00:00Z","cameras":[{"camera_id":"c1","online":true,"fps":10,"picture":"ok"}]}`,
+		`{"v":1,"seq":4,"camera_id":"c1","at":"2024-01-01T00:00:00Z","online":false,"picture":"dark"}`,
+		`{"v":1,"seqs":[1,2,3]}`, `{"v":1,"upto":9}`,
+		`{"v":1,"cmd_id":"c","name":"live.start","args":{"camera_id":"c1"},"expires_at":"2024-01-01T00:00:00Z"}`,
+		`{"v":1,"cmd_id":"c","status":"ok","detail":"done"}`,
+		`{"v":1,"version":2,"config":{"cameras":[]}}`,
+		`{"v":1,"score":1e400}`, `null`, `{"v":1,"boxes":[null]}`, "\xff\xfe",
+	} {
+		f.Add([]byte(s))
+	}
+	decoders := []func([]byte) error{
+		func(b []byte) error { _, err := DecodeState(b); return err },
+		func(b []byte) error { _, err := DecodeHeartbeat(b); return err },
+		func(b []byte) error { _, err := DecodeCameraStatus(b); return err },
+		func(b []byte) error { _, err := DecodeEvent(b); return err },
+		func(b []byte) error { _, err := DecodeAck(b); return err },
+		func(b []byte) error { _, err := DecodeCmd(b); return err },
+		func(b []byte) error { _, err := DecodeCmdAck(b); return err },
+		func(b []byte) error { _, err := DecodeConfigDesired(b); return err },
+		func(b []byte) error { _, err := DecodeConfigReported(b); return err },
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for i, d := range decoders {
+			if err := d(b); err != nil && (!errors.Is(err, ErrPayload) || err.Error() == "") {
+				t.Fatalf("decoder %d: error %v is not ErrPayload", i, err)
+			}
+		}
+	})
+}
+
+// FuzzParseTopic checks that topic parsing never panics and that what it
+// accepts builds back into the same topic.
+func FuzzParseTopic(f *testing.F) {
+	for _, s := range []string{"bk/v1/gw/g/state", "bk/v1/gw/g/snapshot/e", "bk/v1/gw/g/cmd/ack", "bk/v1/gw//x", "#", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := ParseTopic(s)
+		if err != nil {
+			return
+		}
+		back := Topic(p.GatewayID, p.Kind)
+		if p.Kind == KindSnapshot {
+			back = SnapshotTopic(p.GatewayID, p.EventID)
+		}
+		if back != s {
+			t.Fatalf("%q parsed to %+v, builds %q", s, p, back)
+		}
+	})
+}

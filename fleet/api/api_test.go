@@ -1,0 +1,76 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+func newTestServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.AddGateway(context.Background(), "gw-1", "canteen-1"); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer((&Server{Store: st, AdminToken: "secret"}).Handler())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func do(t *testing.T, method, url, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestAuthAndErrors(t *testing.T) {
+	srv := newTestServer(t)
+	cases := []struct {
+		method, path, token, body string
+		status                    int
+		contains                  string
+	}{
+		{"GET", "/healthz", "", "", 200, "ok"},
+		{"GET", "/api/v1/gateways", "", "", 401, `"code":"unauthenticated"`},
+		{"GET", "/api/v1/gateways", "wrong", "", 401, "invalid token"},
+		{"GET", "/api/v1/gateways", "secret", "", 200, `"id":"gw-1"`},
+		{"GET", "/api/v1/violations?since=yesterday", "secret", "", 400, "since"},
+		{"GET", "/api/v1/violations?limit=0", "secret", "", 400, "limit"},
+		{"GET", "/api/v1/violations", "secret", "", 200, `"violations"`},
+		{"GET", "/api/v1/violations/abc", "secret", "", 400, "positive number"},
+		{"GET", "/api/v1/violations/99", "secret", "", 404, "no such violation"},
+		{"GET", "/api/v1/violations/99/snapshot", "secret", "", 404, "no snapshot"},
+		{"POST", "/api/v1/gateways/nope/commands", "secret", `{"name":"ping"}`, 404, "no gateway"},
+		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":`, 400, "body"},
+		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping","extra":1}`, 400, "unknown field"},
+		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping","args":"` + strings.Repeat("x", MaxBody) + `"}`, 413, "too_large"},
+		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping"}`, 503, "MQTT"},
+		{"PUT", "/api/v1/gateways/gw-1/config", "secret", `[1]`, 400, "JSON object"},
+		{"GET", "/api/v1/nothing", "secret", "", 404, "no such endpoint"},
+		{"GET", "/", "", "", 200, "BrightKitchen"},
+	}
+	for _, c := range cases {
+		status, body := do(t, c.method, srv.URL+c.path, c.token, c.body)
+		if status != c.status || !strings.Contains(body, c.contains) {
+			t.Errorf("%s %s: %d %.200s; want %d containing %q", c.method, c.path, status, body, c.status, c.contains)
+		}
+	}
+}

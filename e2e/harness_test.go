@@ -1,0 +1,378 @@
+// Package e2e runs the real binaries together on loopback: the camera
+// simulator, bk-fleet with its embedded broker (or Mosquitto), and
+// bk-gateway, killing and restarting them to count what survives.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bk-e2e-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	flag.Parse()
+	// Tests run the binaries with the race detector; benchmarks measure
+	// them as shipped.
+	build := []string{"build", "-race", "-o", dir + "/"}
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
+		build = []string{"build", "-trimpath", "-o", dir + "/"}
+	}
+	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim"} {
+		cmd := exec.Command("go", append(build, "../"+pkg)...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			fmt.Fprintln(os.Stderr, "build", pkg, err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// freePort returns a loopback address that was free a moment ago. The
+// processes under test must keep their ports across kill -9 and restart.
+func freePort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is a child process whose output goes to a log file in the test dir.
+type proc struct {
+	t    testing.TB
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+}
+
+func startProc(t testing.TB, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
+	logPath := filepath.Join(t.TempDir(), name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(binDir, bin), args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	p := &proc{t: t, name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			p.dumpLog()
+		}
+	})
+	return p
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		p.t.Errorf("%s did not die after SIGKILL", p.name)
+	}
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+			return fmt.Errorf("%s exited with %d", p.name, code)
+		}
+		return nil
+	case <-time.After(15 * time.Second):
+		p.kill()
+		return fmt.Errorf("%s did not stop within 15 s", p.name)
+	}
+}
+
+func (p *proc) dumpLog() {
+	b, _ := os.ReadFile(p.log.Name())
+	lines := strings.Split(string(b), "\n")
+	if len(lines) > 60 {
+		lines = lines[len(lines)-60:]
+	}
+	p.t.Logf("--- last lines of %s log ---\n%s", p.name, strings.Join(lines, "\n"))
+}
+
+// fleet is one bk-fleet serve with fixed ports and data dir, restartable.
+type fleet struct {
+	t       *testing.T
+	http    string
+	mqtt    string // embedded broker address, "" with an external broker
+	broker  string // external broker URL
+	data    string
+	token   string
+	p       *proc
+	started int
+}
+
+func newFleet(t *testing.T, externalBroker string) *fleet {
+	f := &fleet{t: t, http: freePort(t), data: t.TempDir(), token: "test-admin-token", broker: externalBroker}
+	if externalBroker == "" {
+		f.mqtt = freePort(t)
+	}
+	return f
+}
+
+func (f *fleet) start() {
+	f.t.Helper()
+	f.started++
+	args := []string{"serve", "--http", f.http, "--data", f.data, "--log-level", "debug"}
+	if f.broker != "" {
+		args = append(args, "--broker", f.broker)
+	} else {
+		args = append(args, "--mqtt-listen", f.mqtt)
+	}
+	f.p = startProc(f.t, fmt.Sprintf("fleet-%d", f.started), []string{"BK_ADMIN_TOKEN=" + f.token}, "bk-fleet", args...)
+	waitFor(f.t, 20*time.Second, "fleet healthy", func() bool {
+		resp, err := http.Get("http://" + f.http + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
+}
+
+// addGateway runs `bk-fleet gateway add` and returns the credentials.
+func (f *fleet) addGateway(id, canteen string) (user, pass string) {
+	f.t.Helper()
+	out, err := exec.Command(filepath.Join(binDir, "bk-fleet"), "gateway", "add", "--id", id,
+		"--canteen", canteen, "--json", "--data", f.data).CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("gateway add: %v: %s", err, out)
+	}
+	var creds struct{ Username, Password string }
+	if err := json.Unmarshal(out, &creds); err != nil {
+		f.t.Fatalf("gateway add output %q: %v", out, err)
+	}
+	return creds.Username, creds.Password
+}
+
+func (f *fleet) get(path string, v any) error {
+	req, _ := http.NewRequest("GET", "http://"+f.http+path, nil)
+	req.Header.Set("Authorization", "Bearer "+f.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, b)
+	}
+	return json.Unmarshal(b, v)
+}
+
+// metric returns the sum of a Prometheus counter's samples whose line
+// contains every one of the given label fragments.
+func (f *fleet) metric(name string, labels ...string) float64 {
+	resp, err := http.Get("http://" + f.http + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name) {
+			continue
+		}
+		ok := true
+		for _, l := range labels {
+			ok = ok && strings.Contains(line, l)
+		}
+		if !ok {
+			continue
+		}
+		var v float64
+		fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v)
+		sum += v
+	}
+	return sum
+}
+
+type apiGateway struct {
+	ID        string `json:"id"`
+	CanteenID string `json:"canteen_id"`
+	Online    bool   `json:"online"`
+	Cameras   []struct {
+		CameraID string `json:"camera_id"`
+		Online   bool   `json:"online"`
+		Area     string `json:"area"`
+	} `json:"cameras"`
+}
+
+func (f *fleet) gateways() []apiGateway {
+	var out struct {
+		Gateways []apiGateway `json:"gateways"`
+	}
+	if err := f.get("/api/v1/gateways", &out); err != nil {
+		return nil
+	}
+	return out.Gateways
+}
+
+type apiViolation struct {
+	ID        int64  `json:"id"`
+	GatewayID string `json:"gateway_id"`
+	EventID   string `json:"event_id"`
+	Seq       uint64 `json:"seq"`
+	CameraID  string `json:"camera_id"`
+	Type      string `json:"type"`
+	Phase     string `json:"phase"`
+}
+
+func (f *fleet) violations(query string) ([]apiViolation, error) {
+	var out struct {
+		Violations []apiViolation `json:"violations"`
+	}
+	err := f.get("/api/v1/violations?"+query, &out)
+	return out.Violations, err
+}
+
+// gatewayConfig is what a test gateway needs in its YAML.
+type gatewayConfig struct {
+	ID, Broker, User, Pass, Spool, HTTP string
+	Grace                               time.Duration
+	Cameras                             map[string]string // id -> rtsp url
+	SyntheticTotal                      int
+	SyntheticRate                       float64
+	AckTimeout                          time.Duration
+}
+
+func writeGatewayConfig(t *testing.T, c gatewayConfig) string {
+	t.Helper()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "gateway:\n  id: %s\nbroker:\n  url: %s\n  username: %q\n  password: %q\n", c.ID, c.Broker, c.User, c.Pass)
+	fmt.Fprintf(&b, "spool:\n  path: %s\nhttp:\n  listen: %s\nlog:\n  level: debug\n", c.Spool, c.HTTP)
+	grace := c.Grace
+	if grace == 0 {
+		grace = 2 * time.Second
+	}
+	ack := c.AckTimeout
+	if ack == 0 {
+		ack = 3 * time.Second
+	}
+	fmt.Fprintf(&b, "uplink:\n  heartbeat: 1s\n  offline_grace: %s\n  ack_timeout: %s\n", grace, ack)
+	if len(c.Cameras) > 0 {
+		b.WriteString("cameras:\n")
+		for id, url := range c.Cameras {
+			fmt.Fprintf(&b, "  - id: %s\n    url: %s\n    area: area-%s\n", id, url, id)
+		}
+	}
+	if c.SyntheticTotal > 0 {
+		fmt.Fprintf(&b, "debug:\n  synthetic_events:\n    total: %d\n    rate: %g\n", c.SyntheticTotal, c.SyntheticRate)
+	}
+	path := filepath.Join(t.TempDir(), "gateway.yaml")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// gatewayStatus reads the gateway's local status page.
+type gatewayStatus struct {
+	Connected  bool `json:"connected"`
+	Goroutines int  `json:"goroutines"`
+	Cameras    []struct {
+		CameraID string `json:"camera_id"`
+		Online   bool   `json:"online"`
+	} `json:"cameras"`
+	Spool struct {
+		Depth int `json:"depth"`
+	} `json:"spool"`
+}
+
+func getGatewayStatus(addr string) (gatewayStatus, error) {
+	var st gatewayStatus
+	resp, err := http.Get("http://" + addr + "/api/status")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// waitFor polls cond every 100 ms until it holds or the time is up.
+func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < limit {
+		if cond() {
+			return time.Since(start)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", limit, what)
+	return 0
+}
+
+var _ = context.Background
+var _ sync.Mutex
+
+// startAbs starts a program that is not one of ours (by absolute path).
+func startAbs(t *testing.T, name, path string, args ...string) *proc {
+	rel, err := filepath.Rel(binDir, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startProc(t, name, nil, rel, args...)
+}
+
+func splitHostPort(a string) (string, string, error) { return net.SplitHostPort(a) }
+
+func dialOK(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

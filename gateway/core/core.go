@@ -1,0 +1,202 @@
+// Package core builds and owns every component of the gateway: the spool,
+// one camera source per configured camera, the uplink to the fleet, the
+// health reporter and the local status page. main hands over to it and
+// waits; Close stops everything in reverse order.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/gateway/spool"
+	"github.com/brightkitchen/brightkitchen/gateway/uplink"
+	"github.com/brightkitchen/brightkitchen/internal/version"
+)
+
+// Gateway is a running gateway.
+type Gateway struct {
+	cfg    config.Config
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	spool   *spool.Queue
+	uplink  *uplink.Client
+	httpSrv *http.Server
+	httpLn  net.Listener
+	started time.Time
+
+	mu      sync.Mutex
+	cameras map[string]*cameraRun
+}
+
+// New opens the spool and starts every component. A component that fails to
+// start stops the ones already started.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g = &Gateway{cfg: cfg, log: log, started: time.Now(), cameras: map[string]*cameraRun{}}
+	g.ctx, g.cancel = context.WithCancel(ctx)
+	defer func() {
+		if err != nil {
+			g.Close()
+		}
+	}()
+
+	g.spool, err = spool.Open(spool.Options{
+		Path:     cfg.Spool.Path,
+		MaxBytes: int64(cfg.Spool.MaxBytes),
+		Logger:   log.With("component", "spool"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open spool: %w", err)
+	}
+	var configVersion int64
+	if applied, v, ok := g.loadAppliedConfig(); ok {
+		g.cfg, configVersion = applied, v
+	}
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		g.reportDrops(g.ctx)
+	}()
+
+	for _, cc := range g.cfg.Cameras {
+		g.startCamera(cc)
+	}
+
+	g.uplink = &uplink.Client{
+		GatewayID:      cfg.Gateway.ID,
+		BrokerURL:      cfg.Broker.URL,
+		Username:       cfg.Broker.Username,
+		Password:       cfg.Broker.Password,
+		ClientID:       cfg.Broker.ClientID,
+		Version:        version.String(),
+		StartedAt:      g.started,
+		KeepAlive:      cfg.Broker.Keepalive,
+		ConnectTimeout: cfg.Broker.ConnectTimeout,
+		HeartbeatEvery: cfg.Uplink.Heartbeat,
+		AckTimeout:     cfg.Uplink.AckTimeout,
+		MaxInflight:    cfg.Uplink.MaxInflight,
+		ReplayRate:     replayRate(cfg.Uplink.ReplayRate),
+		ConfigVersion:  configVersion,
+		Outbox:         outbox{g.spool},
+		Heartbeat:      g.heartbeat,
+		OnCommand:      g.command,
+		OnConfig:       g.applyConfig,
+		Logger:         log.With("component", "uplink"),
+	}
+	if err := g.uplink.Start(g.ctx); err != nil {
+		return nil, fmt.Errorf("start uplink: %w", err)
+	}
+
+	if se := cfg.Debug.SyntheticEvents; se.Total > 0 {
+		g.wg.Add(1)
+		go func() {
+			defer g.wg.Done()
+			g.synthesize(g.ctx, se.Total, se.Rate)
+		}()
+	}
+
+	if cfg.HTTP.Listen != "" {
+		if err := g.startHTTP(cfg.HTTP.Listen); err != nil {
+			return nil, fmt.Errorf("start status page: %w", err)
+		}
+	}
+	log.Info("gateway started", "gateway_id", cfg.Gateway.ID, "cameras", len(g.cfg.Cameras), "version", version.String())
+	return g, nil
+}
+
+// Close stops every component and waits for them.
+func (g *Gateway) Close() error {
+	g.cancel()
+	if g.httpSrv != nil {
+		_ = g.httpSrv.Close()
+	}
+	g.mu.Lock()
+	cams := g.cameras
+	g.cameras = map[string]*cameraRun{}
+	g.mu.Unlock()
+	for _, c := range cams {
+		c.stop()
+	}
+	g.wg.Wait()
+	var errs []error
+	if g.uplink != nil {
+		errs = append(errs, g.uplink.Close())
+	}
+	if g.spool != nil {
+		errs = append(errs, g.spool.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// HTTPAddr is the status page's bound address ("" when off).
+func (g *Gateway) HTTPAddr() string {
+	if g.httpLn == nil {
+		return ""
+	}
+	return g.httpLn.Addr().String()
+}
+
+// Cameras is each camera's current health, in config order.
+func (g *Gateway) Cameras() []wire.CameraHealth {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := make([]wire.CameraHealth, 0, len(g.cameras))
+	for _, cc := range g.cfg.Cameras {
+		if c, ok := g.cameras[cc.ID]; ok {
+			out = append(out, c.wireHealth())
+		}
+	}
+	return out
+}
+
+func (g *Gateway) heartbeat() wire.Heartbeat {
+	st := g.spool.Stats()
+	return wire.Heartbeat{
+		Cameras: g.Cameras(),
+		Spool: wire.SpoolStats{Depth: st.Depth, Bytes: st.Bytes,
+			DroppedSnapshots: st.DroppedBlobs, DroppedRecords: st.DroppedRecords},
+		System: systemStats(g.started, g.cfg.Spool.Path),
+	}
+}
+
+// appendRecord spools one contract payload.
+func (g *Gateway) appendRecord(ctx context.Context, kind string, payload any, blob []byte) error {
+	b, err := wire.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", kind, err)
+	}
+	if _, err := g.spool.Append(ctx, spool.Item{Kind: kind, Payload: b, Blob: blob}); err != nil {
+		return fmt.Errorf("spool %s: %w", kind, err)
+	}
+	return nil
+}
+
+func (g *Gateway) startCamera(cc config.Camera) {
+	c := newCameraRun(g, cc)
+	g.mu.Lock()
+	g.cameras[cc.ID] = c
+	g.mu.Unlock()
+	c.start(g.ctx)
+}
+
+// replayRate maps the config's "0 = no limit" to the uplink's "negative =
+// no cap".
+func replayRate(r int) float64 {
+	if r <= 0 {
+		return -1
+	}
+	return float64(r)
+}

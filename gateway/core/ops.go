@@ -1,0 +1,227 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	"golang.org/x/time/rate"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/gateway/spool"
+)
+
+// command runs one command from the fleet. The uplink has already answered
+// "received", de-duplicated the cmd_id and will report ok or failed.
+func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
+	switch cmd.Name {
+	case wire.CmdPing:
+		return "pong", nil
+	case wire.CmdCameraProbe:
+		var args struct {
+			CameraID string `json:"camera_id"`
+		}
+		if len(cmd.Args) > 0 {
+			if err := json.Unmarshal(cmd.Args, &args); err != nil {
+				return "", fmt.Errorf("args: %w", err)
+			}
+		}
+		var out []wire.CameraHealth
+		for _, h := range g.Cameras() {
+			if args.CameraID == "" || args.CameraID == h.CameraID {
+				out = append(out, h)
+			}
+		}
+		if args.CameraID != "" && len(out) == 0 {
+			return "", fmt.Errorf("camera %q is not configured", args.CameraID)
+		}
+		b, _ := json.Marshal(out)
+		return string(b), nil
+	default:
+		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
+	}
+}
+
+const metaConfig = "config.applied"
+
+// applyConfig applies the fleet's desired config. Identity, broker and spool
+// settings stay as the local file has them: the fleet may change cameras,
+// uplink tuning and logging, never where the gateway connects or stores.
+func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
+	next, err := config.FromJSON(d.Config)
+	if err != nil {
+		return err
+	}
+	next.Gateway, next.Broker, next.Spool, next.HTTP, next.Debug = g.cfg.Gateway, g.cfg.Broker, g.cfg.Spool, g.cfg.HTTP, g.cfg.Debug
+	if err := next.Validate(); err != nil {
+		return err
+	}
+	b, err := json.Marshal(struct {
+		Version int64           `json:"version"`
+		Config  json.RawMessage `json:"config"`
+	}{d.Version, d.Config})
+	if err != nil {
+		return err
+	}
+	if err := g.spool.SetMeta(metaConfig, b); err != nil {
+		return fmt.Errorf("persist config: %w", err)
+	}
+	g.reconcileCameras(next.Cameras)
+	g.mu.Lock()
+	g.cfg.Cameras = next.Cameras
+	g.mu.Unlock()
+	g.log.Info("applied desired config", "version", d.Version, "cameras", len(next.Cameras))
+	return nil
+}
+
+// loadAppliedConfig returns the file config with the cameras of the last
+// config the fleet pushed, if any.
+func (g *Gateway) loadAppliedConfig() (config.Config, int64, bool) {
+	b, err := g.spool.Meta(metaConfig)
+	if err != nil || len(b) == 0 {
+		return config.Config{}, 0, false
+	}
+	var saved struct {
+		Version int64           `json:"version"`
+		Config  json.RawMessage `json:"config"`
+	}
+	if err := json.Unmarshal(b, &saved); err != nil {
+		g.log.Warn("ignoring saved config", "err", err)
+		return config.Config{}, 0, false
+	}
+	next, err := config.FromJSON(saved.Config)
+	if err != nil {
+		g.log.Warn("ignoring saved config", "err", err)
+		return config.Config{}, 0, false
+	}
+	cfg := g.cfg
+	cfg.Cameras = next.Cameras
+	return cfg, saved.Version, true
+}
+
+// reportDrops turns the spool's drop reports into spool_dropped events, so
+// the fleet learns what the byte budget cost.
+func (g *Gateway) reportDrops(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case d := <-g.spool.Dropped():
+			g.log.Warn("spool over budget: dropped data", "snapshots", d.Blobs, "records", d.Records, "bytes", d.Bytes)
+			ev := wire.Event{V: wire.Version, EventID: ulid.Make().String(), Type: wire.TypeSpoolDropped,
+				Score: 1, Boxes: []wire.Box{}, StartedAt: time.Now().UTC(), Phase: wire.PhaseStart,
+				Attrs: map[string]string{
+					"snapshots": fmt.Sprint(d.Blobs), "records": fmt.Sprint(d.Records), "bytes": fmt.Sprint(d.Bytes),
+					"oldest_seq_lost": fmt.Sprint(d.OldestSeqLost), "newest_seq_lost": fmt.Sprint(d.NewestSeqLost),
+				}}
+			if err := g.appendRecord(ctx, wire.KindEvent, ev, nil); err != nil {
+				g.log.Error("spool spool_dropped", "err", err)
+			}
+		}
+	}
+}
+
+// reconcileCameras stops removed or changed cameras and starts new ones.
+func (g *Gateway) reconcileCameras(want []config.Camera) {
+	g.mu.Lock()
+	var stop []*cameraRun
+	keep := map[string]bool{}
+	for id, c := range g.cameras {
+		i := slices.IndexFunc(want, func(w config.Camera) bool { return w.ID == id })
+		if i >= 0 && want[i] == c.cfg {
+			keep[id] = true
+			continue
+		}
+		stop = append(stop, c)
+		delete(g.cameras, id)
+	}
+	g.mu.Unlock()
+	for _, c := range stop {
+		c.stop()
+	}
+	for _, w := range want {
+		if !keep[w.ID] {
+			g.startCamera(w)
+		}
+	}
+}
+
+// synthesize spools total synthetic events at rate per second, for load and
+// durability tests. Event i has the id syn-{i}, so a restarted gateway that
+// regenerates an event it may already have spooled produces the same id,
+// which the fleet stores once. Progress is kept in the spool's metadata.
+func (g *Gateway) synthesize(ctx context.Context, total int, perSec float64) {
+	const metaKey = "synthetic.next"
+	next := 1
+	if b, err := g.spool.Meta(metaKey); err == nil && len(b) > 0 {
+		fmt.Sscan(string(b), &next)
+	}
+	if perSec <= 0 {
+		perSec = 1000
+	}
+	batch := max(1, int(perSec/50))
+	lim := rate.NewLimiter(rate.Limit(perSec), batch)
+	for next <= total {
+		n := min(batch, total-next+1)
+		if err := lim.WaitN(ctx, n); err != nil {
+			return
+		}
+		now := time.Now().UTC()
+		items := make([]spool.Item, n)
+		for i := range items {
+			ev := wire.Event{V: wire.Version, EventID: fmt.Sprintf("syn-%08d", next+i), CameraID: "synthetic",
+				Type: wire.TypeSynthetic, Score: 0.5, Boxes: []wire.Box{}, StartedAt: now, Phase: wire.PhaseStart}
+			b, _ := wire.Marshal(ev)
+			items[i] = spool.Item{Kind: wire.KindEvent, Payload: b}
+		}
+		if _, err := g.spool.Append(ctx, items...); err != nil {
+			if !errors.Is(err, context.Canceled) {
+				g.log.Error("synthetic events", "err", err)
+			}
+			return
+		}
+		next += n
+		if err := g.spool.SetMeta(metaKey, []byte(fmt.Sprint(next))); err != nil {
+			g.log.Error("synthetic progress", "err", err)
+			return
+		}
+	}
+	g.log.Info("synthetic events spooled", "total", total)
+}
+
+// systemStats reads the board's health (portable parts; hw/sysinfo will
+// bring temperature and CPU).
+func systemStats(started time.Time, spoolPath string) wire.System {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	s := wire.System{MemUsedBytes: ms.Sys, UptimeS: int64(time.Since(started).Seconds())}
+	var fs syscall.Statfs_t
+	dir := spoolPath
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		dir = dirOf(spoolPath)
+	}
+	if syscall.Statfs(dir, &fs) == nil {
+		s.DiskFree = fs.Bavail * uint64(fs.Bsize)
+	}
+	return s
+}
+
+func dirOf(p string) string {
+	for i := len(p) - 1; i >= 0; i-- {
+		if p[i] == '/' {
+			if i == 0 {
+				return "/"
+			}
+			return p[:i]
+		}
+	}
+	return "."
+}

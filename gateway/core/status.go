@@ -1,0 +1,75 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/version"
+)
+
+// Status is what the local status page shows an installer.
+type Status struct {
+	GatewayID string              `json:"gateway_id"`
+	Version   string              `json:"version"`
+	Uptime    string              `json:"uptime"`
+	Connected bool                `json:"connected"`
+	Session   uint64              `json:"session"`
+	Cameras   []wire.CameraHealth `json:"cameras"`
+	Spool     wire.SpoolStats     `json:"spool"`
+	// Goroutines is the process's goroutine count, to spot leaks.
+	Goroutines int `json:"goroutines"`
+}
+
+// Status reports the gateway's state.
+func (g *Gateway) Status() Status {
+	hb := g.heartbeat()
+	return Status{
+		GatewayID: g.cfg.Gateway.ID,
+		Version:   version.String(),
+		Uptime:    time.Since(g.started).Round(time.Second).String(),
+		Connected: g.uplink.Connected(),
+		Session:   g.uplink.Session(),
+		Cameras:   hb.Cameras,
+		Spool:     hb.Spool,
+
+		Goroutines: runtime.NumGoroutine(),
+	}
+}
+
+var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta http-equiv="refresh" content="5"><title>{{.GatewayID}} · BrightKitchen gateway</title>
+<style>body{font:15px system-ui,sans-serif;margin:1em}table{border-collapse:collapse}td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}.ok{color:#080}.bad{color:#b00}</style>
+</head><body>
+<h1>网关 {{.GatewayID}}</h1>
+<p>版本 {{.Version}} · 运行 {{.Uptime}} · 平台连接 {{if .Connected}}<b class="ok">已连接</b>{{else}}<b class="bad">未连接</b>{{end}} · 待上报 {{.Spool.Depth}}</p>
+<table><tr><th>摄像头</th><th>区域</th><th>状态</th><th>画面</th><th>fps</th><th>kbps</th></tr>
+{{range .Cameras}}<tr><td>{{.CameraID}}</td><td>{{.Area}}</td><td>{{if .Online}}<span class="ok">在线</span>{{else}}<span class="bad">离线</span>{{end}}</td><td>{{.Picture}}</td><td>{{printf "%.1f" .FPS}}</td><td>{{printf "%.0f" .Kbps}}</td></tr>
+{{end}}</table></body></html>`))
+
+func (g *Gateway) startHTTP(addr string) error {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(g.Status())
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = statusPage.Execute(w, g.Status())
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	g.httpLn = ln
+	g.httpSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = g.httpSrv.Serve(ln) }()
+	return nil
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what BrightKitchen's build, tests and demo need on Debian 12.
+# Idempotent: installs only what is missing, and does nothing when all is there.
+set -euo pipefail
+
+# Debian packages, each with a file that shows it is installed.
+declare -A want=(
+  [ffmpeg]=/usr/bin/ffmpeg
+  [libavcodec-dev]=/usr/include/x86_64-linux-gnu/libavcodec/avcodec.h
+  [libavformat-dev]=/usr/include/x86_64-linux-gnu/libavformat/avformat.h
+  [libswscale-dev]=/usr/include/x86_64-linux-gnu/libswscale/swscale.h
+  [libavutil-dev]=/usr/include/x86_64-linux-gnu/libavutil/avutil.h
+  [pkg-config]=/usr/bin/pkg-config
+  [mosquitto]=/usr/sbin/mosquitto
+  [qemu-user-static]=/usr/bin/qemu-aarch64-static
+  [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc
+  [gcc-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-gcc
+  [protobuf-compiler]=/usr/bin/protoc
+  [chromium]=/usr/bin/chromium
+  [postgresql]=/usr/lib/postgresql
+)
+
+missing=()
+for pkg in "${!want[@]}"; do
+  [ -e "${want[$pkg]}" ] || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  # Services must not start at install time (containers have no init; the
+  # tests start their own mosquitto and postgres on random loopback ports).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod +x /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || {
+  echo "deps: Go toolchain not found (expected /usr/local/go/bin/go)" >&2
+  exit 1
+}

@@ -20,6 +20,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   echo "demo stopped; its data is in $DIR"
+  exit 0
 }
 trap cleanup INT TERM EXIT
 

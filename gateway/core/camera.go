@@ -36,7 +36,7 @@ func newCameraRun(g *Gateway, cc config.Camera) *cameraRun {
 		ID:        cc.ID,
 		URL:       cc.URL,
 		Transport: cc.Transport,
-		Logger:    g.log.With("component", "camera", "camera_id", cc.ID),
+		Logger:    g.log.With("component", "camera"),
 		OnHealth: func(h camera.Health) {
 			select {
 			case c.changes <- h:

@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		Heartbeat:      g.heartbeat,
 		OnCommand:      g.command,
 		OnConfig:       g.applyConfig,
-		Logger:         log.With("component", "uplink"),
+		Logger:         log,
 	}
 	if err := g.uplink.Start(g.ctx); err != nil {
 		return nil, fmt.Errorf("start uplink: %w", err)

@@ -16,11 +16,12 @@ import (
 var pahoLog atomic.Pointer[slog.Logger]
 
 func init() {
-	// paho's ERROR repeats what the uplink already logs (a failed connect,
-	// a lost connection), and its WARN reports routine events (the memory
-	// store wiped at every clean connect), so each goes one level down.
+	// paho's ERROR repeats, several lines at a time, what the uplink
+	// already logs once (a failed connect, a lost connection), and its WARN
+	// reports routine events (the memory store wiped at every clean
+	// connect), so both go to debug; CRITICAL stays an error.
 	mqtt.CRITICAL = pahoLogger{slog.LevelError}
-	mqtt.ERROR = pahoLogger{slog.LevelWarn}
+	mqtt.ERROR = pahoLogger{slog.LevelDebug}
 	mqtt.WARN = pahoLogger{slog.LevelDebug}
 }
 

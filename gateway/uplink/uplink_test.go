@@ -229,13 +229,13 @@ func TestBrokerRestart(t *testing.T) {
 		f.with(func(f *fleet) { k = len(f.count) })
 		return k >= n/3
 	})
-	b.close()
+	b.stop()
 	time.Sleep(200 * time.Millisecond) // let the fleet take in what it had
 	f.phase.Store(1)
 	waitFor(t, 5*time.Second, "disconnected", func() bool { return !c.Connected() })
 	remaining := o.len()
 	b = startBroker(t, addr)
-	defer b.close()
+	t.Cleanup(b.close) // after the client and the fleet
 
 	waitFor(t, 20*time.Second, "reconnected", func() bool { return c.Connected() && c.Session() > s1 })
 	s2 := c.Session()
@@ -530,7 +530,7 @@ func TestFirstConnectRetries(t *testing.T) {
 	defer c.Close()
 	waitFor(t, 5*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectFailures > 0 })
 	b = startBroker(t, addr)
-	defer b.close()
+	t.Cleanup(b.close) // after the client
 	waitFor(t, 10*time.Second, "connected", c.Connected)
 }
 

@@ -8,6 +8,10 @@ import (
 // outbox adapts the spool to the uplink's Outbox.
 type outbox struct{ q *spool.Queue }
 
+// NewOutbox returns the spool as the uplink's Outbox (with LastSeq, so
+// replays are marked historical by seq).
+func NewOutbox(q *spool.Queue) uplink.Outbox { return outbox{q} }
+
 func (o outbox) Read(after uint64, max int) ([]uplink.Record, error) {
 	recs, err := o.q.Read(after, max)
 	if err != nil {

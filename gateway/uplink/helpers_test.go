@@ -439,11 +439,17 @@ func (f *fleet) checkNoBad(t testing.TB) {
 
 // ---- helpers ----
 
+// debugState, when set, describes the test's state on a timeout.
+var debugState atomic.Pointer[func() string]
+
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
+			if dbg := debugState.Load(); dbg != nil {
+				t.Logf("state: %s", (*dbg)())
+			}
 			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -412,6 +413,13 @@ func TestConfigDesired(t *testing.T) {
 		}
 		return nil
 	}
+	dbg := func() string {
+		var s string
+		f.with(func(f *fleet) { s = fmt.Sprintf("reported %+v states %+v", f.reported, f.states) })
+		return fmt.Sprintf("%s stats %+v", s, c.Stats())
+	}
+	debugState.Store(&dbg)
+	defer debugState.Store(nil)
 	startClient(t, c)
 	defer c.Close()
 
@@ -420,7 +428,13 @@ func TestConfigDesired(t *testing.T) {
 		f.with(func(f *fleet) { out = append(out, f.reported...) })
 		return out
 	}
-	waitFor(t, 5*time.Second, "v3 reported", func() bool { return len(reports()) == 1 })
+	waitFor(t, 5*time.Second, "v3 reported", func() bool {
+		r := reports()
+		if len(r) > 1 {
+			t.Fatalf("reports %+v, stats %+v", r, c.Stats())
+		}
+		return len(r) == 1
+	})
 	if r := reports()[0]; r.Version != 3 || !r.Applied || r.Error != "" {
 		t.Fatalf("report %+v", r)
 	}

@@ -91,6 +91,12 @@ func startProc(t testing.TB, name string, env []string, bin string, args ...stri
 	go func() { _ = cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.kill()
+		// The binaries are built with -race: a report in any log fails the test.
+		if b, err := os.ReadFile(logPath); err == nil && bytes.Contains(b, []byte("WARNING: DATA RACE")) {
+			t.Errorf("%s reported a data race", name)
+			i := bytes.Index(b, []byte("WARNING: DATA RACE"))
+			t.Logf("%s", b[i:min(len(b), i+6000)])
+		}
 		if t.Failed() {
 			p.dumpLog()
 		}

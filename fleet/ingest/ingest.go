@@ -238,19 +238,20 @@ func (c *Consumer) run(ctx context.Context) {
 		case first = <-c.in:
 		case <-timer.C:
 		}
-		deadline := time.Now().Add(c.BatchWait)
-		msgs := []inbound{}
-		if first.payload != nil || first.topic.Kind != "" {
+		var msgs []inbound
+		if first.topic.Kind != "" {
 			msgs = append(msgs, first)
-		}
-	fill:
-		for len(msgs) < c.BatchMax {
-			select {
-			case m := <-c.in:
-				msgs = append(msgs, m)
-			case <-time.After(time.Until(deadline)):
-				break fill
+			fillTimer := time.NewTimer(c.BatchWait)
+		fill:
+			for len(msgs) < c.BatchMax {
+				select {
+				case m := <-c.in:
+					msgs = append(msgs, m)
+				case <-fillTimer.C:
+					break fill
+				}
 			}
+			fillTimer.Stop()
 		}
 		for _, m := range msgs {
 			if item, ok := c.decode(ctx, m, snaps, &waiting); ok {

@@ -1,0 +1,144 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+type rig struct {
+	st   *store.Store
+	gw   mqtt.Client
+	acks chan wire.Ack
+}
+
+func newRig(t *testing.T) *rig {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	user, pass, err := st.AddGateway(ctx, "gw-1", "canteen-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &broker.Broker{Listen: "127.0.0.1:0", Auth: st, FleetUser: "fleet", FleetPassword: "pw"}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	c := &Consumer{BrokerURL: "tcp://" + b.Addr(), Username: "fleet", Password: "pw", Store: st, SnapshotWait: time.Second}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !c.Connected() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := &rig{st: st, acks: make(chan wire.Ack, 64)}
+	r.gw = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("gw-1").
+		SetUsername(user).SetPassword(pass))
+	if tok := r.gw.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("gateway connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { r.gw.Disconnect(50) })
+	tok := r.gw.Subscribe(wire.Topic("gw-1", wire.KindAck), 1, func(_ mqtt.Client, m mqtt.Message) {
+		if a, err := wire.DecodeAck(m.Payload()); err == nil {
+			r.acks <- a
+		}
+	})
+	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	return r
+}
+
+func (r *rig) publish(t *testing.T, topic string, payload []byte) {
+	t.Helper()
+	if tok := r.gw.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+func (r *rig) event(t *testing.T, id string, seq uint64, jpeg []byte, lie bool) {
+	t.Helper()
+	sum := sha256.Sum256(jpeg)
+	ref := &wire.SnapshotRef{SHA256: hex.EncodeToString(sum[:]), Bytes: len(jpeg)}
+	if lie {
+		ref.SHA256 = strings.Repeat("0", 64)
+	}
+	ev := wire.Event{V: 1, EventID: id, Seq: seq, CameraID: "cam-1", Type: "camera_occluded", Score: 0.9,
+		Boxes: []wire.Box{{W: 1, H: 1}}, StartedAt: time.Now().UTC(), Phase: wire.PhaseStart, Snapshot: ref}
+	b, _ := wire.Marshal(ev)
+	r.publish(t, wire.Topic("gw-1", wire.KindEvent), b)
+}
+
+func (r *rig) waitAck(t *testing.T, seq uint64, within time.Duration) bool {
+	t.Helper()
+	deadline := time.After(within)
+	for {
+		select {
+		case a := <-r.acks:
+			for _, s := range a.Seqs {
+				if s == seq {
+					return true
+				}
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+func TestSnapshotPairing(t *testing.T) {
+	r := newRig(t)
+	jpeg := []byte("\xff\xd8 fake jpeg \xff\xd9")
+
+	// Snapshot first, then its event (the gateway's order).
+	r.publish(t, wire.SnapshotTopic("gw-1", "ev-1"), jpeg)
+	r.event(t, "ev-1", 1, jpeg, false)
+	if !r.waitAck(t, 1, 5*time.Second) {
+		t.Fatal("event with snapshot not acked")
+	}
+	// Event first, snapshot after: paired once it arrives.
+	r.event(t, "ev-2", 2, jpeg, false)
+	time.Sleep(100 * time.Millisecond)
+	r.publish(t, wire.SnapshotTopic("gw-1", "ev-2"), jpeg)
+	if !r.waitAck(t, 2, 5*time.Second) {
+		t.Fatal("event whose snapshot came later not acked")
+	}
+	// A snapshot that does not match its reference is not acked.
+	r.publish(t, wire.SnapshotTopic("gw-1", "ev-3"), jpeg)
+	r.event(t, "ev-3", 3, jpeg, true)
+	if r.waitAck(t, 3, 2*time.Second) {
+		t.Fatal("event with a mismatching snapshot was acked")
+	}
+	// An event whose snapshot never comes is not acked either.
+	r.event(t, "ev-4", 4, jpeg, false)
+	if r.waitAck(t, 4, 2500*time.Millisecond) {
+		t.Fatal("event without its snapshot was acked")
+	}
+
+	vs, err := r.st.Violations(context.Background(), store.ViolationFilter{GatewayID: "gw-1"})
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("stored %d violations (%v), want 2", len(vs), err)
+	}
+	for _, v := range vs {
+		got, err := r.st.Snapshot(context.Background(), v.ID)
+		if err != nil || string(got) != string(jpeg) {
+			t.Errorf("violation %d snapshot %q, %v", v.ID, got, err)
+		}
+	}
+}

@@ -58,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.statusPage)
 	mux.Handle("GET /api/v1/gateways", s.auth(s.listGateways))
 	mux.Handle("POST /api/v1/gateways/{id}/commands", s.auth(s.sendCommand))
+	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.auth(s.getCommand))
 	mux.Handle("PUT /api/v1/gateways/{id}/config", s.auth(s.putConfig))
 	mux.Handle("GET /api/v1/violations", s.auth(s.listViolations))
 	mux.Handle("GET /api/v1/violations/{id}", s.auth(s.getViolation))
@@ -214,6 +215,18 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"cmd_id": cmd.CmdID, "status": "sent"})
+}
+
+func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Store.Cmd(r.Context(), r.PathValue("cmd"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.GatewayID != r.PathValue("id")) {
+		writeError(w, http.StatusNotFound, "not_found", "no such command for this gateway")
+		return
+	} else if err != nil {
+		s.internal(w, "get command", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {

@@ -56,12 +56,8 @@ const metaConfig = "config.applied"
 // settings stay as the local file has them: the fleet may change cameras,
 // uplink tuning and logging, never where the gateway connects or stores.
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
-	next, err := config.FromJSON(d.Config)
+	next, err := g.mergeDesired(d.Config)
 	if err != nil {
-		return err
-	}
-	next.Gateway, next.Broker, next.Spool, next.HTTP, next.Debug = g.cfg.Gateway, g.cfg.Broker, g.cfg.Spool, g.cfg.HTTP, g.cfg.Debug
-	if err := next.Validate(); err != nil {
 		return err
 	}
 	b, err := json.Marshal(struct {
@@ -97,14 +93,45 @@ func (g *Gateway) loadAppliedConfig() (config.Config, int64, bool) {
 		g.log.Warn("ignoring saved config", "err", err)
 		return config.Config{}, 0, false
 	}
-	next, err := config.FromJSON(saved.Config)
+	next, err := g.mergeDesired(saved.Config)
 	if err != nil {
 		g.log.Warn("ignoring saved config", "err", err)
 		return config.Config{}, 0, false
 	}
-	cfg := g.cfg
-	cfg.Cameras = next.Cameras
-	return cfg, saved.Version, true
+	return next, saved.Version, true
+}
+
+// remoteKeys are the config sections the fleet may set; the rest stays as
+// the local file has it.
+var remoteKeys = []string{"cameras", "uplink", "log"}
+
+// mergeDesired lays the remote sections of a desired config over the local
+// config and validates the result. A desired config naming a local-only
+// section is refused, so nobody believes it took effect.
+func (g *Gateway) mergeDesired(desired json.RawMessage) (config.Config, error) {
+	var remote map[string]json.RawMessage
+	if err := json.Unmarshal(desired, &remote); err != nil {
+		return config.Config{}, fmt.Errorf("config: %w", err)
+	}
+	local, err := g.cfg.JSON()
+	if err != nil {
+		return config.Config{}, err
+	}
+	var merged map[string]json.RawMessage
+	if err := json.Unmarshal(local, &merged); err != nil {
+		return config.Config{}, err
+	}
+	for k, v := range remote {
+		if !slices.Contains(remoteKeys, k) {
+			return config.Config{}, fmt.Errorf("%s: set only in the gateway's local file, not by the fleet", k)
+		}
+		merged[k] = v
+	}
+	b, err := json.Marshal(merged)
+	if err != nil {
+		return config.Config{}, err
+	}
+	return config.FromJSON(b)
 }
 
 // reportDrops turns the spool's drop reports into spool_dropped events, so

@@ -80,6 +80,26 @@ func TestEndToEndOnline(t *testing.T) {
 			}
 		}
 	}
+	// The heartbeat carries the board's health.
+	waitFor(t, 5*time.Second, "a heartbeat with system health", func() bool {
+		var out struct {
+			Gateways []struct {
+				LastHeartbeat struct {
+					System struct {
+						MemTotal uint64 `json:"mem_total_bytes"`
+						DiskFree uint64 `json:"disk_free_bytes"`
+						UptimeS  int64  `json:"uptime_s"`
+					} `json:"system"`
+					Cameras []struct{ FPS float64 } `json:"cameras"`
+				} `json:"last_heartbeat"`
+			} `json:"gateways"`
+		}
+		if s.fleet.get("/api/v1/gateways", &out) != nil || len(out.Gateways) != 1 {
+			return false
+		}
+		hb := out.Gateways[0].LastHeartbeat
+		return hb.System.MemTotal > 0 && hb.System.DiskFree > 0 && len(hb.Cameras) == 2 && hb.Cameras[0].FPS > 0
+	})
 	if err := s.gw.stop(); err != nil {
 		t.Errorf("gateway clean stop: %v", err)
 	}

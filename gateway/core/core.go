@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/gateway/spool"
 	"github.com/brightkitchen/brightkitchen/gateway/uplink"
+	"github.com/brightkitchen/brightkitchen/hw/sysinfo"
 	"github.com/brightkitchen/brightkitchen/internal/version"
 )
 
@@ -34,6 +36,7 @@ type Gateway struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 	started time.Time
+	sys     *sysinfo.Reader
 
 	mu      sync.Mutex
 	cameras map[string]*cameraRun
@@ -45,7 +48,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g = &Gateway{cfg: cfg, log: log, started: time.Now(), cameras: map[string]*cameraRun{}}
+	g = &Gateway{cfg: cfg, log: log, started: time.Now(), cameras: map[string]*cameraRun{},
+		sys: &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -168,7 +172,7 @@ func (g *Gateway) heartbeat() wire.Heartbeat {
 		Cameras: g.Cameras(),
 		Spool: wire.SpoolStats{Depth: st.Depth, Bytes: st.Bytes,
 			DroppedSnapshots: st.DroppedBlobs, DroppedRecords: st.DroppedRecords},
-		System: systemStats(g.started, g.cfg.Spool.Path),
+		System: g.systemStats(),
 	}
 }
 

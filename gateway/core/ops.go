@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -224,31 +221,15 @@ func (g *Gateway) synthesize(ctx context.Context, total int, perSec float64) {
 	g.log.Info("synthetic events spooled", "total", total)
 }
 
-// systemStats reads the board's health (portable parts; hw/sysinfo will
-// bring temperature and CPU).
-func systemStats(started time.Time, spoolPath string) wire.System {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	s := wire.System{MemUsedBytes: ms.Sys, UptimeS: int64(time.Since(started).Seconds())}
-	var fs syscall.Statfs_t
-	dir := spoolPath
-	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		dir = dirOf(spoolPath)
+// systemStats is the board's health for the heartbeat.
+func (g *Gateway) systemStats() wire.System {
+	in := g.sys.Read()
+	return wire.System{
+		CPUPercent:   in.CPUPercent,
+		MemUsedBytes: in.MemUsed,
+		MemTotal:     in.MemTotal,
+		DiskFree:     in.DiskFree,
+		TempC:        in.TempC,
+		UptimeS:      int64(time.Since(g.started).Seconds()),
 	}
-	if syscall.Statfs(dir, &fs) == nil {
-		s.DiskFree = fs.Bavail * uint64(fs.Bsize)
-	}
-	return s
-}
-
-func dirOf(p string) string {
-	for i := len(p) - 1; i >= 0; i-- {
-		if p[i] == '/' {
-			if i == 0 {
-				return "/"
-			}
-			return p[:i]
-		}
-	}
-	return "."
 }

@@ -103,10 +103,10 @@ func TestEndToEndOnline(t *testing.T) {
 	if err := s.gw.stop(); err != nil {
 		t.Errorf("gateway clean stop: %v", err)
 	}
-	waitFor(t, 10*time.Second, "gateway offline at the fleet after a clean stop", func() bool {
+	waitFor(t, 10*time.Second, "gateway and its cameras offline at the fleet after a clean stop", func() bool {
 		for _, g := range s.fleet.gateways() {
 			if g.ID == "gw-1" {
-				return !g.Online
+				return !g.Online && len(g.Cameras) == 2 && !g.Cameras[0].Online && !g.Cameras[1].Online
 			}
 		}
 		return false

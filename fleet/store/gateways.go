@@ -189,7 +189,19 @@ func (s *Store) Gateway(ctx context.Context, id string) (Gateway, error) {
 	if g.Cameras == nil {
 		g.Cameras = []Camera{}
 	}
+	g.maskCameras()
 	return g, nil
+}
+
+// maskCameras shows the cameras of an offline gateway offline: nobody can
+// see them, whatever they last reported.
+func (g *Gateway) maskCameras() {
+	if g.Online {
+		return
+	}
+	for i := range g.Cameras {
+		g.Cameras[i].Online = false
+	}
 }
 
 // ListGateways returns every gateway, ordered by id, with its cameras.
@@ -218,6 +230,7 @@ func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
 		if c := cams[gws[i].ID]; c != nil {
 			gws[i].Cameras = c
 		}
+		gws[i].maskCameras()
 	}
 	return gws, nil
 }

@@ -585,6 +585,9 @@ func TestHeartbeat(t *testing.T) {
 	eachDB(t, func(t *testing.T, url string) {
 		s := open(t, url)
 		addGateway(t, s, "gw-a", "c1")
+		if err := s.GatewayState(ctx, "gw-a", wire.State{V: 1, Online: true, Session: 1}, t0); err != nil {
+			t.Fatal(err)
+		}
 		hb := wire.Heartbeat{V: 1, At: t0, Session: 1, Cameras: []wire.CameraHealth{
 			{CameraID: "cam1", Online: true, FPS: 25, Kbps: 2048, Picture: "ok", Area: "cooking", Public: true},
 			{CameraID: "cam2", Online: false, Picture: ""},
@@ -616,6 +619,13 @@ func TestHeartbeat(t *testing.T) {
 		}
 		if !g.LastSeen.Equal(t0.Add(61*time.Second)) || len(g.LastHeartbeat) == 0 {
 			t.Fatalf("gateway %+v", g)
+		}
+		// The cameras of a gateway that went offline read offline.
+		if err := s.GatewayState(ctx, "gw-a", wire.State{V: 1, Online: false, Session: 1}, t0.Add(3*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if g, err := s.Gateway(ctx, "gw-a"); err != nil || g.Online || g.Cameras[0].Online {
+			t.Fatalf("offline gateway %+v, %v: want it and its cameras offline", g, err)
 		}
 		if err := s.Heartbeat(ctx, "gw-x", hb, t0); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("unknown gateway: %v", err)

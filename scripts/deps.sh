@@ -41,6 +41,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Multiarch FFmpeg dev packages for the cgo cross builds (scripts/cross.sh):
+# arm64 always; armhf (linux/arm/v7) only with DEPS_ARMHF=1, as it is not
+# needed by any test. The :arm64 packages must be the same version as the
+# amd64 ones, so apt may upgrade shared amd64 libraries along with them.
+cross_arches=(arm64)
+[ "${DEPS_ARMHF:-0}" = 1 ] && cross_arches+=(armhf)
+for arch in "${cross_arches[@]}"; do
+  case $arch in
+    arm64) triplet=aarch64-linux-gnu ;;
+    armhf) triplet=arm-linux-gnueabihf ;;
+  esac
+  pc=/usr/lib/$triplet/pkgconfig
+  [ -e "$pc/libavcodec.pc" ] && [ -e "$pc/libswscale.pc" ] && [ -e "$pc/libavutil.pc" ] && continue
+  echo "deps: installing libavcodec-dev:$arch libswscale-dev:$arch libavutil-dev:$arch" >&2
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  dpkg --print-foreign-architectures | grep -qx "$arch" || $SUDO dpkg --add-architecture "$arch"
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends \
+    "libavcodec-dev:$arch" "libswscale-dev:$arch" "libavutil-dev:$arch" >/dev/null
+done
+
 command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || {
   echo "deps: Go toolchain not found (expected /usr/local/go/bin/go)" >&2
   exit 1

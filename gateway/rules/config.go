@@ -1,0 +1,420 @@
+// Package rules turns the detections of one camera's frames into violation
+// episodes.
+//
+// A camera's `detect:` section (CameraRules) says which detector plugins run
+// on it, its operating hours, and the rules: which detection label, from
+// which plugin, above which score, inside which zone and at which time of
+// day counts as a hit for which violation type (wire.ViolationTypes). An
+// Engine per camera applies them frame by frame: a type starts an episode
+// when one of its rules saw N hits in the last M frames (persistence), keeps
+// it alive while hits continue (rate-limited updates), ends it when no hit
+// came for a while, and then holds that type back for a cooldown, so one
+// episode is one alarm: a start (with a snapshot of the frame), a few
+// updates, an end.
+//
+// Detections from plugins are outside input: Sanitize drops malformed ones
+// (NaN scores, boxes outside the frame, unknown labels, absurd counts) before
+// any rule sees them, and the Engine counts them.
+//
+// Every setting's zero value means its default, documented on the field;
+// the defaults of a rule depend on its type (see RuleDefaults).
+package rules
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"time"
+	_ "time/tzdata" // schedules work on a rootfs without /usr/share/zoneinfo
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// Limits of one camera's detect section.
+const (
+	MaxPlugins     = 16
+	MaxParams      = 64
+	MaxRules       = 64
+	MaxZonePoints  = 64
+	MaxHourRanges  = 16
+	MaxPeriods     = 16
+	MaxWindow      = 64 // frames a persistence window may span
+	MaxFPS         = 30
+	DefaultTZ      = "Asia/Shanghai"
+	maxLabelBytes  = 64
+	maxParamKey    = 64
+	maxParamValue  = 1024
+	maxDocBytes    = 256 << 10
+	defaultScore   = 0.5
+	maxCooldown    = 24 * time.Hour
+	maxEndAfter    = time.Hour
+	maxUpdateEvery = 24 * time.Hour
+)
+
+// When a rule applies.
+const (
+	WhenAlways     = "always"      // at any time
+	WhenOperating  = "operating"   // inside the schedule's hours (always, when there are none)
+	WhenAfterHours = "after_hours" // outside the schedule's hours; needs hours
+)
+
+// CameraRules is one camera's `detect:` section.
+type CameraRules struct {
+	// FPS is how often frames are analysed: 0 (the default) decodes IDR
+	// frames only, about one per GOP; N > 0 decodes every frame and samples
+	// N per second (at most 30). Smoking and phone use need a few per second.
+	FPS float64 `yaml:"fps"`
+	// Plugins are the detector plugins run on this camera, in order, with
+	// the params passed to them with each frame. Default none: no detection.
+	Plugins []PluginRef `yaml:"plugins"`
+	// Schedule is the canteen's operating hours for this camera.
+	Schedule Schedule `yaml:"schedule"`
+	// Rules turn detections into violations. Default none.
+	Rules []Rule `yaml:"rules"`
+}
+
+// PluginRef names a detector plugin and its params.
+type PluginRef struct {
+	// Name of the plugin (as it describes itself), e.g. "tamper". Required.
+	Name string `yaml:"name"`
+	// Params are passed to the plugin with each frame; their meaning is the
+	// plugin's. Default none.
+	Params map[string]string `yaml:"params"`
+}
+
+// Schedule is the operating hours, evaluated in Timezone. With no hours at
+// all, the canteen counts as always operating (and after_hours rules are
+// refused). A range that ends before it starts ("22:00-06:00") runs past
+// midnight and belongs to the day it starts on.
+type Schedule struct {
+	// Timezone is an IANA zone name. Default Asia/Shanghai.
+	Timezone string `yaml:"timezone"`
+	// Hours are daily ranges "HH:MM-HH:MM" (end exclusive, "24:00" allowed
+	// as an end), e.g. ["06:00-13:30", "16:00-20:00"]. Default none.
+	Hours []string `yaml:"hours"`
+	// Days limits Hours to some weekdays: mon, tue, wed, thu, fri, sat, sun.
+	// Default every day.
+	Days []string `yaml:"days"`
+	// Periods are more hours for other days, e.g. weekends:
+	// [{days: [sat, sun], hours: ["08:00-12:00"]}]. Default none.
+	Periods []Period `yaml:"periods"`
+}
+
+// Period is hours on some weekdays.
+type Period struct {
+	// Days as in Schedule.Days. Default every day.
+	Days []string `yaml:"days"`
+	// Hours as in Schedule.Hours. Required.
+	Hours []string `yaml:"hours"`
+}
+
+// Rule makes detections of one label a violation of one type.
+type Rule struct {
+	// Type is the violation type, one of wire.ViolationTypes (camera_offline
+	// and spool_dropped are raised by the gateway itself, not by rules).
+	// Required.
+	Type string `yaml:"type"`
+	// Label is the detection label that feeds the rule. Default: the type,
+	// except after_hours_motion, whose default label is "motion".
+	Label string `yaml:"label"`
+	// Plugin, when set, takes detections only from that plugin, which must
+	// be listed in plugins. Default: any plugin.
+	Plugin string `yaml:"plugin"`
+	// MinScore is the lowest score that counts, in 0..1. Default 0.5.
+	MinScore float64 `yaml:"min_score"`
+	// Zone is a polygon of at least 3 normalised [x, y] points; a detection
+	// counts when the bottom-centre of its box is inside it or on its edge
+	// (where feet, or a bin's base, stand). Default: the whole picture.
+	Zone [][]float64 `yaml:"zone"`
+	// When is always, operating or after_hours. Default: after_hours for
+	// after_hours_motion; operating for what staff do (no_chef_hat, no_mask,
+	// no_uniform, no_gloves, smoking, phone, shirtless, off_post); always
+	// for the rest.
+	When string `yaml:"when"`
+	// Persistence is how many hits in how many frames start an episode.
+	// Default {hits: 3, window: 5}; {hits: 2, window: 3} for
+	// after_hours_motion.
+	Persistence Persistence `yaml:"persistence"`
+	// Cooldown: after an episode of this type on this camera ends, no new one
+	// starts for this long. Default 5m (10m for camera_* types).
+	Cooldown time.Duration `yaml:"cooldown"`
+	// EndAfter: an episode ends when no hit came for this long. Default 30s.
+	EndAfter time.Duration `yaml:"end_after"`
+	// UpdateEvery: at most one update per this interval during an episode.
+	// Default 60s.
+	UpdateEvery time.Duration `yaml:"update_every"`
+}
+
+// Persistence is "Hits hits in the last Window observed frames".
+type Persistence struct {
+	// Hits needed, 1..Window. Default 3 (or the default clipped to Window).
+	Hits int `yaml:"hits"`
+	// Window in frames, 1..64. Default 5 (or Hits when only Hits is set).
+	Window int `yaml:"window"`
+}
+
+// staffTypes are what people do, watched during operating hours.
+var staffTypes = map[string]bool{
+	"no_chef_hat": true, "no_mask": true, "no_uniform": true, "no_gloves": true,
+	"smoking": true, "phone": true, "shirtless": true, "off_post": true,
+}
+
+// notRuleTypes are violation types the gateway raises itself.
+var notRuleTypes = map[string]string{
+	wire.TypeCameraOffline: "raised by the camera session, not by rules",
+	wire.TypeSpoolDropped:  "raised by the spool, not by rules",
+	wire.TypeSynthetic:     "raised by the load generator, not by rules",
+}
+
+// RuleDefaults is a rule of type typ with every default filled in.
+func RuleDefaults(typ string) Rule {
+	r := Rule{
+		Type:        typ,
+		Label:       typ,
+		MinScore:    defaultScore,
+		When:        WhenAlways,
+		Persistence: Persistence{Hits: 3, Window: 5},
+		Cooldown:    5 * time.Minute,
+		EndAfter:    30 * time.Second,
+		UpdateEvery: 60 * time.Second,
+	}
+	switch {
+	case typ == "after_hours_motion":
+		r.Label = "motion"
+		r.When = WhenAfterHours
+		r.Persistence = Persistence{Hits: 2, Window: 3}
+	case strings.HasPrefix(typ, "camera_"):
+		r.Cooldown = 10 * time.Minute
+	case staffTypes[typ]:
+		r.When = WhenOperating
+	}
+	return r
+}
+
+// WithDefaults is r with each zero field set to its type's default.
+func (r Rule) WithDefaults() Rule {
+	d := RuleDefaults(r.Type)
+	if r.Label == "" {
+		r.Label = d.Label
+	}
+	if r.MinScore == 0 {
+		r.MinScore = d.MinScore
+	}
+	if r.When == "" {
+		r.When = d.When
+	}
+	p := &r.Persistence
+	switch {
+	case p.Hits == 0 && p.Window == 0:
+		*p = d.Persistence
+	case p.Window == 0:
+		p.Window = max(p.Hits, 1)
+	case p.Hits == 0:
+		p.Hits = min(d.Persistence.Hits, p.Window)
+	}
+	if r.Cooldown == 0 {
+		r.Cooldown = d.Cooldown
+	}
+	if r.EndAfter == 0 {
+		r.EndAfter = d.EndAfter
+	}
+	if r.UpdateEvery == 0 {
+		r.UpdateEvery = d.UpdateEvery
+	}
+	return r
+}
+
+// Parse reads a detect section from YAML (the mapping under `detect:`),
+// refusing unknown keys, and validates it with paths under "detect".
+func Parse(data []byte) (c CameraRules, err error) {
+	if len(data) > maxDocBytes {
+		return c, &Error{Path: "detect", Msg: fmt.Sprintf("%d bytes, limit %d", len(data), maxDocBytes)}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c, err = CameraRules{}, &Error{Msg: fmt.Sprintf("invalid YAML: parser failed: %v", r)}
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+		return CameraRules{}, &Error{Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	}
+	if err := c.Validate("detect"); err != nil {
+		return CameraRules{}, err
+	}
+	return c, nil
+}
+
+// Validate checks the section; path is where it sits in the gateway config,
+// e.g. "cameras[0].detect". Each problem is an *Error naming its key path
+// (several are joined with errors.Join).
+func (c *CameraRules) Validate(path string) error {
+	var l errorList
+	at := func(key string) string {
+		if path == "" {
+			return key
+		}
+		return path + "." + key
+	}
+
+	if math.IsNaN(c.FPS) || c.FPS < 0 || c.FPS > MaxFPS {
+		l.fail(at("fps"), "%v is outside 0..%d (0 = IDR frames only)", c.FPS, MaxFPS)
+	}
+
+	plugins := make(map[string]int, len(c.Plugins))
+	if len(c.Plugins) > MaxPlugins {
+		l.fail(at("plugins"), "%d plugins, limit %d", len(c.Plugins), MaxPlugins)
+	}
+	for i, p := range c.Plugins {
+		pp := at(fmt.Sprintf("plugins[%d]", i))
+		switch {
+		case p.Name == "":
+			l.fail(pp+".name", "required")
+		case !validName(p.Name):
+			l.fail(pp+".name", "%q: want lowercase letters, digits, _ and -, at most 64", p.Name)
+		default:
+			if j, dup := plugins[p.Name]; dup {
+				l.fail(pp+".name", "duplicate plugin %q (also plugins[%d])", p.Name, j)
+			} else {
+				plugins[p.Name] = i
+			}
+		}
+		if len(p.Params) > MaxParams {
+			l.fail(pp+".params", "%d params, limit %d", len(p.Params), MaxParams)
+		}
+		for k, v := range p.Params {
+			switch {
+			case k == "" || len(k) > maxParamKey || !utf8.ValidString(k):
+				l.fail(pp+".params", "key %.70q: want 1..%d bytes of UTF-8", k, maxParamKey)
+			case len(v) > maxParamValue || !utf8.ValidString(v):
+				l.fail(pp+".params."+k, "want at most %d bytes of UTF-8", maxParamValue)
+			}
+		}
+	}
+
+	hasHours := c.Schedule.validate(at("schedule"), &l)
+
+	if len(c.Rules) > MaxRules {
+		l.fail(at("rules"), "%d rules, limit %d", len(c.Rules), MaxRules)
+	}
+	if len(c.Rules) > 0 && len(c.Plugins) == 0 {
+		l.fail(at("plugins"), "the rules need at least one plugin to feed them")
+	}
+	for i, r := range c.Rules {
+		r.validate(at(fmt.Sprintf("rules[%d]", i)), plugins, hasHours, &l)
+	}
+	return l.err()
+}
+
+func (r Rule) validate(p string, plugins map[string]int, hasHours bool, l *errorList) {
+	switch {
+	case r.Type == "":
+		l.fail(p+".type", "required")
+		return
+	case notRuleTypes[r.Type] != "":
+		l.fail(p+".type", "%s is %s", r.Type, notRuleTypes[r.Type])
+		return
+	case !wire.KnownType(r.Type):
+		l.fail(p+".type", "unknown violation type %.70q", r.Type)
+		return
+	}
+	if r.Label != "" && !validLabel(r.Label) {
+		l.fail(p+".label", "%.70q: want 1..%d bytes of UTF-8 without spaces or control characters", r.Label, maxLabelBytes)
+	}
+	if r.Plugin != "" {
+		if _, ok := plugins[r.Plugin]; !ok {
+			l.fail(p+".plugin", "%.70q is not in plugins", r.Plugin)
+		}
+	}
+	if math.IsNaN(r.MinScore) || r.MinScore < 0 || r.MinScore > 1 {
+		l.fail(p+".min_score", "%v is outside 0..1", r.MinScore)
+	}
+	if len(r.Zone) > 0 {
+		validateZone(p+".zone", r.Zone, l)
+	}
+	switch r.When {
+	case "", WhenAlways, WhenOperating, WhenAfterHours:
+	default:
+		l.fail(p+".when", "%.70q: want always, operating or after_hours", r.When)
+	}
+	d := r.WithDefaults()
+	if d.When == WhenAfterHours && !hasHours {
+		l.fail(p+".when", "after_hours needs operating hours in schedule.hours")
+	}
+	ps := r.Persistence
+	switch {
+	case ps.Hits < 0 || ps.Hits > MaxWindow:
+		l.fail(p+".persistence.hits", "%d is outside 1..%d", ps.Hits, MaxWindow)
+	case ps.Window < 0 || ps.Window > MaxWindow:
+		l.fail(p+".persistence.window", "%d is outside 1..%d", ps.Window, MaxWindow)
+	case d.Persistence.Hits > d.Persistence.Window:
+		l.fail(p+".persistence", "hits %d is more than window %d", d.Persistence.Hits, d.Persistence.Window)
+	}
+	dur := func(key string, v, limit time.Duration) {
+		if v < 0 || v > limit {
+			l.fail(p+"."+key, "%v is outside 0..%v", v, limit)
+		}
+	}
+	dur("cooldown", r.Cooldown, maxCooldown)
+	dur("end_after", r.EndAfter, maxEndAfter)
+	dur("update_every", r.UpdateEvery, maxUpdateEvery)
+}
+
+func validateZone(p string, zone [][]float64, l *errorList) {
+	switch {
+	case len(zone) < 3:
+		l.fail(p, "polygon needs at least 3 points, got %d", len(zone))
+		return
+	case len(zone) > MaxZonePoints:
+		l.fail(p, "polygon has %d points, limit %d", len(zone), MaxZonePoints)
+		return
+	}
+	for i, pt := range zone {
+		pp := fmt.Sprintf("%s[%d]", p, i)
+		if len(pt) != 2 {
+			l.fail(pp, "want a point [x, y], got %d numbers", len(pt))
+			continue
+		}
+		for j, v := range pt {
+			if math.IsNaN(v) || v < 0 || v > 1 {
+				l.fail(pp, "%s %v is outside 0..1 (coordinates are fractions of the picture)", "xy"[j:j+1], v)
+			}
+		}
+	}
+}
+
+// validName is a plugin name: [a-z0-9_-], 1..64, starting with a letter or digit.
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '_' || c == '-')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// validLabel is a detection label: 1..64 bytes of UTF-8 with no spaces or
+// control characters.
+func validLabel(s string) bool {
+	if s == "" || len(s) > maxLabelBytes || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return false
+		}
+	}
+	return true
+}

@@ -1,5 +1,3 @@
-//go:build ignore
-
 // Command bk-plugin-motion is the built-in motion detector plugin: moving
 // regions as boxes labelled "motion" (package motion), served over the
 // BrightKitchen plugin protocol. The gateway's rules turn motion in a zone

@@ -1,5 +1,3 @@
-//go:build ignore
-
 // Command bk-plugin-tamper is the built-in camera-health detector plugin:
 // camera_occluded, camera_dark, camera_blurred and camera_frozen from frame
 // statistics (package tamper), served over the BrightKitchen plugin

@@ -1,0 +1,355 @@
+package sdk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Supervisor keeps one plugin process running for the gateway: it launches
+// it, asks it to Describe itself, pings it, enforces a deadline on each
+// Detect, relaunches it with backoff when it crashes, stops answering or
+// misses a deadline, and quarantines it when it fails MaxRestarts times
+// within Window. Detect calls made meanwhile fail at once with ErrNotReady
+// or ErrQuarantined, so a camera never waits on a broken plugin.
+//
+// Set the fields, then Start; the zero value of each setting means its
+// default.
+type Supervisor struct {
+	// Name is the plugin's name in the gateway config; required.
+	Name string
+	// Path is the plugin executable; required.
+	Path string
+	// Deadline bounds each Detect call. Default 2s.
+	Deadline time.Duration
+	// PingEvery is how often the plugin is pinged. Default 5s.
+	PingEvery time.Duration
+	// MaxRestarts failures within Window quarantine the plugin. Defaults 5
+	// and 10m.
+	MaxRestarts int
+	Window      time.Duration
+	// BackoffMin and BackoffMax bound the wait before a relaunch, which
+	// doubles after each failure. Defaults 200ms and 30s.
+	BackoffMin, BackoffMax time.Duration
+	// QuarantineFor is how long a quarantined plugin waits before one more
+	// try. Default 30m.
+	QuarantineFor time.Duration
+	// Options are passed to Launch.
+	Options Options
+	// OnChange, if set, is called with the new State whenever the plugin
+	// becomes ready, fails or is quarantined; never concurrently.
+	OnChange func(State)
+	// Logger receives launches, failures and quarantines. Default: discard.
+	Logger *slog.Logger
+
+	mu          sync.Mutex
+	conn        *Conn
+	info        Info
+	ready       bool
+	quarantined bool
+	pid         int
+	restarts    int
+	lastErr     string
+	failures    []time.Time
+	kick        chan failure
+	cancel      context.CancelFunc
+	done        chan struct{}
+	closed      bool
+	calls       atomic.Uint64
+	errs        atomic.Uint64
+	deadlines   atomic.Uint64
+}
+
+// State is a plugin's condition, for the heartbeat and status page.
+type State struct {
+	Name        string
+	Ready       bool
+	Quarantined bool
+	Pid         int
+	Version     string
+	// Restarts counts relaunches after a failure since Start.
+	Restarts  int
+	LastError string
+	// Calls, Errors and Deadlines count Detect calls, those that failed, and
+	// those cut off at the deadline.
+	Calls, Errors, Deadlines uint64
+}
+
+// Start launches the plugin in the background and returns at once.
+func (s *Supervisor) Start(ctx context.Context) error {
+	if s.Name == "" || s.Path == "" {
+		return errors.New("plugin supervisor: Name and Path are required")
+	}
+	if s.Deadline <= 0 {
+		s.Deadline = 2 * time.Second
+	}
+	if s.PingEvery <= 0 {
+		s.PingEvery = 5 * time.Second
+	}
+	if s.MaxRestarts <= 0 {
+		s.MaxRestarts = 5
+	}
+	if s.Window <= 0 {
+		s.Window = 10 * time.Minute
+	}
+	if s.BackoffMin <= 0 {
+		s.BackoffMin = 200 * time.Millisecond
+	}
+	if s.BackoffMax <= 0 {
+		s.BackoffMax = 30 * time.Second
+	}
+	if s.QuarantineFor <= 0 {
+		s.QuarantineFor = 30 * time.Minute
+	}
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.Options.Logger == nil {
+		s.Options.Logger = s.Logger
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done != nil {
+		return errors.New("plugin supervisor: already started")
+	}
+	ctx, s.cancel = context.WithCancel(ctx)
+	s.kick = make(chan failure, 1)
+	s.done = make(chan struct{})
+	go s.run(ctx)
+	return nil
+}
+
+// Close stops the plugin and waits for it.
+func (s *Supervisor) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	cancel, done := s.cancel, s.done
+	s.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	<-done
+	return nil
+}
+
+// Info is the plugin's Describe answer while it is ready.
+func (s *Supervisor) Info() (Info, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.info, s.ready
+}
+
+// Quarantined reports whether the plugin is quarantined.
+func (s *Supervisor) Quarantined() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.quarantined
+}
+
+// State returns the plugin's condition.
+func (s *Supervisor) State() State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateLocked()
+}
+
+func (s *Supervisor) stateLocked() State {
+	return State{
+		Name: s.Name, Ready: s.ready, Quarantined: s.quarantined, Pid: s.pid, Version: s.info.Version,
+		Restarts: s.restarts, LastError: s.lastErr,
+		Calls: s.calls.Load(), Errors: s.errs.Load(), Deadlines: s.deadlines.Load(),
+	}
+}
+
+// Detect sends a frame to the plugin within the deadline. The detections
+// are as the plugin returned them: check them with ValidateDetections and
+// Info. A missed deadline or a broken connection fails the plugin, which
+// is then killed and relaunched.
+func (s *Supervisor) Detect(ctx context.Context, f Frame) ([]Detection, error) {
+	s.mu.Lock()
+	conn, ready, quarantined, closed := s.conn, s.ready, s.quarantined, s.closed
+	s.mu.Unlock()
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case quarantined:
+		return nil, fmt.Errorf("%s: %w", s.Name, ErrQuarantined)
+	case !ready:
+		return nil, fmt.Errorf("%s: %w", s.Name, ErrNotReady)
+	}
+	s.calls.Add(1)
+	dctx, cancel := context.WithTimeout(ctx, s.Deadline)
+	defer cancel()
+	ds, err := conn.Detect(dctx, f)
+	if err == nil {
+		return ds, nil
+	}
+	s.errs.Add(1)
+	switch code := status.Code(err); {
+	case code == codes.DeadlineExceeded && ctx.Err() == nil:
+		s.deadlines.Add(1)
+		s.fail(conn, fmt.Sprintf("no answer within the %v deadline", s.Deadline))
+		return nil, fmt.Errorf("%s: %w (%v)", s.Name, ErrDeadline, s.Deadline)
+	case code == codes.Unavailable, code == codes.Canceled && ctx.Err() == nil:
+		s.fail(conn, "connection to the plugin broke: "+status.Convert(err).Message())
+	}
+	return nil, fmt.Errorf("%s: detect: %w", s.Name, err)
+}
+
+// failure is why a plugin process is given up.
+type failure struct {
+	conn   *Conn
+	reason string
+}
+
+// fail marks conn broken, if it is still the current one, and wakes the
+// run loop to replace it.
+func (s *Supervisor) fail(conn *Conn, reason string) {
+	s.mu.Lock()
+	current := s.conn == conn && s.ready
+	if current {
+		s.ready = false
+	}
+	s.mu.Unlock()
+	if current {
+		select {
+		case s.kick <- failure{conn, reason}:
+		default:
+		}
+	}
+}
+
+func (s *Supervisor) setState(f func()) {
+	s.mu.Lock()
+	f()
+	st := s.stateLocked()
+	s.mu.Unlock()
+	if s.OnChange != nil {
+		s.OnChange(st)
+	}
+}
+
+func (s *Supervisor) run(ctx context.Context) {
+	defer close(s.done)
+	backoff := s.BackoffMin
+	for ctx.Err() == nil {
+		started := time.Now()
+		reason := s.serve(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > 2*s.Window/time.Duration(s.MaxRestarts) {
+			backoff = s.BackoffMin // it ran well for a while
+		}
+		now := time.Now()
+		quarantine := false
+		s.setState(func() {
+			s.ready, s.conn, s.pid, s.lastErr = false, nil, 0, reason
+			s.restarts++
+			s.failures = append(s.failures, now)
+			for len(s.failures) > 0 && now.Sub(s.failures[0]) > s.Window {
+				s.failures = s.failures[1:]
+			}
+			quarantine = len(s.failures) >= s.MaxRestarts
+			s.quarantined = quarantine
+		})
+		wait := backoff
+		if quarantine {
+			s.Logger.Error("plugin quarantined", "plugin", s.Name, "failures", s.MaxRestarts, "window", s.Window, "err", reason)
+			wait = s.QuarantineFor
+		} else {
+			s.Logger.Warn("plugin failed; relaunching", "plugin", s.Name, "err", reason, "backoff", backoff)
+			backoff = min(2*backoff, s.BackoffMax)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if quarantine {
+			s.setState(func() { s.quarantined, s.failures = false, s.failures[:0] })
+			s.Logger.Info("plugin quarantine over; one more try", "plugin", s.Name)
+		}
+	}
+}
+
+// serve launches the plugin and watches it until it fails (the reason is
+// returned) or ctx ends.
+func (s *Supervisor) serve(ctx context.Context) string {
+	conn, err := Launch(ctx, s.Path, s.Options)
+	if err != nil {
+		return err.Error()
+	}
+	defer conn.Kill()
+	dctx, cancel := context.WithTimeout(ctx, s.Options.startTimeout())
+	info, err := conn.Describe(dctx)
+	cancel()
+	if err != nil {
+		return err.Error()
+	}
+	if info.Name != s.Name {
+		s.Logger.Warn("plugin describes itself under another name", "plugin", s.Name, "described", info.Name)
+	}
+	s.setState(func() { s.conn, s.info, s.ready, s.pid = conn, info, true, conn.Pid() })
+	s.Logger.Info("plugin ready", "plugin", s.Name, "version", info.Version, "pid", conn.Pid())
+	poll := time.NewTicker(min(s.PingEvery, 250*time.Millisecond))
+	defer poll.Stop()
+	lastPing := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			s.setState(func() { s.ready, s.conn = false, nil })
+			conn.Close()
+			return ""
+		case f := <-s.kick:
+			if f.conn != conn {
+				continue // a stale failure of an earlier process
+			}
+			if conn.Exited() {
+				return "plugin exited"
+			}
+			return f.reason
+		case now := <-poll.C:
+			if conn.Exited() {
+				return "plugin exited"
+			}
+			if now.Sub(lastPing) >= s.PingEvery {
+				lastPing = now
+				if err := pingWithin(conn, s.Deadline); err != nil {
+					return "ping: " + err.Error()
+				}
+			}
+		}
+	}
+}
+
+// pingWithin pings, giving up after d (go-plugin's Ping takes no context).
+func pingWithin(conn *Conn, d time.Duration) error {
+	done := make(chan error, 1)
+	go func() { done <- conn.Ping() }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return fmt.Errorf("no answer within %v", d)
+	}
+}
+
+func (o Options) startTimeout() time.Duration {
+	if o.StartTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return o.StartTimeout
+}

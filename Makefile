@@ -29,10 +29,8 @@ test: deps ## the whole test suite with -race (what CI runs)
 demo: deps build ## run camsim, fleet and a gateway on loopback; Ctrl-C stops all
 	@bash scripts/demo.sh
 
-cross: ## bk-gateway for linux/arm64 and linux/arm/v7 into bin/
-	@mkdir -p $(BIN)/linux-arm64 $(BIN)/linux-armv7
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-arm64/ ./gateway/cmd/bk-gateway
-	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/linux-armv7/ ./gateway/cmd/bk-gateway
+cross: deps ## bk-gateway, bk-decodecheck for linux/arm64 (cgo) and arm/v7 into bin/
+	CROSS_OUT='$(BIN)' LDFLAGS='$(LDFLAGS)' bash scripts/cross.sh
 
 bench: deps build ## benchmarks; results go into docs/benchmarks.md
 	@bash scripts/bench.sh

@@ -39,7 +39,8 @@ func TestMain(m *testing.M) {
 	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
 		build = []string{"build", "-trimpath", "-o", dir + "/"}
 	}
-	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim"} {
+	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim",
+		"plugins/tamper/cmd/bk-plugin-tamper", "plugins/motion/cmd/bk-plugin-motion", "e2e/testplugin"} {
 		cmd := exec.Command("go", append(build, "../"+pkg)...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
@@ -140,7 +141,7 @@ func (p *proc) dumpLog() {
 
 // fleet is one bk-fleet serve with fixed ports and data dir, restartable.
 type fleet struct {
-	t       *testing.T
+	t       testing.TB
 	http    string
 	mqtt    string // embedded broker address, "" with an external broker
 	broker  string // external broker URL
@@ -150,7 +151,7 @@ type fleet struct {
 	started int
 }
 
-func newFleet(t *testing.T, externalBroker string) *fleet {
+func newFleet(t testing.TB, externalBroker string) *fleet {
 	f := &fleet{t: t, http: freePort(t), data: t.TempDir(), token: "test-admin-token", broker: externalBroker}
 	if externalBroker == "" {
 		f.mqtt = freePort(t)
@@ -266,6 +267,15 @@ type apiViolation struct {
 	CameraID  string `json:"camera_id"`
 	Type      string `json:"type"`
 	Phase     string `json:"phase"`
+	Episode   string `json:"episode"`
+	Boxes     []struct {
+		X, Y, W, H float64
+		Label      string
+	} `json:"boxes"`
+	StartedAt   time.Time `json:"started_at"`
+	EndedAt     time.Time `json:"ended_at"`
+	ReceivedAt  time.Time `json:"received_at"`
+	HasSnapshot bool      `json:"has_snapshot"`
 }
 
 func (f *fleet) violations(query string) ([]apiViolation, error) {
@@ -284,9 +294,13 @@ type gatewayConfig struct {
 	SyntheticTotal                      int
 	SyntheticRate                       float64
 	AckTimeout                          time.Duration
+	// CameraYAML is added under each named camera (keys indented by 4).
+	CameraYAML map[string]string
+	// YAML is added at the top level.
+	YAML string
 }
 
-func writeGatewayConfig(t *testing.T, c gatewayConfig) string {
+func writeGatewayConfig(t testing.TB, c gatewayConfig) string {
 	t.Helper()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "gateway:\n  id: %s\nbroker:\n  url: %s\n  username: %q\n  password: %q\n", c.ID, c.Broker, c.User, c.Pass)
@@ -304,11 +318,13 @@ func writeGatewayConfig(t *testing.T, c gatewayConfig) string {
 		b.WriteString("cameras:\n")
 		for id, url := range c.Cameras {
 			fmt.Fprintf(&b, "  - id: %s\n    url: %s\n    area: area-%s\n", id, url, id)
+			b.WriteString(c.CameraYAML[id])
 		}
 	}
 	if c.SyntheticTotal > 0 {
 		fmt.Fprintf(&b, "debug:\n  synthetic_events:\n    total: %d\n    rate: %g\n", c.SyntheticTotal, c.SyntheticRate)
 	}
+	b.WriteString(c.YAML)
 	path := filepath.Join(t.TempDir(), "gateway.yaml")
 	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
 		t.Fatal(err)
@@ -321,12 +337,30 @@ type gatewayStatus struct {
 	Connected  bool `json:"connected"`
 	Goroutines int  `json:"goroutines"`
 	Cameras    []struct {
-		CameraID string `json:"camera_id"`
-		Online   bool   `json:"online"`
+		CameraID string  `json:"camera_id"`
+		Online   bool    `json:"online"`
+		FPS      float64 `json:"fps"`
+		Picture  string  `json:"picture"`
 	} `json:"cameras"`
 	Spool struct {
 		Depth int `json:"depth"`
 	} `json:"spool"`
+	Plugins []struct {
+		Name        string `json:"name"`
+		Ready       bool   `json:"ready"`
+		Quarantined bool   `json:"quarantined"`
+		Pid         int    `json:"pid"`
+		Restarts    int    `json:"restarts"`
+		Calls       uint64 `json:"calls"`
+		Deadlines   uint64 `json:"deadlines"`
+	} `json:"plugins"`
+	Detection map[string]struct {
+		Sampled      uint64 `json:"sampled"`
+		PluginCalls  uint64 `json:"plugin_calls"`
+		PluginErrors uint64 `json:"plugin_errors"`
+		Detections   uint64 `json:"detections"`
+		Dropped      uint64 `json:"dropped"`
+	} `json:"detection"`
 }
 
 func getGatewayStatus(addr string) (gatewayStatus, error) {

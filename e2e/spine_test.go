@@ -9,7 +9,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 )
 
-func startCamsim(t *testing.T, cams ...camsim.Camera) *camsim.Server {
+func startCamsim(t testing.TB, cams ...camsim.Camera) *camsim.Server {
 	t.Helper()
 	s := &camsim.Server{Listen: "127.0.0.1:0", GOP: 1, Cameras: cams, NoScenes: true,
 		Logger: slog.New(slog.DiscardHandler)}

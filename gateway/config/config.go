@@ -10,6 +10,10 @@
 // example.yaml, next to this file, is the reference: every key with its
 // default and its meaning. The fleet pushes the same document as JSON on
 // config/desired; FromJSON reads it with the same rules and JSON writes it.
+//
+// A camera's detect section (Camera.Detect) belongs to package rules: this
+// package finds it, hands it to rules.Parse and checks it with
+// rules.CameraRules.Validate, naming its keys under the camera's path.
 package config
 
 import (
@@ -17,6 +21,8 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -32,12 +38,22 @@ const MaxCameras = 256
 // Config is the whole gateway configuration. The yaml tags are the key names
 // in both the YAML file and the JSON form.
 type Config struct {
-	Gateway Gateway  `yaml:"gateway"`
-	Broker  Broker   `yaml:"broker"`
-	Spool   Spool    `yaml:"spool"`
-	Uplink  Uplink   `yaml:"uplink"`
-	HTTP    HTTP     `yaml:"http"`
-	Log     Log      `yaml:"log"`
+	Gateway Gateway `yaml:"gateway"`
+	Broker  Broker  `yaml:"broker"`
+	Spool   Spool   `yaml:"spool"`
+	Uplink  Uplink  `yaml:"uplink"`
+	HTTP    HTTP    `yaml:"http"`
+	Log     Log     `yaml:"log"`
+	// PluginDir is where a plugin without a path is found, as
+	// bk-plugin-<name>. Loaded with Load, a relative directory is taken
+	// from the config file's directory. Local only: the fleet's desired
+	// config cannot set it (gateway/core refuses it). Default
+	// /usr/lib/bk-gateway/plugins.
+	PluginDir string `yaml:"plugin_dir"`
+	// Plugins are the detector plugins cameras may name in
+	// detect.plugins. Local only, like PluginDir: they are executables on
+	// this machine. Default none.
+	Plugins []Plugin `yaml:"plugins"`
 	Cameras []Camera `yaml:"cameras"`
 	Debug   Debug    `yaml:"debug"`
 
@@ -139,6 +155,32 @@ type Camera struct {
 	LiveURL string `yaml:"live_url"`
 	// Name is a human label. Default empty.
 	Name string `yaml:"name"`
+	// Detect is the camera's detection section, as package rules defines
+	// it; every plugin it names must be in Config.Plugins. Default: absent,
+	// no detection on this camera.
+	Detect Detect `yaml:"detect"`
+}
+
+// Plugin is a detector plugin the gateway may run: one executable, started
+// once and shared by the cameras that name it.
+type Plugin struct {
+	// Name is what cameras call it in detect.plugins[].name: 1 to 64
+	// lowercase letters, digits, '_' or '-', starting with a letter or
+	// digit; unique. Required.
+	Name string `yaml:"name"`
+	// Path is the plugin's executable. Loaded with Load, a relative path is
+	// taken from the config file's directory and stored absolute.
+	// Default: PluginDir/bk-plugin-<name>.
+	Path string `yaml:"path"`
+	// Deadline bounds the plugin's answer for one frame, 50ms to 60s.
+	// Default 2s.
+	Deadline time.Duration `yaml:"deadline"`
+	// PingEvery is how often the plugin is checked for life, 100ms to 10m.
+	// Default 5s.
+	PingEvery time.Duration `yaml:"ping_every"`
+	// MaxRestarts is how many failures (a crash, a missed ping or deadline)
+	// within 10 minutes put the plugin in quarantine, 1 to 100. Default 5.
+	MaxRestarts int `yaml:"max_restarts"`
 }
 
 // Debug holds settings for tests and benchmarks.
@@ -174,21 +216,32 @@ func Default() Config {
 			AckTimeout:   15 * time.Second,
 			OfflineGrace: 30 * time.Second,
 		},
-		HTTP: HTTP{Listen: "127.0.0.1:8081"},
-		Log:  Log{Level: "info", Format: "text"},
+		HTTP:      HTTP{Listen: "127.0.0.1:8081"},
+		Log:       Log{Level: "info", Format: "text"},
+		PluginDir: "/usr/lib/bk-gateway/plugins",
 	}
 }
 
 // defaultCamera is what each entry of cameras starts from.
 func defaultCamera() Camera { return Camera{Transport: "auto"} }
 
+// defaultPlugin is what each entry of plugins starts from.
+func defaultPlugin() Plugin {
+	return Plugin{Deadline: 2 * time.Second, PingEvery: 5 * time.Second, MaxRestarts: 5}
+}
+
 // Load reads the file at path, applies the BK_* environment and validates.
+// Relative plugin paths are taken from the file's directory.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	c, err := Parse(data, os.LookupEnv)
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := parse(data, os.LookupEnv, dir)
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
@@ -196,8 +249,14 @@ func Load(path string) (Config, error) {
 }
 
 // Parse builds a Config from a YAML document: defaults, then data, then the
-// environment looked up through env (nil for none), then Validate.
+// environment looked up through env (nil for none), then Validate. Relative
+// plugin paths are kept as written; Load resolves them.
 func Parse(data []byte, env func(string) (string, bool)) (Config, error) {
+	return parse(data, env, "")
+}
+
+// parse is Parse with relative plugin paths taken from dir ("" leaves them).
+func parse(data []byte, env func(string) (string, bool), dir string) (Config, error) {
 	if len(data) > MaxFileBytes {
 		return Config{}, &Error{Msg: fmt.Sprintf("document is %d bytes, limit %d", len(data), MaxFileBytes)}
 	}
@@ -205,7 +264,7 @@ func Parse(data []byte, env func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return build(root, env)
+	return build(root, env, dir)
 }
 
 // FromJSON builds a Config from its JSON form (as pushed by the fleet on
@@ -220,10 +279,10 @@ func FromJSON(b []byte) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
-	return build(root, nil)
+	return build(root, nil, "")
 }
 
-func build(root *yaml.Node, env func(string) (string, bool)) (Config, error) {
+func build(root *yaml.Node, env func(string) (string, bool), dir string) (Config, error) {
 	c := Default()
 	if err := c.decodeNode(root); err != nil {
 		return Config{}, err
@@ -233,18 +292,43 @@ func build(root *yaml.Node, env func(string) (string, bool)) (Config, error) {
 			return Config{}, err
 		}
 	}
-	c.fill()
+	c.fill(dir)
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
 }
 
-// fill sets the defaults that depend on other keys.
-func (c *Config) fill() {
+// fill sets the defaults that depend on other keys, and takes relative
+// plugin paths from dir ("" leaves them relative).
+func (c *Config) fill(dir string) {
 	if c.Broker.ClientID == "" {
 		c.Broker.ClientID = c.Gateway.ID
 	}
+	abs := func(p string) string {
+		if dir == "" || p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c.PluginDir = abs(c.PluginDir)
+	for i := range c.Plugins {
+		p := &c.Plugins[i]
+		if p.Path == "" {
+			p.Path = filepath.Join(c.PluginDir, "bk-plugin-"+p.Name)
+		}
+		p.Path = abs(p.Path)
+	}
+}
+
+// Plugin returns the plugin with the given name.
+func (c *Config) Plugin(name string) (Plugin, bool) {
+	for _, p := range c.Plugins {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Plugin{}, false
 }
 
 // Camera returns the camera with the given id.
@@ -264,6 +348,7 @@ func (c Config) Redacted() Config {
 	if r.Broker.Password != "" {
 		r.Broker.Password = redacted
 	}
+	r.Plugins = slices.Clone(c.Plugins)
 	r.Cameras = make([]Camera, len(c.Cameras))
 	for i, cam := range c.Cameras {
 		cam.URL = redactURL(cam.URL)

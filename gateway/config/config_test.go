@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/gateway/rules"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -35,7 +37,22 @@ func TestExample(t *testing.T) {
 	want.Broker.ClientID = "gw-01"
 	cam := defaultCamera()
 	cam.ID, cam.URL, cam.Area, cam.Name = "cam-1", "rtsp://127.0.0.1:8554/kitchen", "cooking", "Hot line, stove side"
+	tamper := func(typ string) rules.Rule { return rules.Rule{Type: typ, Plugin: "tamper", When: rules.WhenAlways} }
+	cam.Detect, err = NewDetect(rules.CameraRules{
+		Plugins:  []rules.PluginRef{{Name: "tamper"}, {Name: "motion", Params: map[string]string{"min_area": "0.002"}}},
+		Schedule: rules.Schedule{Timezone: "Asia/Shanghai", Hours: []string{"06:00-20:00"}},
+		Rules: []rules.Rule{tamper("camera_occluded"), tamper("camera_dark"), tamper("camera_blurred"), tamper("camera_frozen"),
+			{Type: "after_hours_motion", Plugin: "motion", Zone: [][]float64{{0.05, 0.45}, {0.95, 0.45}, {0.95, 1}, {0.05, 1}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	want.Cameras = []Camera{cam}
+	for _, name := range []string{"tamper", "motion"} {
+		p := defaultPlugin()
+		p.Name, p.Path = name, "/usr/lib/bk-gateway/plugins/bk-plugin-"+name
+		want.Plugins = append(want.Plugins, p)
+	}
 	gj, _ := got.JSON()
 	wj, _ := want.JSON()
 	if string(gj) != string(wj) {
@@ -67,7 +84,7 @@ func TestExample(t *testing.T) {
 
 	// and it names every environment override
 	for _, ev := range []string{"BK_GATEWAY_ID", "BK_BROKER_URL", "BK_BROKER_USERNAME", "BK_BROKER_PASSWORD",
-		"BK_SPOOL_PATH", "BK_SPOOL_MAX_BYTES", "BK_HTTP_LISTEN", "BK_LOG_LEVEL", "BK_LOG_FORMAT"} {
+		"BK_SPOOL_PATH", "BK_SPOOL_MAX_BYTES", "BK_HTTP_LISTEN", "BK_LOG_LEVEL", "BK_LOG_FORMAT", "BK_PLUGIN_DIR"} {
 		if !strings.Contains(string(data), ev) {
 			t.Errorf("example.yaml does not mention %s", ev)
 		}
@@ -320,14 +337,14 @@ func TestEnvVars(t *testing.T) {
 	}
 	for _, want := range []string{"BK_GATEWAY_ID", "BK_BROKER_URL", "BK_BROKER_USERNAME", "BK_BROKER_PASSWORD",
 		"BK_SPOOL_PATH", "BK_SPOOL_MAX_BYTES", "BK_HTTP_LISTEN", "BK_LOG_LEVEL", "BK_LOG_FORMAT",
-		"BK_DEBUG_SYNTHETIC_EVENTS_TOTAL"} {
+		"BK_DEBUG_SYNTHETIC_EVENTS_TOTAL", "BK_PLUGIN_DIR"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("EnvVars lacks %s", want)
 		}
 	}
 	for _, n := range names {
-		if strings.HasPrefix(n, "BK_CAMERAS") {
-			t.Errorf("cameras have no env override, got %s", n)
+		if strings.HasPrefix(n, "BK_CAMERAS") || strings.HasPrefix(n, "BK_PLUGINS") || strings.Contains(n, "DETECT") {
+			t.Errorf("lists and detect sections have no env override, got %s", n)
 		}
 	}
 }

@@ -23,7 +23,19 @@ var (
 	durationType = reflect.TypeFor[time.Duration]()
 	sizeType     = reflect.TypeFor[ByteSize]()
 	cameraType   = reflect.TypeFor[Camera]()
+	pluginType   = reflect.TypeFor[Plugin]()
 )
+
+// elemDefault is what a new entry of a list of t starts from.
+func elemDefault(t reflect.Type) (reflect.Value, bool) {
+	switch t {
+	case cameraType:
+		return reflect.ValueOf(defaultCamera()), true
+	case pluginType:
+		return reflect.ValueOf(defaultPlugin()), true
+	}
+	return reflect.Value{}, false
+}
 
 // maxNodes bounds the work one document may cause (aliases and merge keys
 // can make a small document expand).
@@ -141,10 +153,26 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 	}
 	switch {
+	case v.Type() == detectType:
+		d.detect(n, v, path)
 	case v.Kind() == reflect.Struct:
 		if n.Kind != yaml.MappingNode {
 			d.fail(path, n, "want a mapping, got %s", describe(n))
 			return
+		}
+		d.mapping(n, v, path, make(map[string]int), 0)
+	case v.Kind() == reflect.Map:
+		// string-keyed maps appear only inside a detect section (params)
+		if n.Kind != yaml.MappingNode {
+			d.fail(path, n, "want a mapping, got %s", describe(n))
+			return
+		}
+		if len(n.Content)/2 > MaxCameras {
+			d.fail(path, n, "%d entries, limit %d", len(n.Content)/2, MaxCameras)
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
 		}
 		d.mapping(n, v, path, make(map[string]int), 0)
 	case v.Kind() == reflect.Slice:
@@ -159,8 +187,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
 			elem := s.Index(i)
-			if elem.Type() == cameraType {
-				elem.Set(reflect.ValueOf(defaultCamera()))
+			if def, ok := elemDefault(elem.Type()); ok {
+				elem.Set(def)
 			}
 			d.value(item, elem, fmt.Sprintf("%s[%d]", path, i))
 		}
@@ -176,15 +204,20 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-// mapping decodes the keys of n into the struct v. seen maps keys set
-// explicitly at this level to their line, for duplicates; merge keys ("<<")
-// are applied first, so explicit keys override them.
+// mapping decodes the keys of n into v, a struct or a map with string keys.
+// seen maps keys set explicitly at this level to their line, for
+// duplicates; merge keys ("<<") are applied first, so explicit keys override
+// them.
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[string]int, depth int) {
 	if depth > 8 {
 		d.fail(path, n, "merge keys nested too deep")
 		return
 	}
-	fields := fieldsOf(v.Type())
+	isMap := v.Kind() == reflect.Map
+	var fields map[string]int
+	if !isMap {
+		fields = fieldsOf(v.Type())
+	}
 	// merges first, lowest priority first
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
@@ -223,7 +256,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[s
 			continue
 		}
 		k, ok := d.resolve(k)
-		if !ok || k.Kind != yaml.ScalarNode {
+		if !ok {
+			d.fail(path, n.Content[i], "document too complex (aliases nested too deep or expanding too far)")
+			return
+		}
+		if k.Kind != yaml.ScalarNode {
 			d.fail(path, n.Content[i], "keys must be plain names")
 			continue
 		}
@@ -232,6 +269,18 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, seen map[s
 			continue
 		}
 		seen[k.Value] = k.Line
+		if isMap {
+			p := join(path, k.Value)
+			d.origin[p] = line(k)
+			key := reflect.ValueOf(k.Value).Convert(v.Type().Key())
+			elem := reflect.New(v.Type().Elem()).Elem()
+			if old := v.MapIndex(key); old.IsValid() {
+				elem.Set(old) // from a merge key
+			}
+			d.value(val, elem, p)
+			v.SetMapIndex(key, elem)
+			continue
+		}
 		idx, ok := fields[k.Value]
 		if !ok {
 			msg := fmt.Sprintf("unknown key %q", k.Value)
@@ -322,6 +371,10 @@ func want(t reflect.Type) string {
 		return `a size like "256MiB" or a number of bytes`
 	}
 	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a mapping"
+	case reflect.Slice:
+		return "a list"
 	case reflect.String:
 		return "a string"
 	case reflect.Bool:

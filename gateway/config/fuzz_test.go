@@ -7,12 +7,14 @@ import (
 
 // FuzzParse feeds arbitrary documents to Parse and FromJSON: neither may
 // panic, an error is never empty, and an accepted config survives the JSON
-// round trip unchanged. Seeds live in testdata/fuzz/FuzzParse.
+// round trip unchanged, detect sections included. Seeds live in
+// testdata/fuzz/FuzzParse.
 func FuzzParse(f *testing.F) {
 	if ex, err := os.ReadFile("example.yaml"); err == nil {
 		f.Add(ex)
 	}
 	f.Add([]byte(good))
+	f.Add([]byte(withDetect))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data, nil)
 		if err != nil {
@@ -31,6 +33,11 @@ func FuzzParse(f *testing.F) {
 			b2, _ := c2.JSON()
 			if string(b2) != string(b) {
 				t.Fatalf("round trip changed the config:\n%s\n%s", b, b2)
+			}
+			for i := range c.Cameras {
+				if c.Cameras[i] != c2.Cameras[i] {
+					t.Fatalf("round trip changed cameras[%d]:\n%+v\n%+v", i, c.Cameras[i], c2.Cameras[i])
+				}
 			}
 		}
 		if _, err := FromJSON(data); err != nil && err.Error() == "" {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -26,9 +28,15 @@ const maxJSONDepth = 32
 func parseJSON(b []byte) (*yaml.Node, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
+	// offsets only grow: count the newlines since the last call
+	lastOff, lastLine := 0, 1
 	lineAt := func() int {
 		off := min(int(dec.InputOffset()), len(b))
-		return bytes.Count(b[:off], []byte{'\n'}) + 1
+		if off > lastOff {
+			lastLine += bytes.Count(b[lastOff:off], []byte{'\n'})
+			lastOff = off
+		}
+		return lastLine
 	}
 	var parse func(depth int) (*yaml.Node, error)
 	parse = func(depth int) (*yaml.Node, error) {
@@ -107,35 +115,71 @@ func parseJSON(b []byte) (*yaml.Node, error) {
 
 // JSON is the config in its JSON form, as FromJSON reads it: the same keys
 // as the YAML file, durations as strings ("30s"), sizes as strings
-// ("256MiB"). It carries secrets; see Redacted.
+// ("256MiB"). A camera's detect section is written with the keys of
+// rules.CameraRules that are not zero (a zero value means the default
+// there), and left out when the camera has none. It carries secrets; see
+// Redacted.
 func (c Config) JSON() ([]byte, error) {
 	var buf bytes.Buffer
-	if err := encodeJSON(&buf, reflect.ValueOf(c)); err != nil {
+	if err := encodeJSON(&buf, reflect.ValueOf(c), false); err != nil {
 		return nil, fmt.Errorf("encode config: %w", err)
 	}
 	return buf.Bytes(), nil
 }
 
-func encodeJSON(buf *bytes.Buffer, v reflect.Value) error {
+// encodeJSON writes v; with sparse, struct fields that are zero, empty lists
+// and empty maps are left out.
+func encodeJSON(buf *bytes.Buffer, v reflect.Value, sparse bool) error {
 	t := v.Type()
 	switch {
 	case t == durationType:
 		return writeJSONString(buf, time.Duration(v.Int()).String())
 	case t == sizeType:
 		return writeJSONString(buf, ByteSize(v.Int()).String())
+	case t == detectType:
+		return encodeJSON(buf, reflect.ValueOf(v.Interface().(Detect).Rules()), true)
 	}
 	switch t.Kind() {
 	case reflect.Struct:
 		buf.WriteByte('{')
-		for n, f := range fieldList(t) {
+		n := 0
+		for _, f := range fieldList(t) {
+			fv := v.Field(f.index)
+			if fv.Type() == detectType && !fv.Interface().(Detect).IsSet() {
+				continue // absent: no detection
+			}
+			if sparse && (fv.IsZero() || (fv.Kind() == reflect.Slice || fv.Kind() == reflect.Map) && fv.Len() == 0) {
+				continue
+			}
 			if n > 0 {
 				buf.WriteByte(',')
 			}
+			n++
 			if err := writeJSONString(buf, f.name); err != nil {
 				return err
 			}
 			buf.WriteByte(':')
-			if err := encodeJSON(buf, v.Field(f.index)); err != nil {
+			if err := encodeJSON(buf, fv, sparse); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte('}')
+	case reflect.Map:
+		if t.Key().Kind() != reflect.String {
+			return fmt.Errorf("unsupported type %s", t)
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		buf.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := writeJSONString(buf, k.String()); err != nil {
+				return err
+			}
+			buf.WriteByte(':')
+			if err := encodeJSON(buf, v.MapIndex(k), sparse); err != nil {
 				return err
 			}
 		}
@@ -146,7 +190,7 @@ func encodeJSON(buf *bytes.Buffer, v reflect.Value) error {
 			if i > 0 {
 				buf.WriteByte(',')
 			}
-			if err := encodeJSON(buf, v.Index(i)); err != nil {
+			if err := encodeJSON(buf, v.Index(i), sparse); err != nil {
 				return err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/gateway/rules"
 )
 
 // Validate checks every key and reports each problem as an *Error naming
@@ -58,6 +59,32 @@ func (c *Config) Validate() error {
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 
+	if c.PluginDir == "" {
+		v.fail("plugin_dir", "required")
+	}
+	plugins := make(map[string]int, len(c.Plugins))
+	for i, pl := range c.Plugins {
+		p := fmt.Sprintf("plugins[%d]", i)
+		switch {
+		case pl.Name == "":
+			v.fail(p+".name", "required")
+		case !validPluginName(pl.Name):
+			v.fail(p+".name", "%q is not a valid plugin name (1 to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit)", pl.Name)
+		default:
+			if j, dup := plugins[pl.Name]; dup {
+				v.fail(p+".name", "duplicate name %q (also plugins[%d])", pl.Name, j)
+			} else {
+				plugins[pl.Name] = i
+			}
+		}
+		if pl.Path == "" {
+			v.fail(p+".path", "required")
+		}
+		v.duration(p+".deadline", pl.Deadline, 50*time.Millisecond, time.Minute)
+		v.duration(p+".ping_every", pl.PingEvery, 100*time.Millisecond, 10*time.Minute)
+		v.intRange(p+".max_restarts", pl.MaxRestarts, 1, 100)
+	}
+
 	if len(c.Cameras) > MaxCameras {
 		v.fail("cameras", "%d cameras, limit %d", len(c.Cameras), MaxCameras)
 	}
@@ -86,6 +113,9 @@ func (c *Config) Validate() error {
 		if n := utf8.RuneCountInString(cam.Name); n > 128 {
 			v.fail(p+".name", "%d characters, limit 128", n)
 		}
+		if cam.Detect.IsSet() {
+			v.detect(p+".detect", cam.Detect.Rules(), plugins)
+		}
 	}
 
 	se := c.Debug.SyntheticEvents
@@ -99,6 +129,38 @@ func (c *Config) Validate() error {
 	// no string anywhere may carry invalid UTF-8 or control characters
 	v.text(reflect.ValueOf(c).Elem(), "")
 	return v.errs.err()
+}
+
+// detect checks a camera's detect section at path with package rules, and
+// that every plugin it names is one of plugins.
+func (v *validator) detect(path string, r rules.CameraRules, plugins map[string]int) {
+	if err := r.Validate(path); err != nil {
+		addRulesErrors(&v.errs, v.origin, path, path, err)
+	}
+	for j, ref := range r.Plugins {
+		if !validPluginName(ref.Name) {
+			continue // rules said why
+		}
+		if _, ok := plugins[ref.Name]; !ok {
+			p := fmt.Sprintf("%s.plugins[%d].name", path, j)
+			v.errs.add(p, where(v.origin, p), fmt.Sprintf("unknown plugin %q: not in the top-level plugins list", ref.Name))
+		}
+	}
+}
+
+// validPluginName is a plugin name: 1 to 64 of [a-z0-9_-], starting with a
+// letter or digit (as package rules wants it).
+func validPluginName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 type validator struct {

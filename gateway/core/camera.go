@@ -10,28 +10,32 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/gateway/detect"
 )
 
 // cameraRun is one configured camera: its RTSP source, and the reporting of
 // its health changes as spooled camera-status records and, after a grace
 // period offline, a camera_offline event (ended when it comes back).
 type cameraRun struct {
-	g   *Gateway
-	cfg config.Camera
-	src *camera.Source
+	g    *Gateway
+	cfg  config.Camera
+	src  *camera.Source
+	pipe *detect.Pipeline // nil without a detect section
 
-	changes chan camera.Health
-	cancel  context.CancelFunc
-	done    chan struct{}
+	changes  chan camera.Health
+	pictures chan string
+	cancel   context.CancelFunc
+	done     chan struct{}
 
-	mu      sync.Mutex
-	health  camera.Health
-	picture string
+	mu         sync.Mutex
+	health     camera.Health
+	picture    string
+	openHealth map[string]bool // open camera-health episodes, by type
 }
 
 func newCameraRun(g *Gateway, cc config.Camera) *cameraRun {
-	c := &cameraRun{g: g, cfg: cc, picture: wire.PictureUnknown,
-		changes: make(chan camera.Health, 64), done: make(chan struct{})}
+	c := &cameraRun{g: g, cfg: cc, picture: wire.PictureUnknown, openHealth: map[string]bool{},
+		changes: make(chan camera.Health, 64), pictures: make(chan string, 8), done: make(chan struct{})}
 	c.src = &camera.Source{
 		ID:        cc.ID,
 		URL:       cc.URL,
@@ -52,6 +56,9 @@ func (c *cameraRun) start(ctx context.Context) {
 	if err := c.src.Start(ctx); err != nil {
 		c.g.log.Error("start camera", "camera_id", c.cfg.ID, "err", err)
 	}
+	if err := c.startDetection(ctx); err != nil {
+		c.g.log.Error("start detection; the camera streams without it", "camera_id", c.cfg.ID, "err", err)
+	}
 	go func() {
 		defer close(c.done)
 		c.report(ctx)
@@ -63,6 +70,9 @@ func (c *cameraRun) stop() {
 		c.cancel()
 	}
 	_ = c.src.Close()
+	if p := c.pipeline(); p != nil {
+		_ = p.Close() // after the session: its decoder is freed last
+	}
 	<-c.done
 }
 
@@ -136,6 +146,14 @@ func (c *cameraRun) report(ctx context.Context) {
 				offSince = at
 				graceTimer.Reset(grace)
 				graceC = graceTimer.C
+			}
+		case pic := <-c.pictures:
+			if !online {
+				continue // an offline camera's picture is unknown
+			}
+			st := wire.CameraStatus{V: wire.Version, CameraID: c.cfg.ID, At: time.Now().UTC(), Online: true, Picture: pic}
+			if err := c.g.appendRecord(ctx, wire.KindCameraStatus, st, nil); err != nil {
+				c.g.log.Error("spool camera status", "camera_id", c.cfg.ID, "err", err)
 			}
 		case <-graceC:
 			graceC = nil

@@ -21,6 +21,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/uplink"
 	"github.com/brightkitchen/brightkitchen/hw/sysinfo"
 	"github.com/brightkitchen/brightkitchen/internal/version"
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
 // Gateway is a running gateway.
@@ -40,6 +41,9 @@ type Gateway struct {
 
 	mu      sync.Mutex
 	cameras map[string]*cameraRun
+
+	pluginMu sync.Mutex
+	plugins  map[string]*sdk.Supervisor
 }
 
 // New opens the spool and starts every component. A component that fails to
@@ -49,7 +53,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	g = &Gateway{cfg: cfg, log: log, started: time.Now(), cameras: map[string]*cameraRun{},
-		sys: &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
+		plugins: map[string]*sdk.Supervisor{},
+		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -134,6 +139,7 @@ func (g *Gateway) Close() error {
 	for _, c := range cams {
 		c.stop()
 	}
+	g.closePlugins()
 	g.wg.Wait()
 	var errs []error
 	if g.uplink != nil {
@@ -172,7 +178,8 @@ func (g *Gateway) heartbeat() wire.Heartbeat {
 		Cameras: g.Cameras(),
 		Spool: wire.SpoolStats{Depth: st.Depth, Bytes: st.Bytes,
 			DroppedSnapshots: st.DroppedBlobs, DroppedRecords: st.DroppedRecords},
-		System: g.systemStats(),
+		System:      g.systemStats(),
+		Quarantined: g.quarantined(),
 	}
 }
 

@@ -10,8 +10,27 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/gateway/detect"
 	"github.com/brightkitchen/brightkitchen/internal/version"
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
+
+// detectionStats is the pipeline counters of each detecting camera.
+func (g *Gateway) detectionStats() map[string]detect.Stats {
+	g.mu.Lock()
+	cams := make([]*cameraRun, 0, len(g.cameras))
+	for _, c := range g.cameras {
+		cams = append(cams, c)
+	}
+	g.mu.Unlock()
+	out := map[string]detect.Stats{}
+	for _, c := range cams {
+		if p := c.pipeline(); p != nil {
+			out[c.cfg.ID] = p.Stats()
+		}
+	}
+	return out
+}
 
 // Status is what the local status page shows an installer.
 type Status struct {
@@ -22,6 +41,10 @@ type Status struct {
 	Session   uint64              `json:"session"`
 	Cameras   []wire.CameraHealth `json:"cameras"`
 	Spool     wire.SpoolStats     `json:"spool"`
+	// Plugins are the detector plugins started so far.
+	Plugins []sdk.State `json:"plugins"`
+	// Detection is each detecting camera's pipeline counters.
+	Detection map[string]detect.Stats `json:"detection"`
 	// Goroutines is the process's goroutine count, to spot leaks.
 	Goroutines int `json:"goroutines"`
 }
@@ -37,6 +60,8 @@ func (g *Gateway) Status() Status {
 		Session:   g.uplink.Session(),
 		Cameras:   hb.Cameras,
 		Spool:     hb.Spool,
+		Plugins:   g.pluginStates(),
+		Detection: g.detectionStats(),
 
 		Goroutines: runtime.NumGoroutine(),
 	}

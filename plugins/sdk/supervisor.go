@@ -69,17 +69,19 @@ type Supervisor struct {
 
 // State is a plugin's condition, for the heartbeat and status page.
 type State struct {
-	Name        string
-	Ready       bool
-	Quarantined bool
-	Pid         int
-	Version     string
+	Name        string `json:"name"`
+	Ready       bool   `json:"ready"`
+	Quarantined bool   `json:"quarantined"`
+	Pid         int    `json:"pid"`
+	Version     string `json:"version"`
 	// Restarts counts relaunches after a failure since Start.
-	Restarts  int
-	LastError string
+	Restarts  int    `json:"restarts"`
+	LastError string `json:"last_error,omitempty"`
 	// Calls, Errors and Deadlines count Detect calls, those that failed, and
 	// those cut off at the deadline.
-	Calls, Errors, Deadlines uint64
+	Calls     uint64 `json:"calls"`
+	Errors    uint64 `json:"errors"`
+	Deadlines uint64 `json:"deadlines"`
 }
 
 // Start launches the plugin in the background and returns at once.

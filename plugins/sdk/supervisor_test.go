@@ -70,7 +70,7 @@ func (p testPlugin) Detect(ctx context.Context, f sdk.Frame) ([]sdk.Detection, e
 	return []sdk.Detection{good}, nil
 }
 
-func startSupervisor(t *testing.T, name string, tune func(*sdk.Supervisor)) *sdk.Supervisor {
+func startSupervisor(t testing.TB, name string, tune func(*sdk.Supervisor)) *sdk.Supervisor {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -91,7 +91,7 @@ func startSupervisor(t *testing.T, name string, tune func(*sdk.Supervisor)) *sdk
 }
 
 // waitFor polls cond every 20 ms until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

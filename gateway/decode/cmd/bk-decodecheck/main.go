@@ -1,16 +1,24 @@
 // Command bk-decodecheck decodes an Annex-B H.264 or H.265 file with package
-// decode and prints what came out:
+// decode and prints what came out, as one line of key=value fields:
 //
-//	decoded 3 frames 640x360 mean-luma 131.2
+//	bk-decodecheck codec=h264 units=80 fed=4 frames=4 size=640x360 mean-luma=151.4 crc32=a58696d4
+//
+// units counts the file's access units, fed those given to the decoder,
+// frames the pictures that came out; size is the last picture's, mean-luma
+// the mean over all pictures of their mean luma, and crc32 the CRC-32 (IEEE)
+// of all pictures in GRAY8, in order. libavcodec's decoders are bit-exact,
+// so two builds on different architectures print the same line.
 //
 // It checks a build (a cross build under qemu, typically) end to end: cgo,
 // libavcodec and libswscale. The codec follows the file's extension (.h264,
-// .h265) unless -codec is given; by default only IDR units are decoded.
+// .h265) unless -codec is given; by default only IDR units are decoded, with
+// -all every unit.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,15 +78,17 @@ func run(path, codec string, all bool) error {
 		s.FPS = 1000 // every unit
 	}
 	var (
-		frames int
-		w, h   int
-		luma   float64
+		fed, frames int
+		w, h        int
+		luma        float64
+		crc         = crc32.NewIEEE()
 	)
 	for i, au := range aus {
 		idr := decode.IsRandomAccess(c, au)
 		if !s.Feed(idr) {
 			continue
 		}
+		fed++
 		pts := time.Duration(i) * time.Second / 25
 		ok, err := d.Decode(au, pts)
 		if err != nil {
@@ -94,12 +104,14 @@ func run(path, codec string, all bool) error {
 		frames++
 		w, h = f.Width, f.Height
 		luma += mean(f.Data)
+		crc.Write(f.Data)
 		d.Recycle(f)
 	}
 	if frames == 0 {
 		return fmt.Errorf("no picture decoded from %d access units", len(aus))
 	}
-	fmt.Printf("decoded %d frames %dx%d mean-luma %.1f\n", frames, w, h, luma/float64(frames))
+	fmt.Printf("bk-decodecheck codec=%s units=%d fed=%d frames=%d size=%dx%d mean-luma=%.1f crc32=%08x\n",
+		strings.ToLower(string(c)), len(aus), fed, frames, w, h, luma/float64(frames), crc.Sum32())
 	return nil
 }
 

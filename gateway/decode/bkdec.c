@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <libavcodec/avcodec.h>
 #include <libavutil/error.h>
@@ -28,6 +31,13 @@ struct bkdec {
 int bkdec_open(int codec, bkdec **out) {
 	// Per-packet trouble is counted by the caller, never logged.
 	av_log_set_level(AV_LOG_QUIET);
+#ifdef __GLIBC__
+	// Picture buffers (3 MB at 1080p) are mmapped and returned to the
+	// system when freed: glibc would otherwise raise its mmap threshold
+	// after the first free and keep freed pictures in its arenas, and a
+	// gateway decoding IDR frames only frees its decoders between them.
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+#endif
 
 	const AVCodec *c = avcodec_find_decoder(codec == 1 ? AV_CODEC_ID_HEVC : AV_CODEC_ID_H264);
 	if (!c)

@@ -173,6 +173,9 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				return
 			}
 			p.stats.units.Add(1)
+			if p.FPS <= 0 && !au.IDR {
+				continue // IDR-only: P-frames are never decoded
+			}
 			m, ok := p.Source.Media()
 			if !ok {
 				continue
@@ -189,9 +192,6 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				}
 				codec = m.Codec
 			}
-			if p.FPS <= 0 && !au.IDR {
-				continue // IDR-only: P-frames are never decoded
-			}
 			got, err := dec.Decode(au.NALUs, au.PTS)
 			if err != nil {
 				p.stats.corrupt.Add(1)
@@ -206,6 +206,14 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 			}
 			p.stats.sampled.Add(1)
 			p.detect(ctx, dec, au.NTP)
+			if p.FPS <= 0 {
+				// IDR-only: the next picture needs no reference, so the
+				// decoder and its picture pool (about 12 MB at 1080p) are
+				// freed until then and made again, which costs far less
+				// than decoding the IDR.
+				dec.Close()
+				dec = nil
+			}
 		}
 	}
 }

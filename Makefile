@@ -6,7 +6,8 @@ export GOFLAGS := -mod=mod
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/brightkitchen/brightkitchen/internal/version.Version=$(VERSION)
 BIN := bin
-CMDS := gateway/cmd/bk-gateway fleet/cmd/bk-fleet hw/cmd/bk-camsim
+CMDS := gateway/cmd/bk-gateway fleet/cmd/bk-fleet hw/cmd/bk-camsim \
+	plugins/tamper/cmd/bk-plugin-tamper plugins/motion/cmd/bk-plugin-motion
 TEST_TIMEOUT ?= 30m
 
 .PHONY: help deps build test demo cross bench fuzz lint clips clean
@@ -17,7 +18,7 @@ help: ## list the targets
 deps: ## install what the build and tests need (idempotent; Debian)
 	@bash scripts/deps.sh
 
-build: ## build bk-gateway, bk-fleet and bk-camsim into bin/
+build: ## build bk-gateway, bk-fleet, bk-camsim and the detector plugins into bin/
 	@mkdir -p $(BIN)
 	@for c in $(CMDS); do go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./$$c || exit 1; done
 

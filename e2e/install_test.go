@@ -18,7 +18,8 @@ func TestInstallStaged(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("install: %v\n%s", err, out)
 	}
-	for _, p := range []string{"usr/local/bin/bk-gateway", "etc/bk-gateway/config.yaml", "etc/systemd/system/bk-gateway.service", "var/lib/bk-gateway"} {
+	for _, p := range []string{"usr/local/bin/bk-gateway", "etc/bk-gateway/config.yaml", "etc/systemd/system/bk-gateway.service", "var/lib/bk-gateway",
+		"usr/lib/bk-gateway/plugins/bk-plugin-tamper", "usr/lib/bk-gateway/plugins/bk-plugin-motion"} {
 		if _, err := os.Stat(filepath.Join(stage, p)); err != nil {
 			t.Errorf("missing %s: %v", p, err)
 		}

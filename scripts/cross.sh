@@ -6,7 +6,8 @@
 # Settings (environment):
 #   CROSS_ARCHS  architectures to build, default "arm64 armv7"
 #   CROSS_PKGS   packages to build, default "./gateway/cmd/bk-gateway
-#                ./gateway/decode/cmd/bk-decodecheck"
+#                ./gateway/decode/cmd/bk-decodecheck" and the built-in detector
+#                plugins (bk-plugin-tamper, bk-plugin-motion)
 #   CROSS_OUT    output directory, default bin; binaries go to
 #                $CROSS_OUT/linux-<arch>/
 #   LDFLAGS      go build -ldflags, default "-s -w"
@@ -25,7 +26,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 
 archs=${CROSS_ARCHS:-arm64 armv7}
-pkgs=${CROSS_PKGS:-./gateway/cmd/bk-gateway ./gateway/decode/cmd/bk-decodecheck}
+pkgs=${CROSS_PKGS:-./gateway/cmd/bk-gateway ./gateway/decode/cmd/bk-decodecheck ./plugins/tamper/cmd/bk-plugin-tamper ./plugins/motion/cmd/bk-plugin-motion}
 out=${CROSS_OUT:-bin}
 ldflags=${LDFLAGS:--s -w}
 

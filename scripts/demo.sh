@@ -51,16 +51,41 @@ http:
   listen: $GW_HTTP
 uplink:
   heartbeat: 10s
+plugin_dir: $(cd "$BIN" && pwd)
+plugins:
+  - name: tamper
+  - name: motion
 cameras:
   - id: cam-hot
     name: 热菜间
     url: rtsp://$RTSP/cam-hot
     area: cooking
     public: true
+    detect:
+      plugins: [{name: tamper}]
+      rules: [{type: camera_occluded}, {type: camera_dark}, {type: camera_frozen}, {type: camera_blurred}]
   - id: cam-wash
     name: 洗消间
     url: rtsp://$RTSP/cam-wash
     area: washing
+    detect:
+      plugins: [{name: tamper}]
+      rules: [{type: camera_occluded}, {type: camera_dark}, {type: camera_blurred}]
+  - id: cam-store
+    name: 库房 (镜头被遮挡)
+    url: rtsp://$RTSP/covered
+    area: storage
+    detect:
+      plugins: [{name: tamper}]
+      rules: [{type: camera_occluded}, {type: camera_dark}]
+  - id: cam-night
+    name: 后厨夜间 (闭店时段)
+    url: rtsp://$RTSP/night
+    area: cooking
+    detect:
+      plugins: [{name: motion}]
+      schedule: {hours: ["$(TZ=Asia/Shanghai date -d '+2 hour' +%H):00-$(TZ=Asia/Shanghai date -d '+3 hour' +%H):00"]}
+      rules: [{type: after_hours_motion, zone: [[0,0.3],[1,0.3],[1,1],[0,1]]}]
 YAML
 "$BIN/bk-gateway" run --config "$DIR/gateway.yaml" >"$DIR/gateway.log" 2>&1 &
 pids+=($!)

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs bk-gateway on a canteen's box (Debian/Ubuntu/Armbian, systemd).
 #   sudo scripts/install-gateway.sh path/to/bk-gateway [path/to/config.yaml]
+# The detector plugins built next to the binary (bk-plugin-*, as make build
+# and make cross leave them) go to /usr/lib/bk-gateway/plugins, the config's
+# default plugin_dir.
 # Idempotent: an existing /etc/bk-gateway/config.yaml is kept unless a new
 # one is given; the binary and the unit are replaced; the service restarted.
 set -euo pipefail
@@ -12,6 +15,10 @@ prefix=${PREFIX:-}   # for a staged install (packaging, tests)
 "$bin" --version >/dev/null || { echo "install: $bin does not run on this machine" >&2; exit 1; }
 install -d "$prefix/usr/local/bin" "$prefix/etc/bk-gateway" "$prefix/var/lib/bk-gateway" "$prefix/etc/systemd/system"
 install -m 0755 "$bin" "$prefix/usr/local/bin/bk-gateway"
+install -d "$prefix/usr/lib/bk-gateway/plugins"
+for p in "$(dirname "$bin")"/bk-plugin-*; do
+  [ -f "$p" ] && install -m 0755 "$p" "$prefix/usr/lib/bk-gateway/plugins/"
+done
 if [ -n "$cfg" ]; then
   "$bin" check --config "$cfg"
   install -m 0640 "$cfg" "$prefix/etc/bk-gateway/config.yaml"

@@ -1,9 +1,6 @@
 package motion
 
-import (
-	"fmt"
-	"strconv"
-)
+import "github.com/brightkitchen/brightkitchen/plugins/sdk"
 
 // Config holds the detector's settings. A zero field means its default
 // (see ParseConfig for the defaults and the plugin param that sets each).
@@ -78,47 +75,15 @@ func (c Config) withDefaults() Config {
 //	ghost_frames 3        frames a still foreground region (a ghost, a stopped thing) waits before it joins the background
 func ParseConfig(params map[string]string) (Config, error) {
 	c := DefaultConfig()
-	floats := []struct {
-		key string
-		v   *float64
-		max float64
-	}{
-		{"threshold", &c.Threshold, 255},
-		{"min_area", &c.MinArea, 1},
-		{"alpha", &c.Alpha, 1},
-		{"jump", &c.Jump, 255},
-		{"max_changed", &c.MaxChanged, 1},
-	}
-	for _, f := range floats {
-		s, ok := params[f.key]
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(v > 0 && v <= f.max) { // also rejects NaN
-			return c, fmt.Errorf("param %s: %q is not a number in (0, %g]", f.key, s, f.max)
-		}
-		*f.v = v
-	}
-	ints := []struct {
-		key string
-		v   *int
-		max int
-	}{
-		{"max_boxes", &c.MaxBoxes, 1024},
-		{"warmup", &c.Warmup, 1000},
-		{"ghost_frames", &c.GhostFrames, 255},
-	}
-	for _, f := range ints {
-		s, ok := params[f.key]
-		if !ok {
-			continue
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > f.max {
-			return c, fmt.Errorf("param %s: %q is not an integer in 1..%d", f.key, s, f.max)
-		}
-		*f.v = v
-	}
-	return c, nil
+	err := sdk.ParseParams(params,
+		sdk.Float("threshold", &c.Threshold, 255),
+		sdk.Float("min_area", &c.MinArea, 1),
+		sdk.Float("alpha", &c.Alpha, 1),
+		sdk.Float("jump", &c.Jump, 255),
+		sdk.Float("max_changed", &c.MaxChanged, 1),
+		sdk.Int("max_boxes", &c.MaxBoxes, 1024),
+		sdk.Int("warmup", &c.Warmup, 1000),
+		sdk.Int("ghost_frames", &c.GhostFrames, 255),
+	)
+	return c, err
 }

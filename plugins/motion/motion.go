@@ -33,12 +33,13 @@
 package motion
 
 import (
-	"container/list"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sync"
+
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
 // Label is the label of every detection.
@@ -49,7 +50,7 @@ const TargetWidth = 160
 
 // DefaultMaxCameras is the number of cameras whose state is kept when
 // Detector.MaxCameras is zero.
-const DefaultMaxCameras = 256
+const DefaultMaxCameras = sdk.DefaultMaxCameras
 
 // MaxDimension bounds the width and height of an accepted frame.
 const MaxDimension = 8192
@@ -73,13 +74,11 @@ type Detector struct {
 	// forgotten past it. Zero means DefaultMaxCameras.
 	MaxCameras int
 
-	mu   sync.Mutex
-	cams map[string]*list.Element // of *camera
-	lru  list.List
+	once sync.Once
+	cams sdk.Cameras[camera]
 }
 
 type camera struct {
-	id string
 	mu sync.Mutex
 	state
 }
@@ -104,34 +103,13 @@ type state struct {
 const minActive = 0.03
 
 // Cameras returns the number of cameras currently tracked.
-func (d *Detector) Cameras() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.cams)
-}
+func (d *Detector) Cameras() int { return d.cams.Len() }
 
+// camera returns the state of id, made on first sight; past MaxCameras the
+// least recently seen camera is forgotten.
 func (d *Detector) camera(id string) *camera {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cams == nil {
-		d.cams = make(map[string]*list.Element)
-	}
-	if e, ok := d.cams[id]; ok {
-		d.lru.MoveToFront(e)
-		return e.Value.(*camera)
-	}
-	max := d.MaxCameras
-	if max <= 0 {
-		max = DefaultMaxCameras
-	}
-	for len(d.cams) >= max {
-		old := d.lru.Back()
-		d.lru.Remove(old)
-		delete(d.cams, old.Value.(*camera).id)
-	}
-	c := &camera{id: id}
-	d.cams[id] = d.lru.PushFront(c)
-	return c
+	d.once.Do(func() { d.cams.Max = d.MaxCameras })
+	return d.cams.Get(id)
 }
 
 // Process runs one GRAY8 frame (w x h luma bytes, row stride w) of camera

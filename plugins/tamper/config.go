@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
 // Config holds the rule thresholds. A zero field means its default (see
@@ -85,63 +87,32 @@ func (c Config) withDefaults() Config {
 //	hysteresis     3        consecutive frames to raise and to clear a label
 func ParseConfig(params map[string]string) (Config, error) {
 	c := DefaultConfig()
-	floats := []struct {
-		key string
-		v   *float64
-		max float64
-	}{
-		{"occluded_std", &c.OccludedStd, 255},
-		{"occluded_mean", &c.OccludedMean, 255},
-		{"uniform_std", &c.UniformStd, 255},
-		{"dark_mean", &c.DarkMean, 255},
-		{"blur_abs", &c.BlurAbs, 1e6},
-		{"blur_rel", &c.BlurRel, 1},
-		{"frozen_diff", &c.FrozenDiff, 255},
-		{"frozen_moved", &c.FrozenMoved, 1},
-	}
-	for _, f := range floats {
-		s, ok := params[f.key]
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || !(v > 0 && v <= f.max) { // also rejects NaN
-			return c, fmt.Errorf("param %s: %q is not a number in (0, %g]", f.key, s, f.max)
-		}
-		*f.v = v
-	}
-	ints := []struct {
-		key string
-		v   *int
-		max int
-	}{
-		{"blur_history", &c.BlurHistory, 1000},
-		{"hysteresis", &c.Hysteresis, 1000},
-	}
-	for _, f := range ints {
-		s, ok := params[f.key]
-		if !ok {
-			continue
-		}
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > f.max {
-			return c, fmt.Errorf("param %s: %q is not an integer in 1..%d", f.key, s, f.max)
-		}
-		*f.v = v
-	}
-	if s, ok := params["frozen_span"]; ok {
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			secs, err2 := strconv.ParseFloat(s, 64)
-			if err2 != nil {
-				return c, fmt.Errorf("param frozen_span: %q is not a duration", s)
+	err := sdk.ParseParams(params,
+		sdk.Float("occluded_std", &c.OccludedStd, 255),
+		sdk.Float("occluded_mean", &c.OccludedMean, 255),
+		sdk.Float("uniform_std", &c.UniformStd, 255),
+		sdk.Float("dark_mean", &c.DarkMean, 255),
+		sdk.Float("blur_abs", &c.BlurAbs, 1e6),
+		sdk.Float("blur_rel", &c.BlurRel, 1),
+		sdk.Float("frozen_diff", &c.FrozenDiff, 255),
+		sdk.Float("frozen_moved", &c.FrozenMoved, 1),
+		sdk.Int("blur_history", &c.BlurHistory, 1000),
+		sdk.Int("hysteresis", &c.Hysteresis, 1000),
+		sdk.Custom("frozen_span", func(s string) error {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				secs, err2 := strconv.ParseFloat(s, 64)
+				if err2 != nil {
+					return fmt.Errorf("%q is not a duration", s)
+				}
+				d = time.Duration(secs * float64(time.Second))
 			}
-			d = time.Duration(secs * float64(time.Second))
-		}
-		if d <= 0 || d > 24*time.Hour {
-			return c, fmt.Errorf("param frozen_span: %q is not in (0, 24h]", s)
-		}
-		c.FrozenSpan = d
-	}
-	return c, nil
+			if d <= 0 || d > 24*time.Hour {
+				return fmt.Errorf("%q is not in (0, 24h]", s)
+			}
+			c.FrozenSpan = d
+			return nil
+		}),
+	)
+	return c, err
 }

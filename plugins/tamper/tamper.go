@@ -54,13 +54,14 @@
 package tamper
 
 import (
-	"container/list"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
 // Labels reported by the Detector (SPEC.md §2 camera health types).
@@ -79,7 +80,7 @@ const TargetWidth = 160
 
 // DefaultMaxCameras is the number of cameras whose state is kept when
 // Detector.MaxCameras is zero.
-const DefaultMaxCameras = 256
+const DefaultMaxCameras = sdk.DefaultMaxCameras
 
 // MovedLevel is the difference (grey levels, downscaled) above which a
 // pixel counts as moved in Stats.Moved.
@@ -123,13 +124,11 @@ type Detector struct {
 	// forgotten past it. Zero means DefaultMaxCameras.
 	MaxCameras int
 
-	mu   sync.Mutex
-	cams map[string]*list.Element // of *camera
-	lru  list.List                // front = most recently seen
+	once sync.Once
+	cams sdk.Cameras[camera]
 }
 
 type camera struct {
-	id string
 	mu sync.Mutex
 	state
 }
@@ -174,36 +173,13 @@ func (h *hysteresis) update(cond bool, k int) bool {
 }
 
 // Cameras returns the number of cameras currently tracked.
-func (d *Detector) Cameras() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.cams)
-}
+func (d *Detector) Cameras() int { return d.cams.Len() }
 
-// camera returns the state of id, creating it and evicting the least
-// recently seen camera when needed.
+// camera returns the state of id, made on first sight; past MaxCameras the
+// least recently seen camera is forgotten.
 func (d *Detector) camera(id string) *camera {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cams == nil {
-		d.cams = make(map[string]*list.Element)
-	}
-	if e, ok := d.cams[id]; ok {
-		d.lru.MoveToFront(e)
-		return e.Value.(*camera)
-	}
-	max := d.MaxCameras
-	if max <= 0 {
-		max = DefaultMaxCameras
-	}
-	for len(d.cams) >= max {
-		old := d.lru.Back()
-		d.lru.Remove(old)
-		delete(d.cams, old.Value.(*camera).id)
-	}
-	c := &camera{id: id}
-	d.cams[id] = d.lru.PushFront(c)
-	return c
+	d.once.Do(func() { d.cams.Max = d.MaxCameras })
+	return d.cams.Get(id)
 }
 
 // Process measures one GRAY8 frame (w x h luma bytes, row stride w) of

@@ -1,0 +1,196 @@
+package detect
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/gateway/camera"
+	"github.com/brightkitchen/brightkitchen/gateway/rules"
+	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
+)
+
+// fakePlugin is an in-process Plugin: it records the frames it is sent and
+// answers what reply says.
+type fakePlugin struct {
+	info   sdk.Info
+	ready  atomic.Bool
+	mu     sync.Mutex
+	frames []sdk.Frame
+	reply  func(sdk.Frame) []sdk.Detection
+}
+
+func (f *fakePlugin) Info() (sdk.Info, bool) { return f.info, f.ready.Load() }
+
+func (f *fakePlugin) Detect(_ context.Context, fr sdk.Frame) ([]sdk.Detection, error) {
+	f.mu.Lock()
+	f.frames = append(f.frames, sdk.Frame{Width: fr.Width, Height: fr.Height, Format: fr.Format, Params: fr.Params})
+	f.mu.Unlock()
+	if f.reply == nil {
+		return nil, nil
+	}
+	return f.reply(fr), nil
+}
+
+func (f *fakePlugin) calls() []sdk.Frame {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sdk.Frame(nil), f.frames...)
+}
+
+func newFake(formats ...sdk.Format) *fakePlugin {
+	f := &fakePlugin{info: sdk.Info{Name: "fake", Labels: []string{"thing"},
+		Input: sdk.Input{Formats: formats, MaxWidth: 160, MaxHeight: 160}}}
+	f.ready.Store(true)
+	return f
+}
+
+// startSource serves scene at GOP 1 s and returns a connected camera source.
+func startSource(t *testing.T, scene string) *camera.Source {
+	t.Helper()
+	srv := &camsim.Server{Listen: "127.0.0.1:0", GOP: 1, NoScenes: true,
+		Cameras: []camsim.Camera{{Path: "cam", Scene: scene}}, Logger: slog.New(slog.DiscardHandler)}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	src := &camera.Source{ID: "cam", URL: srv.URL("cam"), Transport: "tcp"}
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	return src
+}
+
+func engine(t *testing.T, doc string) *rules.Engine {
+	t.Helper()
+	c, err := rules.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := rules.NewEngine("cam", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+const thingRules = "plugins: [{name: fake}]\nrules: [{type: intruder, label: thing, persistence: {hits: 2, window: 3}}]\n"
+
+// TestIDROnlyEpisodeWithSnapshot: IDR frames only are decoded and sent to
+// the plugin, scaled to its size in the cheapest format it takes; two hits
+// start one episode carrying a JPEG of the frame with the box drawn;
+// malformed detections are dropped and counted.
+func TestIDROnlyEpisodeWithSnapshot(t *testing.T) {
+	src := startSource(t, "kitchen")
+	fake := newFake(sdk.FormatRGB24, sdk.FormatGRAY8)
+	fake.reply = func(sdk.Frame) []sdk.Detection {
+		return []sdk.Detection{
+			{Label: "thing", Score: 0.9, Box: sdk.Box{X: 0.2, Y: 0.3, W: 0.2, H: 0.4}},
+			{Label: "thing", Score: math.NaN()},
+			{Label: "undeclared", Score: 0.9},
+		}
+	}
+	var mu sync.Mutex
+	var eps []Episode
+	p := &Pipeline{CameraID: "cam", Source: src, Engine: engine(t, thingRules),
+		Plugins: []Use{{Name: "fake", Plugin: fake, Params: map[string]string{"k": "v"}}},
+		Emit: func(_ context.Context, e Episode) error {
+			mu.Lock()
+			defer mu.Unlock()
+			eps = append(eps, e)
+			return nil
+		}}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitUntil(t, 15*time.Second, "an episode", func() bool { mu.Lock(); defer mu.Unlock(); return len(eps) > 0 })
+	time.Sleep(1500 * time.Millisecond)
+	st := p.Stats()
+	frames := fake.calls()
+	if st.Sampled == 0 || st.Decoded != st.Sampled || uint64(len(frames)) != st.PluginCalls {
+		t.Errorf("stats %+v, %d plugin frames", st, len(frames))
+	}
+	// GOP 1 s at 10 fps: about one picture in 10 units is decoded.
+	if st.Decoded*5 > st.Units {
+		t.Errorf("decoded %d of %d units: not IDR-only", st.Decoded, st.Units)
+	}
+	for _, f := range frames {
+		if f.Format != sdk.FormatGRAY8 || f.Width != 160 || f.Height != 90 || f.Params["k"] != "v" {
+			t.Fatalf("frame %+v: want GRAY8 160x90 with the params", f)
+		}
+	}
+	if st.Dropped != 2*st.PluginCalls || st.Detections != st.PluginCalls {
+		t.Errorf("dropped %d, kept %d, of %d calls", st.Dropped, st.Detections, st.PluginCalls)
+	}
+	mu.Lock()
+	first := eps[0]
+	n := len(eps)
+	mu.Unlock()
+	if n != 1 || first.Transition.Phase != "start" || first.Transition.Type != "intruder" || len(first.Transition.Boxes) != 1 {
+		t.Fatalf("%d episodes, first %+v", n, first.Transition)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(first.JPEG))
+	if err != nil || img.Bounds().Dx() != 640 {
+		t.Fatalf("snapshot: %v %v", err, img.Bounds())
+	}
+	// Close ends the open episode.
+	p.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if last := eps[len(eps)-1]; last.Transition.Phase != "end" || last.JPEG != nil {
+		t.Errorf("after Close: %+v", last.Transition)
+	}
+}
+
+// TestSampledFPS: with FPS set, every unit is decoded and pictures reach
+// the plugin at about that rate; a plugin that is not ready is skipped.
+func TestSampledFPS(t *testing.T) {
+	src := startSource(t, "kitchen")
+	fake := newFake(sdk.FormatI420)
+	down := newFake(sdk.FormatGRAY8)
+	down.ready.Store(false)
+	p := &Pipeline{CameraID: "cam", Source: src, Engine: engine(t, thingRules), FPS: 5,
+		Plugins: []Use{{Name: "fake", Plugin: fake}, {Name: "down", Plugin: down}},
+		Emit:    func(context.Context, Episode) error { return nil }}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitUntil(t, 10*time.Second, "frames", func() bool { return len(fake.calls()) > 0 })
+	n0, t0 := len(fake.calls()), time.Now()
+	time.Sleep(3 * time.Second)
+	rate := float64(len(fake.calls())-n0) / time.Since(t0).Seconds()
+	if rate < 3.5 || rate > 6 {
+		t.Errorf("%.1f frames/s to the plugin, want about 5", rate)
+	}
+	st := p.Stats()
+	if st.Decoded < st.Units*8/10 {
+		t.Errorf("decoded %d of %d units at fps 5: want (nearly) all", st.Decoded, st.Units)
+	}
+	if f := fake.calls()[0]; f.Format != sdk.FormatI420 || f.Width != 160 || f.Height != 90 {
+		t.Errorf("frame %+v", f)
+	}
+	if len(down.calls()) != 0 {
+		t.Error("a plugin that is not ready was called")
+	}
+}

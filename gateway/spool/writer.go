@@ -226,14 +226,16 @@ func (q *Queue) apply(reqs []*request) error {
 	w.st.commits++
 	q.st = w.st
 	q.publish()
-	for i, r := range reqs {
-		r.reply <- results[i]
-	}
+	// Notify before replying, so that an appender that returns can count on
+	// the notification being there.
 	if appended {
 		select {
 		case q.notify <- struct{}{}:
 		default:
 		}
+	}
+	for i, r := range reqs {
+		r.reply <- results[i]
 	}
 	if !w.drop.empty() {
 		q.log.Warn("spool over budget, dropped oldest data",

@@ -188,6 +188,12 @@ func (s *Supervisor) Detect(ctx context.Context, f Frame) ([]Detection, error) {
 		return nil, fmt.Errorf("%s: %w", s.Name, ErrNotReady)
 	}
 	s.calls.Add(1)
+	// The deadline is the plugin's fault only when it is ours: a caller
+	// whose own deadline comes first gave up on its own.
+	ours := true
+	if dl, ok := ctx.Deadline(); ok && !dl.After(time.Now().Add(s.Deadline)) {
+		ours = false
+	}
 	dctx, cancel := context.WithTimeout(ctx, s.Deadline)
 	defer cancel()
 	ds, err := conn.Detect(dctx, f)
@@ -196,7 +202,7 @@ func (s *Supervisor) Detect(ctx context.Context, f Frame) ([]Detection, error) {
 	}
 	s.errs.Add(1)
 	switch code := status.Code(err); {
-	case code == codes.DeadlineExceeded && ctx.Err() == nil:
+	case code == codes.DeadlineExceeded && ours && ctx.Err() == nil:
 		s.deadlines.Add(1)
 		s.fail(conn, fmt.Sprintf("no answer within the %v deadline", s.Deadline))
 		return nil, fmt.Errorf("%s: %w (%v)", s.Name, ErrDeadline, s.Deadline)

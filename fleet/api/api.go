@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,22 +78,78 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// auth accepts the admin bearer token. Users and roles come with the
-// registry; the check stays in this one place.
-func (s *Server) auth(h http.HandlerFunc) http.Handler {
+// auth lets admins through: the operations API.
+func (s *Server) auth(h http.HandlerFunc) http.Handler { return s.authorize(h, store.RoleAdmin) }
+
+// authorize resolves the bearer token to a Principal (the admin token, or
+// a stored API token), refuses roles not in roles, and hands the principal
+// on in the request's context. Users, sessions and the finer role rules
+// come with the registry; the check stays in this one place.
+func (s *Server) authorize(h http.HandlerFunc, roles ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "missing bearer token")
+		p, ok := s.principal(w, r)
+		if !ok {
 			return
 		}
-		if s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
-			writeError(w, http.StatusUnauthorized, "unauthenticated", "invalid token")
+		if !slices.Contains(roles, p.Role) {
+			writeError(w, http.StatusForbidden, "forbidden", "role "+p.Role+" may not do this")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
-		h(w, r)
+		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
+}
+
+func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, bool) {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "missing bearer token")
+		return Principal{}, false
+	}
+	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
+		return Principal{ID: "admin-token", Role: store.RoleAdmin}, true
+	}
+	t, err := s.Store.TokenBySecret(r.Context(), tok)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "invalid token")
+		return Principal{}, false
+	} else if err != nil {
+		s.internal(w, "look up token", err)
+		return Principal{}, false
+	}
+	return Principal{ID: "token:" + t.ID, Role: t.Role, Canteens: t.Canteens}, true
+}
+
+// Principal is who a request acts for.
+type Principal struct {
+	// ID names the principal in audit records.
+	ID   string
+	Role string
+	// Canteens bind operators and parents.
+	Canteens []string
+}
+
+type principalKey struct{}
+
+// PrincipalOf is the principal authorize put in ctx.
+func PrincipalOf(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// CanWatch says whether p may watch a camera live: admins and regulators
+// any camera, operators the cameras of their canteens, parents the public
+// cameras of their school (the viewing windows come with the registry).
+func (p Principal) CanWatch(h store.CameraHome) bool {
+	switch p.Role {
+	case store.RoleAdmin, store.RoleRegulator:
+		return true
+	case store.RoleOperator:
+		return h.CanteenID != "" && slices.Contains(p.Canteens, h.CanteenID)
+	case store.RoleParent:
+		return h.Public && h.CanteenID != "" && slices.Contains(p.Canteens, h.CanteenID)
+	}
+	return false
 }
 
 func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {

@@ -142,6 +142,18 @@ CREATE TABLE cmds (
 );
 CREATE INDEX cmds_gateway ON cmds(gateway_id, created_at);
 `,
+	// 2: API tokens with a role and a canteen scope.
+	`
+CREATE TABLE api_tokens (
+	id         TEXT PRIMARY KEY,
+	token_hash TEXT NOT NULL UNIQUE,
+	role       TEXT NOT NULL,
+	canteens   TEXT NOT NULL DEFAULT '',
+	label      TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -3,6 +3,7 @@
 //	bk-fleet serve [--http ADDR] [--mqtt-listen ADDR | --broker URL] [--data DIR] [--db URL]
 //	bk-fleet gateway add --id ID --canteen CANTEEN
 //	bk-fleet gateway list
+//	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION]
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/core"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
@@ -32,6 +34,8 @@ Usage:
   bk-fleet serve [flags]                          run the server
   bk-fleet gateway add --id ID --canteen CANTEEN  create a gateway identity and print its MQTT credentials
   bk-fleet gateway list                           list gateways
+  bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl 720h]
+                                                  create an API token (admin, regulator, operator or parent)
   bk-fleet --version
 
 Every flag can also be set in the environment as BK_<FLAG> (e.g. BK_HTTP, BK_DB).
@@ -67,8 +71,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "bk-fleet gateway: unknown command %q (want add or list)\n", args[1])
 		return 2
+	case "token":
+		if len(args) < 2 || args[1] != "add" {
+			fmt.Fprintln(stderr, "bk-fleet token: want add")
+			return 2
+		}
+		return tokenAdd(args[2:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway or --version)\n", args[0])
+	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway, token or --version)\n", args[0])
 	return 2
 }
 
@@ -231,5 +241,46 @@ func gatewayList(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\t%d\n", g.ID, g.CanteenID, g.Online, g.Version, g.LastSeen, len(g.Cameras))
 	}
 	_ = tw.Flush()
+	return 0
+}
+
+func tokenAdd(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("token add", stderr)
+	role := fs.String("role", "", "admin, regulator, operator or parent")
+	canteens := fs.String("canteen", "", "comma-separated canteen ids the token is bound to (operator, parent)")
+	label := fs.String("label", "", "who or what the token is for")
+	ttl := fs.Duration("ttl", 0, "how long the token is valid (default: until revoked)")
+	asJSON := fs.Bool("json", false, "print the token as JSON")
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	t := store.Token{Role: *role, Label: *label}
+	if *canteens != "" {
+		t.Canteens = strings.Split(*canteens, ",")
+	}
+	if *ttl < 0 {
+		fmt.Fprintln(stderr, "bk-fleet token add: --ttl must not be negative")
+		return 2
+	} else if *ttl > 0 {
+		t.ExpiresAt = time.Now().Add(*ttl)
+	}
+	ctx := context.Background()
+	st, err := db.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet token add: open store: %v\n", err)
+		return 1
+	}
+	defer st.Close()
+	secret, t, err := st.AddToken(ctx, t)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet token add: %v\n", err)
+		return 1
+	}
+	if *asJSON {
+		_ = json.NewEncoder(stdout).Encode(map[string]any{"id": t.ID, "role": t.Role, "canteens": t.Canteens, "token": secret})
+		return 0
+	}
+	fmt.Fprintf(stdout, "token %s (%s) created; it is shown only now:\n  %s\n", t.ID, t.Role, secret)
 	return 0
 }

@@ -1,0 +1,144 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// Roles (SPEC.md §4).
+const (
+	RoleAdmin     = "admin"
+	RoleRegulator = "regulator"
+	RoleOperator  = "operator"
+	RoleParent    = "parent"
+)
+
+// Roles lists the roles in order of reach.
+var Roles = []string{RoleAdmin, RoleRegulator, RoleOperator, RoleParent}
+
+// Token is an API token: a bearer secret with a role and, for operators
+// and parents, the canteens it is bound to. Only the secret's hash is
+// stored.
+type Token struct {
+	ID        string    `json:"id"`
+	Role      string    `json:"role"`
+	Canteens  []string  `json:"canteens,omitempty"`
+	Label     string    `json:"label,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// AddToken stores a new token and returns its secret, shown only now.
+func (s *Store) AddToken(ctx context.Context, t Token) (secret string, out Token, err error) {
+	if !slices.Contains(Roles, t.Role) {
+		return "", t, fmt.Errorf("add token: role %q: want one of %s", t.Role, strings.Join(Roles, ", "))
+	}
+	for _, c := range t.Canteens {
+		if !wire.ValidID(c) {
+			return "", t, fmt.Errorf("add token: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", c)
+		}
+	}
+	if (t.Role == RoleOperator || t.Role == RoleParent) && len(t.Canteens) == 0 {
+		return "", t, fmt.Errorf("add token: role %s needs at least one canteen (--canteen)", t.Role)
+	}
+	if len(t.Label) > 200 {
+		return "", t, errors.New("add token: label longer than 200 bytes")
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", t, fmt.Errorf("add token: %w", err)
+	}
+	secret = "bk_" + base64.RawURLEncoding.EncodeToString(raw)
+	t.ID = ulid.Make().String()
+	t.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
+	_, err = s.w.ExecContext(ctx, `INSERT INTO api_tokens (id, token_hash, role, canteens, label, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		t.ID, hashSecret(secret), t.Role, strings.Join(t.Canteens, ","), t.Label, ms(t.CreatedAt), msOrNil(t.ExpiresAt))
+	if err != nil {
+		return "", t, fmt.Errorf("add token: %w", err)
+	}
+	return secret, t, nil
+}
+
+// TokenBySecret returns the token a bearer secret stands for; ErrNotFound
+// when there is none or it has expired.
+func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
+	var (
+		t        Token
+		canteens string
+		created  int64
+		expires  sql.NullInt64
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT id, role, canteens, label, created_at, expires_at FROM api_tokens WHERE token_hash = $1`,
+		hashSecret(secret)).Scan(&t.ID, &t.Role, &canteens, &t.Label, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, ErrNotFound
+	}
+	if err != nil {
+		return t, fmt.Errorf("token: %w", err)
+	}
+	t.CreatedAt = time.UnixMilli(created).UTC()
+	if expires.Valid {
+		t.ExpiresAt = time.UnixMilli(expires.Int64).UTC()
+		if time.Now().After(t.ExpiresAt) {
+			return Token{}, ErrNotFound
+		}
+	}
+	if canteens != "" {
+		t.Canteens = strings.Split(canteens, ",")
+	}
+	return t, nil
+}
+
+// RevokeToken deletes a token by id.
+func (s *Store) RevokeToken(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("token %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// CameraHome is where a camera is: its gateway and that gateway's canteen.
+type CameraHome struct {
+	GatewayID string
+	CanteenID string
+	Area      string
+	Public    bool
+}
+
+// CameraHome finds the gateway and canteen of a camera id; ErrNotFound when
+// no gateway has reported it. Camera ids are meant to be unique across the
+// fleet; if two gateways report the same id, the most recently updated
+// wins.
+func (s *Store) CameraHome(ctx context.Context, cameraID string) (CameraHome, error) {
+	var (
+		h       CameraHome
+		canteen sql.NullString
+	)
+	err := s.r.QueryRowContext(ctx, `SELECT c.gateway_id, g.canteen_id, c.area, c.public FROM cameras c
+		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 ORDER BY c.updated_at DESC LIMIT 1`,
+		cameraID).Scan(&h.GatewayID, &canteen, &h.Area, &h.Public)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, fmt.Errorf("camera %q: %w", cameraID, ErrNotFound)
+	}
+	if err != nil {
+		return h, fmt.Errorf("camera %q: %w", cameraID, err)
+	}
+	h.CanteenID = canteen.String
+	return h, nil
+}

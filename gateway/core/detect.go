@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 
@@ -111,6 +112,9 @@ func (c *cameraRun) startDetection(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// The supervisor enforces each plugin's deadline (and kills a plugin
+		// that misses it); the pipeline's own bound only backs it up.
+		p.Timeout = max(p.Timeout, s.Deadline+time.Second)
 		p.Plugins = append(p.Plugins, detect.Use{Name: ref.Name, Plugin: s, Params: ref.Params})
 	}
 	if err := p.Start(ctx); err != nil {

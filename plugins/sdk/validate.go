@@ -41,10 +41,15 @@ func ValidateInfo(in Info) error {
 	if len(in.Input.Formats) == 0 {
 		return errors.New("input.formats: empty")
 	}
+	raw := false
 	for i, f := range in.Input.Formats {
 		if f < FormatJPEG || f > FormatI420 {
 			return fmt.Errorf("input.formats[%d]: unknown format %d", i, f)
 		}
+		raw = raw || f != FormatJPEG
+	}
+	if !raw {
+		return errors.New("input.formats: none of GRAY8, I420 or RGB24 (the gateway sends raw frames; it never encodes JPEG for plugins)")
 	}
 	if in.Input.MaxWidth < 0 || in.Input.MaxHeight < 0 || in.Input.MaxWidth > MaxFrameSide || in.Input.MaxHeight > MaxFrameSide {
 		return fmt.Errorf("input: max size %dx%d outside 0..%d", in.Input.MaxWidth, in.Input.MaxHeight, MaxFrameSide)

@@ -131,8 +131,9 @@ func (*DescribeRequest) Descriptor() ([]byte, []int) {
 
 type Input struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The formats the plugin accepts; the gateway sends the cheapest raw one
-	// (GRAY8, then I420, then RGB24; JPEG only when nothing else is listed).
+	// The formats the plugin accepts; at least one must be raw. The gateway
+	// sends the cheapest raw one (GRAY8, then I420, then RGB24); it never
+	// encodes JPEG for plugins (JPEG is reserved for later use).
 	Formats []Format `protobuf:"varint,1,rep,packed,name=formats,proto3,enum=bk.plugin.v1.Format" json:"formats,omitempty"`
 	// The largest frame the plugin wants; the gateway scales down to fit,
 	// keeping the aspect ratio. Zero means 640x360.

@@ -147,6 +147,7 @@ type fleet struct {
 	broker  string // external broker URL
 	data    string
 	token   string
+	args    []string // more flags for serve
 	p       *proc
 	started int
 }
@@ -162,7 +163,7 @@ func newFleet(t testing.TB, externalBroker string) *fleet {
 func (f *fleet) start() {
 	f.t.Helper()
 	f.started++
-	args := []string{"serve", "--http", f.http, "--data", f.data, "--log-level", "debug"}
+	args := append([]string{"serve", "--http", f.http, "--data", f.data, "--log-level", "debug"}, f.args...)
 	if f.broker != "" {
 		args = append(args, "--broker", f.broker)
 	} else {

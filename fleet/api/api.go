@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -38,6 +39,8 @@ type Server struct {
 	AdminToken string
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
+	// Live relays live views (/whep, /whip, /live); nil turns them off.
+	Live *live.Relay
 	// Ready reports whether the fleet is consuming MQTT (for /healthz).
 	Ready  func() bool
 	Logger *slog.Logger
@@ -64,6 +67,18 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/violations", s.auth(s.listViolations))
 	mux.Handle("GET /api/v1/violations/{id}", s.auth(s.getViolation))
 	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.auth(s.getSnapshot))
+	if s.Live != nil {
+		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, store.Roles...))
+		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, store.Roles...))
+		mux.HandleFunc("POST /whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
+			s.Live.WHIP(w, r, r.PathValue("camera"))
+		})
+		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
+			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
+		})
+		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, store.Roles...))
+		mux.HandleFunc("GET /live/{camera}", s.livePage)
+	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -262,16 +277,49 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 	if req.TTL <= 0 {
 		req.TTL = 60
 	}
-	cmd := wire.Cmd{V: wire.Version, CmdID: ulid.Make().String(), Name: req.Name, Args: req.Args,
-		ExpiresAt: time.Now().Add(time.Duration(req.TTL) * time.Second).UTC()}
-	if err := s.Store.RecordCmd(r.Context(), gw, cmd); err != nil {
-		s.internal(w, "record command", err)
+	cmd, err := s.Command(r.Context(), gw, req.Name, req.Args, time.Duration(req.TTL)*time.Second)
+	if errors.Is(err, errNoMQTT) || errors.Is(err, errPublish) {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
-	}
-	if !s.publish(w, wire.Topic(gw, wire.KindCmd), false, cmd) {
+	} else if err != nil {
+		s.internal(w, "send command", err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"cmd_id": cmd.CmdID, "status": "sent"})
+}
+
+var (
+	errNoMQTT  = errors.New("MQTT is not connected")
+	errPublish = errors.New("publish")
+)
+
+// Command records a command for gateway gw and sends it on its cmd topic;
+// it expires after ttl. args is raw JSON or a value to encode.
+func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl time.Duration) (wire.Cmd, error) {
+	raw, ok := args.(json.RawMessage)
+	if !ok && args != nil {
+		b, err := json.Marshal(args)
+		if err != nil {
+			return wire.Cmd{}, fmt.Errorf("encode %s args: %w", name, err)
+		}
+		raw = b
+	}
+	cmd := wire.Cmd{V: wire.Version, CmdID: ulid.Make().String(), Name: name, Args: raw,
+		ExpiresAt: time.Now().Add(ttl).UTC()}
+	if s.MQTT == nil {
+		return cmd, errNoMQTT
+	}
+	if err := s.Store.RecordCmd(ctx, gw, cmd); err != nil {
+		return cmd, fmt.Errorf("record command: %w", err)
+	}
+	b, err := wire.Marshal(cmd)
+	if err != nil {
+		return cmd, fmt.Errorf("encode command: %w", err)
+	}
+	if err := s.MQTT.Publish(wire.Topic(gw, wire.KindCmd), false, b, 5*time.Second); err != nil {
+		return cmd, fmt.Errorf("%w: %v", errPublish, err)
+	}
+	return cmd, nil
 }
 
 func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) {

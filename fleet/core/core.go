@@ -23,7 +23,9 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/api"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
+	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // Options configure a fleet server; the zero value of each is its default.
@@ -44,7 +46,13 @@ type Options struct {
 	DB string
 	// AdminToken, when set, is accepted as an admin bearer token.
 	AdminToken string
-	Logger     *slog.Logger
+	// PublicURL is the fleet's HTTP address as gateways reach it, for the
+	// WHIP URL in live.start (default http:// and the bound HTTP address).
+	PublicURL string
+	// Live holds the live-view relay's settings (ICE servers, UDP port,
+	// caps, linger); Start, Stop, Registerer and Logger are set here.
+	Live   live.Config
+	Logger *slog.Logger
 }
 
 // Fleet is a running fleet server.
@@ -52,6 +60,7 @@ type Fleet struct {
 	Store    *store.Store
 	Broker   *broker.Broker // nil with an external broker
 	Ingest   *ingest.Consumer
+	Live     *live.Relay
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	registry *prometheus.Registry
@@ -120,6 +129,24 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
+	if o.PublicURL == "" {
+		o.PublicURL = "http://" + f.httpLn.Addr().String()
+	}
+	lc := o.Live
+	lc.Start = func(ctx context.Context, camera string, t live.Ticket) error {
+		return f.startLive(ctx, a, strings.TrimRight(o.PublicURL, "/"), camera, t)
+	}
+	lc.Stop = func(ctx context.Context, camera, session string) error { return f.stopLive(ctx, a, camera, session) }
+	lc.OnViewerEnd = func(v live.Viewer, camera string, from, to time.Time) {
+		f.log.Info("live view ended", "principal", v.Principal, "role", v.Role, "camera_id", camera,
+			"from", from.UTC(), "to", to.UTC())
+	}
+	lc.Registerer = f.registry
+	lc.Logger = o.Logger.With("component", "live")
+	if f.Live, err = live.New(lc); err != nil {
+		return nil, fmt.Errorf("start live relay: %w", err)
+	}
+	a.Live = f.Live
 	f.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := f.httpSrv.Serve(f.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -154,6 +181,9 @@ func (f *Fleet) Close() error {
 		errs = append(errs, f.httpSrv.Shutdown(ctx))
 		cancel()
 	}
+	if f.Live != nil {
+		errs = append(errs, f.Live.Close())
+	}
 	if f.Ingest != nil {
 		errs = append(errs, f.Ingest.Close())
 	}
@@ -178,4 +208,29 @@ func redact(u string) string {
 		return u[:i+3] + "…" + u[j:]
 	}
 	return u
+}
+
+// liveTTL is how long a live.start or live.stop command stays valid.
+const liveTTL = 30 * time.Second
+
+// startLive asks the camera's gateway to publish it over WHIP.
+func (f *Fleet) startLive(ctx context.Context, a *api.Server, publicURL, camera string, t live.Ticket) error {
+	home, err := f.Store.CameraHome(ctx, camera)
+	if err != nil {
+		return err
+	}
+	_, err = a.Command(ctx, home.GatewayID, wire.CmdLiveStart, wire.LiveStart{
+		CameraID: camera, Session: t.Session, Token: t.Token, WHIPURL: publicURL + "/whip/" + camera,
+	}, liveTTL)
+	return err
+}
+
+// stopLive asks the camera's gateway to stop publishing a session.
+func (f *Fleet) stopLive(ctx context.Context, a *api.Server, camera, session string) error {
+	home, err := f.Store.CameraHome(ctx, camera)
+	if err != nil {
+		return err
+	}
+	_, err = a.Command(ctx, home.GatewayID, wire.CmdLiveStop, wire.LiveStop{CameraID: camera, Session: session}, liveTTL)
+	return err
 }

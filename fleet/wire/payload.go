@@ -154,6 +154,21 @@ type Ack struct {
 	Upto uint64   `json:"upto,omitempty"`
 }
 
+// LiveStart is the args of the live.start command: publish the camera over
+// WHIP to WHIPURL with Token as the bearer token; Session names it.
+type LiveStart struct {
+	CameraID string `json:"camera_id"`
+	Session  string `json:"session"`
+	Token    string `json:"token"`
+	WHIPURL  string `json:"whip_url"`
+}
+
+// LiveStop is the args of the live.stop command.
+type LiveStop struct {
+	CameraID string `json:"camera_id"`
+	Session  string `json:"session"`
+}
+
 // Command names.
 const (
 	CmdLiveStart   = "live.start"

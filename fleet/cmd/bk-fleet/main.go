@@ -16,12 +16,16 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/pion/webrtc/v4"
+
 	"github.com/brightkitchen/brightkitchen/fleet/core"
+	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
@@ -142,6 +146,14 @@ func serve(args []string, stderr io.Writer) int {
 	brokerURL := fs.str("broker", "", "external MQTT broker URL (tcp://host:port); nothing is embedded then")
 	brokerUser := fs.str("broker-user", "", "username at the external broker")
 	brokerPass := fs.str("broker-password", "", "password at the external broker")
+	publicURL := fs.str("public-url", "", "the fleet's URL as gateways reach it, for WHIP (default http://<--http>)")
+	webrtcUDP := fs.str("webrtc-udp", "", "one UDP address for all WebRTC peers, e.g. 0.0.0.0:8189 (default: ephemeral ports)")
+	iceServers := fs.str("ice-servers", "", "comma-separated STUN/TURN URLs for WebRTC peers")
+	iceUser := fs.str("ice-username", "", "TURN username")
+	icePass := fs.str("ice-credential", "", "TURN credential")
+	publicIPs := fs.str("webrtc-public-ips", "", "comma-separated public IPs of a 1:1 NAT in front of the fleet")
+	loopback := fs.str("webrtc-loopback", "false", "offer loopback ICE candidates only (tests, one host)")
+	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
@@ -153,12 +165,28 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet: %v\n", err)
 		return 2
 	}
+	lc := live.Config{UDPListen: *webrtcUDP}
+	if lc.Loopback, err = strconv.ParseBool(*loopback); err != nil {
+		fmt.Fprintf(stderr, "bk-fleet serve: --webrtc-loopback %q: want true or false\n", *loopback)
+		return 2
+	}
+	if lc.Linger, err = time.ParseDuration(*linger); err != nil || lc.Linger <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
+		return 2
+	}
+	if *iceServers != "" {
+		lc.ICEServers = []webrtc.ICEServer{{URLs: strings.Split(*iceServers, ","), Username: *iceUser, Credential: *icePass}}
+	}
+	if *publicIPs != "" {
+		lc.PublicIPs = strings.Split(*publicIPs, ",")
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	f, err := core.Start(ctx, core.Options{
 		HTTP: *httpAddr, MQTTListen: *mqttListen, Broker: *brokerURL,
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
-		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"), Logger: log,
+		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
+		PublicURL: *publicURL, Live: lc, Logger: log,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -55,6 +55,7 @@ type Config struct {
 	// this machine. Default none.
 	Plugins []Plugin `yaml:"plugins"`
 	Cameras []Camera `yaml:"cameras"`
+	Live    Live     `yaml:"live"`
 	Debug   Debug    `yaml:"debug"`
 
 	// where each key path came from, for error messages: a line in the file
@@ -183,6 +184,18 @@ type Plugin struct {
 	MaxRestarts int `yaml:"max_restarts"`
 }
 
+// Live is the gateway's side of live view: when the fleet asks
+// (live.start), a camera is published over WebRTC (WHIP) to the fleet.
+type Live struct {
+	// ICEServers are STUN/TURN URLs (stun:host:port, turn:host:port) for
+	// reaching the fleet's relay through NAT. Default none: the relay's own
+	// candidates are enough when the fleet has a public address.
+	ICEServers []string `yaml:"ice_servers"`
+	// Loopback offers loopback ICE candidates only (tests, everything on
+	// one host). Default false.
+	Loopback bool `yaml:"loopback"`
+}
+
 // Debug holds settings for tests and benchmarks.
 type Debug struct {
 	SyntheticEvents SyntheticEvents `yaml:"synthetic_events"`
@@ -302,6 +315,9 @@ func build(root *yaml.Node, env func(string) (string, bool), dir string) (Config
 // fill sets the defaults that depend on other keys, and takes relative
 // plugin paths from dir ("" leaves them relative).
 func (c *Config) fill(dir string) {
+	if len(c.Live.ICEServers) == 0 {
+		c.Live.ICEServers = nil // "ice_servers: []" is the default, as in JSON
+	}
 	if c.Broker.ClientID == "" {
 		c.Broker.ClientID = c.Gateway.ID
 	}

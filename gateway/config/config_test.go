@@ -72,7 +72,7 @@ func TestExample(t *testing.T) {
 			switch {
 			case ft.Kind() == reflect.Struct:
 				walk(ft, p)
-			case ft.Kind() == reflect.Slice:
+			case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
 				walk(ft.Elem(), p+"[0]")
 			}
 		}

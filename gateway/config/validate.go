@@ -37,6 +37,12 @@ func (c *Config) Validate() error {
 		v.fail("spool.max_bytes", "%s is too small, minimum 1MiB", c.Spool.MaxBytes)
 	}
 
+	for i, u := range c.Live.ICEServers {
+		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
+			v.fail(fmt.Sprintf("live.ice_servers[%d]", i), "%q: want a stun:, turn: or turns: URL", u)
+		}
+	}
+
 	v.duration("uplink.heartbeat", c.Uplink.Heartbeat, time.Second, 24*time.Hour)
 	v.intRange("uplink.max_inflight", c.Uplink.MaxInflight, 1, 65535)
 	v.intRange("uplink.replay_rate", c.Uplink.ReplayRate, 0, math.MaxInt32)

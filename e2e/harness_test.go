@@ -335,8 +335,9 @@ func writeGatewayConfig(t testing.TB, c gatewayConfig) string {
 
 // gatewayStatus reads the gateway's local status page.
 type gatewayStatus struct {
-	Connected  bool `json:"connected"`
-	Goroutines int  `json:"goroutines"`
+	Connected  bool     `json:"connected"`
+	Goroutines int      `json:"goroutines"`
+	Live       []string `json:"live"`
 	Cameras    []struct {
 		CameraID string  `json:"camera_id"`
 		Online   bool    `json:"online"`

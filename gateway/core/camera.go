@@ -21,6 +21,7 @@ type cameraRun struct {
 	cfg  config.Camera
 	src  *camera.Source
 	pipe *detect.Pipeline // nil without a detect section
+	sub  *camera.Source   // the live sub-stream, while it has been asked for
 
 	changes  chan camera.Health
 	pictures chan string
@@ -70,6 +71,12 @@ func (c *cameraRun) stop() {
 		c.cancel()
 	}
 	_ = c.src.Close()
+	c.mu.Lock()
+	sub := c.sub
+	c.mu.Unlock()
+	if sub != nil {
+		_ = sub.Close()
+	}
 	if p := c.pipeline(); p != nil {
 		_ = p.Close() // after the session: its decoder is freed last
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/gateway/live"
 	"github.com/brightkitchen/brightkitchen/gateway/spool"
 	"github.com/brightkitchen/brightkitchen/gateway/uplink"
 	"github.com/brightkitchen/brightkitchen/hw/sysinfo"
@@ -44,6 +45,8 @@ type Gateway struct {
 
 	pluginMu sync.Mutex
 	plugins  map[string]*sdk.Supervisor
+
+	live *live.Manager
 }
 
 // New opens the spool and starts every component. A component that fails to
@@ -80,6 +83,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		g.reportDrops(g.ctx)
 	}()
 
+	g.live = g.newLive()
 	for _, cc := range g.cfg.Cameras {
 		g.startCamera(cc)
 	}
@@ -131,6 +135,9 @@ func (g *Gateway) Close() error {
 	g.cancel()
 	if g.httpSrv != nil {
 		_ = g.httpSrv.Close()
+	}
+	if g.live != nil {
+		_ = g.live.Close() // before the cameras it reads from
 	}
 	g.mu.Lock()
 	cams := g.cameras

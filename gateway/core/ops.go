@@ -42,6 +42,10 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		}
 		b, _ := json.Marshal(out)
 		return string(b), nil
+	case wire.CmdLiveStart:
+		return g.liveStart(ctx, cmd.Args)
+	case wire.CmdLiveStop:
+		return g.liveStop(cmd.Args)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}

@@ -45,6 +45,8 @@ type Status struct {
 	Plugins []sdk.State `json:"plugins"`
 	// Detection is each detecting camera's pipeline counters.
 	Detection map[string]detect.Stats `json:"detection"`
+	// Live names the cameras being published for live view now.
+	Live []string `json:"live"`
 	// Goroutines is the process's goroutine count, to spot leaks.
 	Goroutines int `json:"goroutines"`
 }
@@ -62,6 +64,7 @@ func (g *Gateway) Status() Status {
 		Spool:     hb.Spool,
 		Plugins:   g.pluginStates(),
 		Detection: g.detectionStats(),
+		Live:      g.live.Active(),
 
 		Goroutines: runtime.NumGoroutine(),
 	}

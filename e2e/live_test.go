@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/brightkitchen/brightkitchen/hw/camsim"
+)
+
+// liveRig is camsim, a fleet relaying live views on loopback and a gateway.
+type liveRig struct {
+	cam    *camsim.Server
+	fleet  *fleet
+	gw     *proc
+	gwHTTP string
+}
+
+func startLiveRig(t *testing.T, cams ...camsim.Camera) *liveRig {
+	t.Helper()
+	r := &liveRig{cam: startCamsim(t, cams...)}
+	r.fleet = newFleet(t, "")
+	r.fleet.args = []string{"--webrtc-loopback", "true", "--live-linger", "3s"}
+	r.fleet.start()
+	user, pass := r.fleet.addGateway("gw-l", "canteen-l")
+	r.gwHTTP = freePort(t)
+	urls := map[string]string{}
+	for _, c := range cams {
+		urls[c.Path] = r.cam.URL(c.Path)
+	}
+	cfg := writeGatewayConfig(t, gatewayConfig{
+		ID: "gw-l", Broker: "tcp://" + r.fleet.mqtt, User: user, Pass: pass,
+		Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: r.gwHTTP, Cameras: urls,
+	})
+	r.gw = startProc(t, "gateway", nil, "bk-gateway", "run", "--config", cfg)
+	// The fleet learns of the cameras from the gateway's first heartbeat.
+	waitFor(t, 20*time.Second, "cameras known to the fleet", func() bool {
+		for _, g := range r.fleet.gateways() {
+			if g.ID == "gw-l" && len(g.Cameras) == len(cams) {
+				for _, c := range g.Cameras {
+					if !c.Online {
+						return false
+					}
+				}
+				return true
+			}
+		}
+		return false
+	})
+	return r
+}
+
+// token makes an API token with bk-fleet token add.
+func (f *fleet) tokenFor(role, canteens string) string {
+	f.t.Helper()
+	args := []string{"token", "add", "--role", role, "--data", f.data}
+	if canteens != "" {
+		args = append(args, "--canteen", canteens)
+	}
+	out, err := exec.Command(filepath.Join(binDir, "bk-fleet"), args...).CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("token add: %v: %s", err, out)
+	}
+	lines := strings.Fields(string(out))
+	return lines[len(lines)-1]
+}
+
+// browser starts headless Chromium with the flags WebRTC on a loopback-only
+// machine needs.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath("chromium"); err != nil {
+		t.Fatal("chromium not found: scripts/deps.sh installs it")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("chromium"),
+		chromedp.Flag("headless", "new"),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("allow-loopback-in-peer-connection", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelA() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// playback is what the player page reports.
+type playback struct {
+	Width   int `json:"w"`
+	Decoded int `json:"f"`
+}
+
+const playbackJS = `(async () => {
+  const pc = window.bkPeer && window.bkPeer();
+  let f = 0;
+  if (pc) (await pc.getStats()).forEach(s => { if (s.type === "inbound-rtp" && s.kind === "video") f = s.framesDecoded || 0; });
+  return {w: document.getElementById("video").videoWidth, f};
+})()`
+
+// openPlayer opens /live/{camera} in a new tab and returns the tab.
+func openPlayer(t *testing.T, bctx context.Context, url string) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(bctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("open %s: %v", url, err)
+	}
+	return tab
+}
+
+func readPlayback(tab context.Context) (playback, error) {
+	ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[playback](playbackJS, chromedp.EvalAwaitPromise))
+}
+
+// waitDecoding waits until the tab decodes frames beyond min.
+func waitDecoding(t *testing.T, tab context.Context, min int, limit time.Duration, what string) playback {
+	t.Helper()
+	var p playback
+	waitFor(t, limit, what, func() bool {
+		var err error
+		p, err = readPlayback(tab)
+		return err == nil && p.Width > 0 && p.Decoded > min
+	})
+	return p
+}
+
+// TestLiveInChromium: a browser opens the player for a camsim camera through
+// the real gateway and fleet and decodes frames, also for a camera that
+// sends its SPS/PPS only in the SDP; a camera flap while watched resumes
+// without a reload.
+func TestLiveInChromium(t *testing.T) {
+	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"},
+		camsim.Camera{Path: "cam-sdp", Scene: "kitchen", ParamsInSDPOnly: true})
+	bctx := browser(t)
+	for _, cam := range []string{"cam-a", "cam-sdp"} {
+		start := time.Now()
+		tab := openPlayer(t, bctx, fmt.Sprintf("http://%s/live/%s#token=%s", r.fleet.http, cam, r.fleet.token))
+		p := waitDecoding(t, tab, 5, 30*time.Second, cam+" decoding in Chromium")
+		t.Logf("%s: %dpx wide, %d frames decoded, %v after opening the page", cam, p.Width, p.Decoded, time.Since(start).Round(time.Millisecond))
+	}
+	// The flap: the viewer stays, the picture resumes.
+	tab := openPlayer(t, bctx, fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, r.fleet.token))
+	p := waitDecoding(t, tab, 5, 30*time.Second, "cam-a decoding before the flap")
+	if err := r.cam.StopPath("cam-a"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	before, _ := readPlayback(tab)
+	if err := r.cam.StartPath("cam-a"); err != nil {
+		t.Fatal(err)
+	}
+	after := waitDecoding(t, tab, before.Decoded+10, 30*time.Second, "picture resuming after the flap")
+	t.Logf("flap: %d frames before, %d after, first session %d", before.Decoded, after.Decoded, p.Decoded)
+}
+
+// TestLiveAccess: WHEP without a token, with a token of another canteen or
+// with garbage is refused, and an operator of the camera's canteen is let
+// in; WHIP with a wrong token is refused.
+func TestLiveAccess(t *testing.T) {
+	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
+	other := r.fleet.tokenFor("operator", "canteen-x")
+	mine := r.fleet.tokenFor("operator", "canteen-l")
+	post := func(path, token, contentType, body string) (int, string) {
+		req, _ := http.NewRequest("POST", "http://"+r.fleet.http+path, strings.NewReader(body))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		req.Header.Set("Content-Type", contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, c := range []struct {
+		name, path, token string
+		want              int
+	}{
+		{"WHEP without a token", "/whep/cam-a", "", 401},
+		{"WHEP with a wrong token", "/whep/cam-a", "bk_nope", 401},
+		{"WHEP with another canteen's operator", "/whep/cam-a", other, 403},
+		{"WHEP of an unknown camera as an operator", "/whep/cam-zz", mine, 403},
+		{"WHIP when no live view was asked for", "/whip/cam-a", "nope", 404},
+	} {
+		if code, body := post(c.path, c.token, "application/sdp", "v=0\r\n"); code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+	if code, body := post("/whep/cam-a", mine, "application/sdp", "not an SDP"); code != 400 {
+		t.Errorf("garbage offer: %d %s, want 400", code, body)
+	}
+	if code, body := post("/whep/cam-a", mine, "text/plain", "v=0\r\n"); code != 415 {
+		t.Errorf("wrong content type: %d %s, want 415", code, body)
+	}
+	if code, body := post("/whep/cam-a", mine, "application/sdp", strings.Repeat("a", 1<<20)); code != 413 {
+		t.Errorf("oversized offer: %d %.100s, want 413", code, body)
+	}
+	// The operator of the camera's canteen watches it in a browser.
+	tab := openPlayer(t, browser(t), fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, mine))
+	waitDecoding(t, tab, 5, 30*time.Second, "operator's player decoding")
+	// While the camera is live, a WHIP publish needs the session's token.
+	for _, c := range []struct {
+		name, token string
+		want        int
+	}{{"WHIP with a wrong token", "nope", 403}, {"WHIP without a token", "", 401}, {"WHIP with an API token", mine, 403}} {
+		if code, body := post("/whip/cam-a", c.token, "application/sdp", "v=0\r\n"); code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+	waitDecoding(t, tab, 20, 20*time.Second, "the player still decoding after the refused publishers")
+}
+
+// TestLiveManyViewers: 20 browser tabs watch one camera through one
+// upstream from the gateway, all decoding; when they leave, the upstream
+// stops after the linger.
+func TestLiveManyViewers(t *testing.T) {
+	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
+	bctx := browser(t)
+	url := fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, r.fleet.token)
+	const n = 20
+	tabs := make([]context.Context, n)
+	for i := range tabs {
+		tabs[i] = openPlayer(t, bctx, url)
+	}
+	for i, tab := range tabs {
+		waitDecoding(t, tab, 3, 60*time.Second, fmt.Sprintf("viewer %d decoding", i))
+	}
+	if up := r.fleet.metric("bk_live_upstreams"); up != 1 {
+		t.Errorf("bk_live_upstreams = %v with %d viewers, want 1", up, n)
+	}
+	if v := r.fleet.metric("bk_live_viewers"); v != n {
+		t.Errorf("bk_live_viewers = %v, want %d", v, n)
+	}
+	st, err := getGatewayStatus(r.gwHTTP)
+	if err != nil || len(st.Live) != 1 || st.Live[0] != "cam-a" {
+		t.Errorf("gateway publishing %v (%v), want [cam-a]", st.Live, err)
+	}
+	// They leave (the page's pagehide sends the WHEP DELETE).
+	for _, tab := range tabs {
+		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	left := time.Now()
+	waitFor(t, 20*time.Second, "upstream stopped after the linger", func() bool {
+		st, err := getGatewayStatus(r.gwHTTP)
+		return err == nil && len(st.Live) == 0 && r.fleet.metric("bk_live_upstreams") == 0
+	})
+	if d := time.Since(left); d < 3*time.Second {
+		t.Errorf("upstream stopped %v after the viewers left, before the 3 s linger", d)
+	}
+}

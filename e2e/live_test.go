@@ -24,11 +24,11 @@ type liveRig struct {
 	gwHTTP string
 }
 
-func startLiveRig(t *testing.T, cams ...camsim.Camera) *liveRig {
+func startLiveRig(t testing.TB, fleetArgs []string, cams ...camsim.Camera) *liveRig {
 	t.Helper()
 	r := &liveRig{cam: startCamsim(t, cams...)}
 	r.fleet = newFleet(t, "")
-	r.fleet.args = []string{"--webrtc-loopback", "true", "--live-linger", "3s"}
+	r.fleet.args = append([]string{"--webrtc-loopback", "true", "--live-linger", "3s"}, fleetArgs...)
 	r.fleet.start()
 	user, pass := r.fleet.addGateway("gw-l", "canteen-l")
 	r.gwHTTP = freePort(t)
@@ -75,7 +75,7 @@ func (f *fleet) tokenFor(role, canteens string) string {
 
 // browser starts headless Chromium with the flags WebRTC on a loopback-only
 // machine needs.
-func browser(t *testing.T) context.Context {
+func browser(t testing.TB) context.Context {
 	t.Helper()
 	if _, err := exec.LookPath("chromium"); err != nil {
 		t.Fatal("chromium not found: scripts/deps.sh installs it")
@@ -118,7 +118,7 @@ const playbackJS = `(async () => {
 })()`
 
 // openPlayer opens /live/{camera} in a new tab and returns the tab.
-func openPlayer(t *testing.T, bctx context.Context, url string) context.Context {
+func openPlayer(t testing.TB, bctx context.Context, url string) context.Context {
 	t.Helper()
 	tab, cancel := chromedp.NewContext(bctx)
 	t.Cleanup(cancel)
@@ -135,7 +135,7 @@ func readPlayback(tab context.Context) (playback, error) {
 }
 
 // waitDecoding waits until the tab decodes frames beyond min.
-func waitDecoding(t *testing.T, tab context.Context, min int, limit time.Duration, what string) playback {
+func waitDecoding(t testing.TB, tab context.Context, min int, limit time.Duration, what string) playback {
 	t.Helper()
 	var p playback
 	waitFor(t, limit, what, func() bool {
@@ -151,7 +151,7 @@ func waitDecoding(t *testing.T, tab context.Context, min int, limit time.Duratio
 // sends its SPS/PPS only in the SDP; a camera flap while watched resumes
 // without a reload.
 func TestLiveInChromium(t *testing.T) {
-	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"},
+	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"},
 		camsim.Camera{Path: "cam-sdp", Scene: "kitchen", ParamsInSDPOnly: true})
 	bctx := browser(t)
 	for _, cam := range []string{"cam-a", "cam-sdp"} {
@@ -179,7 +179,7 @@ func TestLiveInChromium(t *testing.T) {
 // with garbage is refused, and an operator of the camera's canteen is let
 // in; WHIP with a wrong token is refused.
 func TestLiveAccess(t *testing.T) {
-	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
+	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
 	other := r.fleet.tokenFor("operator", "canteen-x")
 	mine := r.fleet.tokenFor("operator", "canteen-l")
 	post := func(path, token, contentType, body string) (int, string) {
@@ -238,7 +238,7 @@ func TestLiveAccess(t *testing.T) {
 // upstream from the gateway, all decoding; when they leave, the upstream
 // stops after the linger.
 func TestLiveManyViewers(t *testing.T) {
-	r := startLiveRig(t, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
+	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
 	bctx := browser(t)
 	url := fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, r.fleet.token)
 	const n = 20

@@ -26,6 +26,12 @@ run ./e2e/ 'GatewayIngest' "$SLOW" 1x
 run ./plugins/sdk/ 'RoundTrip' "$COUNT" 2000x
 run ./e2e/ 'GatewayDetect' "$SLOW" 1x
 run ./e2e/ 'EpisodeLatency' "$SLOW" 1x
+run ./e2e/ 'LiveFirstFrame' 1 1x
+# Relay scale: real pion viewers in a child process, relay measured alone.
+for n in 50 100 200; do
+  echo "== BK_LIVE_SCALE_VIEWERS=$n go test -tags scale -run '^TestScale\$' -v ./fleet/live/" | tee -a "$raw" >&2
+  BK_LIVE_SCALE_VIEWERS=$n go test -tags scale -run '^TestScale$' -count 1 -v ./fleet/live/ 2>&1 | tee -a "$raw" | grep -E 'viewers=|per viewer' >&2 || true
+done
 
 # median of every (benchmark, unit) pair
 medians=$(awk '
@@ -95,5 +101,28 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "The episode latency is dominated by the persistence the rules ask for (the plugin's"
   echo "hysteresis of 3 frames and the rule's hits, at one frame per GOP of 1 s); the transport"
   echo "after the starting frame (snapshot, spool, MQTT, commit) is the event latency of issue 2."
+  echo
+  echo "## Issue 4: live view"
+  echo
+  l() { get "BenchmarkLiveFirstFrame/$1" "$2"; }
+  echo "Time from the player's WHEP POST to its first decoded frame in headless Chromium (requestVideoFrameCallback),"
+  echo "through the real gateway and fleet on loopback; warm = another viewer keeps the upstream running"
+  echo "(10 samples), on demand = the gateway is not publishing yet (5 samples). One run: \`go test -bench LiveFirstFrame ./e2e/\`."
+  echo
+  echo "| camsim GOP | GOP cache | warm p50 / p95 | on demand p50 / p95 | goal |"
+  echo "|---|---|---|---|---|"
+  for g in 2 4; do
+    echo "| ${g} s | on | $(l gop=${g}s/cache=true warm-p50-ms) / $(l gop=${g}s/cache=true warm-p95-ms) ms | $(l gop=${g}s/cache=true ondemand-p50-ms) / $(l gop=${g}s/cache=true ondemand-p95-ms) ms | warm ≤ 400 / 700, on demand p50 ≤ 900 |"
+    echo "| ${g} s | off (baseline, same run) | $(l gop=${g}s/cache=false warm-p50-ms) / $(l gop=${g}s/cache=false warm-p95-ms) ms | $(l gop=${g}s/cache=false ondemand-p50-ms) / $(l gop=${g}s/cache=false ondemand-p95-ms) ms | |"
+  done
+  echo
+  echo "Relay CPU and RSS with N real pion viewers of one 1 Mbit/s stream (viewers in a child process;"
+  echo "\`BK_LIVE_SCALE_VIEWERS=N go test -tags scale -run TestScale -v ./fleet/live/\`). Goal: ≥ 850 viewers per core, ≤ 1 MB RSS per viewer;"
+  echo "reference on this kind of machine: mediamtx ≈ 650 viewers per core and 4 MB per viewer, go2rtc ≈ 0.19% of a core and 4.8 MB per viewer."
+  echo
+  echo "| viewers | relay CPU | viewers per core | RSS per viewer |"
+  echo "|---|---|---|---|"
+  awk '/viewers=[0-9]+ relay CPU/ { for (i=1;i<=NF;i++) { if ($i ~ /^viewers=/) { split($i,a,"="); n=a[2] } if ($i=="CPU") c=$(i+1); if ($i ~ /^\(/) { v=substr($i,2) } } }
+       /per viewer: RSS/ { for (i=1;i<=NF;i++) if ($i=="RSS") r=$(i+1); printf "| %s | %s cores | %s | %s KiB |\n", n, c, v, r }' "$raw"
 } >docs/benchmarks.md
 echo "wrote docs/benchmarks.md" >&2

@@ -154,6 +154,7 @@ func serve(args []string, stderr io.Writer) int {
 	publicIPs := fs.str("webrtc-public-ips", "", "comma-separated public IPs of a 1:1 NAT in front of the fleet")
 	loopback := fs.str("webrtc-loopback", "false", "offer loopback ICE candidates only (tests, one host)")
 	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
+	noGOP := fs.str("live-no-gop-cache", "false", "turn the relay's GOP cache off (a benchmark baseline)")
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
@@ -168,6 +169,10 @@ func serve(args []string, stderr io.Writer) int {
 	lc := live.Config{UDPListen: *webrtcUDP}
 	if lc.Loopback, err = strconv.ParseBool(*loopback); err != nil {
 		fmt.Fprintf(stderr, "bk-fleet serve: --webrtc-loopback %q: want true or false\n", *loopback)
+		return 2
+	}
+	if lc.NoGOPCache, err = strconv.ParseBool(*noGOP); err != nil {
+		fmt.Fprintf(stderr, "bk-fleet serve: --live-no-gop-cache %q: want true or false\n", *noGOP)
 		return 2
 	}
 	if lc.Linger, err = time.ParseDuration(*linger); err != nil || lc.Linger <= 0 {

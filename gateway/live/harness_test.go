@@ -158,12 +158,12 @@ func receiverAPI(t testing.TB) *webrtc.API {
 // whipServer is a WHIP endpoint on 127.0.0.1: it checks the bearer token,
 // answers with a pion peer connection and records the RTP it receives.
 type whipServer struct {
-	t     testing.TB
-	srv   *httptest.Server
-	api   *webrtc.API
-	token string
+	t   testing.TB
+	srv *httptest.Server
+	api *webrtc.API
 
 	mu       sync.Mutex
+	token    string
 	status   int    // when set, POST answers this status with body
 	body     string // the body of status, or of a 201 when garbage
 	garbage  bool   // answer 201 with body instead of an SDP answer
@@ -208,11 +208,14 @@ func httpError(rw http.ResponseWriter, status int, msg string) {
 
 func (w *whipServer) authorized(rw http.ResponseWriter, r *http.Request) bool {
 	auth := r.Header.Get("Authorization")
+	w.mu.Lock()
+	token := w.token
+	w.mu.Unlock()
 	switch {
 	case auth == "":
 		httpError(rw, http.StatusUnauthorized, "missing bearer token")
 		return false
-	case auth != "Bearer "+w.token:
+	case auth != "Bearer "+token:
 		httpError(rw, http.StatusForbidden, "bearer token does not match")
 		return false
 	}

@@ -28,8 +28,13 @@ const (
 	DefaultCatchUpBitrate = 20_000_000
 )
 
-// gatherTimeout bounds ICE candidate gathering before the offer is sent.
-const gatherTimeout = 5 * time.Second
+const (
+	// gatherTimeout bounds ICE candidate gathering before the offer is sent.
+	gatherTimeout = 5 * time.Second
+	// mediaWait bounds how long Start waits for a camera that has not been
+	// described yet.
+	mediaWait = 5 * time.Second
+)
 
 // Source is what a Publisher reads: a camera.Source.
 type Source interface {
@@ -219,7 +224,8 @@ func (p *Publisher) settle() error {
 	return nil
 }
 
-// Start checks the camera's codec, POSTs the SDP offer (application/sdp,
+// Start checks the camera's codec (waiting up to 5 s for a camera that has
+// not been described yet), POSTs the SDP offer (application/sdp,
 // with the bearer token) and applies the 201 answer; it returns then, and
 // media flows in the background once ICE and DTLS are up. It is bounded by
 // ctx and StartTimeout. On error nothing is left running and Done is
@@ -253,17 +259,17 @@ func (p *Publisher) Start(ctx context.Context) (err error) {
 	if serr != nil {
 		return serr
 	}
-	m, ok := p.Source.Media()
-	if !ok {
-		return fmt.Errorf("camera %s: %w", p.CameraID, ErrNoMedia)
+	ctx, cancel := context.WithTimeout(ctx, p.StartTimeout)
+	defer cancel()
+	defer context.AfterFunc(p.ctx, cancel)()
+
+	m, err := p.media(ctx)
+	if err != nil {
+		return err
 	}
 	if m.Codec != camera.CodecH264 {
 		return codecError(p.CameraID, m.Codec)
 	}
-
-	ctx, cancel := context.WithTimeout(ctx, p.StartTimeout)
-	defer cancel()
-	defer context.AfterFunc(p.ctx, cancel)()
 
 	api, err := newAPI(p.Loopback, p.log)
 	if err != nil {
@@ -353,6 +359,35 @@ func (p *Publisher) startErr(ctx context.Context) error {
 		return ErrClosed
 	}
 	return fmt.Errorf("start live session: %w", ctx.Err())
+}
+
+// media returns the camera's media, waiting up to mediaWait for a Source
+// that has just been started (a live sub-stream opened for this viewer)
+// to describe its camera.
+func (p *Publisher) media(ctx context.Context) (camera.Media, error) {
+	if m, ok := p.Source.Media(); ok {
+		return m, nil
+	}
+	start := time.Now()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if p.ctx.Err() != nil {
+				return camera.Media{}, ErrClosed
+			}
+		case <-t.C:
+			if m, ok := p.Source.Media(); ok {
+				return m, nil
+			}
+			if time.Since(start) < mediaWait {
+				continue
+			}
+		}
+		return camera.Media{}, fmt.Errorf("camera %s: %w (waited %v)", p.CameraID, ErrNoMedia,
+			time.Since(start).Round(time.Millisecond))
+	}
 }
 
 // codecError refuses a camera that is not H.264.

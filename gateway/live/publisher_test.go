@@ -303,7 +303,10 @@ func TestStartChecksCamera(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.p
-			err := p.Start(context.Background())
+			// bounds the wait for a camera that never describes itself
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			err := p.Start(ctx)
 			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) {
 				t.Fatalf("Start = %v, want %v", err, tc.want)
 			}
@@ -335,4 +338,27 @@ func TestCloseDuringStart(t *testing.T) {
 		t.Fatal("Start did not return after Close")
 	}
 	srv.Close()
+}
+
+// TestStartWaitsForMedia: a Source started just before (a live sub-stream
+// opened for this viewer) is not described yet; Start waits for it, and the
+// viewer's first unit is the camera's first IDR.
+func TestStartWaitsForMedia(t *testing.T) {
+	t.Parallel()
+	sim := fix.get(t).sim
+	src := &camera.Source{ID: "fresh", URL: sim.URL(camManager), Transport: "tcp", Logger: testLogger()}
+	if err := src.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	if _, ok := src.Media(); ok {
+		t.Fatal("media known before the first DESCRIBE")
+	}
+	w := newWHIPServer(t, testToken)
+	p := publish(t, w, "fresh", src)
+	us := waitUnits(t, w, 3, 5*time.Second)
+	if !us[0].key() || !us[0].has(naluSPS) {
+		t.Fatalf("first unit %v, want SPS+PPS+IDR", naluTypes(us[0]))
+	}
+	_ = p.Close()
 }

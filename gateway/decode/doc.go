@@ -12,6 +12,15 @@
 // Corrupt or truncated input is never fatal: Decode returns an error wrapping
 // ErrCorrupt, counts it in Stats, and skips units until the next IDR.
 //
+// A Transcoder turns an H.265 camera's stream into H.264 for live view in
+// browsers: it decodes every unit, scales the picture down (to 1280x720 for
+// live view) and encodes it with libx264 (ultrafast, zerolatency,
+// Constrained Baseline, no B-frames), one H.264 unit out for each unit in,
+// with SPS and PPS before every IDR and ForceKeyframe for new viewers. At
+// 640x360 it takes about 5% of a core at 25 fps, re-encoding 1080p to 720p
+// about 20% (x86-64; see BenchmarkTranscode*). Corrupt input is handled as
+// by Decoder.
+//
 // The package needs cgo and FFmpeg's libavcodec, libavutil and libswscale
 // (Debian: libavcodec-dev, libswscale-dev, libavutil-dev). Built without cgo,
 // New returns ErrUnavailable so that the rest of the gateway still builds.

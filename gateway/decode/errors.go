@@ -4,7 +4,8 @@ import "errors"
 
 // Errors.
 var (
-	// ErrUnavailable is returned by New in a build without cgo.
+	// ErrUnavailable is returned by New and NewTranscoder in a build without
+	// cgo.
 	ErrUnavailable = errors.New("video decoding unavailable: built without cgo")
 	// ErrCorrupt is wrapped by the errors Decode returns for input that does
 	// not decode: empty, oversized, truncated or damaged access units.
@@ -17,4 +18,7 @@ var (
 	ErrFormat = errors.New("unsupported frame format")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("decoder closed")
+	// ErrNoEncoder is returned by NewTranscoder when libavcodec has no
+	// H.264 encoder that opens (Debian's has libx264).
+	ErrNoEncoder = errors.New("no H.264 encoder")
 )

@@ -148,13 +148,14 @@ func waitDecoding(t testing.TB, tab context.Context, min int, limit time.Duratio
 
 // TestLiveInChromium: a browser opens the player for a camsim camera through
 // the real gateway and fleet and decodes frames, also for a camera that
-// sends its SPS/PPS only in the SDP; a camera flap while watched resumes
-// without a reload.
+// sends its SPS/PPS only in the SDP and for an H.265 camera (transcoded on
+// the gateway); a camera flap while watched resumes without a reload.
 func TestLiveInChromium(t *testing.T) {
 	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"},
-		camsim.Camera{Path: "cam-sdp", Scene: "kitchen", ParamsInSDPOnly: true})
+		camsim.Camera{Path: "cam-sdp", Scene: "kitchen", ParamsInSDPOnly: true},
+		camsim.Camera{Path: "cam-h265", Scene: "kitchen-h265"})
 	bctx := browser(t)
-	for _, cam := range []string{"cam-a", "cam-sdp"} {
+	for _, cam := range []string{"cam-a", "cam-sdp", "cam-h265"} {
 		start := time.Now()
 		tab := openPlayer(t, bctx, fmt.Sprintf("http://%s/live/%s#token=%s", r.fleet.http, cam, r.fleet.token))
 		p := waitDecoding(t, tab, 5, 30*time.Second, cam+" decoding in Chromium")

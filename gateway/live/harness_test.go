@@ -54,6 +54,7 @@ func testLogger() *slog.Logger {
 // Camera paths of the shared camsim server.
 const (
 	camGOP4    = "gop4"    // kitchen, GOP 4 s
+	camH265    = "h265"    // kitchen in H.265, GOP 2 s
 	camSDPOnly = "sdponly" // kitchen, GOP 1 s, SPS/PPS only in the SDP
 	camFlap    = "flap"    // kitchen, GOP 1 s, stopped and restarted by a test
 	camManager = "manager" // kitchen, GOP 1 s
@@ -78,6 +79,7 @@ func (f *fixture) get(t testing.TB) *fixture {
 			Listen: "127.0.0.1:0", GOP: 1, NoScenes: true, Logger: testLogger(),
 			Cameras: []camsim.Camera{
 				{Path: camGOP4, Scene: "kitchen", GOP: 4},
+				{Path: camH265, Scene: "kitchen-h265", GOP: 2},
 				{Path: camSDPOnly, Scene: "kitchen", ParamsInSDPOnly: true},
 				{Path: camFlap, Scene: "kitchen"},
 				{Path: camManager, Scene: "kitchen"},
@@ -87,7 +89,7 @@ func (f *fixture) get(t testing.TB) *fixture {
 			return
 		}
 		f.sources = map[string]*camera.Source{}
-		for _, p := range []string{camGOP4, camSDPOnly, camFlap, camManager} {
+		for _, p := range []string{camGOP4, camH265, camSDPOnly, camFlap, camManager} {
 			src := &camera.Source{
 				ID: p, URL: f.sim.URL(p), Transport: "tcp",
 				BackoffMin: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,

@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
+	"github.com/brightkitchen/brightkitchen/gateway/decode"
 )
 
 // Defaults of the Publisher settings.
@@ -267,7 +268,7 @@ func (p *Publisher) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	if m.Codec != camera.CodecH264 {
+	if m.Codec != camera.CodecH264 && m.Codec != camera.CodecH265 {
 		return codecError(p.CameraID, m.Codec)
 	}
 
@@ -390,7 +391,14 @@ func (p *Publisher) media(ctx context.Context) (camera.Media, error) {
 	}
 }
 
-// codecError refuses a camera that is not H.264.
+// transcodeFPS is the frame rate an H.265 camera is assumed to send, for
+// the H.264 encoder's rate control.
+const transcodeFPS = 25
+
+// noParamSets: transcoded IDRs carry their own SPS and PPS.
+func noParamSets() ([]byte, []byte) { return nil, nil }
+
+// codecError refuses a camera that is neither H.264 nor H.265.
 func codecError(cameraID, codec string) error {
 	if codec == camera.CodecH265 {
 		return fmt.Errorf("camera %s: %w", cameraID, ErrH265Unsupported)
@@ -527,6 +535,13 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 	sub := p.Source.SubscribeGOP(p.Buffer)
 	defer sub.Close()
 	pk := newPacker(uint16(rand.Uint32()), rand.Uint32())
+	// An H.265 camera is transcoded to H.264 while it is published.
+	var tr *decode.Transcoder
+	defer func() {
+		if tr != nil {
+			tr.Close()
+		}
+	}()
 	var (
 		seenDropped uint64
 		burstStart  time.Time
@@ -558,13 +573,34 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 			seenDropped = d
 			pk.waitKey = true
 		}
-		if au.IDR {
-			// a camera may be switched to H.265 while it is watched
-			if m, ok := p.Source.Media(); ok && m.Codec != camera.CodecH264 {
-				return codecError(p.CameraID, m.Codec)
+		m, _ := p.Source.Media()
+		var pkts []*rtp.Packet
+		switch m.Codec {
+		case camera.CodecH264:
+			if tr != nil { // the camera went back to H.264
+				tr.Close()
+				tr = nil
+				pk.waitKey = true
 			}
+			pkts = pk.pack(au, paramSets)
+		case camera.CodecH265:
+			if tr == nil {
+				var err error
+				if tr, err = decode.NewTranscoder(decode.CodecH265, decode.LiveTranscodeOptions(transcodeFPS)); err != nil {
+					return fmt.Errorf("camera %s: %w: %v", p.CameraID, ErrH265Unsupported, err)
+				}
+				p.log.Info("transcoding H.265 to H.264 for live view", "encoder", tr.Encoder())
+			}
+			out, err := tr.Transcode(au.NALUs, au.PTS)
+			if err != nil && !errors.Is(err, decode.ErrCorrupt) {
+				return fmt.Errorf("camera %s: transcode: %w", p.CameraID, err)
+			}
+			for _, u := range out {
+				pkts = append(pkts, pk.pack(camera.AccessUnit{PTS: u.PTS, NTP: au.NTP, NALUs: u.NALUs, IDR: u.IDR}, noParamSets)...)
+			}
+		default:
+			return codecError(p.CameraID, m.Codec)
 		}
-		pkts := pk.pack(au, paramSets)
 		writeErrs, err := writeAll(track, pkts)
 		p.statsMu.Lock()
 		first := p.stats.FirstFrameAt.IsZero() && len(pkts) > 0

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
+	"github.com/brightkitchen/brightkitchen/gateway/decode"
 )
 
 const testToken = "secret-token"
@@ -294,7 +295,6 @@ func TestStartChecksCamera(t *testing.T) {
 		p    *Publisher
 		want error
 	}{
-		{"h265", &Publisher{CameraID: "c", WHIPURL: w.url("c"), Source: fakeSource{media: camera.Media{Codec: camera.CodecH265}, ok: true}}, ErrH265Unsupported},
 		{"no media yet", &Publisher{CameraID: "c", WHIPURL: w.url("c"), Source: fakeSource{}}, ErrNoMedia},
 		{"mjpeg", &Publisher{CameraID: "c", WHIPURL: w.url("c"), Source: fakeSource{media: camera.Media{Codec: "MJPEG"}, ok: true}}, ErrUnsupportedCodec},
 		{"bad url", &Publisher{CameraID: "c", WHIPURL: "rtsp://x/y", Source: fakeSource{media: h264Media, ok: true}}, nil},
@@ -359,6 +359,37 @@ func TestStartWaitsForMedia(t *testing.T) {
 	us := waitUnits(t, w, 3, 5*time.Second)
 	if !us[0].key() || !us[0].has(naluSPS) {
 		t.Fatalf("first unit %v, want SPS+PPS+IDR", naluTypes(us[0]))
+	}
+	_ = p.Close()
+}
+
+// TestPublishH265Transcoded: an H.265-only camera is transcoded to H.264
+// while published: the receiver gets H.264 keyframes with SPS and PPS
+// that decode, then further pictures.
+func TestPublishH265Transcoded(t *testing.T) {
+	t.Parallel()
+	src := fix.source(t, camH265)
+	w := newWHIPServer(t, testToken)
+	p := publish(t, w, camH265, src)
+	us := waitUnits(t, w, 15, 10*time.Second)
+	first := us[0]
+	if !first.key() || !first.has(naluSPS) || !first.has(naluPPS) {
+		t.Fatalf("first unit is not SPS+PPS+IDR: types %v", naluTypes(first))
+	}
+	checkMonotonic(t, us)
+	dec, err := decode.New(decode.CodecH264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	pictures := 0
+	for _, u := range us {
+		if got, err := dec.Decode(u.nalus, 0); err == nil && got {
+			pictures++
+		}
+	}
+	if w, h, _, ok := dec.Picture(); !ok || w != 640 || h != 360 || pictures < len(us)*9/10 {
+		t.Errorf("decoded %d of %d units, last picture %dx%d", pictures, len(us), w, h)
 	}
 	_ = p.Close()
 }

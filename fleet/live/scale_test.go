@@ -232,8 +232,10 @@ func TestScaleChild(t *testing.T) {
 	}
 	wg.Wait()
 	fmt.Printf("READY %d\n", n)
+	cpu0, t0 := cpuTime(), time.Now()
 	in.Scan() // STOP
-	fmt.Printf("RECEIVED %d packets over %d viewers\n", total.Load(), n)
+	fmt.Printf("RECEIVED %d packets over %d viewers; viewer process CPU %.2f cores\n",
+		total.Load(), n, (cpuTime() - cpu0).Seconds()/time.Since(t0).Seconds())
 	for _, pc := range pcs {
 		_ = pc.Close()
 	}

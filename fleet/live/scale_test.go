@@ -235,7 +235,7 @@ func TestScaleChild(t *testing.T) {
 	cpu0, t0 := cpuTime(), time.Now()
 	in.Scan() // STOP
 	fmt.Printf("RECEIVED %d packets over %d viewers; viewer process CPU %.2f cores\n",
-		total.Load(), n, (cpuTime() - cpu0).Seconds()/time.Since(t0).Seconds())
+		total.Load(), n, (cpuTime()-cpu0).Seconds()/time.Since(t0).Seconds())
 	for _, pc := range pcs {
 		_ = pc.Close()
 	}

@@ -260,13 +260,14 @@ func TestLiveManyViewers(t *testing.T) {
 	if err != nil || len(st.Live) != 1 || st.Live[0] != "cam-a" {
 		t.Errorf("gateway publishing %v (%v), want [cam-a]", st.Live, err)
 	}
-	// They leave (the page's pagehide sends the WHEP DELETE).
+	// They leave (the page's pagehide sends the WHEP DELETE); the linger
+	// starts when the last one has left, after this instant.
+	left := time.Now()
 	for _, tab := range tabs {
 		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	left := time.Now()
 	waitFor(t, 20*time.Second, "upstream stopped after the linger", func() bool {
 		st, err := getGatewayStatus(r.gwHTTP)
 		return err == nil && len(st.Live) == 0 && r.fleet.metric("bk_live_upstreams") == 0

@@ -1,6 +1,6 @@
 // Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
-// gateways, violations and their snapshots, commands and desired config,
-// behind bearer-token authentication.
+// the canteen registry, gateways, violations and their snapshots, commands
+// and desired config, coverage rates, behind bearer-token authentication.
 package api
 
 import (
@@ -64,6 +64,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/gateways/{id}/commands", s.auth(s.sendCommand))
 	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.auth(s.getCommand))
 	mux.Handle("PUT /api/v1/gateways/{id}/config", s.auth(s.putConfig))
+	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, store.RoleAdmin, store.RoleRegulator))
+	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, store.RoleAdmin, store.RoleRegulator, store.RoleOperator))
+	mux.Handle("POST /api/v1/canteens", s.auth(s.putCanteen))
+	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, store.RoleAdmin))
+	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, store.RoleAdmin, store.RoleRegulator))
 	mux.Handle("GET /api/v1/violations", s.auth(s.listViolations))
 	mux.Handle("GET /api/v1/violations/{id}", s.auth(s.getViolation))
 	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.auth(s.getSnapshot))
@@ -101,6 +106,11 @@ func (s *Server) auth(h http.HandlerFunc) http.Handler { return s.authorize(h, s
 // on in the request's context. Users, sessions and the finer role rules
 // come with the registry; the check stays in this one place.
 func (s *Server) authorize(h http.HandlerFunc, roles ...string) http.Handler {
+	return s.authorizeBody(h, MaxBody, roles...)
+}
+
+// authorizeBody is authorize with a body limit other than MaxBody.
+func (s *Server) authorizeBody(h http.HandlerFunc, maxBody int64, roles ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.principal(w, r)
 		if !ok {
@@ -110,7 +120,7 @@ func (s *Server) authorize(h http.HandlerFunc, roles ...string) http.Handler {
 			writeError(w, http.StatusForbidden, "forbidden", "role "+p.Role+" may not do this")
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
 	})
 }

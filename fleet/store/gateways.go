@@ -53,15 +53,6 @@ type Camera struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Canteen is a registered canteen (more fields come with the registry).
-type Canteen struct {
-	ID        string    `json:"id"`
-	Name      string    `json:"name"`
-	Category  string    `json:"category"`
-	District  string    `json:"district"`
-	CreatedAt time.Time `json:"created_at"`
-}
-
 // hashSecret hashes a gateway password. The password is 32 random bytes
 // made by AddGateway, never chosen by a person, so a fast hash is enough:
 // guessing 256 bits is hopeless however fast each guess is, and a slow KDF
@@ -443,41 +434,4 @@ func (s *Store) ConfigReported(ctx context.Context, gwID string, r wire.ConfigRe
 		return fmt.Errorf("config reported: gateway %q: %w", gwID, ErrNotFound)
 	}
 	return nil
-}
-
-// PutCanteen creates or updates a canteen (created_at is kept).
-func (s *Store) PutCanteen(ctx context.Context, c Canteen) error {
-	if !wire.ValidID(c.ID) {
-		return fmt.Errorf("put canteen: id %q: want 1-64 letters, digits, '.', '_' or '-'", c.ID)
-	}
-	if c.Category == "" {
-		c.Category = "other"
-	}
-	_, err := s.w.ExecContext(ctx, `INSERT INTO canteens (id, name, category, district, created_at) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district`,
-		c.ID, c.Name, c.Category, c.District, ms(time.Now()))
-	if err != nil {
-		return fmt.Errorf("put canteen: %w", err)
-	}
-	return nil
-}
-
-// Canteens lists the canteens by id.
-func (s *Store) Canteens(ctx context.Context) ([]Canteen, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, category, district, created_at FROM canteens ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list canteens: %w", err)
-	}
-	defer rows.Close()
-	out := []Canteen{}
-	for rows.Next() {
-		var c Canteen
-		var created int64
-		if err := rows.Scan(&c.ID, &c.Name, &c.Category, &c.District, &created); err != nil {
-			return nil, fmt.Errorf("list canteens: %w", err)
-		}
-		c.CreatedAt = fromMs(created)
-		out = append(out, c)
-	}
-	return out, rows.Err()
 }

@@ -154,6 +154,20 @@ CREATE TABLE api_tokens (
 	expires_at BIGINT
 );
 `,
+	// 3: the registry: a canteen's address, whether it is active, its
+	// required areas (a JSON array; '' means its category's defaults), its
+	// operating hours (a JSON coverage.Week; '' means none declared) and
+	// time zone.
+	`
+ALTER TABLE canteens ADD COLUMN address TEXT NOT NULL DEFAULT '';
+ALTER TABLE canteens ADD COLUMN active {{BOOL}} NOT NULL DEFAULT TRUE;
+ALTER TABLE canteens ADD COLUMN required_areas TEXT NOT NULL DEFAULT '';
+ALTER TABLE canteens ADD COLUMN hours TEXT NOT NULL DEFAULT '';
+ALTER TABLE canteens ADD COLUMN tz TEXT NOT NULL DEFAULT 'Asia/Shanghai';
+ALTER TABLE canteens ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX canteens_category_district ON canteens(category, district);
+CREATE INDEX canteens_district ON canteens(district);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

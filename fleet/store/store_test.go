@@ -180,7 +180,7 @@ func TestGatewayCredentials(t *testing.T) {
 		if strings.Contains(string(b), pass) {
 			t.Fatal("gateway JSON contains the password")
 		}
-		cs, err := s.Canteens(ctx)
+		cs, err := s.ListCanteens(ctx, CanteenFilter{})
 		if err != nil || len(cs) != 1 || cs[0].ID != "canteen-1" {
 			t.Fatalf("Canteens = %+v, %v", cs, err)
 		}

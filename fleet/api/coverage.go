@@ -1,0 +1,123 @@
+package api
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+// DefaultCoverageDays is the period GET /api/v1/coverage reports without
+// from: the last 7 days, today included.
+const DefaultCoverageDays = 7
+
+// coverage answers GET /api/v1/coverage?category&district&from&to (dates
+// YYYY-MM-DD, inclusive; default the last 7 days as dated in
+// coverage.DefaultTZ) with coverage.Report as JSON, or with format=csv one
+// row per day and (category, district).
+//
+// Reviews and rectifications are not stored yet: every violation counts as
+// raised and not handled, so the handling and rectification rates are 0
+// wherever there are violations.
+func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "bad_request", "format: want json or csv")
+		return
+	}
+	query := coverage.Query{Category: q.Get("category"), District: q.Get("district"), Now: time.Now()}
+	var err error
+	if query.From, err = parseDate(q.Get("from")); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "from: "+err.Error())
+		return
+	}
+	if query.To, err = parseDate(q.Get("to")); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "to: "+err.Error())
+		return
+	}
+	if query.To.IsZero() {
+		loc, err := time.LoadLocation(coverage.DefaultTZ)
+		if err != nil {
+			loc = time.UTC
+		}
+		y, m, d := query.Now.In(loc).Date()
+		query.To = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	if query.From.IsZero() {
+		query.From = query.To.AddDate(0, 0, -(DefaultCoverageDays - 1))
+	}
+	if days := query.To.Sub(query.From).Hours()/24 + 1; days < 1 || days > coverage.MaxDays {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("from..to: want 1 to %d days", coverage.MaxDays))
+		return
+	}
+	in, err := s.Store.CoverageInput(r.Context(), store.CanteenFilter{Category: query.Category, District: query.District},
+		query.From, query.To)
+	if err != nil {
+		s.internal(w, "load coverage input", err)
+		return
+	}
+	rep, err := coverage.Compute(in, query)
+	if errors.Is(err, coverage.ErrQuery) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	} else if err != nil {
+		s.internal(w, "compute coverage", err)
+		return
+	}
+	if format == "csv" {
+		writeCoverageCSV(w, rep)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// parseDate parses YYYY-MM-DD as that date's midnight UTC (coverage uses
+// only the date); "" is the zero time.
+func parseDate(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return t, fmt.Errorf("%q is not YYYY-MM-DD", v)
+	}
+	return t, nil
+}
+
+// coverageCSVHeader: per day and group, each rate as numerator,
+// denominator and rate (empty when the denominator is 0). Built coverage
+// has no history: its columns repeat the group's current value on each day.
+var coverageCSVHeader = []string{"day", "category", "district",
+	"built_num", "built_den", "built_rate",
+	"online_num", "online_den", "online_rate",
+	"camera_online_num", "camera_online_den", "camera_online_rate",
+	"handling_num", "handling_den", "handling_rate",
+	"rectification_num", "rectification_den", "rectification_rate"}
+
+func writeCoverageCSV(w http.ResponseWriter, rep coverage.Report) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="coverage.csv"`)
+	w.WriteHeader(http.StatusOK)
+	cw := csv.NewWriter(w)
+	_ = cw.Write(coverageCSVHeader)
+	for _, g := range rep.Groups {
+		for _, d := range g.Days {
+			row := []string{d.Day, g.Category, g.District}
+			for _, r := range []coverage.Ratio{g.Total.Built, d.Online, d.CameraOnline, d.Handling, d.Rectification} {
+				rate := ""
+				if x, ok := r.Rate(); ok {
+					rate = strconv.FormatFloat(x, 'f', -1, 64)
+				}
+				row = append(row, strconv.FormatInt(r.Num, 10), strconv.FormatInt(r.Den, 10), rate)
+			}
+			_ = cw.Write(row)
+		}
+	}
+	cw.Flush()
+}

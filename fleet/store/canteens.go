@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// Canteen categories (SPEC.md §4).
+const (
+	CategorySchool         = "school"
+	CategoryKindergarten   = "kindergarten"
+	CategoryHospital       = "hospital"
+	CategoryElderCare      = "elder_care"
+	CategoryScenic         = "scenic"
+	CategoryConstruction   = "construction"
+	CategoryCentralKitchen = "central_kitchen"
+	CategoryOther          = "other"
+)
+
+// Categories lists the canteen categories.
+var Categories = []string{CategorySchool, CategoryKindergarten, CategoryHospital, CategoryElderCare,
+	CategoryScenic, CategoryConstruction, CategoryCentralKitchen, CategoryOther}
+
+// Kitchen areas every canteen must have a camera on unless it declares its
+// own list.
+const (
+	AreaRoughProcessing = "rough_processing"
+	AreaCooking         = "cooking"
+	// AreaWashing is washing and disinfection.
+	AreaWashing = "washing"
+)
+
+// DefaultRequiredAreas returns the required areas of a canteen of category
+// that declares none. Today they are the same for every category.
+func DefaultRequiredAreas(category string) []string {
+	return []string{AreaRoughProcessing, AreaCooking, AreaWashing}
+}
+
+// Canteen is a registered canteen.
+type Canteen struct {
+	ID       string `json:"id"`
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	District string `json:"district"`
+	Address  string `json:"address"`
+	// Active canteens are counted by the rates.
+	Active bool `json:"active"`
+	// RequiredAreas are the kitchen areas that must each have a camera;
+	// PutCanteen fills in DefaultRequiredAreas when empty.
+	RequiredAreas []string `json:"required_areas"`
+	// Hours are the operating hours in TZ; none declared means closed.
+	Hours coverage.Week `json:"operating_hours"`
+	// TZ is an IANA time zone; PutCanteen fills in coverage.DefaultTZ.
+	TZ        string    `json:"tz"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Normalize fills in the defaults (category other, the category's
+// required areas, Asia/Shanghai) and checks every field, naming the first
+// bad one. PutCanteen and ImportCanteens call it.
+func (c Canteen) Normalize() (Canteen, error) {
+	if !wire.ValidID(c.ID) {
+		return c, fmt.Errorf("id %q: want 1-64 letters, digits, '.', '_' or '-'", c.ID)
+	}
+	if c.Category == "" {
+		c.Category = CategoryOther
+	}
+	if !slices.Contains(Categories, c.Category) {
+		return c, fmt.Errorf("category %q: want one of %s", c.Category, strings.Join(Categories, ", "))
+	}
+	if len(c.RequiredAreas) == 0 {
+		c.RequiredAreas = DefaultRequiredAreas(c.Category)
+	}
+	for i, a := range c.RequiredAreas {
+		if !wire.ValidID(a) {
+			return c, fmt.Errorf("required_areas[%d] %q: want 1-64 letters, digits, '.', '_' or '-'", i, a)
+		}
+		if slices.Contains(c.RequiredAreas[:i], a) {
+			return c, fmt.Errorf("required_areas[%d] %q: listed twice", i, a)
+		}
+	}
+	if err := c.Hours.Validate(); err != nil {
+		return c, fmt.Errorf("operating_hours: %w", err)
+	}
+	if c.TZ == "" {
+		c.TZ = coverage.DefaultTZ
+	}
+	if _, err := time.LoadLocation(c.TZ); err != nil || c.TZ == "Local" {
+		return c, fmt.Errorf("tz %q: not an IANA time zone", c.TZ)
+	}
+	return c, nil
+}
+
+// ErrInvalid wraps a record refused for its content.
+var ErrInvalid = errors.New("invalid")
+
+// ImportError is ImportCanteens' refusal: every bad row, by index.
+type ImportError struct {
+	Rows []*ItemError
+}
+
+func (e *ImportError) Error() string {
+	return fmt.Sprintf("import canteens: %d bad rows, first: %v", len(e.Rows), e.Rows[0])
+}
+
+func (e *ImportError) Unwrap() error { return ErrInvalid }
+
+const canteenUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+	ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district,
+		address = excluded.address, active = excluded.active, required_areas = excluded.required_areas,
+		hours = excluded.hours, tz = excluded.tz, updated_at = excluded.updated_at`
+
+func canteenArgs(c Canteen, now int64) ([]any, error) {
+	areas, err := json.Marshal(c.RequiredAreas)
+	if err != nil {
+		return nil, err
+	}
+	hours, err := json.Marshal(c.Hours)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.Name, c.Category, c.District, c.Address, c.Active, string(areas), string(hours), c.TZ, now}, nil
+}
+
+// PutCanteen creates or updates a canteen (created_at is kept) and returns
+// it as stored. A bad field is an error wrapping ErrInvalid.
+func (s *Store) PutCanteen(ctx context.Context, c Canteen) (Canteen, error) {
+	c, err := c.Normalize()
+	if err != nil {
+		return c, fmt.Errorf("put canteen: %w: %w", ErrInvalid, err)
+	}
+	args, err := canteenArgs(c, ms(time.Now()))
+	if err != nil {
+		return c, fmt.Errorf("put canteen: %w", err)
+	}
+	if _, err := s.w.ExecContext(ctx, canteenUpsert, args...); err != nil {
+		return c, fmt.Errorf("put canteen: %w", err)
+	}
+	return s.Canteen(ctx, c.ID)
+}
+
+// ImportCanteens creates or updates all the canteens in one transaction:
+// if any row is bad (an *ImportError lists each) or the database refuses
+// one, nothing is stored. It fills in each row's defaults (Normalize) in cs.
+func (s *Store) ImportCanteens(ctx context.Context, cs []Canteen) error {
+	var bad ImportError
+	for i := range cs {
+		c, err := cs[i].Normalize()
+		if err != nil {
+			bad.Rows = append(bad.Rows, &ItemError{Index: i, Err: err})
+			continue
+		}
+		if slices.ContainsFunc(cs[:i], func(o Canteen) bool { return o.ID == c.ID }) {
+			bad.Rows = append(bad.Rows, &ItemError{Index: i, Err: fmt.Errorf("id %q: listed twice", c.ID)})
+			continue
+		}
+		cs[i] = c
+	}
+	if len(bad.Rows) > 0 {
+		return &bad
+	}
+	now := ms(time.Now())
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, canteenUpsert)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i, c := range cs {
+			args, err := canteenArgs(c, now)
+			if err == nil {
+				_, err = stmt.ExecContext(ctx, args...)
+			}
+			if err != nil {
+				return &ItemError{Index: i, Err: err}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("import canteens: %w", err)
+	}
+	return nil
+}
+
+// CanteenFilter selects canteens; zero fields do not filter.
+type CanteenFilter struct {
+	Category, District string
+	// ActiveOnly leaves out inactive canteens.
+	ActiveOnly bool
+}
+
+const canteenCols = `id, name, category, district, address, active, required_areas, hours, tz, created_at, updated_at`
+
+func scanCanteen(sc interface{ Scan(...any) error }) (Canteen, error) {
+	var c Canteen
+	var areas, hours string
+	var created, updated int64
+	if err := sc.Scan(&c.ID, &c.Name, &c.Category, &c.District, &c.Address, &c.Active, &areas, &hours, &c.TZ, &created, &updated); err != nil {
+		return c, err
+	}
+	if areas != "" {
+		if err := json.Unmarshal([]byte(areas), &c.RequiredAreas); err != nil {
+			return c, fmt.Errorf("canteen %q: required_areas: %w", c.ID, err)
+		}
+	}
+	if len(c.RequiredAreas) == 0 { // rows from before the registry
+		c.RequiredAreas = DefaultRequiredAreas(c.Category)
+	}
+	if hours != "" {
+		if err := json.Unmarshal([]byte(hours), &c.Hours); err != nil {
+			return c, fmt.Errorf("canteen %q: hours: %w", c.ID, err)
+		}
+	}
+	c.CreatedAt = fromMs(created)
+	if updated != 0 {
+		c.UpdatedAt = fromMs(updated)
+	}
+	return c, nil
+}
+
+// Canteen returns one canteen, or ErrNotFound.
+func (s *Store) Canteen(ctx context.Context, id string) (Canteen, error) {
+	c, err := scanCanteen(s.r.QueryRowContext(ctx, `SELECT `+canteenCols+` FROM canteens WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("canteen %q: %w", id, ErrNotFound)
+	} else if err != nil {
+		return c, fmt.Errorf("get canteen: %w", err)
+	}
+	return c, nil
+}
+
+// canteenWhere is the WHERE clause of a CanteenFilter on canteens aliased
+// c, with its parameters at $1, $2 and $3 (CanteenFilter.args).
+const canteenWhere = `($1 = '' OR c.category = $1) AND ($2 = '' OR c.district = $2) AND ($3 = FALSE OR c.active = TRUE)`
+
+func (f CanteenFilter) args() []any { return []any{f.Category, f.District, f.ActiveOnly} }
+
+// ListCanteens lists the canteens f selects, by id.
+func (s *Store) ListCanteens(ctx context.Context, f CanteenFilter) ([]Canteen, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+canteenCols+` FROM canteens c WHERE `+canteenWhere+` ORDER BY id`, f.args()...)
+	if err != nil {
+		return nil, fmt.Errorf("list canteens: %w", err)
+	}
+	defer rows.Close()
+	out := []Canteen{}
+	for rows.Next() {
+		c, err := scanCanteen(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list canteens: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

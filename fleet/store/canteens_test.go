@@ -1,0 +1,194 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+func TestCanteenPutGetList(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		hours := coverage.EveryDay("06:00-13:30", "16:00-20:00")
+		got, err := s.PutCanteen(ctx, Canteen{ID: "c1", Name: "No. 1 Primary", Category: CategorySchool, District: "xuhui",
+			Address: "1 Road", Active: true, Hours: hours})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.TZ != coverage.DefaultTZ || !slices.Equal(got.RequiredAreas, DefaultRequiredAreas(CategorySchool)) ||
+			got.Hours[time.Monday][1] != "16:00-20:00" || !got.Active || got.CreatedAt.IsZero() || got.Address != "1 Road" {
+			t.Fatalf("PutCanteen = %+v", got)
+		}
+		created := got.CreatedAt
+		// An update keeps created_at and replaces the rest.
+		got, err = s.PutCanteen(ctx, Canteen{ID: "c1", Name: "renamed", Category: CategorySchool, District: "xuhui",
+			RequiredAreas: []string{"cooking", "special_room"}, TZ: "Asia/Urumqi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Name != "renamed" || got.Active || !got.CreatedAt.Equal(created) || got.TZ != "Asia/Urumqi" ||
+			!slices.Equal(got.RequiredAreas, []string{"cooking", "special_room"}) || len(got.Hours[0]) != 0 {
+			t.Fatalf("updated = %+v", got)
+		}
+		for _, c := range []Canteen{
+			{ID: "c2", Category: CategoryHospital, District: "xuhui", Active: true},
+			{ID: "c3", Category: CategorySchool, District: "minhang", Active: true},
+		} {
+			if _, err := s.PutCanteen(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A canteen created with a gateway gets the defaults.
+		addGateway(t, s, "gw-1", "c4")
+		c4, err := s.Canteen(ctx, "c4")
+		if err != nil || c4.Category != CategoryOther || !c4.Active || len(c4.RequiredAreas) != 3 || c4.TZ != coverage.DefaultTZ {
+			t.Fatalf("Canteen(c4) = %+v, %v", c4, err)
+		}
+		if _, err := s.Canteen(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Canteen(nope) err = %v", err)
+		}
+		for _, c := range []struct {
+			f    CanteenFilter
+			want []string
+		}{
+			{CanteenFilter{}, []string{"c1", "c2", "c3", "c4"}},
+			{CanteenFilter{Category: CategorySchool}, []string{"c1", "c3"}},
+			{CanteenFilter{District: "xuhui"}, []string{"c1", "c2"}},
+			{CanteenFilter{Category: CategorySchool, District: "xuhui"}, []string{"c1"}},
+			{CanteenFilter{Category: CategorySchool, ActiveOnly: true}, []string{"c3"}},
+		} {
+			cs, err := s.ListCanteens(ctx, c.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, x := range cs {
+				ids = append(ids, x.ID)
+			}
+			if !slices.Equal(ids, c.want) {
+				t.Errorf("ListCanteens(%+v) = %v; want %v", c.f, ids, c.want)
+			}
+		}
+	})
+}
+
+func TestCanteenValidation(t *testing.T) {
+	s := open(t, "")
+	for _, c := range []Canteen{
+		{ID: "bad id"},
+		{ID: "c1", Category: "restaurant"},
+		{ID: "c1", RequiredAreas: []string{"cooking", "cooking"}},
+		{ID: "c1", RequiredAreas: []string{"has space"}},
+		{ID: "c1", Hours: coverage.EveryDay("25:00-26:00")},
+		{ID: "c1", TZ: "Mars/Base"},
+	} {
+		if _, err := s.PutCanteen(ctx, c); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PutCanteen(%+v) err = %v; want ErrInvalid", c, err)
+		}
+	}
+	if cs, _ := s.ListCanteens(ctx, CanteenFilter{}); len(cs) != 0 {
+		t.Fatalf("stored %+v", cs)
+	}
+}
+
+func TestImportCanteensAtomic(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		if _, err := s.PutCanteen(ctx, Canteen{ID: "keep", Name: "before", Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		rows := []Canteen{
+			{ID: "keep", Name: "after", Active: true},
+			{ID: "bad id", Active: true},
+			{ID: "n1", Category: "nope", Active: true},
+			{ID: "n2", Active: true},
+			{ID: "n2", Active: true},
+		}
+		err := s.ImportCanteens(ctx, rows)
+		var ie *ImportError
+		if !errors.As(err, &ie) || !errors.Is(err, ErrInvalid) {
+			t.Fatalf("ImportCanteens err = %v; want *ImportError", err)
+		}
+		var idx []int
+		for _, r := range ie.Rows {
+			idx = append(idx, r.Index)
+		}
+		if !slices.Equal(idx, []int{1, 2, 4}) {
+			t.Fatalf("bad rows %v; want [1 2 4]", idx)
+		}
+		cs, _ := s.ListCanteens(ctx, CanteenFilter{})
+		if len(cs) != 1 || cs[0].Name != "before" {
+			t.Fatalf("after a refused import: %+v", cs)
+		}
+		if err := s.ImportCanteens(ctx, []Canteen{rows[0], rows[3], {ID: "n3", Category: CategoryScenic, Active: true}}); err != nil {
+			t.Fatal(err)
+		}
+		cs, _ = s.ListCanteens(ctx, CanteenFilter{})
+		if len(cs) != 3 || cs[0].Name != "after" || cs[2].Category != CategoryScenic {
+			t.Fatalf("after import: %+v", cs)
+		}
+	})
+}
+
+// CoverageInput loads canteens in scope, their gateways with sessions, the
+// cameras with intervals overlapping the period, and violation episodes.
+func TestCoverageInput(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		day := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
+		if _, err := s.PutCanteen(ctx, Canteen{ID: "c1", Category: CategorySchool, District: "d1", Active: true,
+			Hours: coverage.EveryDay("08:00-12:00")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.PutCanteen(ctx, Canteen{ID: "c2", Category: CategoryHospital, District: "d1", Active: true}); err != nil {
+			t.Fatal(err)
+		}
+		addGateway(t, s, "gw-1", "c1")
+		addGateway(t, s, "gw-2", "c2")
+		if err := s.GatewayState(ctx, "gw-1", wire.State{V: 1, Online: true, Session: 1}, day); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Heartbeat(ctx, "gw-1", wire.Heartbeat{V: 1, At: day, Session: 1, Cameras: []wire.CameraHealth{
+			{CameraID: "cam1", Area: "cooking", Online: true, Picture: "ok"}}}, day); err != nil {
+			t.Fatal(err)
+		}
+		var items []IngestItem
+		for i, at := range []time.Time{day.Add(-10 * 24 * time.Hour), day.Add(-9 * 24 * time.Hour), day.Add(time.Hour), day.Add(20 * 24 * time.Hour)} {
+			items = append(items, IngestItem{GatewayID: "gw-1", Status: &wire.CameraStatus{V: 1, Seq: uint64(i + 1), CameraID: "cam1", At: at, Online: true, Picture: "ok"}})
+		}
+		ev := event(100, "no_mask", day.Add(2*time.Hour))
+		upd := event(101, "no_mask", day.Add(2*time.Hour+time.Second))
+		upd.Phase = wire.PhaseUpdate
+		items = append(items, IngestItem{GatewayID: "gw-1", Event: ev}, IngestItem{GatewayID: "gw-1", Event: upd})
+		if _, err := s.Ingest(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.CoverageInput(ctx, CanteenFilter{Category: CategorySchool}, day, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in.Canteens) != 1 || in.Canteens[0].ID != "c1" || len(in.Canteens[0].RequiredAreas) != 3 {
+			t.Fatalf("canteens %+v", in.Canteens)
+		}
+		if len(in.Gateways) != 1 || in.Gateways[0].ID != "gw-1" || !in.Gateways[0].Enrolled || len(in.Gateways[0].Sessions) != 1 {
+			t.Fatalf("gateways %+v", in.Gateways)
+		}
+		if len(in.Cameras) != 1 || in.Cameras[0].Area != "cooking" {
+			t.Fatalf("cameras %+v", in.Cameras)
+		}
+		// The interval from day-9d (ending at day+1h) and the one from
+		// day+1h overlap; those ending before day-2d or starting after
+		// day+2d do not.
+		ivs := in.Cameras[0].Intervals
+		if len(ivs) != 2 || !ivs[0].Start.Equal(day.Add(-9*24*time.Hour)) || !ivs[1].Start.Equal(day.Add(time.Hour)) {
+			t.Fatalf("intervals %+v", ivs)
+		}
+		if len(in.Violations) != 1 || in.Violations[0].CanteenID != "c1" || !in.Violations[0].RaisedAt.Equal(day.Add(2*time.Hour)) {
+			t.Fatalf("violations %+v", in.Violations)
+		}
+	})
+}

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// CameraKey names a camera: camera ids are unique per gateway.
+type CameraKey struct{ GatewayID, CameraID string }
+
+// gatewaysInScope joins a gateway g to its canteen c under canteenWhere.
+const gatewaysInScope = ` JOIN gateways g ON g.id = x.gateway_id JOIN canteens c ON c.id = g.canteen_id WHERE ` + canteenWhere
+
+// IntervalsBetween returns, in one query, the health intervals that
+// overlap [from, to) of every camera on a gateway of a canteen f selects,
+// each camera's in time order (start, then seq), as CameraIntervals does.
+func (s *Store) IntervalsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[CameraKey][]Interval, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
+		FROM camera_intervals x`+gatewaysInScope+` AND x.start_at < $5 AND (x.end_at IS NULL OR x.end_at > $4)
+		ORDER BY x.gateway_id, x.camera_id, x.start_at, x.seq`, append(f.args(), ms(from), ms(to))...)
+	if err != nil {
+		return nil, fmt.Errorf("intervals between: %w", err)
+	}
+	defer rows.Close()
+	out := map[CameraKey][]Interval{}
+	for rows.Next() {
+		var k CameraKey
+		var iv Interval
+		var start, seq int64
+		var end sql.NullInt64
+		if err := rows.Scan(&k.GatewayID, &k.CameraID, &start, &end, &iv.Online, &iv.Picture, &seq); err != nil {
+			return nil, fmt.Errorf("intervals between: %w", err)
+		}
+		iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
+		out[k] = append(out[k], iv)
+	}
+	return out, rows.Err()
+}
+
+// SessionsBetween returns, in one query, the connections that overlap
+// [from, to) of every gateway of a canteen f selects, oldest first.
+func (s *Store) SessionsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[string][]Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.session, x.connected_at, x.disconnected_at
+		FROM gateway_sessions x`+gatewaysInScope+` AND x.connected_at < $5 AND (x.disconnected_at IS NULL OR x.disconnected_at > $4)
+		ORDER BY x.gateway_id, x.session`, append(f.args(), ms(from), ms(to))...)
+	if err != nil {
+		return nil, fmt.Errorf("sessions between: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]Session{}
+	for rows.Next() {
+		var gw string
+		var x Session
+		var session, conn int64
+		var disc sql.NullInt64
+		if err := rows.Scan(&gw, &session, &conn, &disc); err != nil {
+			return nil, fmt.Errorf("sessions between: %w", err)
+		}
+		x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
+		out[gw] = append(out[gw], x)
+	}
+	return out, rows.Err()
+}
+
+// coverageSlack widens the period loaded for CoverageInput: the query's
+// dates are in each canteen's time zone (UTC-12..UTC+14) and operating
+// hours may run past midnight.
+const coverageSlack = 2 * 24 * time.Hour
+
+// CoverageInput loads what coverage.Compute needs for the dates from..to
+// (inclusive) over the canteens f selects (active ones only; inactive ones
+// are out of scope anyway): the canteens, their gateways (every gateway
+// stored is enrolled) with their sessions, the gateways' cameras (each in
+// its gateway's canteen) with their intervals, and the violations raised
+// (one per episode: the events whose phase is "" or "start").
+//
+// The review workflow is not stored yet, so every violation has only
+// RaisedAt (its started_at): none counts as reviewed or rectified.
+func (s *Store) CoverageInput(ctx context.Context, f CanteenFilter, from, to time.Time) (coverage.Input, error) {
+	f.ActiveOnly = true
+	lo, hi := from.Add(-coverageSlack), to.Add(coverageSlack)
+	var in coverage.Input
+	cs, err := s.ListCanteens(ctx, f)
+	if err != nil {
+		return in, err
+	}
+	in.Canteens = make([]coverage.Canteen, 0, len(cs))
+	for _, c := range cs {
+		in.Canteens = append(in.Canteens, coverage.Canteen{ID: c.ID, Category: c.Category, District: c.District,
+			Active: c.Active, RequiredAreas: c.RequiredAreas, Hours: c.Hours, TZ: c.TZ})
+	}
+	sessions, err := s.SessionsBetween(ctx, f, lo, hi)
+	if err != nil {
+		return in, err
+	}
+	intervals, err := s.IntervalsBetween(ctx, f, lo, hi)
+	if err != nil {
+		return in, err
+	}
+	if err := s.coverageGateways(ctx, f, sessions, &in); err != nil {
+		return in, err
+	}
+	if err := s.coverageCameras(ctx, f, intervals, &in); err != nil {
+		return in, err
+	}
+	if err := s.coverageViolations(ctx, f, lo, hi, &in); err != nil {
+		return in, err
+	}
+	return in, nil
+}
+
+func (s *Store) coverageGateways(ctx context.Context, f CanteenFilter, sessions map[string][]Session, in *coverage.Input) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT g.id, c.id FROM gateways g JOIN canteens c ON c.id = g.canteen_id
+		WHERE `+canteenWhere+` ORDER BY g.id`, f.args()...)
+	if err != nil {
+		return fmt.Errorf("coverage gateways: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		g := coverage.Gateway{Enrolled: true}
+		if err := rows.Scan(&g.ID, &g.CanteenID); err != nil {
+			return fmt.Errorf("coverage gateways: %w", err)
+		}
+		for _, x := range sessions[g.ID] {
+			g.Sessions = append(g.Sessions, coverage.Session(x))
+		}
+		in.Gateways = append(in.Gateways, g)
+	}
+	return rows.Err()
+}
+
+func (s *Store) coverageCameras(ctx context.Context, f CanteenFilter, intervals map[CameraKey][]Interval, in *coverage.Input) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.camera_id, x.area FROM cameras x`+gatewaysInScope+`
+		ORDER BY x.gateway_id, x.camera_id`, f.args()...)
+	if err != nil {
+		return fmt.Errorf("coverage cameras: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cam coverage.Camera
+		if err := rows.Scan(&cam.GatewayID, &cam.ID, &cam.Area); err != nil {
+			return fmt.Errorf("coverage cameras: %w", err)
+		}
+		for _, iv := range intervals[CameraKey{cam.GatewayID, cam.ID}] {
+			cam.Intervals = append(cam.Intervals, coverage.Interval(iv))
+		}
+		in.Cameras = append(in.Cameras, cam)
+	}
+	return rows.Err()
+}
+
+func (s *Store) coverageViolations(ctx context.Context, f CanteenFilter, from, to time.Time, in *coverage.Input) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT x.id, x.canteen_id, x.started_at FROM events x JOIN canteens c ON c.id = x.canteen_id
+		WHERE `+canteenWhere+` AND x.started_at >= $4 AND x.started_at < $5 AND x.phase IN ('', $6)
+		ORDER BY x.id`, append(f.args(), ms(from), ms(to), wire.PhaseStart)...)
+	if err != nil {
+		return fmt.Errorf("coverage violations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v coverage.Violation
+		var at int64
+		if err := rows.Scan(&v.ID, &v.CanteenID, &at); err != nil {
+			return fmt.Errorf("coverage violations: %w", err)
+		}
+		v.RaisedAt = fromMs(at)
+		in.Violations = append(in.Violations, v)
+	}
+	return rows.Err()
+}

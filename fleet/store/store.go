@@ -111,7 +111,20 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		s.r.SetMaxOpenConns(4)
 		s.r.SetMaxIdleConns(4)
 	}
-	if err := s.migrate(ctx); err != nil {
+	// Several processes opening a new SQLite file at once race to switch it
+	// to WAL, which SQLite answers with SQLITE_BUSY at once instead of
+	// waiting: retry, a bounded number of times.
+	for try := 1; ; try++ {
+		err = s.migrate(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || try == 20 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(try) * 20 * time.Millisecond):
+		}
+	}
+	if err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -23,6 +23,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
 // testLogger logs to stderr with BK_LIVE_TEST_LOG=debug|info, else discards.
@@ -41,7 +43,7 @@ func testLogger() *slog.Logger {
 func peerAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggers{testLogger().With("side", "peer")}
+	se.LoggerFactory = logging.Pion{Log: testLogger().With("side", "peer")}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})

@@ -11,6 +11,8 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
 const (
@@ -99,7 +101,7 @@ func New(cfg Config) (*Relay, error) {
 			_ = uc.SetWriteBuffer(4 << 20)
 		}
 		r.udp = conn
-		r.mux = webrtc.NewICEUDPMux(pionLoggers{r.log}.NewLogger("udpmux"), conn)
+		r.mux = webrtc.NewICEUDPMux(logging.Pion{Log: r.log}.NewLogger("udpmux"), conn)
 	}
 	if err := r.buildAPIs(); err != nil {
 		r.closeMux()

@@ -8,6 +8,8 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
 // h264Profiles are the profile-level-ids the relay accepts, each with
@@ -50,7 +52,7 @@ func h264MediaEngine() (*webrtc.MediaEngine, error) {
 // settingEngine applies the relay's ICE settings.
 func (r *Relay) settingEngine() (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggers{r.log}
+	se.LoggerFactory = logging.Pion{Log: r.log}
 	// mDNS would open a multicast socket per peer connection; a relay
 	// learns a browser's address from its connectivity checks anyway.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)

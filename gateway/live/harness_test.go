@@ -26,6 +26,8 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+
+	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
 func TestMain(m *testing.M) {
@@ -141,7 +143,7 @@ func eventually(t testing.TB, timeout time.Duration, what string, cond func() bo
 func receiverAPI(t testing.TB) *webrtc.API {
 	t.Helper()
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggers{testLogger().With("side", "receiver")}
+	se.LoggerFactory = logging.Pion{Log: testLogger().With("side", "receiver")}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})

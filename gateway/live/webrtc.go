@@ -1,7 +1,6 @@
 package live
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -9,8 +8,9 @@ import (
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
 // videoCodec is the one format offered: H.264, packetization-mode=1,
@@ -44,7 +44,7 @@ func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
 		return nil, fmt.Errorf("configure RTCP reports: %w", err)
 	}
 	var se webrtc.SettingEngine
-	se.LoggerFactory = pionLoggers{log}
+	se.LoggerFactory = logging.Pion{Log: log}
 	// The relay never sends .local candidates, and mDNS would open a
 	// multicast socket per session.
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
@@ -57,30 +57,3 @@ func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
 	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me),
 		webrtc.WithInterceptorRegistry(ir)), nil
 }
-
-// pionLoggers routes pion's loggers into slog. pion's Info is chatty
-// (every state change), so it goes to Debug; Trace is dropped.
-type pionLoggers struct{ log *slog.Logger }
-
-func (f pionLoggers) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{f.log.With("pion", scope)}
-}
-
-type pionLogger struct{ l *slog.Logger }
-
-func (p pionLogger) logf(level slog.Level, format string, args ...any) {
-	if p.l.Enabled(context.Background(), level) {
-		p.l.Log(context.Background(), level, fmt.Sprintf(format, args...))
-	}
-}
-
-func (pionLogger) Trace(string)                     {}
-func (pionLogger) Tracef(string, ...any)            {}
-func (p pionLogger) Debug(msg string)               { p.logf(slog.LevelDebug, "%s", msg) }
-func (p pionLogger) Debugf(format string, a ...any) { p.logf(slog.LevelDebug, format, a...) }
-func (p pionLogger) Info(msg string)                { p.logf(slog.LevelDebug, "%s", msg) }
-func (p pionLogger) Infof(format string, a ...any)  { p.logf(slog.LevelDebug, format, a...) }
-func (p pionLogger) Warn(msg string)                { p.logf(slog.LevelWarn, "%s", msg) }
-func (p pionLogger) Warnf(format string, a ...any)  { p.logf(slog.LevelWarn, format, a...) }
-func (p pionLogger) Error(msg string)               { p.logf(slog.LevelError, "%s", msg) }
-func (p pionLogger) Errorf(format string, a ...any) { p.logf(slog.LevelError, format, a...) }

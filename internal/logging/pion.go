@@ -1,19 +1,20 @@
-package live
+package logging
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 
-	"github.com/pion/logging"
+	plogging "github.com/pion/logging"
 )
 
-// pionLoggers routes pion's loggers into slog. pion's Info is chatty
-// (every state change), so it goes to Debug; Trace is dropped.
-type pionLoggers struct{ log *slog.Logger }
+// Pion is a pion LoggerFactory that routes pion's loggers into slog.
+// pion's Info is chatty (every state change), so it goes to Debug; Trace
+// is dropped.
+type Pion struct{ Log *slog.Logger }
 
-func (f pionLoggers) NewLogger(scope string) logging.LeveledLogger {
-	return pionLogger{f.log.With("pion", scope)}
+func (f Pion) NewLogger(scope string) plogging.LeveledLogger {
+	return pionLogger{f.Log.With("pion", scope)}
 }
 
 type pionLogger struct{ l *slog.Logger }

@@ -350,31 +350,5 @@ func Downscale(luma []byte, w, h int) ([]byte, int, int, error) {
 	f := (w + TargetWidth - 1) / TargetWidth
 	f = min(f, h)
 	sw, sh := w/f, h/f
-	out := make([]byte, sw*sh)
-	if f == 1 {
-		for y := 0; y < sh; y++ {
-			copy(out[y*sw:(y+1)*sw], luma[y*w:y*w+sw])
-		}
-		return out, sw, sh, nil
-	}
-	area := uint32(f * f)
-	sums := make([]uint32, sw)
-	for y := 0; y < sh; y++ {
-		clear(sums)
-		for r := 0; r < f; r++ {
-			row := luma[(y*f+r)*w : (y*f+r)*w+sw*f]
-			for x := 0; x < sw; x++ {
-				var s uint32
-				for _, v := range row[x*f : x*f+f] {
-					s += uint32(v)
-				}
-				sums[x] += s
-			}
-		}
-		o := out[y*sw : (y+1)*sw]
-		for x, s := range sums {
-			o[x] = byte((s + area/2) / area)
-		}
-	}
-	return out, sw, sh, nil
+	return sdk.ShrinkGray(luma, w, sw, sh, f), sw, sh, nil
 }

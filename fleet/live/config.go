@@ -94,6 +94,9 @@ type Viewer struct {
 	CanteenID string
 	// Role is the user's role (for the audit hook).
 	Role string
+	// Until, when set, ends the session then (a parent's viewing window
+	// closing), or at ViewerTTL if that is sooner.
+	Until time.Time
 }
 
 // withDefaults returns c with defaults filled in, or an error naming the

@@ -111,9 +111,11 @@ func newEnv(t testing.TB, gop int, auto bool, mod func(*Config)) *env {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/whep/{camera}", func(w http.ResponseWriter, r *http.Request) {
-		e.relay.WHEP(w, r, r.PathValue("camera"), Viewer{
-			Principal: r.Header.Get("X-Principal"), CanteenID: r.Header.Get("X-Canteen"), Role: "parent",
-		})
+		v := Viewer{Principal: r.Header.Get("X-Principal"), CanteenID: r.Header.Get("X-Canteen"), Role: "parent"}
+		if d, err := time.ParseDuration(r.Header.Get("X-Until")); err == nil {
+			v.Until = time.Now().Add(d)
+		}
+		e.relay.WHEP(w, r, r.PathValue("camera"), v)
 	})
 	mux.HandleFunc("/whep/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 		e.relay.WHEPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))

@@ -544,7 +544,11 @@ func (r *Relay) register(v *viewer) error {
 	v.registered = true
 	v.created = time.Now()
 	r.m.viewers.Inc()
-	v.ttl = time.AfterFunc(r.cfg.ViewerTTL, func() { r.removeViewer(v, reasonTTL) })
+	ttl, reason := r.cfg.ViewerTTL, reasonTTL
+	if !v.who.Until.IsZero() && time.Until(v.who.Until) < ttl {
+		ttl, reason = max(time.Until(v.who.Until), 0), reasonUntil
+	}
+	v.ttl = time.AfterFunc(ttl, func() { r.removeViewer(v, reason) })
 	v.connectTimer = time.AfterFunc(connectTimeout, func() { r.removeViewer(v, reasonConnectTimeout) })
 	return nil
 }

@@ -527,6 +527,31 @@ func TestViewerEnds(t *testing.T) {
 	})
 }
 
+// TestViewerUntil: a viewer with Until (a parent whose viewing window
+// closes) is cut off then, while one without goes on.
+func TestViewerUntil(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, true, nil)
+	parent, _, err := e.watch("cam1", map[string]string{"X-Principal": "parent", "X-Until": "1500ms"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staff, _, err := e.watch("cam1", map[string]string{"X-Principal": "staff"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent.waitPackets(t, 5, 5*time.Second)
+	eventually(t, 5*time.Second, "the parent cut off", func() bool { return e.relay.Viewers("cam1") == 1 })
+	if got := e.metric("bk_live_viewer_drops_total", "reason", "until"); got != 1 {
+		t.Fatalf("drops{reason=until} = %v, want 1", got)
+	}
+	n := len(staff.packets())
+	staff.waitPackets(t, n+5, 5*time.Second)
+	if ends := e.endedSessions(); !slices.Equal(ends, []string{"parent"}) {
+		t.Fatalf("ended sessions %v, want [parent]", ends)
+	}
+}
+
 // TestCloseEndsGoroutines: after Close (and the test peers' own close)
 // no goroutine is left.
 func TestCloseEndsGoroutines(t *testing.T) {

@@ -32,6 +32,7 @@ const (
 	reasonFailed         = "failed"
 	reasonClosed         = "closed"
 	reasonTTL            = "ttl"
+	reasonUntil          = "until"
 	reasonConnectTimeout = "connect_timeout"
 	reasonUpstreamLost   = "upstream_lost"
 	reasonWriteError     = "write_error"

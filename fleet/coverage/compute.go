@@ -50,6 +50,8 @@ type computation struct {
 	byID   map[string]int32 // every canteen id: its index in runs, -1 when out of scope
 	runs   []canteenRun     // in scope, in input order
 	lo, hi int64            // span of all operating windows
+	// withEnds asks canteens for each day's end (ComputeDays).
+	withEnds bool
 }
 
 type groupKey struct{ category, district string }
@@ -60,6 +62,7 @@ type canteenRun struct {
 	group int
 	loc   *time.Location
 	sched *schedule
+	ends  []int64 // per day, CanteenDay.End in Unix ms (only withEnds)
 	cams  []camRun
 }
 
@@ -84,6 +87,7 @@ type schedEntry struct {
 	tz    string
 	hours *Week
 	sched *schedule
+	ends  []int64
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -133,9 +137,10 @@ func (c *computation) canteens(canteens []Canteen) error {
 		}
 		h := hoursHash(tz, &ct.Hours)
 		var sch *schedule
+		var ends []int64
 		for _, e := range scheds[h] {
 			if e.tz == tz && slices.EqualFunc(e.hours[:], ct.Hours[:], slices.Equal) {
-				sch = e.sched
+				sch, ends = e.sched, e.ends
 				break
 			}
 		}
@@ -145,7 +150,10 @@ func (c *computation) canteens(canteens []Canteen) error {
 				return fmt.Errorf("%w: canteen %q: %v", ErrInput, ct.ID, err)
 			}
 			sch = buildSchedule(loc, &ws, c.from, c.ndays, c.now)
-			scheds[h] = append(scheds[h], schedEntry{tz, &ct.Hours, sch})
+			if c.withEnds {
+				ends = dayEnds(loc, &ws, c.from, c.ndays)
+			}
+			scheds[h] = append(scheds[h], schedEntry{tz, &ct.Hours, sch, ends})
 		}
 		gk := groupKey{ct.Category, ct.District}
 		g, ok := groups[gk]
@@ -155,7 +163,7 @@ func (c *computation) canteens(canteens []Canteen) error {
 			c.groups = append(c.groups, gk)
 		}
 		c.byID[ct.ID] = int32(len(c.runs))
-		c.runs = append(c.runs, canteenRun{c: ct, group: g, loc: loc, sched: sch})
+		c.runs = append(c.runs, canteenRun{c: ct, group: g, loc: loc, sched: sch, ends: ends})
 		if n := len(sch.wins); n > 0 {
 			c.lo, c.hi = min(c.lo, sch.wins[0].s), max(c.hi, sch.wins[n-1].e)
 		}
@@ -265,6 +273,20 @@ func (a *cell) add(b cell) {
 	a.rectDen += b.rectDen
 }
 
+// addDay adds one canteen-day: the canteen is online-covered that day when
+// it is built and its least covered area was covered for at least the
+// threshold (in parts per million) of its operating time.
+func (a *cell) addDay(built bool, x dayTotals, tppm int64) {
+	a.camOK += x.healthy
+	a.camAll += x.camera
+	if x.open > 0 {
+		a.onDen++
+		if built && x.covered*1_000_000 >= tppm*x.open {
+			a.onNum++
+		}
+	}
+}
+
 // tally is the sums of a set of canteens: cells[group*ndays+day], and per
 // group the canteens in scope and those built-covered.
 type tally struct {
@@ -297,9 +319,8 @@ func (c *computation) health() (tally, error) {
 	var wg sync.WaitGroup
 	for k := range nw {
 		wg.Go(func() {
-			w := &worker{t: newTally(len(c.groups), c.ndays), ndays: c.ndays,
-				tppm:  int64(math.Round(c.q.OnlineThreshold * 1e6)),
-				cover: make([]int64, c.ndays), ok: make([]bool, c.ndays)}
+			w := newWorker(c.ndays)
+			w.t, w.tppm = newTally(len(c.groups), c.ndays), c.tppm()
 			for j := k; j < len(c.runs); j += nw {
 				if err := w.canteen(&c.runs[j]); err != nil {
 					errs[k] = err
@@ -322,28 +343,61 @@ func (c *computation) health() (tally, error) {
 	return t, nil
 }
 
-// worker computes canteens one by one into its own tally, reusing its
-// buffers.
+// tppm is the online threshold in parts per million.
+func (c *computation) tppm() int64 { return int64(math.Round(c.q.OnlineThreshold * 1e6)) }
+
+// worker computes canteens one by one, reusing its buffers; for Compute,
+// into its own tally.
 type worker struct {
 	t     tally
 	ndays int
 	tppm  int64 // online threshold in parts per million
 
-	segs  []seg // the current canteen's cameras' healthy segments
-	camAt []int // camera k's are segs[camAt[k]:camAt[k+1]]
+	out   []dayTotals // the current canteen's days
+	segs  []seg       // the current canteen's cameras' healthy segments
+	camAt []int       // camera k's are segs[camAt[k]:camAt[k+1]]
 	tmp   []seg
 	tmp2  []seg
 	cover []int64 // per day, ms an area was covered
-	ok    []bool  // per day, every area so far covered enough
 	areas []string
 }
 
-func (w *worker) canteen(r *canteenRun) error {
-	sch := r.sched
-	cells := w.t.cells[r.group*w.ndays : (r.group+1)*w.ndays]
-	w.t.count[r.group]++
+func newWorker(ndays int) *worker {
+	return &worker{ndays: ndays, out: make([]dayTotals, ndays), cover: make([]int64, ndays)}
+}
 
-	// Each camera's healthy segments, and the camera online rate.
+// dayTotals is what the rates need of one canteen-day, in ms: its
+// operating time, how long its least covered required area was covered
+// (0 unless the canteen is built), and its cameras' healthy and total
+// camera-time within operating hours.
+type dayTotals struct {
+	open, covered, healthy, camera int64
+}
+
+func (w *worker) canteen(r *canteenRun) error {
+	built, err := w.days(r)
+	if err != nil {
+		return err
+	}
+	w.t.count[r.group]++
+	if built {
+		w.t.built[r.group]++
+	}
+	cells := w.t.cells[r.group*w.ndays : (r.group+1)*w.ndays]
+	for d := range cells {
+		cells[d].addDay(built, w.out[d], w.tppm)
+	}
+	return nil
+}
+
+// days computes a canteen's days into w.out, and whether it is built.
+func (w *worker) days(r *canteenRun) (built bool, err error) {
+	sch := r.sched
+	for d := range w.out {
+		w.out[d] = dayTotals{open: sch.op[d]}
+	}
+
+	// Each camera's healthy segments, and its camera-time.
 	w.segs, w.camAt = w.segs[:0], w.camAt[:0]
 	for _, cr := range r.cams {
 		at := len(w.segs)
@@ -354,20 +408,20 @@ func (w *worker) canteen(r *canteenRun) error {
 		}
 		var err error
 		if w.segs, err = sweep(w.segs, ivs, cr.sess, sch.wins); err != nil {
-			return fmt.Errorf("%w: camera %q of gateway %q: %v", ErrInput, cr.cam.ID, cr.cam.GatewayID, err)
+			return false, fmt.Errorf("%w: camera %q of gateway %q: %v", ErrInput, cr.cam.ID, cr.cam.GatewayID, err)
 		}
 		for _, s := range w.segs[at:] {
-			cells[s.day].camOK += s.e - s.s
+			w.out[s.day].healthy += s.e - s.s
 		}
 		// Camera-seconds start at the camera's first status.
 		if first := ivs[0].Start.UnixMilli(); first <= sch.wins[0].s {
-			for d := range cells {
-				cells[d].camAll += sch.op[d]
+			for d := range w.out {
+				w.out[d].camera += sch.op[d]
 			}
 		} else {
 			for _, x := range sch.wins {
 				if x.e > first {
-					cells[x.day].camAll += x.e - max(x.s, first)
+					w.out[x.day].camera += x.e - max(x.s, first)
 				}
 			}
 		}
@@ -375,61 +429,37 @@ func (w *worker) canteen(r *canteenRun) error {
 	w.camAt = append(w.camAt, len(w.segs))
 
 	// Built coverage: every required area has a camera.
-	w.areas = w.areas[:0]
-	for _, a := range r.c.RequiredAreas {
-		if !slices.Contains(w.areas, a) {
-			w.areas = append(w.areas, a)
-		}
-	}
-	built := len(w.areas) > 0
-	for _, a := range w.areas {
-		if !slices.ContainsFunc(r.cams, func(cr camRun) bool { return cr.cam.Area == a }) {
-			built = false
-			break
-		}
-	}
-	if built {
-		w.t.built[r.group]++
+	built, w.areas = isBuilt(r, w.areas)
+	if !built || len(sch.wins) == 0 {
+		return built, nil
 	}
 
-	// Online coverage: each area's union of healthy time, per day.
-	for d := range w.ok {
-		w.ok[d] = built && sch.op[d] > 0
-	}
-	if built {
-		for _, a := range w.areas {
-			w.tmp = w.tmp[:0]
-			n := 0
-			for k, cr := range r.cams {
-				if cr.cam.Area == a {
-					w.tmp = append(w.tmp, w.segs[w.camAt[k]:w.camAt[k+1]]...)
-					n++
-				}
+	// Online coverage: each area's union of healthy time, per day; the
+	// least covered area decides.
+	for k, a := range w.areas {
+		w.tmp = w.tmp[:0]
+		n := 0
+		for j, cr := range r.cams {
+			if cr.cam.Area == a {
+				w.tmp = append(w.tmp, w.segs[w.camAt[j]:w.camAt[j+1]]...)
+				n++
 			}
-			// w.tmp is n sorted runs, one per camera.
-			if n > 1 {
-				w.tmp, w.tmp2 = union(w.tmp, w.tmp2)
-			}
-			clear(w.cover)
-			for _, s := range w.tmp {
-				w.cover[s.day] += s.e - s.s
-			}
-			for d, op := range sch.op {
-				if w.ok[d] && w.cover[d]*1_000_000 < w.tppm*op {
-					w.ok[d] = false
-				}
+		}
+		// w.tmp is n sorted runs, one per camera.
+		if n > 1 {
+			w.tmp, w.tmp2 = union(w.tmp, w.tmp2)
+		}
+		clear(w.cover)
+		for _, s := range w.tmp {
+			w.cover[s.day] += s.e - s.s
+		}
+		for d, c := range w.cover {
+			if k == 0 || c < w.out[d].covered {
+				w.out[d].covered = c
 			}
 		}
 	}
-	for d, op := range sch.op {
-		if op > 0 {
-			cells[d].onDen++
-			if w.ok[d] {
-				cells[d].onNum++
-			}
-		}
-	}
-	return nil
+	return true, nil
 }
 
 // sweep appends to out the camera's healthy time (online, picture ok)

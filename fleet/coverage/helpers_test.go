@@ -91,6 +91,7 @@ func compute(t *testing.T, in coverage.Input, q coverage.Query) coverage.Report 
 	if err != nil {
 		t.Fatalf("Compute: %v", err)
 	}
+	checkAggregate(t, in, q, rep)
 	return rep
 }
 

@@ -207,3 +207,62 @@ func cmpInt64(a, b int64) int {
 	}
 	return 0
 }
+
+// openAhead is how far ahead Open looks for the next range, and the
+// furthest it follows a range that keeps running.
+const openAhead = 8
+
+// Open reports whether t falls inside one of w's ranges (in loc), and if
+// so until when (the end of that range, merged with adjoining ones,
+// including a range past midnight listed under the previous weekday); if
+// not, when the next range starts within 8 days (zero if never).
+//
+// Ranges of neighbouring days are joined as listed: unlike the operating
+// hours of the rates, a range past midnight is not cut where the next
+// day's first range starts. A week that never closes reports until as the
+// end of the days looked at, about 8 days ahead. A malformed week (see
+// Validate) is never open. A nil loc is UTC. The times returned are in loc.
+func (w Week) Open(t time.Time, loc *time.Location) (open bool, until, next time.Time) {
+	ws, err := w.parse()
+	if err != nil {
+		return false, time.Time{}, time.Time{}
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	today := dateOf(t.In(loc))
+	var wins []window
+	// From yesterday, whose ranges may run past midnight into today.
+	for i := -1; i <= openAhead; i++ {
+		dt, wd := today.add(i)
+		for _, sp := range ws[wd] {
+			s := time.Date(dt.y, dt.m, dt.d, 0, sp.start, 0, 0, loc).UnixMilli()
+			e := time.Date(dt.y, dt.m, dt.d, 0, sp.end, 0, 0, loc).UnixMilli()
+			if e > s { // a range inside a skipped DST hour is empty
+				wins = append(wins, window{s: s, e: e})
+			}
+		}
+	}
+	slices.SortFunc(wins, func(a, b window) int { return cmpInt64(a.s, b.s) })
+	merged := wins[:0]
+	for _, x := range wins {
+		if n := len(merged); n > 0 && x.s <= merged[n-1].e {
+			merged[n-1].e = max(merged[n-1].e, x.e)
+			continue
+		}
+		merged = append(merged, x)
+	}
+	now := t.UnixMilli()
+	for _, x := range merged {
+		switch {
+		case x.e <= now:
+			continue
+		case x.s <= now:
+			return true, time.UnixMilli(x.e).In(loc), time.Time{}
+		case x.s-now <= openAhead*24*time.Hour.Milliseconds():
+			return false, time.Time{}, time.UnixMilli(x.s).In(loc)
+		}
+		break
+	}
+	return false, time.Time{}, time.Time{}
+}

@@ -60,9 +60,42 @@ type Canteen struct {
 	// Hours are the operating hours in TZ; none declared means closed.
 	Hours coverage.Week `json:"operating_hours"`
 	// TZ is an IANA time zone; PutCanteen fills in coverage.DefaultTZ.
-	TZ        string    `json:"tz"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	TZ string `json:"tz"`
+	// Viewing are the windows in TZ when parents may watch the canteen's
+	// public cameras live; none means never.
+	Viewing coverage.Week `json:"viewing_windows"`
+	// MaxParentViewers caps the parents watching at once, 0 to
+	// MaxMaxParentViewers; 0 means the server's default
+	// (DefaultMaxParentViewers unless configured).
+	MaxParentViewers int       `json:"max_parent_viewers"`
+	CreatedAt        time.Time `json:"created_at"`
+	UpdatedAt        time.Time `json:"updated_at,omitzero"`
+}
+
+// Parent viewer caps: the default, and the most a canteen may set.
+const (
+	DefaultMaxParentViewers = 50
+	MaxMaxParentViewers     = 10000
+)
+
+// checkViewing checks parent viewing windows and their cap.
+func checkViewing(w coverage.Week, maxParents int) error {
+	if err := w.Validate(); err != nil {
+		return fmt.Errorf("viewing_windows: %w", err)
+	}
+	if maxParents < 0 || maxParents > MaxMaxParentViewers {
+		return fmt.Errorf("max_parent_viewers %d: want 0 (the default) to %d", maxParents, MaxMaxParentViewers)
+	}
+	return nil
+}
+
+// viewingArg stores viewing windows: the empty string for none, else JSON.
+func viewingArg(w coverage.Week) (string, error) {
+	if !slices.ContainsFunc(w[:], func(d []string) bool { return len(d) > 0 }) {
+		return "", nil
+	}
+	b, err := json.Marshal(w)
+	return string(b), err
 }
 
 // Normalize fills in the defaults (category other, the category's
@@ -98,6 +131,9 @@ func (c Canteen) Normalize() (Canteen, error) {
 	if _, err := time.LoadLocation(c.TZ); err != nil || c.TZ == "Local" {
 		return c, fmt.Errorf("tz %q: not an IANA time zone", c.TZ)
 	}
+	if err := checkViewing(c.Viewing, c.MaxParentViewers); err != nil {
+		return c, err
+	}
 	return c, nil
 }
 
@@ -115,11 +151,26 @@ func (e *ImportError) Error() string {
 
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
-const canteenUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+const canteenUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz,
+		viewing, max_parent_viewers, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
 	ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district,
 		address = excluded.address, active = excluded.active, required_areas = excluded.required_areas,
-		hours = excluded.hours, tz = excluded.tz, updated_at = excluded.updated_at`
+		hours = excluded.hours, tz = excluded.tz, viewing = excluded.viewing,
+		max_parent_viewers = excluded.max_parent_viewers, updated_at = excluded.updated_at`
+
+// canteenImportUpsert is canteenUpsert for ImportCanteens: a row without
+// viewing windows or a parent cap (a CSV has no columns for them) keeps
+// the stored ones.
+const canteenImportUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz,
+		viewing, max_parent_viewers, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+	ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district,
+		address = excluded.address, active = excluded.active, required_areas = excluded.required_areas,
+		hours = excluded.hours, tz = excluded.tz,
+		viewing = CASE WHEN excluded.viewing = '' THEN canteens.viewing ELSE excluded.viewing END,
+		max_parent_viewers = CASE WHEN excluded.max_parent_viewers = 0 THEN canteens.max_parent_viewers ELSE excluded.max_parent_viewers END,
+		updated_at = excluded.updated_at`
 
 func canteenArgs(c Canteen, now int64) ([]any, error) {
 	areas, err := json.Marshal(c.RequiredAreas)
@@ -130,7 +181,12 @@ func canteenArgs(c Canteen, now int64) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []any{c.ID, c.Name, c.Category, c.District, c.Address, c.Active, string(areas), string(hours), c.TZ, now}, nil
+	viewing, err := viewingArg(c.Viewing)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.Name, c.Category, c.District, c.Address, c.Active, string(areas), string(hours), c.TZ,
+		viewing, c.MaxParentViewers, now}, nil
 }
 
 // PutCanteen creates or updates a canteen (created_at is kept) and returns
@@ -153,6 +209,8 @@ func (s *Store) PutCanteen(ctx context.Context, c Canteen) (Canteen, error) {
 // ImportCanteens creates or updates all the canteens in one transaction:
 // if any row is bad (an *ImportError lists each) or the database refuses
 // one, nothing is stored. It fills in each row's defaults (Normalize) in cs.
+// A row without viewing windows (or without a parent cap) keeps the
+// canteen's stored ones; SetViewing clears them.
 func (s *Store) ImportCanteens(ctx context.Context, cs []Canteen) error {
 	var bad ImportError
 	for i := range cs {
@@ -172,7 +230,7 @@ func (s *Store) ImportCanteens(ctx context.Context, cs []Canteen) error {
 	}
 	now := ms(time.Now())
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, canteenUpsert)
+		stmt, err := tx.PrepareContext(ctx, canteenImportUpsert)
 		if err != nil {
 			return err
 		}
@@ -199,16 +257,43 @@ type CanteenFilter struct {
 	Category, District string
 	// ActiveOnly leaves out inactive canteens.
 	ActiveOnly bool
+	// Scope restricts to a principal's reach: nil fields do not restrict.
+	Scope Scope
 }
 
-const canteenCols = `id, name, category, district, address, active, required_areas, hours, tz, created_at, updated_at`
+// Scope is the part of the registry a principal may see: canteens in
+// Districts (regulators) or the Canteens listed (operators, parents). A nil
+// field does not restrict; a non-nil empty one matches nothing.
+type Scope struct {
+	Districts []string
+	Canteens  []string
+}
+
+// scopeArg encodes a scope list for canteenWhere: "" for nil (any), ","
+// for empty (none), else ",a,b,".
+func scopeArg(list []string) string {
+	if list == nil {
+		return ""
+	}
+	return "," + strings.Join(list, ",") + ","
+}
+
+const canteenCols = `id, name, category, district, address, active, required_areas, hours, tz, viewing, max_parent_viewers,
+	created_at, updated_at`
 
 func scanCanteen(sc interface{ Scan(...any) error }) (Canteen, error) {
 	var c Canteen
-	var areas, hours string
-	var created, updated int64
-	if err := sc.Scan(&c.ID, &c.Name, &c.Category, &c.District, &c.Address, &c.Active, &areas, &hours, &c.TZ, &created, &updated); err != nil {
+	var areas, hours, viewing string
+	var created, updated, maxParents int64
+	if err := sc.Scan(&c.ID, &c.Name, &c.Category, &c.District, &c.Address, &c.Active, &areas, &hours, &c.TZ,
+		&viewing, &maxParents, &created, &updated); err != nil {
 		return c, err
+	}
+	c.MaxParentViewers = int(maxParents)
+	if viewing != "" {
+		if err := json.Unmarshal([]byte(viewing), &c.Viewing); err != nil {
+			return c, fmt.Errorf("canteen %q: viewing: %w", c.ID, err)
+		}
 	}
 	if areas != "" {
 		if err := json.Unmarshal([]byte(areas), &c.RequiredAreas); err != nil {
@@ -242,10 +327,22 @@ func (s *Store) Canteen(ctx context.Context, id string) (Canteen, error) {
 }
 
 // canteenWhere is the WHERE clause of a CanteenFilter on canteens aliased
-// c, with its parameters at $1, $2 and $3 (CanteenFilter.args).
-const canteenWhere = `($1 = '' OR c.category = $1) AND ($2 = '' OR c.district = $2) AND ($3 = FALSE OR c.active = TRUE)`
+// c, with its parameters at $1 to $5 (CanteenFilter.args); a query's own
+// parameters start at $6. District names and canteen ids hold no commas.
+const canteenWhere = `($1 = '' OR c.category = $1) AND ($2 = '' OR c.district = $2) AND ($3 = FALSE OR c.active = TRUE)
+	AND ($4 = '' OR $4 LIKE '%,' || ` + escDistrict + ` || ',%' ESCAPE '\')
+	AND ($5 = '' OR $5 LIKE '%,' || ` + escID + ` || ',%' ESCAPE '\')`
 
-func (f CanteenFilter) args() []any { return []any{f.Category, f.District, f.ActiveOnly} }
+// escDistrict and escID are c.district and c.id with LIKE's wildcards (and
+// its escape) escaped, so that canteen "c_1" matches only itself.
+const (
+	escDistrict = `replace(replace(replace(c.district, '\', '\\'), '%', '\%'), '_', '\_')`
+	escID       = `replace(replace(replace(c.id, '\', '\\'), '%', '\%'), '_', '\_')`
+)
+
+func (f CanteenFilter) args() []any {
+	return []any{f.Category, f.District, f.ActiveOnly, scopeArg(f.Scope.Districts), scopeArg(f.Scope.Canteens)}
+}
 
 // ListCanteens lists the canteens f selects, by id.
 func (s *Store) ListCanteens(ctx context.Context, f CanteenFilter) ([]Canteen, error) {
@@ -263,4 +360,29 @@ func (s *Store) ListCanteens(ctx context.Context, f CanteenFilter) ([]Canteen, e
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// SetViewing sets a canteen's parent viewing windows (in its time zone;
+// none means parents never watch) and the cap on parents watching at once
+// (0 for the default). ErrNotFound; a bad field is an error wrapping
+// ErrInvalid that names it.
+func (s *Store) SetViewing(ctx context.Context, canteenID string, w coverage.Week, maxParents int) error {
+	if err := checkViewing(w, maxParents); err != nil {
+		return fmt.Errorf("set viewing: %w: %w", ErrInvalid, err)
+	}
+	viewing, err := viewingArg(w)
+	if err != nil {
+		return fmt.Errorf("set viewing: %w", err)
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE canteens SET viewing = $2, max_parent_viewers = $3, updated_at = $4 WHERE id = $1`,
+		canteenID, viewing, maxParents, ms(time.Now()))
+	if err != nil {
+		return fmt.Errorf("set viewing: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("set viewing: %w", err)
+	} else if n == 0 {
+		return fmt.Errorf("set viewing: canteen %q: %w", canteenID, ErrNotFound)
+	}
+	return nil
 }

@@ -192,3 +192,44 @@ func TestCoverageInput(t *testing.T) {
 		}
 	})
 }
+
+// TestScope: a scope matches its canteens and districts exactly, with
+// LIKE's wildcards in ids and names taken literally.
+func TestScope(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		ctx := t.Context()
+		for _, c := range []Canteen{
+			{ID: "c_1", District: "a_b", Active: true}, {ID: "cx1", District: "axb", Active: true},
+			{ID: "c-2", District: "d%", Active: true},
+		} {
+			if _, err := s.PutCanteen(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			scope Scope
+			want  []string
+		}{
+			{Scope{}, []string{"c-2", "c_1", "cx1"}},
+			{Scope{Canteens: []string{"c_1"}}, []string{"c_1"}},
+			{Scope{Districts: []string{"a_b"}}, []string{"c_1"}},
+			{Scope{Districts: []string{"d%"}}, []string{"c-2"}},
+			{Scope{Districts: []string{"d"}}, nil},
+			{Scope{Canteens: []string{}}, nil},
+			{Scope{Districts: []string{"axb"}, Canteens: []string{"c_1", "cx1"}}, []string{"cx1"}},
+		} {
+			cs, err := s.ListCanteens(ctx, CanteenFilter{Scope: c.scope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, x := range cs {
+				got = append(got, x.ID)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("scope %+v: %v, want %v", c.scope, got, c.want)
+			}
+		}
+	})
+}

@@ -21,7 +21,7 @@ const gatewaysInScope = ` JOIN gateways g ON g.id = x.gateway_id JOIN canteens c
 // each camera's in time order (start, then seq), as CameraIntervals does.
 func (s *Store) IntervalsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[CameraKey][]Interval, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
-		FROM camera_intervals x`+gatewaysInScope+` AND x.start_at < $5 AND (x.end_at IS NULL OR x.end_at > $4)
+		FROM camera_intervals x`+gatewaysInScope+` AND x.start_at < $7 AND (x.end_at IS NULL OR x.end_at > $6)
 		ORDER BY x.gateway_id, x.camera_id, x.start_at, x.seq`, append(f.args(), ms(from), ms(to))...)
 	if err != nil {
 		return nil, fmt.Errorf("intervals between: %w", err)
@@ -46,7 +46,7 @@ func (s *Store) IntervalsBetween(ctx context.Context, f CanteenFilter, from, to 
 // [from, to) of every gateway of a canteen f selects, oldest first.
 func (s *Store) SessionsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[string][]Session, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.session, x.connected_at, x.disconnected_at
-		FROM gateway_sessions x`+gatewaysInScope+` AND x.connected_at < $5 AND (x.disconnected_at IS NULL OR x.disconnected_at > $4)
+		FROM gateway_sessions x`+gatewaysInScope+` AND x.connected_at < $7 AND (x.disconnected_at IS NULL OR x.disconnected_at > $6)
 		ORDER BY x.gateway_id, x.session`, append(f.args(), ms(from), ms(to))...)
 	if err != nil {
 		return nil, fmt.Errorf("sessions between: %w", err)
@@ -79,8 +79,8 @@ const coverageSlack = 2 * 24 * time.Hour
 // its gateway's canteen) with their intervals, and the violations raised
 // (one per episode: the events whose phase is "" or "start").
 //
-// The review workflow is not stored yet, so every violation has only
-// RaisedAt (its started_at): none counts as reviewed or rectified.
+// Each violation carries its review (ReviewedAt, Verdict) and when its
+// rectification was accepted (RectificationAcceptedAt) from the workflow.
 func (s *Store) CoverageInput(ctx context.Context, f CanteenFilter, from, to time.Time) (coverage.Input, error) {
 	f.ActiveOnly = true
 	lo, hi := from.Add(-coverageSlack), to.Add(coverageSlack)
@@ -155,8 +155,9 @@ func (s *Store) coverageCameras(ctx context.Context, f CanteenFilter, intervals 
 }
 
 func (s *Store) coverageViolations(ctx context.Context, f CanteenFilter, from, to time.Time, in *coverage.Input) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT x.id, x.canteen_id, x.started_at FROM events x JOIN canteens c ON c.id = x.canteen_id
-		WHERE `+canteenWhere+` AND x.started_at >= $4 AND x.started_at < $5 AND x.phase IN ('', $6)
+	rows, err := s.r.QueryContext(ctx, `SELECT x.id, x.canteen_id, x.started_at, x.reviewed_at, x.verdict, x.rectified_at
+		FROM events x JOIN canteens c ON c.id = x.canteen_id
+		WHERE `+canteenWhere+` AND x.started_at >= $6 AND x.started_at < $7 AND x.phase IN ('', $8)
 		ORDER BY x.id`, append(f.args(), ms(from), ms(to), wire.PhaseStart)...)
 	if err != nil {
 		return fmt.Errorf("coverage violations: %w", err)
@@ -165,10 +166,11 @@ func (s *Store) coverageViolations(ctx context.Context, f CanteenFilter, from, t
 	for rows.Next() {
 		var v coverage.Violation
 		var at int64
-		if err := rows.Scan(&v.ID, &v.CanteenID, &at); err != nil {
+		var reviewed, rectified sql.NullInt64
+		if err := rows.Scan(&v.ID, &v.CanteenID, &at, &reviewed, &v.Verdict, &rectified); err != nil {
 			return fmt.Errorf("coverage violations: %w", err)
 		}
-		v.RaisedAt = fromMs(at)
+		v.RaisedAt, v.ReviewedAt, v.RectificationAcceptedAt = fromMs(at), fromNullMs(reviewed), fromNullMs(rectified)
 		in.Violations = append(in.Violations, v)
 	}
 	return rows.Err()

@@ -8,12 +8,24 @@ import (
 var (
 	// ErrNotFound: no such gateway, violation, snapshot or command.
 	ErrNotFound = errors.New("not found")
-	// ErrExists: the gateway (or other record) already exists.
+	// ErrExists: the gateway, user (login) or other record already exists.
 	ErrExists = errors.New("already exists")
+	// ErrBadCredentials: an unknown login, a wrong password or a disabled
+	// user; CheckPassword does not say which.
+	ErrBadCredentials = errors.New("unknown login or wrong password")
+	// ErrBadInvite: a parent's access code that is unknown, already used or
+	// expired; RedeemInvite does not say which.
+	ErrBadInvite = errors.New("unknown, used or expired access code")
 	// ErrSnapshotMismatch: a snapshot's bytes do not match the SHA-256 and
 	// size its event announced, or a snapshot came without an event that
 	// announces one.
 	ErrSnapshotMismatch = errors.New("snapshot does not match its event's reference")
+	// ErrWrongState: a workflow step the alarm's status does not allow
+	// (reviewing one already reviewed, deciding one not rectifying, ...).
+	ErrWrongState = errors.New("wrong workflow state")
+	// ErrNotAlarm: a workflow step on an event that is not an alarm (a
+	// later event of its episode).
+	ErrNotAlarm = errors.New("not an alarm")
 )
 
 // ItemError is returned by Ingest when one item of a batch is refused; the

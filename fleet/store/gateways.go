@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -40,9 +41,12 @@ type Gateway struct {
 
 // Camera is one camera of a gateway as last reported (heartbeat or status).
 type Camera struct {
-	ID      string  `json:"camera_id"`
-	Area    string  `json:"area"`
-	Public  bool    `json:"public"`
+	ID     string `json:"camera_id"`
+	Area   string `json:"area"`
+	Public bool   `json:"public"`
+	// Mapped is set when the fleet set Area and Public (MapCamera): the
+	// gateway's heartbeats no longer change them.
+	Mapped  bool    `json:"mapped"`
 	Online  bool    `json:"online"`
 	Picture string  `json:"picture"`
 	FPS     float64 `json:"fps"`
@@ -228,7 +232,7 @@ func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
 
 // cameras returns the cameras of one gateway, or of all when gw is "".
 func (s *Store) cameras(ctx context.Context, gw string) (map[string][]Camera, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT gateway_id, camera_id, area, public, online, picture, fps, kbps, status_at, updated_at
+	rows, err := s.r.QueryContext(ctx, `SELECT gateway_id, camera_id, area, public, mapped, online, picture, fps, kbps, status_at, updated_at
 		FROM cameras WHERE $1 = '' OR gateway_id = $1 ORDER BY gateway_id, camera_id`, gw)
 	if err != nil {
 		return nil, fmt.Errorf("list cameras: %w", err)
@@ -240,7 +244,7 @@ func (s *Store) cameras(ctx context.Context, gw string) (map[string][]Camera, er
 		var c Camera
 		var statusAt sql.NullInt64
 		var updated int64
-		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
+		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &c.Mapped, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
 			return nil, fmt.Errorf("list cameras: %w", err)
 		}
 		c.StatusAt, c.UpdatedAt = fromNullMs(statusAt), fromMs(updated)
@@ -269,6 +273,9 @@ func (s *Store) GatewayState(ctx context.Context, gwID string, st wire.State, at
 		}
 		if session < stored {
 			return nil // stale
+		}
+		if err := staleGateway(ctx, tx, gwID, now); err != nil {
+			return err
 		}
 		if session > stored {
 			// A new connection: whatever was open before ended by now.
@@ -331,7 +338,8 @@ func (s *Store) Sessions(ctx context.Context, gwID string) ([]Session, error) {
 }
 
 // Heartbeat records a heartbeat received at `at`: the gateway's last_seen
-// and latest heartbeat, and each camera's current health. A camera's
+// and latest heartbeat, and each camera's current health, and its area and
+// public flag unless the fleet mapped the camera (MapCamera). A camera's
 // online/picture is overwritten only if the heartbeat is not older than the
 // camera status already applied (both are stamped by the gateway's clock).
 func (s *Store) Heartbeat(ctx context.Context, gwID string, hb wire.Heartbeat, at time.Time) error {
@@ -357,8 +365,8 @@ func (s *Store) Heartbeat(ctx context.Context, gwID string, hb wire.Heartbeat, a
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO cameras (gateway_id, camera_id, area, public, online, picture, fps, kbps, status_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 			ON CONFLICT (gateway_id, camera_id) DO UPDATE SET
-				area = CASE WHEN excluded.area <> '' THEN excluded.area ELSE cameras.area END,
-				public = excluded.public,
+				area = CASE WHEN cameras.mapped THEN cameras.area WHEN excluded.area <> '' THEN excluded.area ELSE cameras.area END,
+				public = CASE WHEN cameras.mapped THEN cameras.public ELSE excluded.public END,
 				fps = excluded.fps,
 				kbps = excluded.kbps,
 				online = CASE WHEN cameras.status_at IS NULL OR cameras.status_at <= excluded.status_at THEN excluded.online ELSE cameras.online END,
@@ -432,6 +440,87 @@ func (s *Store) ConfigReported(ctx context.Context, gwID string, r wire.ConfigRe
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("config reported: gateway %q: %w", gwID, ErrNotFound)
+	}
+	return nil
+}
+
+// BindGateway moves a gateway to a registered canteen, or with canteenID ""
+// to none. ErrNotFound for an unknown gateway; ErrInvalid for a canteen
+// that is not registered.
+func (s *Store) BindGateway(ctx context.Context, gatewayID, canteenID string) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var canteen any
+		if canteenID != "" {
+			if !wire.ValidID(canteenID) {
+				return fmt.Errorf("%w: canteen_id %q: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, canteenID)
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM canteens WHERE id = $1`, canteenID).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return fmt.Errorf("%w: canteen_id %q: no such canteen", ErrInvalid, canteenID)
+			}
+			canteen = canteenID
+		}
+		if err := staleGateway(ctx, tx, gatewayID, noStale); err != nil { // the canteen it leaves
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE gateways SET canteen_id = $2 WHERE id = $1`, gatewayID, canteen)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("gateway %q: %w", gatewayID, ErrNotFound)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bind gateway: %w", err)
+	}
+	return nil
+}
+
+// MapCamera sets a camera's area ("" for none) and public flag from the
+// fleet side; from then on the gateway's heartbeats no longer change them.
+// ErrNotFound for a camera no gateway has reported; ErrInvalid for a bad
+// area or a camera id that two gateways report.
+func (s *Store) MapCamera(ctx context.Context, cameraID, area string, public bool) error {
+	if area != "" && !wire.ValidID(area) {
+		return fmt.Errorf("map camera: %w: area %q: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, area)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT gateway_id FROM cameras WHERE camera_id = $1 ORDER BY gateway_id`, cameraID)
+		if err != nil {
+			return err
+		}
+		var gws []string
+		for rows.Next() {
+			var g string
+			if err := rows.Scan(&g); err != nil {
+				rows.Close()
+				return err
+			}
+			gws = append(gws, g)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		switch {
+		case len(gws) == 0:
+			return fmt.Errorf("camera %q: %w", cameraID, ErrNotFound)
+		case len(gws) > 1:
+			return fmt.Errorf("%w: camera id on two gateways: %s", ErrInvalid, strings.Join(gws, ", "))
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE cameras SET area = $3, public = $4, mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`,
+			gws[0], cameraID, area, public)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("map camera: %w", err)
 	}
 	return nil
 }

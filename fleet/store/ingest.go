@@ -66,7 +66,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) (inserted int, e
 			}
 			inserted += n
 		}
-		return nil
+		return in.flushStale()
 	})
 	if err != nil {
 		return 0, fmt.Errorf("ingest: %w", err)
@@ -96,6 +96,7 @@ type ingester struct {
 	insEvent, insSnap, insStatus          *sql.Stmt
 	nextIv, prevIv, closeIv, insIv, upCam *sql.Stmt
 	stmts                                 []*sql.Stmt
+	stale                                 map[string]int64 // canteen -> earliest new status (rollup.go)
 }
 
 func (in *ingester) prepare(p **sql.Stmt, q string) error {
@@ -219,6 +220,7 @@ func (in *ingester) status(gw string, st *wire.CameraStatus) (int, error) {
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return 0, err // a replay: intervals already include it
 	}
+	in.staleAt(gw, at)
 
 	for _, q := range []struct {
 		p **sql.Stmt

@@ -168,6 +168,146 @@ ALTER TABLE canteens ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX canteens_category_district ON canteens(category, district);
 CREATE INDEX canteens_district ON canteens(district);
 `,
+	// 4: the regulator's product. Users (staff and parents) with cookie
+	// sessions, parents' access codes, regulators' districts on tokens,
+	// parent viewing windows on canteens, fleet-side camera mapping, the
+	// audit log, and the alarm workflow: review and rectification state on
+	// the alarm (the episode's first event), its history, rectifications
+	// with their photos, and notices to operators (also sent to a webhook).
+	`
+CREATE TABLE users (
+	id            TEXT PRIMARY KEY,
+	name          TEXT NOT NULL DEFAULT '',
+	role          TEXT NOT NULL,
+	canteens      TEXT NOT NULL DEFAULT '',
+	districts     TEXT NOT NULL DEFAULT '',
+	password_hash TEXT NOT NULL,
+	disabled      {{BOOL}} NOT NULL DEFAULT FALSE,
+	invited_by    TEXT NOT NULL DEFAULT '',
+	created_at    BIGINT NOT NULL,
+	updated_at    BIGINT NOT NULL
+);
+
+CREATE TABLE user_sessions (
+	id_hash    TEXT PRIMARY KEY,
+	user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX user_sessions_user ON user_sessions(user_id);
+
+CREATE TABLE invites (
+	code_hash  TEXT PRIMARY KEY,
+	canteen_id TEXT NOT NULL REFERENCES canteens(id) ON DELETE CASCADE,
+	label      TEXT NOT NULL DEFAULT '',
+	created_by TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	expires_at BIGINT NOT NULL,
+	used_by    TEXT,
+	used_at    BIGINT
+);
+
+ALTER TABLE api_tokens ADD COLUMN districts TEXT NOT NULL DEFAULT '';
+ALTER TABLE canteens ADD COLUMN viewing TEXT NOT NULL DEFAULT '';
+ALTER TABLE canteens ADD COLUMN max_parent_viewers BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE cameras ADD COLUMN mapped {{BOOL}} NOT NULL DEFAULT FALSE;
+
+CREATE TABLE audit (
+	id           {{SERIAL}},
+	at           BIGINT NOT NULL,
+	actor        TEXT NOT NULL,
+	role         TEXT NOT NULL DEFAULT '',
+	action       TEXT NOT NULL,
+	outcome      TEXT NOT NULL DEFAULT 'ok',
+	canteen_id   TEXT NOT NULL DEFAULT '',
+	camera_id    TEXT NOT NULL DEFAULT '',
+	violation_id BIGINT,
+	from_at      BIGINT,
+	to_at        BIGINT,
+	detail       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_at ON audit(at);
+CREATE INDEX audit_canteen_at ON audit(canteen_id, at);
+
+ALTER TABLE events ADD COLUMN reviewed_at BIGINT;
+ALTER TABLE events ADD COLUMN reviewed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN verdict TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN review_note TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN rectify_due BIGINT;
+ALTER TABLE events ADD COLUMN rectified_at BIGINT;
+ALTER TABLE events ADD COLUMN closed_at BIGINT;
+
+CREATE TABLE violation_history (
+	id           {{SERIAL}},
+	violation_id BIGINT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+	at           BIGINT NOT NULL,
+	actor        TEXT NOT NULL,
+	action       TEXT NOT NULL,
+	from_status  TEXT NOT NULL,
+	to_status    TEXT NOT NULL,
+	note         TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX violation_history_violation ON violation_history(violation_id, id);
+
+CREATE TABLE rectifications (
+	id            {{SERIAL}},
+	violation_id  BIGINT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+	submitted_by  TEXT NOT NULL,
+	submitted_at  BIGINT NOT NULL,
+	note          TEXT NOT NULL DEFAULT '',
+	photo         {{BLOB}},
+	photo_type    TEXT NOT NULL DEFAULT '',
+	decision      TEXT NOT NULL DEFAULT '',
+	decided_by    TEXT NOT NULL DEFAULT '',
+	decided_at    BIGINT,
+	decision_note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX rectifications_violation ON rectifications(violation_id, id);
+
+CREATE TABLE notices (
+	id              {{SERIAL}},
+	canteen_id      TEXT NOT NULL,
+	violation_id    BIGINT REFERENCES events(id) ON DELETE CASCADE,
+	kind            TEXT NOT NULL,
+	text            TEXT NOT NULL DEFAULT '',
+	due_at          BIGINT,
+	at              BIGINT NOT NULL,
+	read_at         BIGINT,
+	read_by         TEXT NOT NULL DEFAULT '',
+	webhook_state   TEXT NOT NULL DEFAULT '',
+	webhook_tries   BIGINT NOT NULL DEFAULT 0,
+	webhook_next_at BIGINT,
+	webhook_error   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX notices_canteen ON notices(canteen_id, id);
+CREATE INDEX notices_webhook ON notices(webhook_state, webhook_next_at);
+-- One overdue notice per alarm and due date, even with several fleets.
+CREATE UNIQUE INDEX notices_overdue_once ON notices(violation_id, due_at) WHERE kind = 'rectification_overdue';
+`,
+	// 5: the rates' rollup (rollup.go): per canteen and month, the
+	// coverage.CanteenDay of each finished day, packed, with the canteen's
+	// coverage.Fingerprints value they were computed under and the latest
+	// end of their operating hours; a counter per canteen that late data
+	// bumps; and an index to find the sessions open at a time, as
+	// camera_intervals_end finds the intervals.
+	`
+CREATE TABLE coverage_months (
+	canteen_id  TEXT NOT NULL REFERENCES canteens(id) ON DELETE CASCADE,
+	month       TEXT NOT NULL,
+	basis       BIGINT NOT NULL,
+	ends_at     BIGINT NOT NULL,
+	days        {{BLOB}} NOT NULL,
+	computed_at BIGINT NOT NULL,
+	PRIMARY KEY (canteen_id, month)
+);
+
+CREATE TABLE coverage_marks (
+	canteen_id TEXT PRIMARY KEY REFERENCES canteens(id) ON DELETE CASCADE,
+	seq        BIGINT NOT NULL
+);
+
+CREATE INDEX gateway_sessions_disconnected ON gateway_sessions(disconnected_at);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

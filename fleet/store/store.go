@@ -29,6 +29,8 @@ type Store struct {
 	// here rather than by busy retries); r is a pool of readers, which WAL
 	// lets run beside the writer. With PostgreSQL both are the same pool.
 	w, r *sql.DB
+	// Workflow is the alarm workflow's settings; set it after Open.
+	Workflow Workflow
 }
 
 // dialect holds what differs between the databases.

@@ -28,32 +28,42 @@ const (
 var Roles = []string{RoleAdmin, RoleRegulator, RoleOperator, RoleParent}
 
 // Token is an API token: a bearer secret with a role and, for operators
-// and parents, the canteens it is bound to. Only the secret's hash is
-// stored.
+// and parents, the canteens it is bound to, for regulators the districts.
+// Only the secret's hash is stored.
 type Token struct {
-	ID        string    `json:"id"`
-	Role      string    `json:"role"`
-	Canteens  []string  `json:"canteens,omitempty"`
+	ID       string   `json:"id"`
+	Role     string   `json:"role"`
+	Canteens []string `json:"canteens,omitempty"`
+	// Districts bind a regulator token: at least one, "*" alone for the
+	// whole city (the same rules as User.Districts).
+	Districts []string  `json:"districts,omitempty"`
 	Label     string    `json:"label,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
-// AddToken stores a new token and returns its secret, shown only now.
+// AddToken stores a new token and returns its secret, shown only now. A
+// bad field is an error wrapping ErrInvalid.
 func (s *Store) AddToken(ctx context.Context, t Token) (secret string, out Token, err error) {
 	if !slices.Contains(Roles, t.Role) {
-		return "", t, fmt.Errorf("add token: role %q: want one of %s", t.Role, strings.Join(Roles, ", "))
+		return "", t, fmt.Errorf("add token: %w: role %q: want one of %s", ErrInvalid, t.Role, strings.Join(Roles, ", "))
 	}
 	for _, c := range t.Canteens {
 		if !wire.ValidID(c) {
-			return "", t, fmt.Errorf("add token: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", c)
+			return "", t, fmt.Errorf("add token: %w: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, c)
 		}
 	}
 	if (t.Role == RoleOperator || t.Role == RoleParent) && len(t.Canteens) == 0 {
-		return "", t, fmt.Errorf("add token: role %s needs at least one canteen (--canteen)", t.Role)
+		return "", t, fmt.Errorf("add token: %w: role %s needs at least one canteen (--canteen)", ErrInvalid, t.Role)
+	}
+	if err := checkDistricts(t.Role, t.Districts); err != nil {
+		return "", t, fmt.Errorf("add token: %w: %w", ErrInvalid, err)
 	}
 	if len(t.Label) > 200 {
-		return "", t, errors.New("add token: label longer than 200 bytes")
+		return "", t, fmt.Errorf("add token: %w: label longer than 200 bytes", ErrInvalid)
+	}
+	if len(t.Districts) == 0 {
+		t.Districts = nil
 	}
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
@@ -62,9 +72,9 @@ func (s *Store) AddToken(ctx context.Context, t Token) (secret string, out Token
 	secret = "bk_" + base64.RawURLEncoding.EncodeToString(raw)
 	t.ID = ulid.Make().String()
 	t.CreatedAt = time.Now().UTC().Truncate(time.Millisecond)
-	_, err = s.w.ExecContext(ctx, `INSERT INTO api_tokens (id, token_hash, role, canteens, label, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.ID, hashSecret(secret), t.Role, strings.Join(t.Canteens, ","), t.Label, ms(t.CreatedAt), msOrNil(t.ExpiresAt))
+	_, err = s.w.ExecContext(ctx, `INSERT INTO api_tokens (id, token_hash, role, canteens, districts, label, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.ID, hashSecret(secret), t.Role, strings.Join(t.Canteens, ","), strings.Join(t.Districts, ","), t.Label, ms(t.CreatedAt), msOrNil(t.ExpiresAt))
 	if err != nil {
 		return "", t, fmt.Errorf("add token: %w", err)
 	}
@@ -75,13 +85,13 @@ func (s *Store) AddToken(ctx context.Context, t Token) (secret string, out Token
 // when there is none or it has expired.
 func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
 	var (
-		t        Token
-		canteens string
-		created  int64
-		expires  sql.NullInt64
+		t                   Token
+		canteens, districts string
+		created             int64
+		expires             sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, role, canteens, label, created_at, expires_at FROM api_tokens WHERE token_hash = $1`,
-		hashSecret(secret)).Scan(&t.ID, &t.Role, &canteens, &t.Label, &created, &expires)
+	err := s.r.QueryRowContext(ctx, `SELECT id, role, canteens, districts, label, created_at, expires_at FROM api_tokens WHERE token_hash = $1`,
+		hashSecret(secret)).Scan(&t.ID, &t.Role, &canteens, &districts, &t.Label, &created, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, ErrNotFound
 	}
@@ -95,9 +105,7 @@ func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error)
 			return Token{}, ErrNotFound
 		}
 	}
-	if canteens != "" {
-		t.Canteens = strings.Split(canteens, ",")
-	}
+	t.Canteens, t.Districts = splitList(canteens), splitList(districts)
 	return t, nil
 }
 

@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/coverage/coveragetest"
+)
+
+// cityGenVersion names the cached city database: change it when
+// storeCity writes something different.
+const cityGenVersion = "v2"
+
+// BenchmarkCoverageCity measures Store.Coverage on coverage's generated
+// city (coveragetest.City: 5,000 canteens, 20,000 cameras on 5,000
+// gateways, a year of ~8.9 M health intervals, 187,000 sessions, 912,000
+// violations) stored in SQLite, and in PostgreSQL when
+// BK_TEST_POSTGRES_URL is set. The dashboard's queries, as of 31 December
+// 14:00 (today partial): the last 7 and 30 days city-wide and one
+// district's 30 days; cold (the rollup emptied before each query) and warm
+// (the rollup filled by an earlier query, the common case).
+//
+// Generating the city takes minutes. SQLite's is kept in os.TempDir()
+// (bk-city-<version>.db, about 1 GB) and reused; PostgreSQL's in the
+// schema bk_city_<version>, reused too (scripts/with-postgres.sh throws
+// the whole server away afterwards).
+func BenchmarkCoverageCity(b *testing.B) {
+	type backend struct {
+		name string
+		open func(b *testing.B) *Store
+	}
+	backends := []backend{{"sqlite", openSQLiteCity}}
+	if base := os.Getenv("BK_TEST_POSTGRES_URL"); base != "" {
+		backends = append(backends, backend{"postgres", func(b *testing.B) *Store { return openPostgresCity(b, base) }})
+	}
+	now := time.Date(2025, 12, 31, 14, 0, 0, 0, coveragetestZone())
+	today := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
+	queries := []struct {
+		name string
+		f    CanteenFilter
+		q    coverage.Query
+	}{
+		{"7d", CanteenFilter{}, coverage.Query{From: today.AddDate(0, 0, -6), To: today, Now: now}},
+		{"30d", CanteenFilter{}, coverage.Query{From: today.AddDate(0, 0, -29), To: today, Now: now}},
+		{"30d-district", CanteenFilter{District: "d03"}, coverage.Query{From: today.AddDate(0, 0, -29), To: today, Now: now, District: "d03"}},
+	}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			s := be.open(b)
+			for _, qc := range queries {
+				b.Run(qc.name, func(b *testing.B) {
+					checkCityOnce(b, s, be.name+"/"+qc.name, qc.f, qc.q)
+					for _, mode := range []string{"cold", "warm"} {
+						b.Run(mode, func(b *testing.B) {
+							clearRollup(b, s)
+							if mode == "warm" {
+								if _, err := s.Coverage(ctx, qc.f, qc.q); err != nil {
+									b.Fatal(err)
+								}
+							}
+							var rep coverage.Report
+							for b.Loop() {
+								if mode == "cold" {
+									b.StopTimer()
+									clearRollup(b, s)
+									b.StartTimer()
+								}
+								var err error
+								if rep, err = s.Coverage(ctx, qc.f, qc.q); err != nil {
+									b.Fatal(err)
+								}
+							}
+							b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/query")
+							online, _ := rep.Total.Online.Rate()
+							camera, _ := rep.Total.CameraOnline.Rate()
+							b.Logf("%s: online %d/%d (%.3f), camera online %.3f, handling %d/%d", qc.name,
+								rep.Total.Online.Num, rep.Total.Online.Den, online, camera, rep.Total.Handling.Num, rep.Total.Handling.Den)
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+func coveragetestZone() *time.Location { return coveragetest.Year.Location() }
+
+func clearRollup(b *testing.B, s *Store) {
+	b.Helper()
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM coverage_months`); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// checked remembers the queries already checked against Compute in this
+// process (sub-benchmarks run their parent more than once).
+var checked = map[string]bool{}
+
+// checkCityOnce checks Store.Coverage against Compute(CoverageInput),
+// cold and warm, once per query.
+func checkCityOnce(b *testing.B, s *Store, name string, f CanteenFilter, q coverage.Query) {
+	b.Helper()
+	if checked[name] {
+		return
+	}
+	checked[name] = true
+	in, err := s.CoverageInput(ctx, f, q.From, q.To)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want, err := coverage.Compute(in, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	clearRollup(b, s)
+	for _, mode := range []string{"cold", "warm"} {
+		got, err := s.Coverage(ctx, f, q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			b.Fatalf("%s %s: Coverage differs from Compute(CoverageInput): total %+v, want %+v", name, mode, got.Total, want.Total)
+		}
+	}
+}
+
+// openSQLiteCity opens the cached SQLite city, generating it first if
+// needed (into a temporary name, renamed when complete).
+func openSQLiteCity(b *testing.B) *Store {
+	path := filepath.Join(os.TempDir(), "bk-city-"+cityGenVersion+".db")
+	if _, err := os.Stat(path); err != nil {
+		start := time.Now()
+		tmp := path + ".tmp"
+		for _, p := range []string{tmp, tmp + "-wal", tmp + "-shm"} {
+			os.Remove(p)
+		}
+		s, err := Open(ctx, tmp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		// A lost file is only regenerated: no need to sync each commit. A
+		// large cache keeps the indexes being filled in memory.
+		if _, err := s.w.ExecContext(ctx, `PRAGMA synchronous = OFF`); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.w.ExecContext(ctx, `PRAGMA cache_size = -2000000`); err != nil {
+			b.Fatal(err)
+		}
+		storeCity(b, s)
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("sqlite city stored in %s in %v", path, time.Since(start).Round(time.Second))
+	}
+	s, err := Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// openPostgresCity opens the city in the schema bk_city_<version> of the
+// database at base, generating it first if the schema is not complete.
+func openPostgresCity(b *testing.B, base string) *Store {
+	schema := "bk_city_" + cityGenVersion
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var done bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.tables
+		WHERE table_schema = $1 AND table_name = 'city_done')`, schema).Scan(&done); err != nil {
+		b.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	if !done {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+schema+` CASCADE; CREATE SCHEMA `+schema); err != nil {
+			b.Fatal(err)
+		}
+		s, err := Open(ctx, u.String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		storeCity(b, s)
+		if _, err := s.w.ExecContext(ctx, `ANALYZE; CREATE TABLE city_done (at BIGINT)`); err != nil {
+			b.Fatal(err)
+		}
+		s.Close()
+		b.Logf("postgres city stored in schema %s in %v", schema, time.Since(start).Round(time.Second))
+	}
+	return open(b, u.String())
+}
+
+// storeCity writes coveragetest.City(1) into s: canteens through
+// ImportCanteens, the rest with multi-row INSERTs. A gateway that is not
+// enrolled in the city is stored unbound, so that its cameras do not count.
+// Violations are events (phase "") with their review, if any.
+//
+// Sessions, intervals and events are inserted in time order, as a fleet
+// appends them while statuses and events arrive: rows of one day are then
+// stored together, as they are in a real database, which is what makes a
+// day's rows quick to read.
+func storeCity(b *testing.B, s *Store) {
+	b.Helper()
+	in, _ := coveragetest.City(1)
+	cs := make([]Canteen, len(in.Canteens))
+	for i, c := range in.Canteens {
+		cs[i] = Canteen{ID: c.ID, Category: c.Category, District: c.District, Active: c.Active,
+			RequiredAreas: c.RequiredAreas, Hours: c.Hours, TZ: c.TZ}
+	}
+	if err := s.ImportCanteens(ctx, cs); err != nil {
+		b.Fatal(err)
+	}
+	const created = 1735660800000 // 2025-01-01
+	w := newBulk(b, s)
+	type ref struct{ i, j int32 }
+	var sessions []ref
+	for i, g := range in.Gateways {
+		var canteen any
+		if g.Enrolled {
+			canteen = g.CanteenID
+		}
+		w.add("gateways (id, canteen_id, username, password_hash, created_at)", g.ID, canteen, g.ID, "-", created)
+		for j := range g.Sessions {
+			sessions = append(sessions, ref{int32(i), int32(j)})
+		}
+	}
+	var intervals []ref
+	for i, c := range in.Cameras {
+		w.add("cameras (gateway_id, camera_id, area, mapped, updated_at)", c.GatewayID, c.ID, c.Area, true, created)
+		for j := range c.Intervals {
+			intervals = append(intervals, ref{int32(i), int32(j)})
+		}
+	}
+	session := func(r ref) *coverage.Session { return &in.Gateways[r.i].Sessions[r.j] }
+	slices.SortFunc(sessions, func(a, b ref) int { return session(a).Connected.Compare(session(b).Connected) })
+	for _, r := range sessions {
+		x := session(r)
+		w.add("gateway_sessions (gateway_id, session, connected_at, disconnected_at)", in.Gateways[r.i].ID, int64(x.Session),
+			ms(x.Connected), msOrNil(x.Disconnected))
+	}
+	interval := func(r ref) *coverage.Interval { return &in.Cameras[r.i].Intervals[r.j] }
+	slices.SortFunc(intervals, func(a, b ref) int { return interval(a).Start.Compare(interval(b).Start) })
+	for _, r := range intervals {
+		c, iv := &in.Cameras[r.i], interval(r)
+		w.add("camera_intervals (gateway_id, camera_id, start_at, seq, end_at, online, picture)",
+			c.GatewayID, c.ID, ms(iv.Start), int64(iv.Seq), msOrNil(iv.End), iv.Online, iv.Picture)
+	}
+	gw := map[string]string{}
+	for _, g := range in.Gateways {
+		gw[g.CanteenID] = g.ID
+	}
+	slices.SortFunc(in.Violations, func(a, b coverage.Violation) int { return a.RaisedAt.Compare(b.RaisedAt) })
+	for _, v := range in.Violations {
+		w.add("events (gateway_id, canteen_id, event_id, seq, camera_id, type, score, started_at, received_at, reviewed_at, verdict)",
+			gw[v.CanteenID], v.CanteenID, fmt.Sprintf("v%d", v.ID), v.ID, "cam0", "no_mask", 0.9, ms(v.RaisedAt), ms(v.RaisedAt),
+			msOrNil(v.ReviewedAt), v.Verdict)
+	}
+	w.flush()
+}
+
+// bulk writes rows with multi-row INSERTs, a few hundred rows per
+// statement and many statements per transaction.
+type bulk struct {
+	b     *testing.B
+	s     *Store
+	tx    *sql.Tx
+	table string
+	args  []any
+	rows  int
+	inTx  int
+}
+
+func newBulk(b *testing.B, s *Store) *bulk { return &bulk{b: b, s: s} }
+
+func (w *bulk) add(table string, vals ...any) {
+	if table != w.table || len(w.args)+len(vals) > 8000 {
+		w.exec()
+		w.table = table
+	}
+	w.args = append(w.args, vals...)
+	w.rows++
+}
+
+func (w *bulk) exec() {
+	if w.rows == 0 {
+		return
+	}
+	if w.tx == nil {
+		var err error
+		if w.tx, err = w.s.w.BeginTx(context.Background(), nil); err != nil {
+			w.b.Fatal(err)
+		}
+	}
+	n := len(w.args) / w.rows
+	var q strings.Builder
+	q.WriteString("INSERT INTO " + w.table + " VALUES ")
+	for i := range w.rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(" + rollupParams(i*n+1, n) + ")")
+	}
+	if _, err := w.tx.ExecContext(ctx, q.String(), w.args...); err != nil {
+		w.b.Fatalf("insert into %s: %v", w.table, err)
+	}
+	w.inTx += w.rows
+	w.args, w.rows = w.args[:0], 0
+	if w.inTx >= 200_000 {
+		w.commit()
+	}
+}
+
+func (w *bulk) commit() {
+	if w.tx == nil {
+		return
+	}
+	if err := w.tx.Commit(); err != nil {
+		w.b.Fatal(err)
+	}
+	w.tx, w.inTx = nil, 0
+}
+
+func (w *bulk) flush() {
+	w.exec()
+	w.commit()
+}

@@ -1,0 +1,306 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+// Defaults of the Notifier's zero settings.
+const (
+	DefaultEvery        = 2 * time.Second
+	DefaultOverdueEvery = time.Minute
+	DefaultTimeout      = 10 * time.Second
+	DefaultMaxTries     = 12
+	// DefaultBackoff's first wait, and its cap.
+	FirstBackoff = 10 * time.Second
+	MaxBackoff   = time.Hour
+)
+
+// batch is how many notices one poll delivers at most.
+const batch = 100
+
+// DefaultBackoff waits FirstBackoff × 2^tries, at most MaxBackoff.
+func DefaultBackoff(tries int) time.Duration {
+	if tries < 0 {
+		tries = 0
+	}
+	if tries >= 20 {
+		return MaxBackoff
+	}
+	return min(FirstBackoff<<tries, MaxBackoff)
+}
+
+// Payload is the JSON body POSTed to the webhook for a notice.
+type Payload struct {
+	ID            int64     `json:"id"`
+	Kind          string    `json:"kind"`
+	CanteenID     string    `json:"canteen_id"`
+	CanteenName   string    `json:"canteen_name"`
+	ViolationID   int64     `json:"violation_id"`
+	ViolationType string    `json:"violation_type"`
+	DueAt         time.Time `json:"due_at,omitzero"`
+	At            time.Time `json:"at"`
+	Text          string    `json:"text"`
+}
+
+// Notifier delivers the notices' webhook and raises overdue notices.
+type Notifier struct {
+	// Store is required.
+	Store *store.Store
+	// URL is the webhook (http or https); "" means no delivery (overdue
+	// notices are still raised). Set store.Workflow.Webhook with it, or
+	// nothing is queued.
+	URL string
+	// Secret is the HMAC-SHA256 key signing each body (header
+	// X-BK-Signature: sha256=<hex>); "" sends no signature.
+	Secret string
+	// Client sends the requests; nil means one with a DefaultTimeout
+	// (10 s) timeout.
+	Client *http.Client
+	// Every is how often the queue is polled; 0 means DefaultEvery (2 s).
+	Every time.Duration
+	// OverdueEvery is how often overdue alarms are looked for; 0 means
+	// DefaultOverdueEvery (1 min).
+	OverdueEvery time.Duration
+	// Backoff is how long to wait before retrying a notice whose delivery
+	// just failed, after tries earlier failures; nil means DefaultBackoff
+	// (10 s × 2^tries, at most 1 h).
+	Backoff func(tries int) time.Duration
+	// MaxTries is how many failed deliveries of a notice make the
+	// Notifier give up on it; 0 means DefaultMaxTries (12).
+	MaxTries int
+	// Logger gets the give-ups and the store's errors; nil means
+	// slog.Default().
+	Logger *slog.Logger
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	client  *http.Client
+	ownHTTP bool
+	log     *slog.Logger
+}
+
+// Start checks the settings and starts the loop; Close stops it.
+func (n *Notifier) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cancel != nil {
+		return errors.New("notify: already started")
+	}
+	if n.Store == nil {
+		return errors.New("notify: store: required")
+	}
+	if n.URL != "" {
+		u, err := url.Parse(n.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("notify: url %q: want an http:// or https:// URL", redact(n.URL))
+		}
+	}
+	for name, d := range map[string]time.Duration{"every": n.Every, "overdue_every": n.OverdueEvery} {
+		if d < 0 {
+			return fmt.Errorf("notify: %s %v: want a positive duration (0 for the default)", name, d)
+		}
+	}
+	if n.MaxTries < 0 {
+		return fmt.Errorf("notify: max_tries %d: want a positive number (0 for the default)", n.MaxTries)
+	}
+	n.client, n.ownHTTP = n.Client, false
+	if n.client == nil {
+		n.client, n.ownHTTP = &http.Client{Timeout: DefaultTimeout}, true
+	}
+	n.log = n.Logger
+	if n.log == nil {
+		n.log = slog.Default()
+	}
+	ctx, n.cancel = context.WithCancel(ctx)
+	n.done = make(chan struct{})
+	go n.run(ctx)
+	return nil
+}
+
+// Close stops the loop and waits for it to return.
+func (n *Notifier) Close() error {
+	n.mu.Lock()
+	cancel, done := n.cancel, n.done
+	n.mu.Unlock()
+	if cancel == nil {
+		return nil
+	}
+	cancel()
+	<-done
+	if n.ownHTTP {
+		n.client.CloseIdleConnections()
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// run polls until ctx ends: overdue notices every OverdueEvery, the
+// webhook queue every Every.
+func (n *Notifier) run(ctx context.Context) {
+	defer close(n.done)
+	every, overdueEvery := orDefault(n.Every, DefaultEvery), orDefault(n.OverdueEvery, DefaultOverdueEvery)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	var flagged time.Time
+	var trouble storeTrouble
+	for {
+		now := time.Now()
+		if flagged.IsZero() || now.Sub(flagged) >= overdueEvery {
+			flagged = now
+			k, err := n.Store.FlagOverdue(ctx, now)
+			if ctx.Err() != nil {
+				return
+			}
+			trouble.report(n.log, "flag overdue", err)
+			if k > 0 {
+				n.log.Info("overdue rectifications flagged", "notices", k)
+			}
+		}
+		if n.URL != "" {
+			trouble.report(n.log, "deliver", n.deliver(ctx, now))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// storeTrouble logs a failing store once per distinct error, and when it
+// recovers, rather than on every poll.
+type storeTrouble map[string]string
+
+func (st *storeTrouble) report(log *slog.Logger, what string, err error) {
+	if *st == nil {
+		*st = map[string]string{}
+	}
+	last := (*st)[what]
+	switch {
+	case err == nil && last != "":
+		log.Info("notify: store works again", "op", what)
+		delete(*st, what)
+	case err != nil && err.Error() != last:
+		log.Error("notify: store failed", "op", what, "err", err)
+		(*st)[what] = err.Error()
+	}
+}
+
+// deliver sends the notices due at now; an error is the store's.
+func (n *Notifier) deliver(ctx context.Context, now time.Time) error {
+	ns, err := n.Store.PendingWebhooks(ctx, now, batch)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
+	}
+	maxTries := n.MaxTries
+	if maxTries == 0 {
+		maxTries = DefaultMaxTries
+	}
+	backoff := n.Backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	for _, no := range ns {
+		sendErr := n.send(ctx, no)
+		if ctx.Err() != nil {
+			return nil // stopping: not the webhook's fault
+		}
+		var next time.Time
+		giveUp := false
+		if sendErr != nil {
+			tries := no.WebhookTries + 1
+			next = time.Now().Add(backoff(no.WebhookTries))
+			giveUp = tries >= maxTries
+			if giveUp {
+				n.log.Warn("webhook: giving up on notice", "notice", no.ID, "tries", tries, "err", sendErr)
+			} else {
+				n.log.Debug("webhook: delivery failed", "notice", no.ID, "tries", tries, "retry_at", next, "err", sendErr)
+			}
+		}
+		if err := n.Store.WebhookDone(ctx, no.ID, sendErr, next, giveUp); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// send POSTs one notice.
+func (n *Notifier) send(ctx context.Context, no store.Notice) error {
+	body, err := json.Marshal(Payload{ID: no.ID, Kind: no.Kind, CanteenID: no.CanteenID, CanteenName: no.CanteenName,
+		ViolationID: no.ViolationID, ViolationType: no.ViolationType, DueAt: no.DueAt, At: no.At, Text: no.Text})
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "bk-fleet-notify")
+	req.Header.Set("X-BK-Delivery", strconv.FormatInt(no.ID, 10))
+	if n.Secret != "" {
+		req.Header.Set("X-BK-Signature", Sign(n.Secret, body))
+	}
+	resp, err := n.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL, which may hold a token
+		}
+		return fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return fmt.Errorf("HTTP %d: %q", resp.StatusCode, snippet)
+	}
+	return nil
+}
+
+// Sign is the X-BK-Signature of body under secret: "sha256=" and the hex
+// HMAC-SHA256.
+func Sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// redact hides a URL's user info and query (tokens) in messages.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.User, u.RawQuery = nil, ""
+	return u.String()
+}

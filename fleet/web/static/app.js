@@ -1,0 +1,205 @@
+// BrightKitchen web UI: hash routes, the session, the header and the
+// navigation of each role. Pages live in pages/*.js and export
+// render(ctx); ctx carries the page's root element, the route's
+// parameter and query, the signed-in user, an AbortSignal for its fetches
+// and onLeave() for what must stop when the page is left (videos, timers,
+// charts).
+
+import {t, setLang, lang} from "./i18n.js";
+import {api, onUnauthorized, aborted} from "./api.js";
+import {h, fill, errorBox, loading, toast} from "./ui.js";
+import {stopAll} from "./live.js";
+import * as login from "./pages/login.js";
+import * as join from "./pages/join.js";
+import * as dashboard from "./pages/dashboard.js";
+import * as canteens from "./pages/canteens.js";
+import * as canteen from "./pages/canteen.js";
+import * as review from "./pages/review.js";
+import * as alarm from "./pages/alarm.js";
+import * as my from "./pages/my.js";
+import * as gateways from "./pages/gateways.js";
+import * as parent from "./pages/parent.js";
+import * as audit from "./pages/audit.js";
+import * as users from "./pages/users.js";
+
+const staff = ["admin", "regulator", "operator"];
+const regulators = ["admin", "regulator"];
+
+/** Routes: the page module and the roles that may open it (none: public). */
+const routes = {
+  login: {page: login},
+  join: {page: join},
+  dashboard: {page: dashboard, roles: regulators},
+  canteens: {page: canteens, roles: staff},
+  canteen: {page: canteen, roles: staff},
+  review: {page: review, roles: staff},
+  alarm: {page: alarm, roles: staff},
+  my: {page: my, roles: ["operator"]},
+  gateways: {page: gateways, roles: staff},
+  parent: {page: parent, roles: ["parent"]},
+  audit: {page: audit, roles: regulators},
+  users: {page: users, roles: ["admin"]},
+};
+
+/** The navigation of each role, in order. */
+const navs = {
+  admin: ["dashboard", "review", "canteens", "gateways", "audit", "users"],
+  regulator: ["dashboard", "review", "canteens", "gateways", "audit"],
+  operator: ["my", "review", "canteens", "gateways"],
+  parent: ["parent"],
+};
+
+/** The first page of each role. */
+export function home(role) {
+  return {admin: "dashboard", regulator: "dashboard", operator: "my", parent: "parent"}[role] || "login";
+}
+
+const state = {me: null, seq: 0, leave: [], abort: null, current: ""};
+
+/** The signed-in user as /api/v1/me answers, or null. */
+export function me() { return state.me; }
+
+/** Sets the signed-in user (after a login) and goes to target or home. */
+export function signedIn(user) {
+  state.me = user;
+  let target = "";
+  try { target = sessionStorage.getItem("bk.after") || ""; sessionStorage.removeItem("bk.after"); } catch (e) { /* none */ }
+  const r = parse(target);
+  if (r && routes[r.name] && routes[r.name].roles && routes[r.name].roles.includes(user.role)) go(target.slice(1));
+  else go("/" + home(user.role));
+}
+
+/** Goes to a hash route ("/alarm/3"). */
+export function go(path) {
+  const hash = "#" + path;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+function parse(hash) {
+  const m = /^#\/([a-z]+)(?:\/([^?]*))?(?:\?(.*))?$/.exec(hash || "");
+  if (!m) return null;
+  let param = "";
+  try { param = m[2] ? decodeURIComponent(m[2]) : ""; } catch (e) { param = m[2]; }
+  return {name: m[1], param, query: new URLSearchParams(m[3] || "")};
+}
+
+function leave() {
+  const fns = state.leave;
+  state.leave = [];
+  if (state.abort) state.abort.abort();
+  state.abort = null;
+  for (const fn of fns) {
+    try { fn(); } catch (e) { console.warn("leave", e); }
+  }
+}
+
+function header() {
+  const top = document.getElementById("top");
+  const u = state.me;
+  const items = u ? navs[u.role] || [] : [];
+  const langBtn = h("button", {type: "button", id: "lang", class: "btn small ghost", title: t("app.langTitle"),
+    lang: lang() === "zh" ? "en" : "zh"}, t("app.lang"));
+  langBtn.addEventListener("click", () => {
+    setLang(lang() === "zh" ? "en" : "zh");
+    document.title = t("app.title");
+    route();
+  });
+  const right = h("div", {class: "top-right"},
+    u ? h("span", {class: "who", title: u.id || ""}, u.name || u.id || "", h("small", {}, t("role." + u.role))) : null,
+    langBtn,
+    u ? h("button", {type: "button", id: "logout", class: "btn small ghost", on: {click: logout}}, t("app.logout")) : null);
+  const nav = h("nav", {class: "nav", "aria-label": t("app.nav")}, items.map(n => h("a", {href: "#/" + n, dataset: {nav: n},
+    class: n === navActive(state.current) ? "active" : null},
+  t(n === "review" && u.role === "operator" ? "nav.alarms" : "nav." + n))));
+  fill(top, h("a", {class: "brand", href: u ? "#/" + home(u.role) : "#/login"}, h("span", {class: "logo", "aria-hidden": "true"}, "明"),
+    h("span", {}, t("app.brand"))), items.length ? nav : null, right);
+}
+
+function navActive(name) {
+  return {canteen: "canteens", alarm: "review"}[name] || name;
+}
+
+async function logout() {
+  try { await api("/logout", {method: "POST", quiet401: true}); } catch (e) { /* ended anyway */ }
+  stopAll();
+  state.me = null;
+  go("/login");
+}
+
+onUnauthorized(() => {
+  if (!state.me) return;
+  state.me = null;
+  toast(t("err.unauthorized"), "bad");
+  try { sessionStorage.setItem("bk.after", location.hash); } catch (e) { /* none */ }
+  go("/login");
+});
+
+/** Renders the route of location.hash. */
+export async function route() {
+  const seq = ++state.seq;
+  leave();
+  const body = document.body;
+  delete body.dataset.page;
+  delete body.dataset.ready;
+  const main = document.getElementById("main");
+  const r = parse(location.hash);
+  if (!r || !routes[r.name]) {
+    location.replace("#/" + (state.me ? home(state.me.role) : "login"));
+    return;
+  }
+  const def = routes[r.name];
+  if (def.roles && !state.me) {
+    fill(main, loading());
+    try {
+      state.me = await api("/me", {quiet401: true});
+    } catch (e) {
+      if (seq !== state.seq) return;
+      if (e.status === 401) {
+        try { sessionStorage.setItem("bk.after", location.hash); } catch (x) { /* none */ }
+        location.replace("#/login");
+        return;
+      }
+      state.current = r.name;
+      header();
+      fill(main, errorBox(e, () => route()));
+      body.dataset.page = r.name;
+      return;
+    }
+    if (seq !== state.seq) return;
+  }
+  if (def.roles && !def.roles.includes(state.me.role)) {
+    location.replace("#/" + home(state.me.role));
+    return;
+  }
+  state.current = r.name;
+  header();
+  const navKey = r.name === "review" && state.me && state.me.role === "operator" ? "nav.alarms" : "nav." + navActive(r.name);
+  document.title = (r.name === "login" ? t("login.title") : r.name === "join" ? t("join.title") : t(navKey)) + " · " + t("app.brand");
+  const ctrl = new AbortController();
+  state.abort = ctrl;
+  const root = h("div", {class: "page page-" + r.name});
+  fill(main, root);
+  const ctx = {
+    root, param: r.param, query: r.query, me: state.me, signal: ctrl.signal,
+    alive: () => seq === state.seq,
+    onLeave(fn) { if (seq === state.seq) state.leave.push(fn); else fn(); },
+    rerender: () => { if (seq === state.seq) route(); },
+  };
+  try {
+    await def.page.render(ctx);
+  } catch (e) {
+    if (seq !== state.seq || aborted(e)) return;
+    console.warn("render", r.name, e);
+    if (e.status === 401) return;
+    root.append(e.status === 403 ? h("div", {class: "error-box", role: "alert"}, t("app.forbidden")) : errorBox(e, () => route()));
+  }
+  if (seq === state.seq) body.dataset.page = r.name;
+}
+
+addEventListener("hashchange", () => route());
+addEventListener("unhandledrejection", ev => {
+  if (aborted(ev.reason)) ev.preventDefault();
+});
+document.title = t("app.title");
+route();

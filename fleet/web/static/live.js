@@ -1,0 +1,265 @@
+// Live video over WHEP (the logic of fleet/api/live.html): a recvonly
+// peer connection, a non-trickle offer (ICE gathering completes first)
+// POSTed to /whep/{camera} as application/sdp with the session cookie,
+// the answer applied, the Location DELETEd when the viewer leaves.
+// Failures are retried with backoff (1 s doubling to 15 s); a picture that
+// stops for 20 s while "connected" starts over.
+
+import {t, named} from "./i18n.js";
+import {h} from "./ui.js";
+
+const playing = new Set();
+
+/** The players running now (for the cap on simultaneous videos). */
+export function running() { return playing.size; }
+
+/** Stops every player (on pagehide). */
+export function stopAll() { for (const p of [...playing]) p.stop(); }
+
+addEventListener("pagehide", stopAll);
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise(res => {
+    const timer = setTimeout(res, 2000);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") { clearTimeout(timer); res(); }
+    });
+  });
+}
+
+/**
+ * Plays one camera into a <video>. Callbacks: onState(kind, text) with
+ * kind connecting / playing / retrying / stopped / refused, onFrame()
+ * when the first frame is decoded, onRefused(code, message, status) for a
+ * 401/403/429 answer.
+ */
+export class Player {
+  constructor(video, camera, opts = {}) {
+    this.video = video;
+    this.camera = camera;
+    this.opts = opts;
+    this.pc = null;
+    this.resource = null;
+    this.retry = 1000;
+    this.timer = 0;
+    this.active = false;
+    this.lastFrames = 0;
+    this.stalled = 0;
+    this.watch = 0;
+  }
+
+  state(kind, text) { if (this.opts.onState) this.opts.onState(kind, text || ""); }
+
+  /** Starts (or restarts) playing. */
+  start() {
+    this.active = true;
+    playing.add(this);
+    clearInterval(this.watch);
+    this.watch = setInterval(() => { this.check().catch(() => {}); }, 5000);
+    this.connect().catch(e => this.again(e && e.message));
+  }
+
+  /** Stops playing and releases the server's session. */
+  stop() {
+    this.active = false;
+    playing.delete(this);
+    clearTimeout(this.timer);
+    clearInterval(this.watch);
+    this.close();
+    this.video.srcObject = null;
+    this.state("stopped", t("cam.stopped"));
+  }
+
+  close() {
+    if (this.resource) {
+      fetch(this.resource, {method: "DELETE", credentials: "same-origin", keepalive: true}).catch(() => {});
+      this.resource = null;
+    }
+    if (this.pc) {
+      const pc = this.pc;
+      this.pc = null;
+      pc.close();
+    }
+  }
+
+  async connect() {
+    clearTimeout(this.timer);
+    this.close();
+    if (!this.active) return;
+    this.state("connecting", t("cam.connecting"));
+    const pc = new RTCPeerConnection();
+    this.pc = pc;
+    this.lastFrames = 0;
+    this.stalled = 0;
+    pc.addTransceiver("video", {direction: "recvonly"});
+    pc.ontrack = e => {
+      if (this.pc !== pc) return;
+      this.video.srcObject = e.streams[0] || new MediaStream([e.track]);
+      const p = this.video.play();
+      if (p) p.catch(() => {});
+      this.waitFrame(pc);
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === "connected") { this.retry = 1000; this.state("playing", t("cam.playing")); }
+      if (pc.connectionState === "failed" || pc.connectionState === "closed") this.again(pc.connectionState);
+    };
+    await pc.setLocalDescription(await pc.createOffer());
+    await gathered(pc);
+    if (this.pc !== pc) return;
+    const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/sdp"}, body: pc.localDescription.sdp});
+    if (this.pc !== pc) {
+      // Stopped meanwhile: give the session back.
+      if (r.status === 201 && r.headers.get("Location")) {
+        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: "same-origin", keepalive: true}).catch(() => {});
+      }
+      return;
+    }
+    if (r.status === 401 || r.status === 403 || r.status === 429) {
+      const e = await r.json().catch(() => ({}));
+      const code = e.code || (r.status === 429 ? "rate_limited" : "forbidden");
+      this.close();
+      if (r.status === 429) {
+        // A viewer cap: someone will leave; try again later.
+        this.timer = setTimeout(() => this.connect().catch(err => this.again(err && err.message)), 30000);
+      } else {
+        this.active = false;
+        playing.delete(this);
+        clearInterval(this.watch);
+      }
+      this.state("refused", code === "forbidden" || code === "unauthorized" ? t("cam.refused") : named("err", code));
+      if (this.opts.onRefused) this.opts.onRefused(code, e.error || "", r.status);
+      return;
+    }
+    if (r.status !== 201) {
+      const e = await r.json().catch(() => ({}));
+      throw new Error(e.error || ("HTTP " + r.status));
+    }
+    this.resource = new URL(r.headers.get("Location"), location.href).href;
+    await pc.setRemoteDescription({type: "answer", sdp: await r.text()});
+  }
+
+  waitFrame(pc) {
+    const v = this.video;
+    const done = () => {
+      if (this.pc !== pc || !v.videoWidth) return false;
+      if (this.opts.onFrame) this.opts.onFrame();
+      return true;
+    };
+    if (v.requestVideoFrameCallback) {
+      const cb = () => { if (this.pc === pc && !done()) v.requestVideoFrameCallback(cb); };
+      v.requestVideoFrameCallback(cb);
+    } else {
+      const on = () => { if (done() || this.pc !== pc) { v.removeEventListener("timeupdate", on); v.removeEventListener("resize", on); } };
+      v.addEventListener("timeupdate", on);
+      v.addEventListener("resize", on);
+    }
+  }
+
+  again(why) {
+    if (!this.active) return;
+    this.close();
+    this.state("retrying", t("cam.retrying") + (why ? " " + why : ""));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect().catch(e => this.again(e && e.message)), this.retry);
+    this.retry = Math.min(this.retry * 2, 15000);
+  }
+
+  async check() {
+    const pc = this.pc;
+    if (!pc || pc.connectionState !== "connected") return;
+    const stats = await pc.getStats();
+    let frames = 0;
+    stats.forEach(s => { if (s.type === "inbound-rtp" && s.kind === "video") frames = s.framesDecoded || 0; });
+    if (pc !== this.pc) return;
+    if (frames === this.lastFrames) {
+      if (++this.stalled >= 4) { this.stalled = 0; this.again(); }
+    } else {
+      this.stalled = 0;
+    }
+    this.lastFrames = frames;
+  }
+}
+
+/**
+ * A camera tile: [data-camera] with a <video muted playsinline autoplay>,
+ * a caption and a state line; data-playing="true" once a frame is shown.
+ * extra are nodes put under the caption (chips, buttons).
+ */
+export function tile(cam, caption, extra) {
+  const video = h("video", {muted: true, autoplay: true, playsinline: true, disablepictureinpicture: true});
+  video.setAttribute("muted", "");
+  video.setAttribute("autoplay", "");
+  const stateEl = h("span", {class: "live-state"}, t("cam.stopped"));
+  const el = h("figure", {class: "tile", dataset: {camera: cam.camera_id}},
+    h("div", {class: "video-box"}, video, stateEl),
+    h("figcaption", {}, caption, extra));
+  return {el, video, stateEl};
+}
+
+/** At most this many videos play at once on a page. */
+export const maxVideos = 9;
+
+/**
+ * A grid of camera tiles. The first maxVideos cameras start at once (the
+ * online ones first); each tile has a watch / stop toggle. opts:
+ * caption(cam) → node, extra(cam) → nodes, chip(cam) → node,
+ * onRefused(code, msg, status), autostart (default true), toggle
+ * (default true). Returns {el, stop(), update(cams)}.
+ */
+export function grid(cams, opts = {}) {
+  const el = h("div", {class: "live-grid"});
+  const tiles = new Map();
+  const sorted = [...cams].sort((a, b) => Number(!!b.online) - Number(!!a.online));
+  for (const cam of sorted) {
+    const chipBox = h("span", {class: "chip-box"}, opts.chip ? opts.chip(cam) : null);
+    const btn = opts.toggle === false ? null : h("button", {type: "button", class: "btn small ghost"}, t("cam.watch"));
+    const tl = tile(cam, opts.caption ? opts.caption(cam) : cam.camera_id,
+      h("span", {class: "tile-extra"}, chipBox, btn, opts.extra ? opts.extra(cam) : null));
+    const x = {cam, tile: tl, chipBox, btn, player: null};
+    const setBtn = on => { if (btn) btn.textContent = on ? t("cam.stop") : t("cam.watch"); };
+    x.player = new Player(tl.video, cam.camera_id, {
+      onState: (kind, text) => {
+        tl.stateEl.textContent = text;
+        tl.stateEl.dataset.kind = kind;
+        if (kind !== "playing" && kind !== "connecting") delete tl.el.dataset.playing;
+        setBtn(x.player && x.player.active);
+      },
+      onFrame: () => { tl.el.dataset.playing = "true"; tl.stateEl.textContent = t("cam.playing"); tl.stateEl.dataset.kind = "playing"; },
+      onRefused: opts.onRefused,
+    });
+    if (btn) {
+      btn.addEventListener("click", () => {
+        if (x.player.active) { x.player.stop(); setBtn(false); return; }
+        if (running() >= maxVideos) { tl.stateEl.textContent = t("cam.cap", {n: maxVideos}); return; }
+        x.player.start();
+        setBtn(true);
+      });
+    }
+    tiles.set(cam.camera_id, x);
+    el.append(tl.el);
+  }
+  if (opts.autostart !== false) {
+    let n = running();
+    for (const x of tiles.values()) {
+      if (n >= maxVideos) break;
+      x.player.start();
+      n++;
+    }
+  }
+  return {
+    el,
+    tiles,
+    stop() { for (const x of tiles.values()) x.player.stop(); },
+    update(list) {
+      for (const cam of list) {
+        const x = tiles.get(cam.camera_id);
+        if (!x) continue;
+        x.cam = cam;
+        if (opts.chip) x.chipBox.replaceChildren(opts.chip(cam));
+      }
+    },
+  };
+}

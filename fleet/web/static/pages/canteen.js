@@ -1,0 +1,128 @@
+// #/canteen/{id}: one canteen: its details, its required areas with the
+// cameras mapped to each, the live grid (WHEP), its recent alarms. Its
+// operator and admins also map cameras (PUT /api/v1/cameras/{id}) and set
+// the parents' viewing windows.
+
+import {t, named} from "../i18n.js";
+import {api, qs, aborted} from "../api.js";
+import {h, fill, section, empty, field, act, toast, cameraChip, weekText, errorBox} from "../ui.js";
+import {grid} from "../live.js";
+import {alarmList} from "./common.js";
+import {viewingEditor, viewingSummary} from "./viewing.js";
+
+const defaultAreas = ["rough_processing", "cooking", "washing"];
+
+export async function render(ctx) {
+  const id = ctx.param;
+  const enc = encodeURIComponent(id);
+  const [c, camRes, alarms] = await Promise.all([
+    api("/canteens/" + enc, {signal: ctx.signal}),
+    api("/canteens/" + enc + "/cameras", {signal: ctx.signal}),
+    api("/violations" + qs({canteen_id: id, alarms: 1, limit: 20}), {signal: ctx.signal}).catch(e => {
+      if (aborted(e)) throw e;
+      return {error: e};
+    }),
+  ]);
+  let cams = camRes.cameras || [];
+  const me = ctx.me;
+  const canEdit = me.role === "admin" || (me.role === "operator" && (me.canteens || []).includes(c.id));
+  const required = c.required_areas && c.required_areas.length ? c.required_areas : defaultAreas;
+
+  // Areas and the cameras mapped to them.
+  const areasEl = h("ul", {class: "areas", id: "areas"});
+  const drawAreas = () => {
+    const items = required.map(area => {
+      const mine = cams.filter(x => x.area === area);
+      return h("li", {class: "area " + (mine.length ? "mapped" : "unmapped"), dataset: {area, mapped: String(mine.length > 0)}},
+        h("span", {class: "area-name"}, named("area", area)),
+        mine.length ? h("span", {class: "chips"}, mine.map(x => cameraChip(x, true))) :
+          h("span", {class: "badge bad"}, t("canteen.unmapped")));
+    });
+    const others = cams.filter(x => !required.includes(x.area));
+    if (others.length) {
+      items.push(h("li", {class: "area other"}, h("span", {class: "area-name"}, t("canteen.otherCams")),
+        h("span", {class: "chips"}, others.map(x => cameraChip(x, true)))));
+    }
+    fill(areasEl, items);
+  };
+  drawAreas();
+
+  // The live grid; captions are kept to update them after a mapping.
+  let live = null;
+  const captions = new Map();
+  const caption = cam => {
+    const el = h("span", {class: "tile-caption"});
+    const set = x => fill(el, h("b", {}, x.area ? named("area", x.area) : t("cam.areaNone")), " ",
+      h("span", {class: "muted"}, x.camera_id), " ",
+      h("span", {class: "badge " + (x.public ? "ok" : "off"), title: x.public ? t("cam.public") : t("cam.private")},
+        x.public ? t("cam.public") : t("cam.private")));
+    set(cam);
+    captions.set(cam.camera_id, set);
+    return el;
+  };
+  const refreshCams = async () => {
+    const r = await api("/canteens/" + enc + "/cameras", {signal: ctx.signal});
+    cams = r.cameras || [];
+    drawAreas();
+    if (live) live.update(cams);
+    for (const x of cams) { const set = captions.get(x.camera_id); if (set) set(x); }
+  };
+  const editForm = cam => {
+    const known = [...new Set([...required, ...cams.map(x => x.area)].filter(Boolean))];
+    const area = h("select", {"aria-label": t("cam.area")},
+      h("option", {value: ""}, t("cam.areaNone")),
+      known.map(a => h("option", {value: a, selected: a === cam.area}, named("area", a) + (named("area", a) !== a ? ` (${a})` : ""))),
+      h("option", {value: "__other"}, t("cam.areaOther")));
+    const other = h("input", {placeholder: t("cam.area"), hidden: true, "aria-label": t("cam.areaOther")});
+    area.addEventListener("change", () => { other.hidden = area.value !== "__other"; if (!other.hidden) other.focus(); });
+    const pub = h("input", {type: "checkbox", checked: !!cam.public});
+    const err = h("p", {class: "form-error", role: "alert"});
+    const save = h("button", {type: "submit", class: "btn small primary"}, t("app.save"));
+    act(save, async () => {
+      const a = area.value === "__other" ? other.value.trim() : area.value;
+      await api("/cameras/" + encodeURIComponent(cam.camera_id), {method: "PUT", body: {area: a, public: pub.checked}});
+      toast(t("app.saved"), "ok");
+      await refreshCams();
+    }, err);
+    return h("details", {class: "cam-edit"}, h("summary", {}, t("cam.edit")),
+      h("form", {class: "cam-form"}, field(t("cam.area"), h("span", {class: "row"}, area, other)),
+        h("label", {class: "check"}, pub, " ", t("cam.public")), h("div", {class: "form-actions"}, save, err)));
+  };
+  const liveBox = h("div", {id: "live"});
+  if (cams.length) {
+    live = grid(cams, {caption, chip: x => cameraChip(x, false), extra: canEdit ? editForm : null});
+    liveBox.append(live.el);
+    ctx.onLeave(() => live.stop());
+  } else {
+    liveBox.append(empty(t("canteen.noCameras")));
+  }
+
+  // Details and the viewing windows.
+  const viewingBox = h("div", {class: "viewing"});
+  const drawViewing = v => fill(viewingBox, h("div", {}, h("span", {class: "muted"}, t("canteen.viewing") + t("app.colon")), viewingSummary(v)),
+    v.max_parent_viewers ? h("div", {class: "muted small"}, t("canteen.maxParents") + t("app.colon") + v.max_parent_viewers) : null,
+    canEdit ? viewingEditor(v, nv => drawViewing(Object.assign({}, v, nv))) : null);
+  drawViewing(c);
+  const hours = c.operating_hours || c.hours;
+  const details = h("dl", {class: "facts"},
+    h("dt", {}, t("canteen.id")), h("dd", {}, c.id),
+    h("dt", {}, t("canteen.category")), h("dd", {}, named("cat", c.category)),
+    h("dt", {}, t("canteen.district")), h("dd", {}, c.district || t("app.none")),
+    h("dt", {}, t("canteen.address")), h("dd", {}, c.address || t("app.none")),
+    h("dt", {}, t("canteen.hours")), h("dd", {}, weekText(hours) || t("canteen.notSet")),
+    c.tz ? [h("dt", {}, t("canteen.tz")), h("dd", {}, c.tz)] : null);
+
+  ctx.root.append(h("div", {id: "canteen", dataset: {id: c.id}},
+    h("div", {class: "page-head"}, h("h1", {}, c.name || c.id,
+      c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null)),
+    h("div", {class: "cols"},
+      section(null, {}, details, viewingBox),
+      section(t("canteen.areaTitle"), {}, areasEl)),
+    section(t("canteen.live"), {class: "card live-card"}, liveBox),
+    section(t("canteen.alarms"), {}, alarms.error ? errorBox(alarms.error) :
+      alarmList(alarms.violations, {canteen: false, empty: t("canteen.noAlarms")}))));
+
+  // Camera health changes: refresh the chips and areas every 30 s.
+  const timer = setInterval(() => { refreshCams().catch(() => {}); }, 30000);
+  ctx.onLeave(() => clearInterval(timer));
+}

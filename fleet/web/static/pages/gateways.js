@@ -1,0 +1,91 @@
+// #/gateways: the fleet (GET /api/v1/gateways): each gateway online or
+// not, last seen, firmware version, canteen, spool depth from its last
+// heartbeat, and its cameras' health. An admin binds a gateway to a
+// canteen (PUT /api/v1/gateways/{id}). Refreshed every 30 s.
+
+import {t} from "../i18n.js";
+import {api, aborted} from "../api.js";
+import {h, fill, empty, act, toast, fmtRel, fmtTime, cameraChip, isTime} from "../ui.js";
+
+export async function render(ctx) {
+  const [res, cl] = await Promise.all([
+    api("/gateways", {signal: ctx.signal}),
+    api("/canteens", {signal: ctx.signal}).catch(e => { if (aborted(e)) throw e; return {canteens: []}; }),
+  ]);
+  const names = Object.fromEntries((cl.canteens || []).map(c => [c.id, c.name || c.id]));
+  const admin = ctx.me.role === "admin";
+  const summary = h("span", {class: "muted", id: "gw-summary"});
+  const body = h("tbody");
+  const list = h("div", {class: "gw-list"});
+  const draw = gws => {
+    gws = gws.slice().sort((a, b) => Number(!!a.online) - Number(!!b.online) || a.id.localeCompare(b.id));
+    summary.textContent = t("gw.summary", {o: gws.filter(g => g.online).length, n: gws.length});
+    if (!gws.length) { fill(list, empty(t("gw.empty"))); return; }
+    fill(body, gws.map(g => row(g, names, admin, refresh)));
+    fill(list, h("div", {class: "table-wrap card"}, h("table", {class: "table gw-table"},
+      h("thead", {}, h("tr", {}, ["id", "state", "canteen", "version", "seen", "spool", "cameras"].map(k => h("th", {}, t("gw.col." + k))))),
+      body)));
+  };
+  const refresh = async () => {
+    try {
+      const r = await api("/gateways", {signal: ctx.signal});
+      draw(r.gateways || []);
+    } catch (e) {
+      if (!aborted(e)) toast(e.message, "bad");
+    }
+  };
+  draw(res.gateways || []);
+  const timer = setInterval(refresh, 30000);
+  ctx.onLeave(() => clearInterval(timer));
+  const again = h("button", {type: "button", class: "btn small ghost"}, t("app.refresh"));
+  act(again, refresh);
+  ctx.root.append(h("div", {id: "gateways"},
+    h("div", {class: "page-head"}, h("h1", {}, t("gw.title")), h("div", {class: "filters"}, summary, again)),
+    list));
+}
+
+function heartbeat(g) {
+  let hb = g.last_heartbeat;
+  if (typeof hb === "string") {
+    try { hb = JSON.parse(hb); } catch (e) { hb = null; }
+  }
+  return hb && typeof hb === "object" ? hb : null;
+}
+
+function row(g, names, admin, refresh) {
+  const hb = heartbeat(g);
+  const spool = hb && hb.spool;
+  const cams = (g.cameras || []).map(c => Object.assign({gateway_online: g.online}, c));
+  let canteenCell;
+  if (admin) {
+    const input = h("input", {value: g.canteen_id || "", placeholder: t("gw.bindPh"), "aria-label": t("gw.bindPh"),
+      class: "narrow", autocapitalize: "none", spellcheck: "false"});
+    const bind = h("button", {type: "button", class: "btn small ghost"}, t("gw.bind"));
+    act(bind, async () => {
+      await api("/gateways/" + encodeURIComponent(g.id), {method: "PUT", body: {canteen_id: input.value.trim()}});
+      toast(t("app.saved"), "ok");
+      await refresh();
+    });
+    canteenCell = h("td", {}, g.canteen_id ? h("a", {href: "#/canteen/" + encodeURIComponent(g.canteen_id)}, names[g.canteen_id] || g.canteen_id) :
+      h("span", {class: "muted"}, t("gw.unbound")), h("div", {class: "row"}, input, bind));
+  } else {
+    canteenCell = h("td", {}, g.canteen_id ? h("a", {href: "#/canteen/" + encodeURIComponent(g.canteen_id)}, names[g.canteen_id] || g.canteen_id) :
+      h("span", {class: "muted"}, t("gw.unbound")));
+  }
+  const q = hb && Array.isArray(hb.quarantined) && hb.quarantined.length ? hb.quarantined.join(", ") : "";
+  return h("tr", {dataset: {gateway: g.id, online: String(!!g.online)}},
+    h("th", {scope: "row"}, g.id),
+    h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline"))),
+    canteenCell,
+    h("td", {}, g.version || t("app.none"),
+      g.config_version ? h("div", {class: "muted small"}, t("gw.config", {v: g.config_reported_version || 0}) +
+        (g.config_reported_version !== g.config_version ? ` / ${g.config_version}` : "")) : null,
+      g.config_error ? h("div", {class: "bad small"}, t("gw.configErr", {e: g.config_error})) : null),
+    h("td", {}, isTime(g.last_seen) ? h("time", {datetime: g.last_seen, title: fmtTime(g.last_seen)}, fmtRel(g.last_seen)) : t("app.none")),
+    h("td", {class: "num"}, spool ? t("gw.spool", {n: spool.depth ?? 0}) : t("app.none"),
+      spool && (spool.dropped_snapshots || spool.dropped_records) ?
+        h("div", {class: "bad small"}, t("gw.dropped", {n: (spool.dropped_snapshots || 0) + (spool.dropped_records || 0)})) : null),
+    h("td", {class: "wrap"}, cams.length ? h("div", {class: "chips"}, cams.map(c => cameraChip(c, true))) : t("app.none"),
+      q ? h("div", {class: "bad small"}, t("gw.quarantined", {p: q})) : null));
+}
+

@@ -1,0 +1,46 @@
+// #/join: a parent redeems an invite code (POST /api/v1/invites/redeem)
+// and is signed in to the school's page. #/join?code=… fills the code.
+
+import {t} from "../i18n.js";
+import {api, errorText} from "../api.js";
+import {h, field} from "../ui.js";
+import {signedIn} from "../app.js";
+
+export async function render(ctx) {
+  const code = h("input", {id: "join-code", name: "code", autocomplete: "one-time-code", autocapitalize: "characters",
+    spellcheck: "false", required: true, value: ctx.query.get("code") || ""});
+  const login = h("input", {id: "join-login", name: "login", autocomplete: "username", autocapitalize: "none",
+    spellcheck: "false", required: true});
+  const name = h("input", {id: "join-name", name: "name", autocomplete: "nickname", placeholder: t("join.namePh"), required: true});
+  const password = h("input", {id: "join-password", name: "password", type: "password", autocomplete: "new-password",
+    minlength: "8", required: true});
+  const err = h("p", {id: "join-error", class: "form-error", role: "alert"});
+  const submit = h("button", {id: "join-submit", type: "submit", class: "btn primary wide"}, t("join.submit"));
+  const form = h("form", {class: "auth-form", novalidate: true},
+    field(t("join.code"), code), field(t("join.login"), login), field(t("join.name"), name),
+    field(t("join.password"), password), err, submit,
+    h("p", {class: "auth-alt"}, h("a", {href: "#/login"}, t("join.back"))));
+  form.addEventListener("submit", async ev => {
+    ev.preventDefault();
+    err.textContent = "";
+    if (!code.value.trim() || !login.value.trim() || !name.value.trim() || !password.value) {
+      err.textContent = t("join.required");
+      return;
+    }
+    if (password.value.length < 8) { err.textContent = t("join.short"); return; }
+    submit.disabled = true;
+    submit.textContent = t("join.busy");
+    try {
+      const user = await api("/invites/redeem", {method: "POST", quiet401: true, body: {code: code.value.trim(),
+        login: login.value.trim(), name: name.value.trim(), password: password.value}});
+      signedIn(user);
+    } catch (e) {
+      err.textContent = e.code === "bad_invite" ? t("join.bad") : errorText(e);
+    } finally {
+      submit.disabled = false;
+      submit.textContent = t("join.submit");
+    }
+  });
+  ctx.root.append(h("div", {class: "auth"},
+    h("div", {class: "auth-card card"}, h("h1", {}, t("join.title")), h("p", {class: "muted"}, t("join.subtitle")), form)));
+}

@@ -1,0 +1,274 @@
+// Small DOM and formatting helpers shared by the pages.
+
+import {t, named, locale, lang} from "./i18n.js";
+import {errorText, aborted} from "./api.js";
+
+const boolProps = new Set(["disabled", "checked", "hidden", "multiple", "selected", "muted", "autoplay",
+  "playsInline", "required", "readOnly", "open", "defaultMuted"]);
+
+/**
+ * Builds an element. props: class, text, dataset {…}, on {event: fn},
+ * value, boolean properties, and any other attribute. Children may be
+ * nodes, strings, numbers, arrays or null.
+ */
+export function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(props || {})) {
+    if (v === undefined || v === null || v === false && !boolProps.has(k)) continue;
+    if (k === "class") el.className = Array.isArray(v) ? v.filter(Boolean).join(" ") : v;
+    else if (k === "text") el.textContent = v;
+    else if (k === "dataset") Object.entries(v).forEach(([dk, dv]) => { if (dv !== undefined && dv !== null) el.dataset[dk] = dv; });
+    else if (k === "on") Object.entries(v).forEach(([ev, fn]) => el.addEventListener(ev, fn));
+    else if (k === "value") el.value = v;
+    else if (boolProps.has(k)) el[k] = !!v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false || c === true) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+/** Replaces the children of el. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** A titled card section. */
+export function section(title, props, ...children) {
+  return h("section", Object.assign({class: "card"}, props || {}), title ? h("h2", {}, title) : null, ...children);
+}
+
+/** A muted message for an empty list. */
+export function empty(text) { return h("p", {class: "empty"}, text); }
+
+/** A spinner line. */
+export function loading() { return h("p", {class: "loading", role: "status"}, t("app.loading")); }
+
+/** An error box with an optional retry. */
+export function errorBox(e, retry) {
+  return h("div", {class: "error-box", role: "alert"}, h("span", {}, t("app.error", {msg: errorText(e)})),
+    retry ? h("button", {type: "button", class: "btn small", on: {click: retry}}, t("app.retry")) : null);
+}
+
+/** A labelled form field. */
+export function field(label, input, help) {
+  return h("label", {class: "field"}, h("span", {class: "field-label"}, label), input,
+    help ? h("small", {class: "help"}, help) : null);
+}
+
+/** A select of options [value, text]; the first may be ["", t("app.all")]. */
+export function select(props, options, selected) {
+  return h("select", props, options.map(([v, text]) => h("option", {value: v, selected: String(v) === String(selected ?? "")}, text)));
+}
+
+/**
+ * Wires a button to an async action: disabled while it runs; its error
+ * goes to errEl (or a toast). Never lets a rejection escape.
+ */
+export function act(btn, fn, errEl) {
+  btn.addEventListener("click", async ev => {
+    ev.preventDefault();
+    if (btn.disabled) return;
+    btn.disabled = true;
+    if (errEl) errEl.textContent = "";
+    try {
+      await fn(ev);
+    } catch (e) {
+      if (aborted(e)) return;
+      if (errEl) errEl.textContent = errorText(e);
+      else toast(errorText(e), "bad");
+    } finally {
+      btn.disabled = false;
+    }
+  });
+  return btn;
+}
+
+/** A button that asks once more before it runs fn. */
+export function twoStep(label, confirmLabel, fn, errEl) {
+  const btn = h("button", {type: "button", class: "btn small danger"}, label);
+  let armed = false, timer = 0;
+  btn.addEventListener("click", async () => {
+    if (!armed) {
+      armed = true;
+      btn.textContent = confirmLabel;
+      timer = setTimeout(() => { armed = false; btn.textContent = label; }, 4000);
+      return;
+    }
+    clearTimeout(timer);
+    armed = false;
+    btn.disabled = true;
+    try { await fn(); } catch (e) {
+      if (!aborted(e)) { if (errEl) errEl.textContent = errorText(e); else toast(errorText(e), "bad"); }
+    } finally { btn.disabled = false; btn.textContent = label; }
+  });
+  return btn;
+}
+
+let toastTimer = 0;
+/** A short message at the bottom of the screen. */
+export function toast(msg, kind) {
+  let el = document.getElementById("toast");
+  if (!el) {
+    el = h("div", {id: "toast", role: "status", "aria-live": "polite"});
+    document.body.append(el);
+  }
+  el.textContent = msg;
+  el.className = "show " + (kind || "");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.className = ""; }, 4000);
+}
+
+// ---- time ----
+
+const weekdayIndex = {Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6};
+const partFormats = new Map();
+
+/** The calendar parts of a time in a time zone (the browser's without tz). */
+export function parts(v, tz) {
+  const d = v instanceof Date ? v : new Date(v);
+  if (isNaN(d)) return null;
+  const key = tz || "";
+  let f = partFormats.get(key);
+  if (!f) {
+    const o = {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+      hourCycle: "h23", weekday: "short"};
+    try { f = new Intl.DateTimeFormat("en-US", tz ? Object.assign({timeZone: tz}, o) : o); } catch (e) {
+      f = new Intl.DateTimeFormat("en-US", o);
+    }
+    partFormats.set(key, f);
+  }
+  const p = {};
+  for (const x of f.formatToParts(d)) p[x.type] = x.value;
+  return {y: +p.year, m: +p.month, d: +p.day, H: p.hour === "24" ? "00" : p.hour, M: p.minute, wd: weekdayIndex[p.weekday] ?? 0,
+    ymd: `${p.year}-${p.month}-${p.day}`};
+}
+
+/** Whether v is a real time (not empty, not Go's zero time). */
+export function isTime(v) {
+  if (!v) return false;
+  const d = new Date(v);
+  return !isNaN(d) && d.getUTCFullYear() > 1;
+}
+
+/** "2024-05-01 12:30", or "—". */
+export function fmtTime(v, tz) {
+  if (!isTime(v)) return t("app.none");
+  const p = parts(v, tz);
+  return `${p.ymd} ${p.H}:${p.M}`;
+}
+
+/** "3 minutes ago" in the language in use, or "—". */
+export function fmtRel(v) {
+  if (!isTime(v)) return t("app.none");
+  const s = (new Date(v).getTime() - Date.now()) / 1000;
+  const rtf = new Intl.RelativeTimeFormat(locale(), {numeric: "auto"});
+  const a = Math.abs(s);
+  if (a < 45) return rtf.format(Math.round(s), "second");
+  if (a < 45 * 60) return rtf.format(Math.round(s / 60), "minute");
+  if (a < 22 * 3600) return rtf.format(Math.round(s / 3600), "hour");
+  return rtf.format(Math.round(s / 86400), "day");
+}
+
+/** "今天 11:00", "明天 11:00", "周三 03-05 11:00" in time zone tz. */
+export function fmtWhen(v, tz) {
+  if (!isTime(v)) return t("app.none");
+  const p = parts(v, tz), now = parts(new Date(), tz);
+  const days = Math.round((Date.UTC(p.y, p.m - 1, p.d) - Date.UTC(now.y, now.m - 1, now.d)) / 86400000);
+  const hm = `${p.H}:${p.M}`;
+  if (days === 0) return t("time.today") + " " + hm;
+  if (days === 1) return t("time.tomorrow") + " " + hm;
+  return `${t("day." + p.wd)} ${p.ymd.slice(5)} ${hm}`;
+}
+
+/** A time element with the absolute time as its title. */
+export function timeEl(v, rel) {
+  return h("time", {datetime: isTime(v) ? v : null, title: isTime(v) ? fmtTime(v) : null}, rel ? fmtRel(v) : fmtTime(v));
+}
+
+// ---- rates ----
+
+/** A {num, den} rate as "92.3%", or "—" when den is 0. */
+export function pct(r) {
+  if (!r || !r.den) return t("app.none");
+  return (r.num / r.den * 100).toFixed(1) + "%";
+}
+
+/** A rate in percent for a chart, or null when den is 0. */
+export function pctValue(r) {
+  if (!r || !r.den) return null;
+  return Math.round(r.num / r.den * 1000) / 10;
+}
+
+// ---- badges ----
+
+export function statusBadge(status) {
+  return h("span", {class: "badge st-" + (status || "none")}, named("status", status || "none"));
+}
+
+export function overdueBadge(overdue) {
+  if (!overdue) return null;
+  return h("span", {class: "badge overdue", title: named("overdue", overdue)}, named("overdue", overdue));
+}
+
+/** A camera's health chip: online, picture. */
+export function cameraChip(c, withId) {
+  const gwDown = c.gateway_online === false;
+  const ok = !gwDown && c.online && (c.picture === "ok" || !c.picture);
+  const state = gwDown ? t("cam.gwOffline") : !c.online ? t("cam.offline") : named("pic", c.picture || "unknown");
+  return h("span", {class: "chip " + (ok ? "ok" : !c.online || gwDown ? "off" : "warn"), title: state,
+    dataset: {cameraChip: c.camera_id}},
+  withId ? h("b", {}, c.camera_id) : null, withId && c.area ? " " + named("area", c.area) : null,
+  withId ? " · " : null, state);
+}
+
+// ---- weeks (operating hours, viewing windows) ----
+
+/** Display order of weekdays: Monday first (the data is Sunday first). */
+export const weekOrder = [1, 2, 3, 4, 5, 6, 0];
+
+function rangesText(rs) {
+  if (rs.length === 1 && rs[0] === "00:00-24:00") return t("days.allDay");
+  return rs.join(lang() === "zh" ? "、" : ", ");
+}
+
+/** "周一至周五 11:00-13:00；周六 09:00-10:00", or "" for an empty week. */
+export function weekText(week) {
+  const w = Array.from({length: 7}, (_, i) => (week && week[i]) || []);
+  const groups = [];
+  for (const d of weekOrder) {
+    const key = w[d].join(",");
+    const last = groups[groups.length - 1];
+    if (last && last.key === key) last.days.push(d);
+    else groups.push({key, days: [d], ranges: w[d]});
+  }
+  const out = [];
+  for (const g of groups) {
+    if (!g.key) continue;
+    let name;
+    if (g.days.length === 7) name = t("days.every");
+    else if (g.days.length === 1) name = t("day." + g.days[0]);
+    else if (g.days.length === 2) name = t("day." + g.days[0]) + t("days.sep") + t("day." + g.days[1]);
+    else name = t("days.range", {a: t("day." + g.days[0]), b: t("day." + g.days[g.days.length - 1])});
+    out.push(name + " " + rangesText(g.ranges));
+  }
+  return out.join(t("days.listSep"));
+}
+
+/** Whether s is a list of HH:MM-HH:MM ranges. */
+export function parseRanges(s) {
+  const rs = s.split(/[,，;；\s]+/).map(x => x.trim()).filter(Boolean);
+  for (const r of rs) {
+    if (!/^([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$/.test(r)) return null;
+  }
+  return rs;
+}

@@ -1,0 +1,181 @@
+// Package web is the fleet's browser UI: a single-page app in plain
+// JavaScript modules (no build step, nothing fetched from the internet),
+// embedded in the binary and served at / and /static/.
+//
+// The files under static/ are served as they are, with one exception:
+// index.html gets an import map, a modulepreload link for every module,
+// and ?v=<content hash> on each of its static URLs, so a browser that keeps /static/ files for an hour
+// (Cache-Control: max-age=3600) still never mixes the modules of two
+// releases.
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+//go:embed static
+var embedded embed.FS
+
+// Cache-Control values: the page is revalidated on every load, the files
+// it names are kept for an hour.
+const (
+	IndexCacheControl  = "no-cache"
+	StaticCacheControl = "public, max-age=3600"
+)
+
+// importMapMarker is replaced in index.html by the import map.
+const importMapMarker = "<!-- importmap -->"
+
+// asset is one file as served.
+type asset struct {
+	body  []byte
+	ctype string
+	etag  string
+}
+
+// site is the embedded files, keyed by URL path ("/static/app.js"), and
+// the rewritten index page.
+type site struct {
+	files map[string]*asset
+	index *asset
+}
+
+var load = sync.OnceValues(func() (*site, error) { return build(embedded) })
+
+// contentTypes are the types of the files the UI ships; anything else is
+// served as plain text.
+var contentTypes = map[string]string{
+	".html":  "text/html; charset=utf-8",
+	".js":    "text/javascript; charset=utf-8",
+	".mjs":   "text/javascript; charset=utf-8",
+	".css":   "text/css; charset=utf-8",
+	".json":  "application/json",
+	".svg":   "image/svg+xml",
+	".png":   "image/png",
+	".jpg":   "image/jpeg",
+	".ico":   "image/x-icon",
+	".webp":  "image/webp",
+	".woff2": "font/woff2",
+	".txt":   "text/plain; charset=utf-8",
+}
+
+func contentType(name string) string {
+	ext := strings.ToLower(path.Ext(name))
+	if t, ok := contentTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); ext != "" && t != "" {
+		return t
+	}
+	return "text/plain; charset=utf-8"
+}
+
+func newAsset(name string, body []byte) *asset {
+	sum := sha256.Sum256(body)
+	return &asset{body: body, ctype: contentType(name), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
+// version is the short content hash put in ?v=.
+func (a *asset) version() string { return strings.Trim(a.etag, `"`)[:10] }
+
+func build(fsys fs.FS) (*site, error) {
+	s := &site{files: map[string]*asset{}}
+	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		s.files["/"+p] = newAsset(p, b)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	idx, ok := s.files["/static/index.html"]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	s.index = newAsset("index.html", s.versioned(idx.body))
+	return s, nil
+}
+
+// versioned adds ?v=<hash> to the quoted static URLs of page and puts the
+// import map of all modules where page has importMapMarker.
+func (s *site) versioned(page []byte) []byte {
+	names := make([]string, 0, len(s.files))
+	for name := range s.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	imports := map[string]string{}
+	var pairs []string
+	var preload strings.Builder
+	for _, name := range names {
+		url := name + "?v=" + s.files[name].version()
+		pairs = append(pairs, `"`+name+`"`, `"`+url+`"`)
+		if strings.HasSuffix(name, ".js") && !strings.HasPrefix(name, "/static/vendor/") {
+			imports[name] = url
+			// All modules at once, not one level of imports at a time.
+			fmt.Fprintf(&preload, "\n<link rel=\"modulepreload\" href=\"%s\">", url)
+		}
+	}
+	page = []byte(strings.NewReplacer(pairs...).Replace(string(page)))
+	m, _ := json.Marshal(map[string]any{"imports": imports})
+	tag := `<script type="importmap">` + string(m) + `</script>` + preload.String()
+	return bytes.Replace(page, []byte(importMapMarker), []byte(tag), 1)
+}
+
+// Handler serves the UI: GET / is static/index.html, GET /static/… the
+// files under static/. Anything else is 404; other methods than GET and
+// HEAD are 405.
+func Handler() http.Handler {
+	return http.HandlerFunc(serve)
+}
+
+func serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	s, err := load()
+	if err != nil {
+		http.Error(w, "web UI not built in: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	var a *asset
+	cache := StaticCacheControl
+	switch p := r.URL.Path; {
+	case p == "/" || p == "/index.html":
+		a, cache = s.index, IndexCacheControl
+	case strings.HasPrefix(p, "/static/"):
+		a = s.files[path.Clean(p)]
+	}
+	if a == nil {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", a.ctype)
+	h.Set("Cache-Control", cache)
+	h.Set("ETag", a.etag)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}

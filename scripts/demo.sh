@@ -31,6 +31,18 @@ pids+=($!)
 if [ ! -f "$DIR/gw-demo.json" ]; then
   "$BIN/bk-fleet" gateway add --id gw-demo --canteen canteen-demo --json --data "$DIR/fleet" >"$DIR/gw-demo.json"
 fi
+# Web UI users; passwords are made once per demo dir and printed below.
+adduser() { # login role flags...
+  local login=$1 pw
+  pw=$(head -c 9 /dev/urandom | base64 | tr '+/' '-_')
+  echo "$pw" | "$BIN/bk-fleet" user add --login "$login" --role "$2" --data "$DIR/fleet" "${@:3}" >/dev/null
+  echo "$login $pw" >>"$DIR/users.txt"
+}
+if [ ! -f "$DIR/users.txt" ]; then
+  : >"$DIR/users.txt"
+  adduser regulator regulator --district '*' --name 李科长
+  adduser operator operator --canteen canteen-demo --name 张经理
+fi
 user=$(sed -n 's/.*"username":"\([^"]*\)".*/\1/p' "$DIR/gw-demo.json")
 pass=$(sed -n 's/.*"password":"\([^"]*\)".*/\1/p' "$DIR/gw-demo.json")
 
@@ -95,10 +107,30 @@ for _ in $(seq 1 50); do
   sleep 0.2
 done
 
+# The registry: the demo canteen is a school in 徐汇区, open 06:00-20:00,
+# parents may watch 07:00-19:00; the cameras mapped to its kitchen areas.
+api() { curl -fsS -X "$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' "http://$HTTP$2" -d "$3"; }
+day='["07:00-19:00"]'
+api POST /api/v1/canteens '{"id":"canteen-demo","name":"徐汇区实验小学食堂","category":"school","district":"徐汇区",
+  "address":"漕溪北路 1 号","required_areas":["rough_processing","cooking","washing"],
+  "operating_hours":[["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"]],
+  "viewing_windows":['"$day,$day,$day,$day,$day,$day,$day"']}' >/dev/null
+invite=""
+for _ in $(seq 1 50); do # the cameras are known after the gateway's first heartbeat
+  if api PUT /api/v1/cameras/cam-hot '{"area":"cooking","public":true}' >/dev/null 2>&1; then
+    api PUT /api/v1/cameras/cam-wash '{"area":"washing","public":false}' >/dev/null 2>&1 || true
+    invite=$(api POST /api/v1/canteens/canteen-demo/invites '{"label":"demo parents"}' | sed -n 's/.*"code":"\([^"]*\)".*/\1/p')
+    break
+  fi
+  sleep 0.3
+done
+
 cat <<MSG
 
 BrightKitchen demo is running (logs in $DIR).
-  Fleet dashboard:  http://$HTTP/#token=$TOKEN
+  Web UI:           http://$HTTP/   log in as (login password):
+$(sed 's/^/                      /' "$DIR/users.txt")
+  Parents:          http://$HTTP/#/join with the access code ${invite:-(none: cameras not up yet)}
   Admin API token:  $TOKEN     e.g. curl -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/gateways
   Gateway status:   http://$GW_HTTP/
   Cameras (RTSP):   rtsp://$RTSP/cam-hot  rtsp://$RTSP/cam-wash

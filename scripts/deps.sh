@@ -17,6 +17,7 @@ declare -A want=(
   [gcc-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-gcc
   [protobuf-compiler]=/usr/bin/protoc
   [chromium]=/usr/bin/chromium
+  [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
   [postgresql]=/usr/lib/postgresql
 )
 

@@ -5,15 +5,12 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
@@ -42,8 +40,18 @@ type Server struct {
 	// Live relays live views (/whep, /whip, /live); nil turns them off.
 	Live *live.Relay
 	// Ready reports whether the fleet is consuming MQTT (for /healthz).
-	Ready  func() bool
-	Logger *slog.Logger
+	Ready func() bool
+	// SecureCookies marks session cookies Secure even on plain HTTP (the
+	// fleet behind a TLS-terminating proxy).
+	SecureCookies bool
+	// MaxParentViewers caps concurrent parent viewers of a school whose
+	// registry entry sets none. Default store.DefaultMaxParentViewers.
+	MaxParentViewers int
+	Logger           *slog.Logger
+
+	limOnce sync.Once
+	lim     *failLimiter
+	parents parentViewers
 }
 
 // MaxBody is the largest request body accepted.
@@ -59,19 +67,49 @@ func (s *Server) Handler() http.Handler {
 	if s.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.HandleFunc("GET /{$}", s.statusPage)
-	mux.Handle("GET /api/v1/gateways", s.auth(s.listGateways))
+	mux.Handle("GET /{$}", web.Handler())
+	mux.Handle("GET /static/", web.Handler())
+	mux.HandleFunc("GET /status", s.statusPage)
+
+	staff := []string{store.RoleAdmin, store.RoleRegulator, store.RoleOperator}
+	regulators := []string{store.RoleAdmin, store.RoleRegulator}
+	operators := []string{store.RoleAdmin, store.RoleOperator}
+	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/logout", s.logout)
+	mux.HandleFunc("POST /api/v1/invites/redeem", s.redeemInvite)
+	mux.Handle("GET /api/v1/me", s.authorize(s.me, store.Roles...))
+	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, operators...))
+	mux.Handle("POST /api/v1/users", s.auth(s.addUser))
+	mux.Handle("DELETE /api/v1/users/{id}", s.authorize(s.deleteUser, operators...))
+	mux.Handle("GET /api/v1/audit", s.authorize(s.auditLog, regulators...))
+	mux.Handle("GET /api/v1/dashboard", s.authorize(s.dashboard, regulators...))
+
+	mux.Handle("GET /api/v1/gateways", s.authorize(s.listGateways, staff...))
+	mux.Handle("PUT /api/v1/gateways/{id}", s.auth(s.bindGateway))
 	mux.Handle("POST /api/v1/gateways/{id}/commands", s.auth(s.sendCommand))
 	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.auth(s.getCommand))
 	mux.Handle("PUT /api/v1/gateways/{id}/config", s.auth(s.putConfig))
-	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, store.RoleAdmin, store.RoleRegulator))
-	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, store.RoleAdmin, store.RoleRegulator, store.RoleOperator))
+	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, operators...))
+
+	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, staff...))
+	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, store.Roles...))
+	mux.Handle("GET /api/v1/canteens/{id}/cameras", s.authorize(s.canteenCameras, store.Roles...))
+	mux.Handle("PUT /api/v1/canteens/{id}/viewing", s.authorize(s.putViewing, operators...))
+	mux.Handle("GET /api/v1/canteens/{id}/invites", s.authorize(s.listInvites, operators...))
+	mux.Handle("POST /api/v1/canteens/{id}/invites", s.authorize(s.addInvite, operators...))
 	mux.Handle("POST /api/v1/canteens", s.auth(s.putCanteen))
 	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, store.RoleAdmin))
-	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, store.RoleAdmin, store.RoleRegulator))
-	mux.Handle("GET /api/v1/violations", s.auth(s.listViolations))
-	mux.Handle("GET /api/v1/violations/{id}", s.auth(s.getViolation))
-	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.auth(s.getSnapshot))
+	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, regulators...))
+
+	mux.Handle("GET /api/v1/violations", s.authorize(s.listViolations, staff...))
+	mux.Handle("GET /api/v1/violations/{id}", s.authorize(s.getViolation, staff...))
+	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.authorize(s.getSnapshot, staff...))
+	mux.Handle("POST /api/v1/violations/{id}/review", s.authorize(s.review, regulators...))
+	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxPhoto+64<<10, operators...))
+	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, staff...))
+	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, regulators...))
+	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, operators...))
+	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, operators...))
 	if s.Live != nil {
 		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, store.Roles...))
 		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, store.Roles...))
@@ -96,172 +134,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// auth lets admins through: the operations API.
-func (s *Server) auth(h http.HandlerFunc) http.Handler { return s.authorize(h, store.RoleAdmin) }
-
-// authorize resolves the bearer token to a Principal (the admin token, or
-// a stored API token), refuses roles not in roles, and hands the principal
-// on in the request's context. Users, sessions and the finer role rules
-// come with the registry; the check stays in this one place.
-func (s *Server) authorize(h http.HandlerFunc, roles ...string) http.Handler {
-	return s.authorizeBody(h, MaxBody, roles...)
-}
-
-// authorizeBody is authorize with a body limit other than MaxBody.
-func (s *Server) authorizeBody(h http.HandlerFunc, maxBody int64, roles ...string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.principal(w, r)
-		if !ok {
-			return
-		}
-		if !slices.Contains(roles, p.Role) {
-			writeError(w, http.StatusForbidden, "forbidden", "role "+p.Role+" may not do this")
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
-		h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	})
-}
-
-func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, bool) {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || tok == "" {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "missing bearer token")
-		return Principal{}, false
-	}
-	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
-		return Principal{ID: "admin-token", Role: store.RoleAdmin}, true
-	}
-	t, err := s.Store.TokenBySecret(r.Context(), tok)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, "unauthenticated", "invalid token")
-		return Principal{}, false
-	} else if err != nil {
-		s.internal(w, "look up token", err)
-		return Principal{}, false
-	}
-	return Principal{ID: "token:" + t.ID, Role: t.Role, Canteens: t.Canteens}, true
-}
-
-// Principal is who a request acts for.
-type Principal struct {
-	// ID names the principal in audit records.
-	ID   string
-	Role string
-	// Canteens bind operators and parents.
-	Canteens []string
-}
-
-type principalKey struct{}
-
-// PrincipalOf is the principal authorize put in ctx.
-func PrincipalOf(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
-}
-
-// CanWatch says whether p may watch a camera live: admins and regulators
-// any camera, operators the cameras of their canteens, parents the public
-// cameras of their school (the viewing windows come with the registry).
-func (p Principal) CanWatch(h store.CameraHome) bool {
-	switch p.Role {
-	case store.RoleAdmin, store.RoleRegulator:
-		return true
-	case store.RoleOperator:
-		return h.CanteenID != "" && slices.Contains(p.Canteens, h.CanteenID)
-	case store.RoleParent:
-		return h.Public && h.CanteenID != "" && slices.Contains(p.Canteens, h.CanteenID)
-	}
-	return false
-}
-
-func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {
-	gws, err := s.Store.ListGateways(r.Context())
-	if err != nil {
-		s.internal(w, "list gateways", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"gateways": gws})
-}
-
-func (s *Server) listViolations(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := store.ViolationFilter{
-		CanteenID: q.Get("canteen_id"), GatewayID: q.Get("gateway_id"),
-		Type: q.Get("type"), Status: q.Get("status"),
-	}
-	var err error
-	if f.Since, err = parseTime(q.Get("since")); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "since: "+err.Error())
-		return
-	}
-	if f.Until, err = parseTime(q.Get("until")); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", "until: "+err.Error())
-		return
-	}
-	if v := q.Get("limit"); v != "" {
-		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 10000 {
-			writeError(w, http.StatusBadRequest, "bad_request", "limit: want 1..10000")
-			return
-		}
-	}
-	if v := q.Get("after_id"); v != "" {
-		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
-			writeError(w, http.StatusBadRequest, "bad_request", "after_id: not a number")
-			return
-		}
-	}
-	vs, err := s.Store.Violations(r.Context(), f)
-	if err != nil {
-		s.internal(w, "list violations", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"violations": vs})
-}
-
-func (s *Server) violationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "violation id must be a positive number")
-		return 0, false
-	}
-	return id, true
-}
-
-func (s *Server) getViolation(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.violationID(w, r)
-	if !ok {
-		return
-	}
-	v, err := s.Store.Violation(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no such violation")
-		return
-	} else if err != nil {
-		s.internal(w, "get violation", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
-}
-
-func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.violationID(w, r)
-	if !ok {
-		return
-	}
-	jpeg, err := s.Store.Snapshot(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no snapshot for this violation")
-		return
-	} else if err != nil {
-		s.internal(w, "get snapshot", err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Header().Set("Cache-Control", "private, max-age=86400")
-	_, _ = w.Write(jpeg)
 }
 
 type commandRequest struct {

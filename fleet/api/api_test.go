@@ -57,7 +57,7 @@ func TestAuthAndErrors(t *testing.T) {
 		{"GET", "/api/v1/violations", "secret", "", 200, `"violations"`},
 		{"GET", "/api/v1/violations/abc", "secret", "", 400, "positive number"},
 		{"GET", "/api/v1/violations/99", "secret", "", 404, "no such violation"},
-		{"GET", "/api/v1/violations/99/snapshot", "secret", "", 404, "no snapshot"},
+		{"GET", "/api/v1/violations/99/snapshot", "secret", "", 404, "no such violation"},
 		{"POST", "/api/v1/gateways/nope/commands", "secret", `{"name":"ping"}`, 404, "no gateway"},
 		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":`, 400, "body"},
 		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping","extra":1}`, 400, "unknown field"},
@@ -65,7 +65,8 @@ func TestAuthAndErrors(t *testing.T) {
 		{"POST", "/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping"}`, 503, "MQTT"},
 		{"PUT", "/api/v1/gateways/gw-1/config", "secret", `[1]`, 400, "JSON object"},
 		{"GET", "/api/v1/nothing", "secret", "", 404, "no such endpoint"},
-		{"GET", "/", "", "", 200, "BrightKitchen"},
+		{"GET", "/", "", "", 200, "明厨亮灶"},
+		{"GET", "/status", "", "", 200, "BrightKitchen"},
 	}
 	for _, c := range cases {
 		status, body := do(t, c.method, srv.URL+c.path, c.token, c.body)

@@ -21,36 +21,6 @@ const MaxImport = 5 << 20
 // importHeader is the CSV import's header, in this order.
 var importHeader = []string{"id", "name", "category", "district", "address", "required_areas", "hours"}
 
-func (s *Server) listCanteens(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	cs, err := s.Store.ListCanteens(r.Context(), store.CanteenFilter{Category: q.Get("category"), District: q.Get("district")})
-	if err != nil {
-		s.internal(w, "list canteens", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"canteens": cs})
-}
-
-func (s *Server) getCanteen(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	p, _ := PrincipalOf(r.Context())
-	// An operator is refused any canteen not theirs, existing or not, so
-	// the answer does not tell which ids exist.
-	if p.Role == store.RoleOperator && !slices.Contains(p.Canteens, id) {
-		writeError(w, http.StatusForbidden, "forbidden", "not one of your canteens")
-		return
-	}
-	c, err := s.Store.Canteen(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no canteen %q", id))
-		return
-	} else if err != nil {
-		s.internal(w, "get canteen", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
-}
-
 // canteenRequest is POST /api/v1/canteens' body: a whole canteen, created
 // or replaced. Active defaults to true.
 type canteenRequest struct {
@@ -63,6 +33,9 @@ type canteenRequest struct {
 	RequiredAreas []string      `json:"required_areas"`
 	Hours         coverage.Week `json:"operating_hours"`
 	TZ            string        `json:"tz"`
+	// Viewing and MaxParentViewers: see PUT …/viewing.
+	Viewing          coverage.Week `json:"viewing_windows"`
+	MaxParentViewers int           `json:"max_parent_viewers"`
 }
 
 func (s *Server) putCanteen(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +44,8 @@ func (s *Server) putCanteen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := store.Canteen{ID: req.ID, Name: req.Name, Category: req.Category, District: req.District, Address: req.Address,
-		Active: req.Active == nil || *req.Active, RequiredAreas: req.RequiredAreas, Hours: req.Hours, TZ: req.TZ}
+		Active: req.Active == nil || *req.Active, RequiredAreas: req.RequiredAreas, Hours: req.Hours, TZ: req.TZ,
+		Viewing: req.Viewing, MaxParentViewers: req.MaxParentViewers}
 	c, err := s.Store.PutCanteen(r.Context(), c)
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())

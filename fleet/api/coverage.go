@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/export"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -18,20 +20,20 @@ const DefaultCoverageDays = 7
 
 // coverage answers GET /api/v1/coverage?category&district&from&to (dates
 // YYYY-MM-DD, inclusive; default the last 7 days as dated in
-// coverage.DefaultTZ) with coverage.Report as JSON, or with format=csv one
-// row per day and (category, district).
-//
-// Reviews and rectifications are not stored yet: every violation counts as
-// raised and not handled, so the handling and rectification rates are 0
-// wherever there are violations.
+// coverage.DefaultTZ) with coverage.Report as JSON, with format=csv one
+// row per day and (category, district), with format=xlsx a workbook
+// (export.CoverageTables). A regulator sees its districts only.
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	format := q.Get("format")
-	if format != "" && format != "json" && format != "csv" {
-		writeError(w, http.StatusBadRequest, "bad_request", "format: want json or csv")
+	if format != "" && format != "json" && format != "csv" && format != "xlsx" {
+		writeError(w, http.StatusBadRequest, "bad_request", "format: want json, csv or xlsx")
 		return
 	}
-	query := coverage.Query{Category: q.Get("category"), District: q.Get("district"), Now: time.Now()}
+	f, query, ok := coverageQuery(w, r)
+	if !ok {
+		return
+	}
 	var err error
 	if query.From, err = parseDate(q.Get("from")); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", "from: "+err.Error())
@@ -42,12 +44,7 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if query.To.IsZero() {
-		loc, err := time.LoadLocation(coverage.DefaultTZ)
-		if err != nil {
-			loc = time.UTC
-		}
-		y, m, d := query.Now.In(loc).Date()
-		query.To = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		query.To = today(query.Now)
 	}
 	if query.From.IsZero() {
 		query.From = query.To.AddDate(0, 0, -(DefaultCoverageDays - 1))
@@ -56,25 +53,60 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("from..to: want 1 to %d days", coverage.MaxDays))
 		return
 	}
-	in, err := s.Store.CoverageInput(r.Context(), store.CanteenFilter{Category: query.Category, District: query.District},
-		query.From, query.To)
+	rep, ok := s.rates(w, r, f, query)
+	if !ok {
+		return
+	}
+	switch format {
+	case "csv":
+		writeCoverageCSV(w, rep)
+	case "xlsx":
+		s.writeTables(w, "xlsx", "coverage", export.CoverageTables(rep)...)
+	default:
+		writeJSON(w, http.StatusOK, rep)
+	}
+}
+
+// coverageQuery reads ?category&district into a filter in the principal's
+// scope; a regulator asking for a district not theirs is refused.
+func coverageQuery(w http.ResponseWriter, r *http.Request) (store.CanteenFilter, coverage.Query, bool) {
+	p, _ := PrincipalOf(r.Context())
+	q := r.URL.Query()
+	f := store.CanteenFilter{Category: q.Get("category"), District: q.Get("district"), Scope: p.Scope()}
+	if f.District != "" && f.Scope.Districts != nil && !slices.Contains(f.Scope.Districts, f.District) {
+		refuse(w, "district "+f.District)
+		return f, coverage.Query{}, false
+	}
+	return f, coverage.Query{Category: f.Category, District: f.District, Now: time.Now()}, true
+}
+
+// today is the current date in coverage.DefaultTZ, as midnight UTC.
+func today(now time.Time) time.Time {
+	loc, err := time.LoadLocation(coverage.DefaultTZ)
+	if err != nil {
+		loc = time.UTC
+	}
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// rates computes the rates of the canteens f selects; it has answered
+// when ok is false.
+func (s *Server) rates(w http.ResponseWriter, r *http.Request, f store.CanteenFilter, query coverage.Query) (coverage.Report, bool) {
+	in, err := s.Store.CoverageInput(r.Context(), f, query.From, query.To)
 	if err != nil {
 		s.internal(w, "load coverage input", err)
-		return
+		return coverage.Report{}, false
 	}
 	rep, err := coverage.Compute(in, query)
 	if errors.Is(err, coverage.ErrQuery) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
+		return rep, false
 	} else if err != nil {
 		s.internal(w, "compute coverage", err)
-		return
+		return rep, false
 	}
-	if format == "csv" {
-		writeCoverageCSV(w, rep)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	return rep, true
 }
 
 // parseDate parses YYYY-MM-DD as that date's midnight UTC (coverage uses

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"cmp"
+	"context"
 	_ "embed"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
+	"sync"
+	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
@@ -12,50 +17,150 @@ import (
 )
 
 // watchable resolves the camera of the request and checks the principal
-// may watch it; it has written the error when ok is false.
-func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, ok bool) {
+// may watch it now; it has answered (and audited a refusal) when ok is
+// false. For a parent, until is when its school's viewing window closes.
+func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, until time.Time, ok bool) {
 	camera := r.PathValue("camera")
 	if !wire.ValidID(camera) {
 		writeError(w, http.StatusBadRequest, "bad_request", "camera id: want 1-64 letters, digits, '.', '_' or '-'")
-		return p, home, false
+		return p, home, until, false
 	}
 	p, _ = PrincipalOf(r.Context())
+	refused := func(code, msg string) (Principal, store.CameraHome, time.Time, bool) {
+		writeError(w, http.StatusForbidden, code, msg)
+		if r.Method == http.MethodPost {
+			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: "refused", CanteenID: home.CanteenID,
+				CameraID: camera, Detail: code})
+		}
+		return p, home, until, false
+	}
 	home, err := s.Store.CameraHome(r.Context(), camera)
 	if errors.Is(err, store.ErrNotFound) {
 		// The same answer as a camera of someone else's canteen would get
 		// from a narrower role, so that ids cannot be probed.
-		if p.Role == store.RoleAdmin || p.Role == store.RoleRegulator {
+		if p.Role == store.RoleAdmin {
 			writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
-		} else {
-			writeError(w, http.StatusForbidden, "forbidden", "not allowed to watch camera "+camera)
+			return p, home, until, false
 		}
-		return p, home, false
+		return refused("forbidden", "not allowed to watch camera "+camera)
 	} else if err != nil {
 		s.internal(w, "look up camera", err)
-		return p, home, false
+		return p, home, until, false
 	}
-	if !p.CanWatch(home) {
-		writeError(w, http.StatusForbidden, "forbidden", "not allowed to watch camera "+camera)
-		return p, home, false
+	var c store.Canteen
+	if home.CanteenID != "" {
+		c, err = s.Store.Canteen(r.Context(), home.CanteenID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			s.internal(w, "look up canteen", err)
+			return p, home, until, false
+		}
 	}
-	return p, home, true
+	if !p.CanWatch(home, c.District) {
+		return refused("forbidden", "not allowed to watch camera "+camera)
+	}
+	if p.Role == store.RoleParent {
+		v := viewOf(c, time.Now())
+		if !v.ViewingOpen {
+			msg := "live view is closed now"
+			if !v.ViewingNext.IsZero() {
+				msg += "; it opens " + v.ViewingNext.Format(time.RFC3339)
+			}
+			return refused("outside_window", msg)
+		}
+		until = v.ViewingUntil
+	}
+	return p, home, until, true
 }
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
-// allowed to watch the camera.
+// allowed to watch the camera; parents count against their school's cap
+// and are cut off when the viewing window closes.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
-	p, home, ok := s.watchable(w, r)
+	p, home, until, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
-	s.Live.WHEP(w, r, r.PathValue("camera"), live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role})
+	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until}
+	if p.Role == store.RoleParent {
+		c, err := s.Store.Canteen(r.Context(), home.CanteenID)
+		if err != nil {
+			s.internal(w, "look up canteen", err)
+			return
+		}
+		limit := c.MaxParentViewers
+		if limit == 0 {
+			limit = cmp.Or(s.MaxParentViewers, store.DefaultMaxParentViewers)
+		}
+		if !s.parents.reserve(home.CanteenID, limit) {
+			writeError(w, http.StatusTooManyRequests, "parent_cap",
+				fmt.Sprintf("%d parents are watching this school already: try again later", limit))
+			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: "refused", CanteenID: home.CanteenID,
+				CameraID: r.PathValue("camera"), Detail: "parent_cap"})
+			return
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		s.Live.WHEP(rec, r, r.PathValue("camera"), v)
+		if rec.status != http.StatusCreated {
+			s.parents.release(home.CanteenID)
+		}
+		return
+	}
+	s.Live.WHEP(w, r, r.PathValue("camera"), v)
 }
 
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
-	if _, _, ok := s.watchable(w, r); !ok {
+	if _, _, _, ok := s.watchable(w, r); !ok {
 		return
 	}
 	s.Live.WHEPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
+}
+
+// ViewerEnded is the relay's OnViewerEnd: it writes the live view to the
+// audit log and frees a parent's place.
+func (s *Server) ViewerEnded(v live.Viewer, camera string, from, to time.Time) {
+	if v.Role == store.RoleParent {
+		s.parents.release(v.CanteenID)
+	}
+	s.audit(context.Background(), store.AuditEntry{Actor: v.Principal, Role: v.Role, Action: "live_view",
+		CanteenID: v.CanteenID, CameraID: camera, From: from, To: to})
+}
+
+// parentViewers counts parents watching, per school.
+type parentViewers struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (pv *parentViewers) reserve(canteen string, limit int) bool {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	if pv.n == nil {
+		pv.n = map[string]int{}
+	}
+	if pv.n[canteen] >= limit {
+		return false
+	}
+	pv.n[canteen]++
+	return true
+}
+
+func (pv *parentViewers) release(canteen string) {
+	pv.mu.Lock()
+	defer pv.mu.Unlock()
+	if pv.n[canteen] > 0 {
+		pv.n[canteen]--
+	}
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sr *statusRecorder) WriteHeader(code int) {
+	sr.status = code
+	sr.ResponseWriter.WriteHeader(code)
 }
 
 // cameraView is what the player shows about a camera.
@@ -71,7 +176,7 @@ type cameraView struct {
 }
 
 func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
-	_, home, ok := s.watchable(w, r)
+	_, home, _, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/notify"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -51,8 +52,20 @@ type Options struct {
 	PublicURL string
 	// Live holds the live-view relay's settings (ICE servers, UDP port,
 	// caps, linger); Start, Stop, Registerer and Logger are set here.
-	Live   live.Config
-	Logger *slog.Logger
+	Live live.Config
+	// Workflow holds the alarm deadlines (defaults: review 24 h,
+	// rectification 72 h); Webhook is set from WebhookURL.
+	Workflow store.Workflow
+	// WebhookURL receives every notice to an operator as a signed JSON POST
+	// (WebhookSecret is the HMAC key). Default none.
+	WebhookURL, WebhookSecret string
+	// SecureCookies marks session cookies Secure on plain HTTP (behind a
+	// TLS proxy).
+	SecureCookies bool
+	// MaxParentViewers caps concurrent parent viewers per school where the
+	// registry sets none (default 50).
+	MaxParentViewers int
+	Logger           *slog.Logger
 }
 
 // Fleet is a running fleet server.
@@ -61,6 +74,7 @@ type Fleet struct {
 	Broker   *broker.Broker // nil with an external broker
 	Ingest   *ingest.Consumer
 	Live     *live.Relay
+	Notifier *notify.Notifier
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	registry *prometheus.Registry
@@ -100,6 +114,13 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	if f.Store, err = store.Open(ctx, dbURL); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
+	f.Store.Workflow = o.Workflow
+	f.Store.Workflow.Webhook = o.WebhookURL != ""
+	f.Notifier = &notify.Notifier{Store: f.Store, URL: o.WebhookURL, Secret: o.WebhookSecret,
+		Logger: o.Logger.With("component", "notify")}
+	if err := f.Notifier.Start(ctx); err != nil {
+		return nil, fmt.Errorf("start notifier: %w", err)
+	}
 
 	brokerURL, user, pass := o.Broker, o.BrokerUser, o.BrokerPassword
 	if brokerURL == "" {
@@ -124,7 +145,8 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 
 	a := &api.Server{
 		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
-		Ready: f.Ingest.Connected, Logger: o.Logger.With("component", "api"),
+		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
+		Logger: o.Logger.With("component", "api"),
 	}
 	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
@@ -137,10 +159,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return f.startLive(ctx, a, strings.TrimRight(o.PublicURL, "/"), camera, t)
 	}
 	lc.Stop = func(ctx context.Context, camera, session string) error { return f.stopLive(ctx, a, camera, session) }
-	lc.OnViewerEnd = func(v live.Viewer, camera string, from, to time.Time) {
-		f.log.Info("live view ended", "principal", v.Principal, "role", v.Role, "camera_id", camera,
-			"from", from.UTC(), "to", to.UTC())
-	}
+	lc.OnViewerEnd = a.ViewerEnded
 	lc.Registerer = f.registry
 	lc.Logger = o.Logger.With("component", "live")
 	if f.Live, err = live.New(lc); err != nil {
@@ -186,6 +205,9 @@ func (f *Fleet) Close() error {
 	}
 	if f.Ingest != nil {
 		errs = append(errs, f.Ingest.Close())
+	}
+	if f.Notifier != nil {
+		errs = append(errs, f.Notifier.Close())
 	}
 	if f.Broker != nil {
 		errs = append(errs, f.Broker.Close())

@@ -38,8 +38,11 @@ Usage:
   bk-fleet serve [flags]                          run the server
   bk-fleet gateway add --id ID --canteen CANTEEN  create a gateway identity and print its MQTT credentials
   bk-fleet gateway list                           list gateways
-  bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl 720h]
+  bk-fleet token add --role ROLE [--canteen C1,C2] [--district D1,D2] [--label TEXT] [--ttl 720h]
                                                   create an API token (admin, regulator, operator or parent)
+  bk-fleet user add --login L --role ROLE [--name N] [--canteen C1,C2] [--district D1,D2]
+                                                  create a user for the web UI; the password is read from stdin
+  bk-fleet user list | password --login L | delete --login L
   bk-fleet --version
 
 Every flag can also be set in the environment as BK_<FLAG> (e.g. BK_HTTP, BK_DB).
@@ -81,8 +84,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		return tokenAdd(args[2:], stdout, stderr)
+	case "user":
+		if len(args) < 2 {
+			fmt.Fprintln(stderr, "bk-fleet user: want add, list, password or delete")
+			return 2
+		}
+		switch args[1] {
+		case "add":
+			return userAdd(args[2:], stdout, stderr)
+		case "list":
+			return userList(args[2:], stdout, stderr)
+		case "password":
+			return userPassword(args[2:], stdout, stderr)
+		case "delete":
+			return userDelete(args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "bk-fleet user: unknown command %q (want add, list, password or delete)\n", args[1])
+		return 2
 	}
-	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway, token or --version)\n", args[0])
+	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway, token, user or --version)\n", args[0])
 	return 2
 }
 
@@ -155,6 +175,12 @@ func serve(args []string, stderr io.Writer) int {
 	loopback := fs.str("webrtc-loopback", "false", "offer loopback ICE candidates only (tests, one host)")
 	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
 	noGOP := fs.str("live-no-gop-cache", "false", "turn the relay's GOP cache off (a benchmark baseline)")
+	reviewDeadline := fs.str("review-deadline", "24h", "how soon an alarm must be reviewed")
+	rectifyDeadline := fs.str("rectify-deadline", "72h", "how soon a confirmed alarm must be rectified")
+	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
+	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
+	secureCookies := fs.str("secure-cookies", "false", "mark session cookies Secure (behind a TLS proxy)")
+	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
@@ -179,6 +205,25 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
 		return 2
 	}
+	var wf store.Workflow
+	if wf.ReviewDeadline, err = time.ParseDuration(*reviewDeadline); err != nil || wf.ReviewDeadline <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --review-deadline %q: want a positive duration such as 24h\n", *reviewDeadline)
+		return 2
+	}
+	if wf.RectifyDeadline, err = time.ParseDuration(*rectifyDeadline); err != nil || wf.RectifyDeadline <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --rectify-deadline %q: want a positive duration such as 72h\n", *rectifyDeadline)
+		return 2
+	}
+	secure, err := strconv.ParseBool(*secureCookies)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet serve: --secure-cookies %q: want true or false\n", *secureCookies)
+		return 2
+	}
+	parents, err := strconv.Atoi(*maxParents)
+	if err != nil || parents < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --max-parent-viewers %q: want a positive number\n", *maxParents)
+		return 2
+	}
 	if *iceServers != "" {
 		lc.ICEServers = []webrtc.ICEServer{{URLs: strings.Split(*iceServers, ","), Username: *iceUser, Credential: *icePass}}
 	}
@@ -191,7 +236,8 @@ func serve(args []string, stderr io.Writer) int {
 		HTTP: *httpAddr, MQTTListen: *mqttListen, Broker: *brokerURL,
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
-		PublicURL: *publicURL, Live: lc, Logger: log,
+		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
+		SecureCookies: secure, MaxParentViewers: parents, Logger: log,
 	})
 	if err != nil {
 		log.Error("start", "err", err)
@@ -281,6 +327,7 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("token add", stderr)
 	role := fs.String("role", "", "admin, regulator, operator or parent")
 	canteens := fs.String("canteen", "", "comma-separated canteen ids the token is bound to (operator, parent)")
+	districts := fs.String("district", "", "comma-separated districts a regulator token covers (* = the whole city)")
 	label := fs.String("label", "", "who or what the token is for")
 	ttl := fs.Duration("ttl", 0, "how long the token is valid (default: until revoked)")
 	asJSON := fs.Bool("json", false, "print the token as JSON")
@@ -291,6 +338,9 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	t := store.Token{Role: *role, Label: *label}
 	if *canteens != "" {
 		t.Canteens = strings.Split(*canteens, ",")
+	}
+	if *districts != "" {
+		t.Districts = strings.Split(*districts, ",")
 	}
 	if *ttl < 0 {
 		fmt.Fprintln(stderr, "bk-fleet token add: --ttl must not be negative")

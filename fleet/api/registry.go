@@ -1,0 +1,256 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// refuse answers 403 for something outside the principal's scope.
+func refuse(w http.ResponseWriter, what string) {
+	writeError(w, http.StatusForbidden, "forbidden", "not allowed: "+what)
+}
+
+// canteenInScope loads canteen id and checks the principal may see it; it
+// has answered when ok is false. Those with a narrower scope than admin
+// get 403 for a canteen that does not exist, so ids cannot be probed.
+func (s *Server) canteenInScope(w http.ResponseWriter, r *http.Request, id string) (store.Canteen, Principal, bool) {
+	p, _ := PrincipalOf(r.Context())
+	c, err := s.Store.Canteen(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(c.ID, c.District)) {
+		if p.Role == store.RoleAdmin {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no canteen %q", id))
+		} else {
+			refuse(w, "canteen "+id)
+		}
+		return c, p, false
+	} else if err != nil {
+		s.internal(w, "get canteen", err)
+		return c, p, false
+	}
+	return c, p, true
+}
+
+func (s *Server) listCanteens(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p, _ := PrincipalOf(r.Context())
+	cs, err := s.Store.ListCanteens(r.Context(), store.CanteenFilter{Category: q.Get("category"),
+		District: q.Get("district"), Scope: p.Scope()})
+	if err != nil {
+		s.internal(w, "list canteens", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"canteens": cs})
+}
+
+// canteenView is a canteen with whether parents may watch now.
+type canteenView struct {
+	store.Canteen
+	ViewingOpen  bool      `json:"viewing_open"`
+	ViewingUntil time.Time `json:"viewing_until,omitzero"`
+	ViewingNext  time.Time `json:"viewing_next,omitzero"`
+}
+
+func viewOf(c store.Canteen, now time.Time) canteenView {
+	v := canteenView{Canteen: c}
+	loc, err := time.LoadLocation(c.TZ)
+	if err != nil {
+		loc = time.UTC
+	}
+	v.ViewingOpen, v.ViewingUntil, v.ViewingNext = c.Viewing.Open(now, loc)
+	return v
+}
+
+func (s *Server) getCanteen(w http.ResponseWriter, r *http.Request) {
+	c, _, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, time.Now()))
+}
+
+// canteenCameras lists a canteen's cameras (a parent: only public ones)
+// with their mapping and health.
+func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
+	c, p, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	gws, err := s.Store.ListGateways(r.Context())
+	if err != nil {
+		s.internal(w, "list gateways", err)
+		return
+	}
+	type cam struct {
+		store.Camera
+		GatewayID string `json:"gateway_id"`
+		GwOnline  bool   `json:"gateway_online"`
+		Viewers   int    `json:"viewers,omitempty"`
+	}
+	out := []cam{}
+	for _, g := range gws {
+		if g.CanteenID != c.ID {
+			continue
+		}
+		for _, cm := range g.Cameras {
+			if p.Role == store.RoleParent && !cm.Public {
+				continue
+			}
+			x := cam{Camera: cm, GatewayID: g.ID, GwOnline: g.Online}
+			if s.Live != nil && p.Role != store.RoleParent {
+				x.Viewers = s.Live.Viewers(cm.ID)
+			}
+			out = append(out, x)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"cameras": out})
+}
+
+type viewingRequest struct {
+	Viewing          coverage.Week `json:"viewing_windows"`
+	MaxParentViewers int           `json:"max_parent_viewers"`
+}
+
+// putViewing sets a school's parent viewing windows and parent cap.
+func (s *Server) putViewing(w http.ResponseWriter, r *http.Request) {
+	c, p, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	var req viewingRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	err := s.Store.SetViewing(r.Context(), c.ID, req.Viewing, req.MaxParentViewers)
+	if errors.Is(err, store.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	} else if err != nil {
+		s.internal(w, "set viewing windows", err)
+		return
+	}
+	s.auditAs(r.Context(), p, store.AuditEntry{Action: "viewing_set", CanteenID: c.ID,
+		Detail: fmt.Sprintf("%v, max %d parents", req.Viewing, req.MaxParentViewers)})
+	c, err = s.Store.Canteen(r.Context(), c.ID)
+	if err != nil {
+		s.internal(w, "get canteen", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(c, time.Now()))
+}
+
+// listGateways lists the gateways in the principal's scope: an operator's
+// canteens' gateways, a regulator's districts'.
+func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalOf(r.Context())
+	gws, err := s.Store.ListGateways(r.Context())
+	if err != nil {
+		s.internal(w, "list gateways", err)
+		return
+	}
+	if sc := p.Scope(); sc.Districts != nil || sc.Canteens != nil {
+		cs, err := s.Store.ListCanteens(r.Context(), store.CanteenFilter{Scope: sc})
+		if err != nil {
+			s.internal(w, "list canteens", err)
+			return
+		}
+		mine := make(map[string]bool, len(cs))
+		for _, c := range cs {
+			mine[c.ID] = true
+		}
+		gws = slices.DeleteFunc(gws, func(g store.Gateway) bool { return !mine[g.CanteenID] })
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"gateways": gws})
+}
+
+type bindRequest struct {
+	CanteenID *string `json:"canteen_id"`
+}
+
+// bindGateway binds a gateway to a canteen (admin).
+func (s *Server) bindGateway(w http.ResponseWriter, r *http.Request) {
+	var req bindRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.CanteenID == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "canteen_id: required (\"\" unbinds)")
+		return
+	}
+	id := r.PathValue("id")
+	err := s.Store.BindGateway(r.Context(), id, *req.CanteenID)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no gateway %q", id))
+		return
+	} else if errors.Is(err, store.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	} else if err != nil {
+		s.internal(w, "bind gateway", err)
+		return
+	}
+	p, _ := PrincipalOf(r.Context())
+	s.auditAs(r.Context(), p, store.AuditEntry{Action: "gateway_bind", CanteenID: *req.CanteenID, Detail: "gateway " + id})
+	g, err := s.Store.Gateway(r.Context(), id)
+	if err != nil {
+		s.internal(w, "get gateway", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, g)
+}
+
+type mapRequest struct {
+	Area   *string `json:"area"`
+	Public *bool   `json:"public"`
+}
+
+// mapCamera sets a camera's area and public flag (admin, or the operator
+// of the camera's canteen).
+func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
+	camera := r.PathValue("camera")
+	if !wire.ValidID(camera) {
+		writeError(w, http.StatusBadRequest, "bad_request", "camera id: want 1-64 letters, digits, '.', '_' or '-'")
+		return
+	}
+	p, _ := PrincipalOf(r.Context())
+	home, err := s.Store.CameraHome(r.Context(), camera)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Role != store.RoleAdmin && !p.InScope(home.CanteenID, "")) {
+		if p.Role == store.RoleAdmin {
+			writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
+		} else {
+			refuse(w, "camera "+camera)
+		}
+		return
+	} else if err != nil {
+		s.internal(w, "look up camera", err)
+		return
+	}
+	var req mapRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	area, public := home.Area, home.Public
+	if req.Area != nil {
+		area = *req.Area
+	}
+	if req.Public != nil {
+		public = *req.Public
+	}
+	err = s.Store.MapCamera(r.Context(), camera, area, public)
+	if errors.Is(err, store.ErrInvalid) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	} else if err != nil {
+		s.internal(w, "map camera", err)
+		return
+	}
+	s.auditAs(r.Context(), p, store.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: camera,
+		Detail: fmt.Sprintf("area %q public %v", area, public)})
+	writeJSON(w, http.StatusOK, map[string]any{"camera_id": camera, "area": area, "public": public, "mapped": true})
+}

@@ -1,0 +1,167 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+// browser is an HTTP client with a cookie jar, like a browser tab.
+type browser struct {
+	t   *testing.T
+	c   *http.Client
+	url string
+}
+
+func newBrowser(t *testing.T, url string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, c: &http.Client{Jar: jar}, url: url}
+}
+
+func (b *browser) do(method, path, body string, hdr ...string) (int, string) {
+	b.t.Helper()
+	r, _ := http.NewRequest(method, b.url+path, strings.NewReader(body))
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := b.c.Do(r)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out bytes.Buffer
+	_, _ = out.ReadFrom(resp.Body)
+	return resp.StatusCode, out.String()
+}
+
+func TestLoginSessions(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.st.AddUser(ctx, store.User{ID: "li.wei", Name: "李伟", Role: store.RoleRegulator,
+		Districts: []string{"xuhui"}}, "correct horse"); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, w.srv.URL)
+	if status, _ := b.do("GET", "/api/v1/me", ""); status != 401 {
+		t.Fatalf("me before login: %d", status)
+	}
+	if status, body := b.do("POST", "/api/v1/login", `{"login":"li.wei","password":"wrong"}`); status != 401 ||
+		!strings.Contains(body, "bad_credentials") {
+		t.Fatalf("wrong password: %d %s", status, body)
+	}
+	if status, body := b.do("POST", "/api/v1/login", `{"login":"li.wei","password":"correct horse"}`); status != 200 ||
+		!strings.Contains(body, `"role":"regulator"`) {
+		t.Fatalf("login: %d %s", status, body)
+	}
+	if status, body := b.do("GET", "/api/v1/me", ""); status != 200 || !strings.Contains(body, `"name":"李伟"`) {
+		t.Fatalf("me: %d %s", status, body)
+	}
+	// The session carries the regulator's scope.
+	if status, _ := b.do("GET", "/api/v1/canteens/B", ""); status != 403 {
+		t.Errorf("regulator session on B: %d", status)
+	}
+	// A cross-origin state change with the cookie is refused.
+	status, body := b.do("POST", "/api/v1/violations/1/review", `{"verdict":"confirmed"}`, "Origin", "http://evil.example")
+	if status != 403 || !strings.Contains(body, "cross_origin") {
+		t.Errorf("cross-origin POST: %d %s", status, body)
+	}
+	if status, _ := b.do("POST", "/api/v1/logout", ""); status != 204 {
+		t.Errorf("logout: %d", status)
+	}
+	if status, _ := b.do("GET", "/api/v1/me", ""); status != 401 {
+		t.Errorf("me after logout: %d", status)
+	}
+
+	// Five failures for one login (one above, four here) lock it for a
+	// while, whatever the password then.
+	for i := range loginFailsPerUser - 1 {
+		if status, _ := b.do("POST", "/api/v1/login", `{"login":"li.wei","password":"guess"}`); status != 401 {
+			t.Fatalf("failure %d: %d", i, status)
+		}
+	}
+	r, _ := http.NewRequest("POST", w.srv.URL+"/api/v1/login", strings.NewReader(`{"login":"li.wei","password":"correct horse"}`))
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("after %d failures: %d, Retry-After %q", loginFailsPerUser, resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	es, err := w.st.AuditLog(ctx, store.AuditFilter{Action: "login"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, failed int
+	for _, e := range es {
+		switch e.Outcome {
+		case "ok":
+			ok++
+		case "failed":
+			failed++
+		}
+	}
+	if ok != 1 || failed != loginFailsPerUser {
+		t.Errorf("audited logins: %d ok, %d failed", ok, failed)
+	}
+}
+
+func TestParentInvite(t *testing.T) {
+	w := newWorld(t)
+	status, body := w.req(t, "operatorA", "POST", "/api/v1/canteens/A/invites", "application/json", []byte(`{"label":"Class 3-2","ttl_h":48}`))
+	if status != 201 {
+		t.Fatalf("invite: %d %s", status, body)
+	}
+	code := between(body, `"code":"`, `"`)
+	if len(code) != 11 {
+		t.Fatalf("code %q", code)
+	}
+	parent := newBrowser(t, w.srv.URL)
+	redeem := `{"code":"` + strings.ToLower(code) + `","login":"mum.wang","name":"王妈妈","password":"school run 1"}`
+	if status, body := parent.do("POST", "/api/v1/invites/redeem", redeem); status != 201 || !strings.Contains(body, `"role":"parent"`) {
+		t.Fatalf("redeem: %d %s", status, body)
+	}
+	if status, body := parent.do("GET", "/api/v1/canteens/A/cameras", ""); status != 200 || strings.Contains(body, "priv-A") {
+		t.Errorf("parent cameras: %d %s", status, body)
+	}
+	other := newBrowser(t, w.srv.URL)
+	if status, body := other.do("POST", "/api/v1/invites/redeem", strings.Replace(redeem, "mum.wang", "dad.li", 1)); status != 400 ||
+		!strings.Contains(body, "bad_invite") {
+		t.Errorf("second redeem: %d %s", status, body)
+	}
+	// The operator sees and can remove the parent; another operator can't.
+	if status, body := w.req(t, "operatorA", "GET", "/api/v1/users", "", nil); status != 200 || !strings.Contains(body, "mum.wang") {
+		t.Errorf("operator's parents: %d %s", status, body)
+	}
+	// Only schools invite parents.
+	if status, _ := w.req(t, "admin", "POST", "/api/v1/canteens", "application/json",
+		[]byte(`{"id":"H","name":"Hospital","category":"hospital","district":"xuhui"}`)); status != 200 {
+		t.Fatal("put hospital")
+	}
+	if status, body := w.req(t, "admin", "POST", "/api/v1/canteens/H/invites", "application/json", []byte(`{}`)); status != 400 {
+		t.Errorf("hospital invite: %d %s", status, body)
+	}
+	if status, _ := w.req(t, "operatorA", "DELETE", "/api/v1/users/mum.wang", "", nil); status != 204 {
+		t.Errorf("remove parent: %d", status)
+	}
+	if status, _ := parent.do("GET", "/api/v1/me", ""); status != 401 {
+		t.Errorf("removed parent's session still works: %d", status)
+	}
+}
+
+func between(s, from, to string) string {
+	_, after, ok := strings.Cut(s, from)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, to)
+	return v
+}

@@ -209,11 +209,11 @@ func TestLiveViewRefusals(t *testing.T) {
 		status      int
 		code        string
 	}{
-		{"parentA", "priv-A", 403, "forbidden"},       // not public
-		{"parentA", "pub-B", 403, "forbidden"},        // another school
-		{"parentC", "pub-C", 403, "outside_window"},   // outside the window
-		{"operatorA", "pub-B", 403, "forbidden"},      // another canteen
-		{"regulator", "priv-B", 403, "forbidden"},     // another district
+		{"parentA", "priv-A", 403, "forbidden"},         // not public
+		{"parentA", "pub-B", 403, "forbidden"},          // another school
+		{"parentC", "pub-C", 403, "outside_window"},     // outside the window
+		{"operatorA", "pub-B", 403, "forbidden"},        // another canteen
+		{"regulator", "priv-B", 403, "forbidden"},       // another district
 		{"parentA", "no-such-camera", 403, "forbidden"}, // unknown, same answer
 	}
 	for _, c := range cases {

@@ -32,6 +32,15 @@ for n in 50 100 200; do
   echo "== BK_LIVE_SCALE_VIEWERS=$n go test -tags scale -run '^TestScale\$' -v ./fleet/live/" | tee -a "$raw" >&2
   BK_LIVE_SCALE_VIEWERS=$n go test -tags scale -run '^TestScale$' -count 1 -v ./fleet/live/ 2>&1 | tee -a "$raw" | grep -E 'viewers=|per viewer|RECEIVED' >&2 || true
 done
+# Rates over the store: the generated city (SQLite's cached in the temp dir
+# after the first run, which takes about 16 minutes; PostgreSQL's, about 4,
+# in a throwaway server each time); the in-memory engine on the same city as
+# a baseline.
+run ./fleet/coverage/ 'City/(30d|30d-district)$' "$COUNT" 10x
+run ./fleet/store/ 'CoverageCity/sqlite/.*/warm' "$COUNT" 20x
+run ./fleet/store/ 'CoverageCity/sqlite/.*/cold' "$SLOW" 3x
+echo "== scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' -count $SLOW -benchtime 5x ./fleet/store/" | tee -a "$raw" >&2
+bash scripts/with-postgres.sh go test -run '^$' -bench 'CoverageCity/postgres' -count "$SLOW" -benchtime 5x -timeout 60m ./fleet/store/ 2>&1 | tee -a "$raw" | grep -E '^Benchmark' >&2 || true
 
 # median of every (benchmark, unit) pair
 medians=$(awk '
@@ -130,5 +139,21 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "served from the gateway's GOP cache, which the publisher always sends first; a warm late joiner"
   echo "without the relay's cache waits for the camera's next IDR. Relay scaling is below the 850 viewers per"
   echo "core goal: about three quarters of the relay's CPU is pion's per-packet path (sendto, SRTP, the ICE mux)."
+  echo
+  echo "## Rates over the store"
+  echo
+  echo "\`Store.Coverage\` (fleet/store/rollup.go) on the generated city of fleet/coverage (5,000 canteens, 20,000 cameras,"
+  echo "a year of 8.9 M health intervals, 912,000 violations), as of 31 December 14:00 (today partial). Warm: the"
+  echo "rollup of finished canteen-days is filled (the dashboard's common case); cold: it is emptied before each query,"
+  echo "so every day is computed from the intervals and kept. Goal: a dashboard query ≤ 200 ms."
+  echo "Commands: \`go test -run '^\$' -bench 'CoverageCity/sqlite' ./fleet/store/\`, and for PostgreSQL"
+  echo "\`scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' ./fleet/store/\`."
+  echo
+  c() { get "BenchmarkCoverageCity/$1" ms/query; }
+  echo "| query | SQLite warm | SQLite cold | PostgreSQL warm | PostgreSQL cold | in memory (Compute, same city) |"
+  echo "|---|---|---|---|---|---|"
+  echo "| last 7 days, city-wide | $(c sqlite/7d/warm) ms | $(c sqlite/7d/cold) ms | $(c postgres/7d/warm) ms | $(c postgres/7d/cold) ms | |"
+  echo "| last 30 days, city-wide | $(c sqlite/30d/warm) ms | $(c sqlite/30d/cold) ms | $(c postgres/30d/warm) ms | $(c postgres/30d/cold) ms | $(get BenchmarkCity/30d ms/query) ms |"
+  echo "| one district, 30 days | $(c sqlite/30d-district/warm) ms | $(c sqlite/30d-district/cold) ms | $(c postgres/30d-district/warm) ms | $(c postgres/30d-district/cold) ms | $(get BenchmarkCity/30d-district ms/query) ms |"
 } >docs/benchmarks.md
 echo "wrote docs/benchmarks.md" >&2

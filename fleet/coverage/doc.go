@@ -94,4 +94,14 @@
 // segments. The cost is O(intervals inside the query + sessions + canteens
 // × days + violations), spread over GOMAXPROCS workers. BenchmarkCity
 // measures it on the generated city.
+//
+// # Rollup
+//
+// A finished day changes only with late data or a change of the registry,
+// so a store may keep it: ComputeDays gives each canteen-day's CanteenDay
+// (what online coverage and the camera online rate need of it, whatever
+// the threshold), Fingerprints what besides sessions and intervals it
+// depends on, and Aggregate sums kept days with the live ones, built
+// coverage and the violations into the Report Compute would give.
+// coveragetest generates the benchmarks' city.
 package coverage

@@ -19,7 +19,7 @@ import (
 
 // cityGenVersion names the cached city database: change it when
 // storeCity writes something different.
-const cityGenVersion = "v2"
+const cityGenVersion = "v3"
 
 // BenchmarkCoverageCity measures Store.Coverage on coverage's generated
 // city (coveragetest.City: 5,000 canteens, 20,000 cameras on 5,000
@@ -43,7 +43,7 @@ func BenchmarkCoverageCity(b *testing.B) {
 	if base := os.Getenv("BK_TEST_POSTGRES_URL"); base != "" {
 		backends = append(backends, backend{"postgres", func(b *testing.B) *Store { return openPostgresCity(b, base) }})
 	}
-	now := time.Date(2025, 12, 31, 14, 0, 0, 0, coveragetestZone())
+	now := cityNow
 	today := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
 	queries := []struct {
 		name string
@@ -93,7 +93,9 @@ func BenchmarkCoverageCity(b *testing.B) {
 	}
 }
 
-func coveragetestZone() *time.Location { return coveragetest.Year.Location() }
+// cityNow is when the benchmark asks, and so the end of the data stored:
+// a database holds nothing from after its present.
+var cityNow = time.Date(2025, 12, 31, 14, 0, 0, 0, coveragetest.Year.Location())
 
 func clearRollup(b *testing.B, s *Store) {
 	b.Helper()
@@ -216,7 +218,9 @@ func openPostgresCity(b *testing.B, base string) *Store {
 // storeCity writes coveragetest.City(1) into s: canteens through
 // ImportCanteens, the rest with multi-row INSERTs. A gateway that is not
 // enrolled in the city is stored unbound, so that its cameras do not count.
-// Violations are events (phase "") with their review, if any.
+// Violations are events (phase "") with their review and rectification.
+// Everything is cut at cityNow: later statuses, sessions and violations are
+// left out, and what was still open then is stored open.
 //
 // Sessions, intervals and events are inserted in time order, as a fleet
 // appends them while statuses and events arrive: rows of one day are then
@@ -225,6 +229,7 @@ func openPostgresCity(b *testing.B, base string) *Store {
 func storeCity(b *testing.B, s *Store) {
 	b.Helper()
 	in, _ := coveragetest.City(1)
+	cutCity(&in, cityNow)
 	cs := make([]Canteen, len(in.Canteens))
 	for i, c := range in.Canteens {
 		cs[i] = Canteen{ID: c.ID, Category: c.Category, District: c.District, Active: c.Active,
@@ -274,19 +279,52 @@ func storeCity(b *testing.B, s *Store) {
 	}
 	slices.SortFunc(in.Violations, func(a, b coverage.Violation) int { return a.RaisedAt.Compare(b.RaisedAt) })
 	for _, v := range in.Violations {
-		w.add("events (gateway_id, canteen_id, event_id, seq, camera_id, type, score, started_at, received_at, reviewed_at, verdict)",
+		w.add("events (gateway_id, canteen_id, event_id, seq, camera_id, type, score, started_at, received_at, reviewed_at, verdict, rectified_at)",
 			gw[v.CanteenID], v.CanteenID, fmt.Sprintf("v%d", v.ID), v.ID, "cam0", "no_mask", 0.9, ms(v.RaisedAt), ms(v.RaisedAt),
-			msOrNil(v.ReviewedAt), v.Verdict)
+			msOrNil(v.ReviewedAt), v.Verdict, msOrNil(v.RectificationAcceptedAt))
 	}
 	w.flush()
 }
 
-// bulk writes rows with multi-row INSERTs, a few hundred rows per
-// statement and many statements per transaction.
+// cutCity drops what happens from now on, and opens what was open then.
+func cutCity(in *coverage.Input, now time.Time) {
+	for i := range in.Gateways {
+		g := &in.Gateways[i]
+		g.Sessions = slices.DeleteFunc(g.Sessions, func(x coverage.Session) bool { return !x.Connected.Before(now) })
+		for j := range g.Sessions {
+			if g.Sessions[j].Disconnected.After(now) {
+				g.Sessions[j].Disconnected = time.Time{}
+			}
+		}
+	}
+	for i := range in.Cameras {
+		c := &in.Cameras[i]
+		c.Intervals = slices.DeleteFunc(c.Intervals, func(iv coverage.Interval) bool { return !iv.Start.Before(now) })
+		for j := range c.Intervals {
+			if c.Intervals[j].End.After(now) {
+				c.Intervals[j].End = time.Time{}
+			}
+		}
+	}
+	in.Violations = slices.DeleteFunc(in.Violations, func(v coverage.Violation) bool { return !v.RaisedAt.Before(now) })
+	for i := range in.Violations {
+		v := &in.Violations[i]
+		if v.ReviewedAt.After(now) {
+			v.ReviewedAt, v.Verdict, v.RectificationAcceptedAt = time.Time{}, "", time.Time{}
+		}
+		if v.RectificationAcceptedAt.After(now) {
+			v.RectificationAcceptedAt = time.Time{}
+		}
+	}
+}
+
+// bulk writes rows with multi-row INSERTs prepared once per table (a few
+// hundred rows per statement) and many statements per transaction.
 type bulk struct {
 	b     *testing.B
 	s     *Store
 	tx    *sql.Tx
+	stmts map[string]*sql.Stmt // by table and row count, in tx
 	table string
 	args  []any
 	rows  int
@@ -313,17 +351,27 @@ func (w *bulk) exec() {
 		if w.tx, err = w.s.w.BeginTx(context.Background(), nil); err != nil {
 			w.b.Fatal(err)
 		}
+		w.stmts = map[string]*sql.Stmt{}
 	}
-	n := len(w.args) / w.rows
-	var q strings.Builder
-	q.WriteString("INSERT INTO " + w.table + " VALUES ")
-	for i := range w.rows {
-		if i > 0 {
-			q.WriteString(", ")
+	key := fmt.Sprintf("%s/%d", w.table, w.rows)
+	st, ok := w.stmts[key]
+	if !ok {
+		n := len(w.args) / w.rows
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + w.table + " VALUES ")
+		for i := range w.rows {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(" + rollupParams(i*n+1, n) + ")")
 		}
-		q.WriteString("(" + rollupParams(i*n+1, n) + ")")
+		var err error
+		if st, err = w.tx.PrepareContext(ctx, q.String()); err != nil {
+			w.b.Fatalf("insert into %s: %v", w.table, err)
+		}
+		w.stmts[key] = st
 	}
-	if _, err := w.tx.ExecContext(ctx, q.String(), w.args...); err != nil {
+	if _, err := st.ExecContext(ctx, w.args...); err != nil {
 		w.b.Fatalf("insert into %s: %v", w.table, err)
 	}
 	w.inTx += w.rows
@@ -336,6 +384,9 @@ func (w *bulk) exec() {
 func (w *bulk) commit() {
 	if w.tx == nil {
 		return
+	}
+	for _, st := range w.stmts {
+		st.Close()
 	}
 	if err := w.tx.Commit(); err != nil {
 		w.b.Fatal(err)

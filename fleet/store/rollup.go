@@ -29,8 +29,14 @@ package store
 //     day computed from data read before a late status is never kept.
 //     BindGateway bumps the counter of the canteen it takes a gateway from,
 //     as the days being computed may have loaded that gateway's data.
+//
+// Reads: the violations, the kept months and the registry are read side by
+// side on the readers, and for a city-wide query whose last date has not
+// ended (today) that date's sessions and intervals too; the rest of the
+// missing days are grouped by span and loaded for their canteens only.
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -40,9 +46,11 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // rollupGrace is how long after a day's operating hours end Coverage
@@ -75,16 +83,55 @@ func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query)
 	}
 	f.ActiveOnly = true
 	r := rollup{s: s, f: f, q: q, dates: q.Dates()}
-	// The counters first: data read after them is at least as new.
+	// Reads that do not depend on each other run on readers of their own;
+	// every goroutine is waited for (after cancel, on an error) before
+	// returning.
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+
+	// The violations: they count on the canteen's local date raised
+	// (UTC-12 to UTC+14), up to Now, and Compute reads no others.
+	var violations coverage.Input
+	var verr error
+	wg.Go(func() {
+		from, _ := time.Parse(time.DateOnly, r.dates[0])
+		to, _ := time.Parse(time.DateOnly, r.dates[len(r.dates)-1])
+		lo, hi := from.Add(-14*time.Hour), to.Add(36*time.Hour)
+		if now := q.Now.Add(time.Millisecond); now.Before(hi) {
+			hi = now
+		}
+		verr = s.coverageViolations(ctx, f, lo, hi, &violations)
+	})
+	// The counters before any data: data read after them is at least as
+	// new.
 	if r.marks, err = s.coverageMarks(ctx, f); err != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
 	}
-	if err := r.registry(ctx); err != nil {
+	// The kept months beside the registry; and, for a city-wide query
+	// whose last date may not have ended (today), that date's health.
+	var kept []keptRow
+	var kerr error
+	var kwg sync.WaitGroup
+	kwg.Go(func() { kept, kerr = r.keptRows(ctx) })
+	if last, _ := time.Parse(time.DateOnly, r.dates[len(r.dates)-1]); f.District == "" && f.Scope.Districts == nil && f.Scope.Canteens == nil &&
+		q.Now.Add(-rollupGrace).Before(last.Add(60*time.Hour)) { // a date's hours end at most 48 h after its local midnight
+		r.spec = &specHealth{hi: q.Now.UnixMilli()}
+		r.specWait.Add(1)
+		wg.Go(func() {
+			defer r.specWait.Done()
+			if r.spec.lo, r.spec.err = s.firstMidnight(ctx, f, last); r.spec.err == nil && r.spec.lo < r.spec.hi {
+				r.spec.h, r.spec.err = s.loadHealth(ctx, nil, r.spec.lo, r.spec.hi)
+			}
+		})
+	}
+	err = r.registry(ctx)
+	kwg.Wait()
+	if err = cmp.Or(err, kerr); err != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
 	}
-	if err := r.kept(ctx); err != nil {
-		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
-	}
+	r.kept(kept)
 	if err := r.compute(ctx); err != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
 	}
@@ -98,17 +145,11 @@ func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query)
 	if err := r.keep(ctx, cutoff.Add(-rollupGrace), started); err != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: keep days: %w", err)
 	}
-	// Violations count on the canteen's local date raised (UTC-12 to
-	// UTC+14), up to Now: Compute reads no others.
-	from, _ := time.Parse(time.DateOnly, r.dates[0])
-	to, _ := time.Parse(time.DateOnly, r.dates[len(r.dates)-1])
-	lo, hi := from.Add(-14*time.Hour), to.Add(36*time.Hour)
-	if now := q.Now.Add(time.Millisecond); now.Before(hi) {
-		hi = now
+	wg.Wait()
+	if verr != nil {
+		return coverage.Report{}, fmt.Errorf("coverage: %w", verr)
 	}
-	if err := s.coverageViolations(ctx, f, lo, hi, &r.in); err != nil {
-		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
-	}
+	r.in.Violations = violations.Violations
 	rep, err := coverage.Aggregate(r.in, r.days, q)
 	if err != nil {
 		return rep, fmt.Errorf("coverage: %w", err)
@@ -135,6 +176,19 @@ type rollup struct {
 	has    []bool
 	blocks map[string][]keptMonth // canteen -> its kept months (basis current)
 	fresh  []coverage.CanteenDay  // computed now
+
+	// spec is the last date's health of all gateways, loaded while the
+	// registry is read (Coverage), for when that date is missing for many
+	// canteens (the dashboard's today); wait for specWait before reading.
+	spec     *specHealth
+	specWait sync.WaitGroup
+}
+
+// specHealth is health loaded ahead for [lo, hi).
+type specHealth struct {
+	lo, hi int64
+	h      *health
+	err    error
 }
 
 // keptMonth is a row of coverage_months.
@@ -200,13 +254,23 @@ func (r *rollup) registry(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gateways: %w", err)
 	}
+	// 20,000 rows of few distinct strings: interned.
+	names := map[string]string{}
+	intern := func(b []byte) string {
+		if v, ok := names[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		names[v] = v
+		return v
+	}
+	var gw, id, area sql.RawBytes
 	err = r.s.scanRows(ctx, `SELECT gateway_id, camera_id, area FROM cameras`, nil, func(rows *sql.Rows) error {
-		var cam coverage.Camera
-		if err := rows.Scan(&cam.GatewayID, &cam.ID, &cam.Area); err != nil {
+		if err := rows.Scan(&gw, &id, &area); err != nil {
 			return err
 		}
-		if gws[cam.GatewayID] {
-			r.in.Cameras = append(r.in.Cameras, cam)
+		if gws[string(gw)] {
+			r.in.Cameras = append(r.in.Cameras, coverage.Camera{GatewayID: intern(gw), ID: intern(id), Area: intern(area)})
 		}
 		return nil
 	})
@@ -241,53 +305,87 @@ func (s *Store) scanRows(ctx context.Context, q string, args []any, scan func(*s
 	return rows.Err()
 }
 
-// kept fills in the kept days: those of months computed under the
-// canteen's current fingerprint that ended by Now.
-func (r *rollup) kept(ctx context.Context) error {
+// firstMidnight returns the earliest midnight of date (a midnight UTC)
+// in the zones of the canteens f selects (Unix ms).
+func (s *Store) firstMidnight(ctx context.Context, f CanteenFilter, date time.Time) (int64, error) {
+	first := date.Add(14 * time.Hour).UnixMilli() // no zone is later
+	var tz string
+	err := s.scanRows(ctx, `SELECT DISTINCT c.tz FROM canteens c WHERE `+canteenWhere, f.args(), func(rows *sql.Rows) error {
+		if err := rows.Scan(&tz); err != nil {
+			return err
+		}
+		loc, err := time.LoadLocation(cmp.Or(tz, coverage.DefaultTZ))
+		if err != nil {
+			loc = time.UTC // coverage reports the bad zone
+		}
+		first = min(first, time.Date(date.Year(), date.Month(), date.Day(), 0, 0, 0, 0, loc).UnixMilli())
+		return nil
+	})
+	return first, err
+}
+
+// keptRow is a row of coverage_months.
+type keptRow struct {
+	id, month string
+	basis     int64
+	days      []byte
+}
+
+// keptRows reads the kept months of the canteens f selects that hold
+// dates of the query.
+func (r *rollup) keptRows(ctx context.Context) ([]keptRow, error) {
 	first, last := r.dates[0], r.dates[len(r.dates)-1]
-	rows, err := r.s.r.QueryContext(ctx, `SELECT x.canteen_id, x.month, x.basis, x.days FROM coverage_months x
+	var out []keptRow
+	err := r.s.scanRows(ctx, `SELECT x.canteen_id, x.month, x.basis, x.days FROM coverage_months x
 		JOIN canteens c ON c.id = x.canteen_id WHERE `+canteenWhere+` AND x.month >= $6 AND x.month <= $7`,
-		append(r.f.args(), first[:7], last[:7])...)
+		append(r.f.args(), first[:7], last[:7]), func(rows *sql.Rows) error {
+			var k keptRow
+			if err := rows.Scan(&k.id, &k.month, &k.basis, &k.days); err != nil {
+				return err
+			}
+			out = append(out, k)
+			return nil
+		})
 	if err != nil {
-		return fmt.Errorf("kept days: %w", err)
+		return nil, fmt.Errorf("kept days: %w", err)
 	}
-	defer rows.Close()
+	return out, nil
+}
+
+// kept fills in the kept days: those of months computed under the
+// canteen's current fingerprint that ended by Now. A month that does not
+// decode is left out (recomputed, and overwritten).
+func (r *rollup) kept(rows []keptRow) {
 	r.blocks = map[string][]keptMonth{}
 	nd := len(r.dates)
 	now := r.q.Now.UnixMilli()
-	for rows.Next() {
-		var id, month string
-		var basis int64
-		var blob []byte
-		if err := rows.Scan(&id, &month, &basis, &blob); err != nil {
-			return fmt.Errorf("kept days: %w", err)
-		}
-		k, ok := r.at[id]
-		if !ok || uint64(basis) != r.fps[id] {
+	type got struct {
+		d int
+		x coverage.CanteenDay
+	}
+	var gots []got
+	for _, row := range rows {
+		k, ok := r.at[row.id]
+		if !ok || uint64(row.basis) != r.fps[row.id] {
 			continue
 		}
 		// Date index of the month's first day, which may be before From.
-		d0 := dateIndex(r.dates[0], month+"-01")
-		type got struct {
-			d int
-			x coverage.CanteenDay
-		}
-		var gots []got
-		err := decodeMonth(blob, func(dom int, x coverage.CanteenDay, end int64) {
+		d0 := dateIndex(r.dates[0], row.month+"-01")
+		gots = gots[:0]
+		err := decodeMonth(row.days, func(dom int, x coverage.CanteenDay, end int64) {
 			if d := d0 + dom - 1; d >= 0 && d < nd && end <= now {
-				x.CanteenID, x.Day, x.End = id, r.dates[d], time.UnixMilli(end)
+				x.CanteenID, x.Day, x.End = row.id, r.dates[d], time.UnixMilli(end)
 				gots = append(gots, got{d, x})
 			}
 		})
 		if err != nil {
-			continue // recomputed, and overwritten
+			continue
 		}
-		r.blocks[id] = append(r.blocks[id], keptMonth{month, blob})
+		r.blocks[row.id] = append(r.blocks[row.id], keptMonth{row.month, row.days})
 		for _, g := range gots {
 			r.days[k*nd+g.d], r.has[k*nd+g.d] = g.x, true
 		}
 	}
-	return rows.Err()
 }
 
 // dateIndex returns how many days day is after first (both "2006-01-02").
@@ -332,7 +430,9 @@ func (r *rollup) compute(ctx context.Context) error {
 		slices.Sort(all)
 		groups = map[span][]int{sp: all}
 	}
-	for _, sp := range slices.SortedFunc(maps.Keys(groups), func(a, b span) int { return a.from - b.from + (a.to-b.to)*nd }) {
+	for _, sp := range slices.SortedFunc(maps.Keys(groups), func(a, b span) int {
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(a.to, b.to))
+	}) {
 		if err := r.computeSpan(ctx, sp, groups[sp]); err != nil {
 			return err
 		}
@@ -384,25 +484,27 @@ func (r *rollup) computeSpan(ctx context.Context, sp span, ks []int) error {
 		}
 	}
 	if lo < hi && len(gws) > 0 {
-		// Few gateways: by id. Many: by the filter, dropping the others.
-		var list []string
+		// Few gateways: by id. Many: all gateways', dropping the others;
+		// for the last date, what Coverage has loaded meanwhile.
+		var h *health
+		var err error
 		if len(gws) <= rollupListMax {
-			list = slices.Sorted(maps.Keys(gws))
+			h, err = r.s.loadHealth(ctx, slices.Sorted(maps.Keys(gws)), lo, hi)
+		} else {
+			if r.spec != nil && sp == (span{len(r.dates) - 1, len(r.dates) - 1}) {
+				r.specWait.Wait()
+				if r.spec.err == nil && r.spec.h != nil && r.spec.lo <= lo && hi <= r.spec.hi {
+					h = r.spec.h
+				}
+			}
+			if h == nil {
+				h, err = r.s.loadHealth(ctx, nil, lo, hi)
+			}
 		}
-		sessions, err := r.s.rollupSessions(ctx, list, gws, lo, hi)
 		if err != nil {
 			return err
 		}
-		intervals, err := r.s.rollupIntervals(ctx, list, gws, lo, hi)
-		if err != nil {
-			return err
-		}
-		for i := range sub.Gateways {
-			sub.Gateways[i].Sessions = sessions[sub.Gateways[i].ID]
-		}
-		for i := range sub.Cameras {
-			sub.Cameras[i].Intervals = intervals[CameraKey{sub.Cameras[i].GatewayID, sub.Cameras[i].ID}]
-		}
+		h.give(sub.Gateways, sub.Cameras)
 	}
 	days, err := coverage.ComputeDays(sub, coverage.Query{From: from, To: to, Now: r.q.Now})
 	if err != nil {
@@ -419,70 +521,92 @@ func (r *rollup) computeSpan(ctx context.Context, sp span, ks []int) error {
 	return nil
 }
 
-// rollupSessions loads the sessions overlapping [lo, hi) of the gateways
-// listed, or with list nil of those in keep (reading all gateways' through
-// the index on disconnected_at: few are open after lo when lo is recent).
-func (s *Store) rollupSessions(ctx context.Context, list []string, keep map[string]bool, lo, hi int64) (map[string][]coverage.Session, error) {
-	out := map[string][]coverage.Session{}
-	err := s.rollupQuery(ctx, list, lo, hi,
+// health is the sessions and intervals loaded for a span, before they
+// are given to their gateways and cameras.
+type health struct {
+	sessions  []gwSession
+	intervals []camInterval
+}
+
+type gwSession struct {
+	gw string
+	x  coverage.Session
+}
+
+type camInterval struct {
+	gw, cam string
+	iv      coverage.Interval
+}
+
+// loadHealth loads the sessions and the health intervals overlapping
+// [lo, hi) of the gateways listed (and their cameras), or with list nil
+// of all gateways. An interval keeps only whether it was healthy (online
+// with picture ok), which is all the rates read: its Picture is PictureOK
+// or "".
+//
+// Without a list it reads through the indexes on the end times
+// (camera_intervals_end, gateway_sessions_disconnected): the rows ending
+// after a recent lo are few, and stored together (rows are appended as
+// statuses arrive). With a list it walks each camera's intervals by
+// primary key from its last start at or before lo: a camera's intervals
+// tile time (Ingest's insert-and-split: each ends where the next begins),
+// so the ones overlapping lo start there, and the camera's older history
+// is not read.
+func (s *Store) loadHealth(ctx context.Context, list []string, lo, hi int64) (*health, error) {
+	h := &health{}
+	names := map[string]string{} // few distinct ids: interned
+	intern := func(b []byte) string {
+		if v, ok := names[string(b)]; ok {
+			return v
+		}
+		v := string(b)
+		names[v] = v
+		return v
+	}
+	var gw, cam sql.RawBytes
+	var session, conn int64
+	var disc sql.NullInt64
+	err := s.rollupQuery(ctx, list, []any{lo, hi},
 		`SELECT x.gateway_id, x.session, x.connected_at, x.disconnected_at FROM gateway_sessions x
 		WHERE x.connected_at < $2 AND (x.disconnected_at IS NULL OR x.disconnected_at > $1)`,
 		` AND x.gateway_id IN (%s)`,
 		func(rows *sql.Rows) error {
-			var gw string
-			var x coverage.Session
-			var session, conn int64
-			var disc sql.NullInt64
 			if err := rows.Scan(&gw, &session, &conn, &disc); err != nil {
 				return err
 			}
-			if keep[gw] {
-				x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
-				out[gw] = append(out[gw], x)
-			}
+			h.sessions = append(h.sessions, gwSession{intern(gw),
+				coverage.Session{Session: uint64(session), Connected: fromMs(conn), Disconnected: fromNullMs(disc)}})
 			return nil
 		})
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	return out, nil
-}
-
-// rollupIntervals loads the health intervals overlapping [lo, hi) of the
-// cameras of the gateways listed, or with list nil of those in keep, each
-// camera's in time order.
-//
-// Without a list it reads all cameras' through camera_intervals_end: the
-// intervals ending after a recent lo are few, and stored together (rows
-// are appended as statuses arrive). With a list it walks each camera's
-// intervals by primary key from its last start at or before lo: a
-// camera's intervals tile time (Ingest's insert-and-split: each ends where
-// the next begins), so the ones overlapping lo start there, and the
-// camera's older history is not read.
-func (s *Store) rollupIntervals(ctx context.Context, list []string, keep map[string]bool, lo, hi int64) (map[CameraKey][]coverage.Interval, error) {
-	out := map[CameraKey][]coverage.Interval{}
+	var start, seq int64
+	var end sql.NullInt64
+	var healthy bool
 	scan := func(rows *sql.Rows) error {
-		var k CameraKey
-		var iv coverage.Interval
-		var start, seq int64
-		var end sql.NullInt64
-		if err := rows.Scan(&k.GatewayID, &k.CameraID, &start, &end, &iv.Online, &iv.Picture, &seq); err != nil {
+		if err := rows.Scan(&gw, &cam, &start, &end, &healthy, &seq); err != nil {
 			return err
 		}
-		if keep[k.GatewayID] {
-			iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
-			out[k] = append(out[k], iv)
+		iv := coverage.Interval{Start: fromMs(start), End: fromNullMs(end), Online: healthy, Seq: uint64(seq)}
+		if healthy {
+			iv.Picture = wire.PictureOK
 		}
+		h.intervals = append(h.intervals, camInterval{intern(gw), intern(cam), iv})
 		return nil
 	}
-	var err error
+	const cols = `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, (x.online AND x.picture = 'ok'), x.seq`
 	if list == nil {
-		err = s.rollupQuery(ctx, nil, lo, hi, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
-			FROM camera_intervals x WHERE (x.end_at IS NULL OR x.end_at > $1) AND x.start_at < $2`, "", scan)
+		// Open and closed apart: an OR would make SQLite deduplicate rows.
+		err = s.rollupQuery(ctx, nil, []any{hi}, cols+` FROM camera_intervals x
+			WHERE x.end_at IS NULL AND x.start_at < $1`, "", scan)
+		if err == nil {
+			err = s.rollupQuery(ctx, nil, []any{lo, hi}, cols+` FROM camera_intervals x
+				WHERE x.end_at > $1 AND x.start_at < $2`, "", scan)
+		}
 	} else {
 		// CROSS JOIN and +x.end_at keep SQLite on this plan.
-		err = s.rollupQuery(ctx, list, lo, hi, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
-			FROM cameras k CROSS JOIN camera_intervals x
+		err = s.rollupQuery(ctx, list, []any{lo, hi}, cols+` FROM cameras k CROSS JOIN camera_intervals x
 			WHERE x.gateway_id = k.gateway_id AND x.camera_id = k.camera_id AND x.start_at < $2
 			AND (+x.end_at IS NULL OR +x.end_at > $1)
 			AND x.start_at >= COALESCE((SELECT MAX(y.start_at) FROM camera_intervals y
@@ -492,13 +616,36 @@ func (s *Store) rollupIntervals(ctx context.Context, list []string, keep map[str
 	if err != nil {
 		return nil, fmt.Errorf("intervals: %w", err)
 	}
-	for k, ivs := range out {
-		if !slices.IsSortedFunc(ivs, cmpInterval) {
-			slices.SortFunc(ivs, cmpInterval)
-			out[k] = ivs
+	return h, nil
+}
+
+// give appends the sessions and intervals of gws and cams to them, each
+// camera's in time order, and drops the others.
+func (h *health) give(gws []coverage.Gateway, cams []coverage.Camera) {
+	gat := make(map[string]int, len(gws))
+	for i := range gws {
+		gat[gws[i].ID] = i
+	}
+	for _, x := range h.sessions {
+		if i, ok := gat[x.gw]; ok {
+			gws[i].Sessions = append(gws[i].Sessions, x.x)
 		}
 	}
-	return out, nil
+	type camKey struct{ gw, cam string }
+	cat := make(map[camKey]int, len(cams))
+	for i := range cams {
+		cat[camKey{cams[i].GatewayID, cams[i].ID}] = i
+	}
+	for _, x := range h.intervals {
+		if i, ok := cat[camKey{x.gw, x.cam}]; ok {
+			cams[i].Intervals = append(cams[i].Intervals, x.iv)
+		}
+	}
+	for i := range cams {
+		if ivs := cams[i].Intervals; !slices.IsSortedFunc(ivs, cmpInterval) {
+			slices.SortFunc(ivs, cmpInterval)
+		}
+	}
 }
 
 func cmpInterval(a, b coverage.Interval) int {
@@ -514,19 +661,19 @@ func cmpInterval(a, b coverage.Interval) int {
 	return 0
 }
 
-// rollupQuery runs q ($1 and $2 are lo and hi), with a list once per
-// chunk of ids with byID appended (its %s the chunk's placeholders, from
-// $3), calling scan for each row.
-func (s *Store) rollupQuery(ctx context.Context, list []string, lo, hi int64, q, byID string, scan func(*sql.Rows) error) error {
+// rollupQuery runs q with args, and with a list once per chunk of ids
+// with byID appended (its %s the chunk's placeholders, after args'),
+// calling scan for each row.
+func (s *Store) rollupQuery(ctx context.Context, list []string, args []any, q, byID string, scan func(*sql.Rows) error) error {
 	if list == nil {
-		return s.scanRows(ctx, q, []any{lo, hi}, scan)
+		return s.scanRows(ctx, q, args, scan)
 	}
 	for chunk := range slices.Chunk(list, rollupChunk) {
-		args := []any{lo, hi}
+		all := slices.Clone(args)
 		for _, id := range chunk {
-			args = append(args, id)
+			all = append(all, id)
 		}
-		if err := s.scanRows(ctx, q+fmt.Sprintf(byID, rollupParams(3, len(chunk))), args, scan); err != nil {
+		if err := s.scanRows(ctx, q+fmt.Sprintf(byID, rollupParams(len(args)+1, len(chunk))), all, scan); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -326,8 +327,13 @@ func TestCoverageLateDataRace(t *testing.T) {
 	})
 }
 
-func TestCoverageBadQuery(t *testing.T) {
+// The in-memory database has a single connection for reads and writes:
+// Coverage's concurrent reads take turns on it.
+func TestCoverageInMemory(t *testing.T) {
 	s := open(t, "")
+	newRollupCity(t, s)
+	sameAsCompute(t, s, CanteenFilter{}, rollupQuery(), "in memory")
+	sameAsCompute(t, s, CanteenFilter{}, rollupQuery(), "in memory, warm")
 	if _, err := s.Coverage(ctx, CanteenFilter{}, coverage.Query{}); err == nil || !errors.Is(err, coverage.ErrQuery) {
 		t.Errorf("no from: %v", err)
 	}
@@ -369,4 +375,18 @@ func TestPackedMonth(t *testing.T) {
 			t.Errorf("%v: %v", bad, err)
 		}
 	}
+}
+
+// A canceled call returns its error and leaves no goroutine behind
+// (goleak checks, TestMain).
+func TestCoverageCanceled(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		newRollupCity(t, s)
+		c, cancel := context.WithCancel(ctx)
+		cancel()
+		if _, err := s.Coverage(c, CanteenFilter{}, rollupQuery()); !errors.Is(err, context.Canceled) {
+			t.Errorf("canceled: %v", err)
+		}
+	})
 }

@@ -90,15 +90,10 @@ func today(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// rates computes the rates of the canteens f selects; it has answered
-// when ok is false.
+// rates computes the rates of the canteens f selects (Store.Coverage:
+// finished days from the rollup); it has answered when ok is false.
 func (s *Server) rates(w http.ResponseWriter, r *http.Request, f store.CanteenFilter, query coverage.Query) (coverage.Report, bool) {
-	in, err := s.Store.CoverageInput(r.Context(), f, query.From, query.To)
-	if err != nil {
-		s.internal(w, "load coverage input", err)
-		return coverage.Report{}, false
-	}
-	rep, err := coverage.Compute(in, query)
+	rep, err := s.Store.Coverage(r.Context(), f, query)
 	if errors.Is(err, coverage.ErrQuery) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return rep, false

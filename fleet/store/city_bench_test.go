@@ -39,7 +39,14 @@ func BenchmarkCoverageCity(b *testing.B) {
 		name string
 		open func(b *testing.B) *Store
 	}
-	backends := []backend{{"sqlite", openSQLiteCity}}
+	// sqlite-nommap is the baseline for the readers' mmap_size: the same
+	// file opened with the page cache only.
+	backends := []backend{{"sqlite", openSQLiteCity}, {"sqlite-nommap", func(b *testing.B) *Store {
+		old := readerPragmas
+		readerPragmas = "&_pragma=query_only(1)"
+		defer func() { readerPragmas = old }()
+		return openSQLiteCity(b)
+	}}}
 	if base := os.Getenv("BK_TEST_POSTGRES_URL"); base != "" {
 		backends = append(backends, backend{"postgres", func(b *testing.B) *Store { return openPostgresCity(b, base) }})
 	}

@@ -102,7 +102,7 @@ func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query)
 		if now := q.Now.Add(time.Millisecond); now.Before(hi) {
 			hi = now
 		}
-		verr = s.coverageViolations(ctx, f, lo, hi, &violations)
+		verr = s.rollupViolations(ctx, f, lo, hi, &violations)
 	})
 	// The counters before any data: data read after them is at least as
 	// new.

@@ -39,6 +39,7 @@ func cst(day int, hm string) time.Time {
 //	c3  central kitchen, d2, Asia/Tokyo, 22:00-06:00 (past midnight),
 //	    cooking: gw-3, a cooking camera and an unmapped one
 //	c4  inactive: gw-4
+//	gw-5 bound to no canteen, one violation
 //
 // Cameras change health at random times from the 1st to the 6th; each
 // canteen raises violations, some reviewed.
@@ -94,6 +95,13 @@ func newRollupCity(t *testing.T, s *Store) *rollupCity {
 		if _, err := s.Ingest(ctx, items); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// gw-5, not bound to a canteen yet, raises a violation: stored with
+	// no canteen, counted nowhere.
+	addGateway(t, s, "gw-5", "")
+	c.ev++
+	if _, err := s.Ingest(ctx, []IngestItem{{GatewayID: "gw-5", Event: event(uint64(c.ev), "no_mask", cst(2, "10:00"))}}); err != nil {
+		t.Fatal(err)
 	}
 	// gw-1's uplink outage.
 	c.state(t, "gw-1", 1, false, cst(3, "12:00"))

@@ -4,6 +4,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -65,8 +66,17 @@ type Options struct {
 	// MaxParentViewers caps concurrent parent viewers per school where the
 	// registry sets none (default 50).
 	MaxParentViewers int
-	Logger           *slog.Logger
+	// WarmRatesEvery is how often the rates' rollup is brought up to date
+	// in the background (Store.WarmCoverage over WarmRatesDays), so that
+	// dashboards find the finished days kept; default 10 minutes,
+	// negative for never.
+	WarmRatesEvery time.Duration
+	Logger         *slog.Logger
 }
+
+// WarmRatesDays is the period the background warming covers: a month's
+// dashboard, the longest common query.
+const WarmRatesDays = 31
 
 // Fleet is a running fleet server.
 type Fleet struct {
@@ -79,6 +89,8 @@ type Fleet struct {
 	httpLn   net.Listener
 	registry *prometheus.Registry
 	log      *slog.Logger
+	stopWarm context.CancelFunc
+	warmDone chan struct{}
 }
 
 // Start opens the store and starts the broker, the consumer and the API. If
@@ -120,6 +132,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Logger: o.Logger.With("component", "notify")}
 	if err := f.Notifier.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start notifier: %w", err)
+	}
+	if o.WarmRatesEvery >= 0 {
+		f.startWarming(ctx, cmp.Or(o.WarmRatesEvery, 10*time.Minute))
 	}
 
 	brokerURL, user, pass := o.Broker, o.BrokerUser, o.BrokerPassword
@@ -209,6 +224,10 @@ func (f *Fleet) Close() error {
 	if f.Notifier != nil {
 		errs = append(errs, f.Notifier.Close())
 	}
+	if f.stopWarm != nil {
+		f.stopWarm()
+		<-f.warmDone
+	}
 	if f.Broker != nil {
 		errs = append(errs, f.Broker.Close())
 	}
@@ -216,6 +235,31 @@ func (f *Fleet) Close() error {
 		errs = append(errs, f.Store.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// startWarming runs Store.WarmCoverage every interval, the first time
+// one interval after start (not to slow the start down), until Close.
+func (f *Fleet) startWarming(ctx context.Context, every time.Duration) {
+	ctx, f.stopWarm = context.WithCancel(ctx)
+	f.warmDone = make(chan struct{})
+	go func() {
+		defer close(f.warmDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			start := time.Now()
+			if err := f.Store.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {
+				f.log.Warn("warm the rates' rollup", "err", err)
+			} else if err == nil {
+				f.log.Debug("warmed the rates' rollup", "took", time.Since(start).Round(time.Millisecond))
+			}
+		}
+	}()
 }
 
 func randomHex(n int) string {

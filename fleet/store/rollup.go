@@ -157,6 +157,22 @@ func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query)
 	return rep, nil
 }
 
+// WarmCoverage computes the last days dates (today in
+// coverage.DefaultTZ included) city-wide as of now, so that the days
+// finished since the last call are kept before a dashboard asks: the
+// first dashboard of the morning then reads yesterday from the rollup
+// instead of computing it for every canteen.
+func (s *Store) WarmCoverage(ctx context.Context, now time.Time, days int) error {
+	loc, err := time.LoadLocation(coverage.DefaultTZ)
+	if err != nil {
+		loc = time.UTC
+	}
+	y, m, d := now.In(loc).Date()
+	to := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	_, err = s.Coverage(ctx, CanteenFilter{}, coverage.Query{From: to.AddDate(0, 0, 1-days), To: to, Now: now})
+	return err
+}
+
 // rollup is one Coverage call's state.
 type rollup struct {
 	s     *Store

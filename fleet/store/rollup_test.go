@@ -398,3 +398,23 @@ func TestCoverageCanceled(t *testing.T) {
 		}
 	})
 }
+
+// TestWarmCoverage: warming keeps the finished days of the period, and
+// the rates read afterwards are the same.
+func TestWarmCoverage(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		newRollupCity(t, s)
+		q := rollupQuery()
+		if err := s.WarmCoverage(ctx, q.Now, 5); err != nil {
+			t.Fatal(err)
+		}
+		if n := keptMonths(t, s); n != 3 { // c1, c2, c3: March (c4 is inactive)
+			t.Fatalf("kept months after warming: %d, want 3", n)
+		}
+		sameAsCompute(t, s, CanteenFilter{}, q, "after warming")
+		if err := s.WarmCoverage(ctx, q.Now, 0); err == nil || !errors.Is(err, coverage.ErrQuery) {
+			t.Fatalf("warming 0 days: %v, want a query error", err)
+		}
+	})
+}

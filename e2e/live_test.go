@@ -205,7 +205,7 @@ func TestLiveAccess(t *testing.T) {
 		{"WHEP with a wrong token", "/whep/cam-a", "bk_nope", 401},
 		{"WHEP with another canteen's operator", "/whep/cam-a", other, 403},
 		{"WHEP of an unknown camera as an operator", "/whep/cam-zz", mine, 403},
-		{"WHIP when no live view was asked for", "/whip/cam-a", "nope", 404},
+		{"WHIP when no live view was asked for", "/whip/gw-l:cam-a", "nope", 404},
 	} {
 		if code, body := post(c.path, c.token, "application/sdp", "v=0\r\n"); code != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
@@ -228,7 +228,7 @@ func TestLiveAccess(t *testing.T) {
 		name, token string
 		want        int
 	}{{"WHIP with a wrong token", "nope", 403}, {"WHIP without a token", "", 401}, {"WHIP with an API token", mine, 403}} {
-		if code, body := post("/whip/cam-a", c.token, "application/sdp", "v=0\r\n"); code != c.want {
+		if code, body := post("/whip/gw-l:cam-a", c.token, "application/sdp", "v=0\r\n"); code != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
 		}
 	}

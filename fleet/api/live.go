@@ -13,16 +13,17 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
-	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
-// watchable resolves the camera of the request and checks the principal
+// watchable resolves the camera of the request (its key "gateway:camera",
+// or a bare camera id only one gateway reports) and checks the principal
 // may watch it now; it has answered (and audited a refusal) when ok is
 // false. For a parent, until is when its school's viewing window closes.
+// The relay knows the camera by home.Key().
 func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, until time.Time, ok bool) {
 	camera := r.PathValue("camera")
-	if !wire.ValidID(camera) {
-		writeError(w, http.StatusBadRequest, "bad_request", "camera id: want 1-64 letters, digits, '.', '_' or '-'")
+	if _, _, err := store.ParseCameraKey(camera); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return p, home, until, false
 	}
 	p, _ = PrincipalOf(r.Context())
@@ -35,11 +36,15 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 		return p, home, until, false
 	}
 	home, err := s.Store.CameraHome(r.Context(), camera)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguous) {
 		// The same answer as a camera of someone else's canteen would get
 		// from a narrower role, so that ids cannot be probed.
 		if p.Role == store.RoleAdmin {
-			writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
+			if errors.Is(err, store.ErrAmbiguous) {
+				writeError(w, http.StatusConflict, "ambiguous", err.Error())
+			} else {
+				writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
+			}
 			return p, home, until, false
 		}
 		return refused("forbidden", "not allowed to watch camera "+camera)
@@ -95,24 +100,25 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusTooManyRequests, "parent_cap",
 				fmt.Sprintf("%d parents are watching this school already: try again later", limit))
 			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: "refused", CanteenID: home.CanteenID,
-				CameraID: r.PathValue("camera"), Detail: "parent_cap"})
+				CameraID: home.Key(), Detail: "parent_cap"})
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		s.Live.WHEP(rec, r, r.PathValue("camera"), v)
+		s.Live.WHEP(rec, r, home.Key(), v)
 		if rec.status != http.StatusCreated {
 			s.parents.release(home.CanteenID)
 		}
 		return
 	}
-	s.Live.WHEP(w, r, r.PathValue("camera"), v)
+	s.Live.WHEP(w, r, home.Key(), v)
 }
 
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
-	if _, _, _, ok := s.watchable(w, r); !ok {
+	_, home, _, ok := s.watchable(w, r)
+	if !ok {
 		return
 	}
-	s.Live.WHEPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
+	s.Live.WHEPDelete(w, r, home.Key(), r.PathValue("session"))
 }
 
 // ViewerEnded is the relay's OnViewerEnd: it writes the live view to the
@@ -165,6 +171,7 @@ func (sr *statusRecorder) WriteHeader(code int) {
 
 // cameraView is what the player shows about a camera.
 type cameraView struct {
+	Key       string `json:"key"` // gateway:camera
 	CameraID  string `json:"camera_id"`
 	GatewayID string `json:"gateway_id"`
 	CanteenID string `json:"canteen_id"`
@@ -180,16 +187,15 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("camera")
-	v := cameraView{CameraID: id, GatewayID: home.GatewayID, CanteenID: home.CanteenID, Area: home.Area,
-		Public: home.Public, Viewers: s.Live.Viewers(id)}
+	v := cameraView{Key: home.Key(), CameraID: home.CameraID, GatewayID: home.GatewayID, CanteenID: home.CanteenID,
+		Area: home.Area, Public: home.Public, Viewers: s.Live.Viewers(home.Key())}
 	st, err := s.Store.Gateway(r.Context(), home.GatewayID)
 	if err != nil {
 		s.internal(w, "look up gateway", err)
 		return
 	}
 	for _, c := range st.Cameras {
-		if c.ID == id {
+		if c.ID == home.CameraID {
 			v.Online, v.Picture = c.Online, c.Picture
 		}
 	}
@@ -206,8 +212,8 @@ var livePage = template.Must(template.New("live").Parse(livePageSrc))
 // in a request line or a log.
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 	camera := r.PathValue("camera")
-	if !wire.ValidID(camera) {
-		writeError(w, http.StatusBadRequest, "bad_request", "camera id: want 1-64 letters, digits, '.', '_' or '-'")
+	if _, _, err := store.ParseCameraKey(camera); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -9,7 +9,6 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
-	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // refuse answers 403 for something outside the principal's scope.
@@ -89,6 +88,7 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 	}
 	type cam struct {
 		store.Camera
+		Key       string `json:"key"` // gateway:camera, for /whep and PUT /cameras
 		GatewayID string `json:"gateway_id"`
 		GwOnline  bool   `json:"gateway_online"`
 		Viewers   int    `json:"viewers,omitempty"`
@@ -102,9 +102,9 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 			if p.Role == store.RoleParent && !cm.Public {
 				continue
 			}
-			x := cam{Camera: cm, GatewayID: g.ID, GwOnline: g.Online}
+			x := cam{Camera: cm, Key: store.CameraKeyOf(g.ID, cm.ID), GatewayID: g.ID, GwOnline: g.Online}
 			if s.Live != nil && p.Role != store.RoleParent {
-				x.Viewers = s.Live.Viewers(cm.ID)
+				x.Viewers = s.Live.Viewers(x.Key)
 			}
 			out = append(out, x)
 		}
@@ -214,16 +214,20 @@ type mapRequest struct {
 // of the camera's canteen).
 func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	camera := r.PathValue("camera")
-	if !wire.ValidID(camera) {
-		writeError(w, http.StatusBadRequest, "bad_request", "camera id: want 1-64 letters, digits, '.', '_' or '-'")
+	if _, _, err := store.ParseCameraKey(camera); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	p, _ := PrincipalOf(r.Context())
 	home, err := s.Store.CameraHome(r.Context(), camera)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && p.Role != store.RoleAdmin && !p.InScope(home.CanteenID, "")) {
-		if p.Role == store.RoleAdmin {
+	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguous) ||
+		(err == nil && p.Role != store.RoleAdmin && !p.InScope(home.CanteenID, "")) {
+		switch {
+		case p.Role == store.RoleAdmin && errors.Is(err, store.ErrAmbiguous):
+			writeError(w, http.StatusConflict, "ambiguous", err.Error())
+		case p.Role == store.RoleAdmin:
 			writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
-		} else {
+		default:
 			refuse(w, "camera "+camera)
 		}
 		return
@@ -242,7 +246,7 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	if req.Public != nil {
 		public = *req.Public
 	}
-	err = s.Store.MapCamera(r.Context(), camera, area, public)
+	err = s.Store.MapCamera(r.Context(), home.Key(), area, public)
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -250,7 +254,8 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "map camera", err)
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: camera,
+	s.auditAs(r.Context(), p, store.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: home.Key(),
 		Detail: fmt.Sprintf("area %q public %v", area, public)})
-	writeJSON(w, http.StatusOK, map[string]any{"camera_id": camera, "area": area, "public": public, "mapped": true})
+	writeJSON(w, http.StatusOK, map[string]any{"key": home.Key(), "camera_id": home.CameraID, "gateway_id": home.GatewayID,
+		"area": area, "public": public, "mapped": true})
 }

@@ -12,7 +12,9 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +33,9 @@ type world struct {
 	api    *Server
 	alarm  map[string]int64 // canteen → its alarm's id
 	tokens map[string]string
+
+	mu      sync.Mutex
+	started []string // cameras the relay asked to start
 }
 
 func newWorld(t *testing.T) *world {
@@ -88,7 +93,12 @@ func newWorld(t *testing.T) *world {
 		w.tokens[name] = secret
 	}
 	relay, err := live.New(live.Config{Loopback: true, StartTimeout: 200 * time.Millisecond,
-		Start: func(context.Context, string, live.Ticket) error { return fmt.Errorf("no gateway in this test") }})
+		Start: func(_ context.Context, camera string, _ live.Ticket) error {
+			w.mu.Lock()
+			w.started = append(w.started, camera)
+			w.mu.Unlock()
+			return fmt.Errorf("no gateway in this test")
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +257,72 @@ func TestLiveViewRefusals(t *testing.T) {
 		if status == 403 || status == 401 {
 			t.Errorf("%s on pub-A: %d %s", who, status, body)
 		}
+	}
+}
+
+// TestSameCameraID: schools A and B both have a camera named cam1 (ids
+// are unique per gateway only). Each is addressed by its key
+// gateway:camera; the bare id is ambiguous and serves no one.
+func TestSameCameraID(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	for _, c := range []string{"A", "B"} {
+		hb := wire.Heartbeat{V: wire.Version, At: time.Now(), Cameras: []wire.CameraHealth{
+			{CameraID: "pub-" + c, Online: true, Picture: wire.PictureOK, Area: "cooking", Public: true},
+			{CameraID: "priv-" + c, Online: true, Picture: wire.PictureOK, Area: "washing"},
+			{CameraID: "cam1", Online: true, Picture: wire.PictureOK, Area: "cooking"},
+		}}
+		if err := w.st.Heartbeat(ctx, "gw-"+c, hb, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer := []byte(testOffer)
+	for _, c := range []struct {
+		who, method, path string
+		body              []byte
+		status            int
+		code              string
+	}{
+		{"operatorA", "POST", "/whep/gw-B:cam1", offer, 403, "forbidden"},
+		{"operatorA", "POST", "/whep/cam1", offer, 403, "forbidden"}, // ambiguous: same answer as unknown
+		{"admin", "POST", "/whep/cam1", offer, 409, "ambiguous"},
+		{"admin", "POST", "/whep/gw-A:bad%20id", offer, 400, "bad_request"},
+		{"operatorA", "PUT", "/api/v1/cameras/gw-B:cam1", []byte(`{"area":"rough_processing"}`), 403, "forbidden"},
+		{"admin", "PUT", "/api/v1/cameras/cam1", []byte(`{"area":"rough_processing"}`), 409, "ambiguous"},
+	} {
+		ct := "application/sdp"
+		if c.method == "PUT" {
+			ct = "application/json"
+		}
+		status, body := w.req(t, c.who, c.method, c.path, ct, c.body)
+		if status != c.status || !strings.Contains(body, `"code":"`+c.code+`"`) {
+			t.Errorf("%s %s %s: %d %s; want %d %s", c.who, c.method, c.path, status, body, c.status, c.code)
+		}
+	}
+	// A's operator watches A's cam1: the relay is asked for it by key.
+	if status, body := w.req(t, "operatorA", "POST", "/whep/gw-A:cam1", "application/sdp", offer); status == 403 || status == 401 {
+		t.Fatalf("operatorA on gw-A:cam1: %d %s", status, body)
+	}
+	w.mu.Lock()
+	started := slices.Clone(w.started)
+	w.mu.Unlock()
+	if !slices.Equal(started, []string{"gw-A:cam1"}) {
+		t.Errorf("relay asked to start %v, want [gw-A:cam1]", started)
+	}
+	// A's operator maps A's cam1; B's keeps its area.
+	if status, body := w.req(t, "operatorA", "PUT", "/api/v1/cameras/gw-A:cam1", "application/json",
+		[]byte(`{"area":"rough_processing"}`)); status != 200 || !strings.Contains(body, `"key":"gw-A:cam1"`) {
+		t.Fatalf("operatorA maps gw-A:cam1: %d %s", status, body)
+	}
+	for key, want := range map[string]string{"gw-A:cam1": "rough_processing", "gw-B:cam1": "cooking"} {
+		if h, err := w.st.CameraHome(ctx, key); err != nil || h.Area != want {
+			t.Errorf("%s: %+v, %v; want area %s", key, h, err, want)
+		}
+	}
+	// The canteen's camera list gives each camera's key.
+	if status, body := w.req(t, "operatorA", "GET", "/api/v1/canteens/A/cameras", "", nil); status != 200 ||
+		!strings.Contains(body, `"key":"gw-A:cam1"`) || strings.Contains(body, "gw-B") {
+		t.Errorf("A's cameras: %d %s", status, body)
 	}
 }
 

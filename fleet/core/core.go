@@ -279,14 +279,15 @@ func redact(u string) string {
 // liveTTL is how long a live.start or live.stop command stays valid.
 const liveTTL = 30 * time.Second
 
-// startLive asks the camera's gateway to publish it over WHIP.
+// startLive asks the camera's gateway to publish it over WHIP. The relay
+// knows the camera by its key (gateway:camera), the gateway by its own id.
 func (f *Fleet) startLive(ctx context.Context, a *api.Server, publicURL, camera string, t live.Ticket) error {
 	home, err := f.Store.CameraHome(ctx, camera)
 	if err != nil {
 		return err
 	}
 	_, err = a.Command(ctx, home.GatewayID, wire.CmdLiveStart, wire.LiveStart{
-		CameraID: camera, Session: t.Session, Token: t.Token, WHIPURL: publicURL + "/whip/" + camera,
+		CameraID: home.CameraID, Session: t.Session, Token: t.Token, WHIPURL: publicURL + "/whip/" + home.Key(),
 	}, liveTTL)
 	return err
 }
@@ -297,6 +298,6 @@ func (f *Fleet) stopLive(ctx context.Context, a *api.Server, camera, session str
 	if err != nil {
 		return err
 	}
-	_, err = a.Command(ctx, home.GatewayID, wire.CmdLiveStop, wire.LiveStop{CameraID: camera, Session: session}, liveTTL)
+	_, err = a.Command(ctx, home.GatewayID, wire.CmdLiveStop, wire.LiveStop{CameraID: home.CameraID, Session: session}, liveTTL)
 	return err
 }

@@ -26,6 +26,9 @@ var (
 	// ErrNotAlarm: a workflow step on an event that is not an alarm (a
 	// later event of its episode).
 	ErrNotAlarm = errors.New("not an alarm")
+	// ErrAmbiguous: a bare camera id that several gateways report; the
+	// camera must be named by its key, "gateway:camera".
+	ErrAmbiguous = errors.New("ambiguous camera id")
 )
 
 // ItemError is returned by Ingest when one item of a batch is refused; the

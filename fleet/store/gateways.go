@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -483,41 +482,29 @@ func (s *Store) BindGateway(ctx context.Context, gatewayID, canteenID string) er
 	return nil
 }
 
-// MapCamera sets a camera's area ("" for none) and public flag from the
-// fleet side; from then on the gateway's heartbeats no longer change them.
-// ErrNotFound for a camera no gateway has reported; ErrInvalid for a bad
-// area or a camera id that two gateways report.
-func (s *Store) MapCamera(ctx context.Context, cameraID, area string, public bool) error {
+// MapCamera sets the area ("" for none) and public flag of the camera
+// key names (CameraHome) from the fleet side; from then on the gateway's
+// heartbeats no longer change them. ErrNotFound for a camera no gateway has
+// reported; ErrInvalid for a bad area or key; ErrAmbiguous for a bare id
+// that several gateways report.
+func (s *Store) MapCamera(ctx context.Context, key, area string, public bool) error {
 	if area != "" && !wire.ValidID(area) {
 		return fmt.Errorf("map camera: %w: area %q: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, area)
 	}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT gateway_id FROM cameras WHERE camera_id = $1 ORDER BY gateway_id`, cameraID)
+	h, err := s.CameraHome(ctx, key)
+	if err != nil {
+		return fmt.Errorf("map camera: %w", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE cameras SET area = $3, public = $4, mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`,
+			h.GatewayID, h.CameraID, area, public)
 		if err != nil {
 			return err
 		}
-		var gws []string
-		for rows.Next() {
-			var g string
-			if err := rows.Scan(&g); err != nil {
-				rows.Close()
-				return err
-			}
-			gws = append(gws, g)
+		if n, _ := res.RowsAffected(); n == 0 { // forgotten meanwhile
+			return fmt.Errorf("camera %q: %w", key, ErrNotFound)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		switch {
-		case len(gws) == 0:
-			return fmt.Errorf("camera %q: %w", cameraID, ErrNotFound)
-		case len(gws) > 1:
-			return fmt.Errorf("%w: camera id on two gateways: %s", ErrInvalid, strings.Join(gws, ", "))
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE cameras SET area = $3, public = $4, mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`,
-			gws[0], cameraID, area, public)
-		return err
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("map camera: %w", err)

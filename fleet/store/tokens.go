@@ -124,29 +124,69 @@ func (s *Store) RevokeToken(ctx context.Context, id string) error {
 // CameraHome is where a camera is: its gateway and that gateway's canteen.
 type CameraHome struct {
 	GatewayID string
+	CameraID  string // the gateway's own id of the camera
 	CanteenID string
 	Area      string
 	Public    bool
 }
 
-// CameraHome finds the gateway and canteen of a camera id; ErrNotFound when
-// no gateway has reported it. Camera ids are meant to be unique across the
-// fleet; if two gateways report the same id, the most recently updated
-// wins.
-func (s *Store) CameraHome(ctx context.Context, cameraID string) (CameraHome, error) {
-	var (
-		h       CameraHome
-		canteen sql.NullString
-	)
-	err := s.r.QueryRowContext(ctx, `SELECT c.gateway_id, g.canteen_id, c.area, c.public FROM cameras c
-		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 ORDER BY c.updated_at DESC LIMIT 1`,
-		cameraID).Scan(&h.GatewayID, &canteen, &h.Area, &h.Public)
-	if errors.Is(err, sql.ErrNoRows) {
-		return h, fmt.Errorf("camera %q: %w", cameraID, ErrNotFound)
+// Key is the camera's fleet-wide key, "gateway:camera": camera ids are
+// unique per gateway only (installers name them cam1, cam2, … at every
+// canteen). Live views and the registry address cameras by it.
+func (h CameraHome) Key() string { return CameraKeyOf(h.GatewayID, h.CameraID) }
+
+// CameraKeyOf is the key of camera on gateway.
+func CameraKeyOf(gateway, camera string) string { return gateway + ":" + camera }
+
+// ParseCameraKey splits "gateway:camera", or a bare "camera" (gateway ""),
+// checking each id.
+func ParseCameraKey(key string) (gateway, camera string, err error) {
+	camera = key
+	if i := strings.IndexByte(key, ':'); i >= 0 {
+		gateway, camera = key[:i], key[i+1:]
+		if !wire.ValidID(gateway) {
+			return "", "", fmt.Errorf("%w: camera %q: gateway id: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, key)
+		}
 	}
+	if !wire.ValidID(camera) {
+		return "", "", fmt.Errorf("%w: camera %q: want gateway:camera, each 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, key)
+	}
+	return gateway, camera, nil
+}
+
+// CameraHome finds a camera by its key ("gateway:camera"), or by its bare
+// id when only one gateway reports that id. ErrInvalid for a malformed
+// key, ErrNotFound when no gateway has reported the camera, ErrAmbiguous
+// (naming the gateways) for a bare id that several report.
+func (s *Store) CameraHome(ctx context.Context, key string) (CameraHome, error) {
+	gw, cam, err := ParseCameraKey(key)
 	if err != nil {
-		return h, fmt.Errorf("camera %q: %w", cameraID, err)
+		return CameraHome{}, err
 	}
-	h.CanteenID = canteen.String
-	return h, nil
+	var found []CameraHome
+	err = s.scanRows(ctx, `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
+		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 AND ($2 = '' OR c.gateway_id = $2)
+		ORDER BY c.gateway_id LIMIT 10`, []any{cam, gw}, func(rows *sql.Rows) error {
+		var h CameraHome
+		var canteen sql.NullString
+		if err := rows.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public); err != nil {
+			return err
+		}
+		h.CanteenID = canteen.String
+		found = append(found, h)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return CameraHome{}, fmt.Errorf("camera %q: %w", key, err)
+	case len(found) == 0:
+		return CameraHome{}, fmt.Errorf("camera %q: %w", key, ErrNotFound)
+	case len(found) > 1:
+		gws := make([]string, len(found))
+		for i, h := range found {
+			gws[i] = h.GatewayID
+		}
+		return CameraHome{}, fmt.Errorf("camera %q: %w: on gateways %s; use gateway:camera", key, ErrAmbiguous, strings.Join(gws, ", "))
+	}
+	return found[0], nil
 }

@@ -183,11 +183,28 @@ func TestMapCamera(t *testing.T) {
 		wantErr(t, "unknown camera", s.MapCamera(ctx, "cam-9", "cooking", false), ErrNotFound, "cam-9")
 		wantErr(t, "bad area", s.MapCamera(ctx, "cam-1", "hot kitchen", false), ErrInvalid, "area")
 		hb("gw-b", t0, wire.CameraHealth{CameraID: "cam-2", Online: true})
-		wantErr(t, "one id on two gateways", s.MapCamera(ctx, "cam-2", "cooking", false), ErrInvalid, "camera id on two gateways: gw-a, gw-b")
+		wantErr(t, "bad key", s.MapCamera(ctx, "gw a:cam-1", "cooking", false), ErrInvalid, "gateway id")
+		wantErr(t, "bad key", s.MapCamera(ctx, "gw-a:", "cooking", false), ErrInvalid, "want gateway:camera")
+		// Two gateways report cam-2: its bare id is ambiguous, its key is not.
+		hb("gw-b", t0, wire.CameraHealth{CameraID: "cam-2", Online: true})
+		wantErr(t, "one id on two gateways", s.MapCamera(ctx, "cam-2", "cooking", false), ErrAmbiguous, "on gateways gw-a, gw-b; use gateway:camera")
+		if _, err := s.CameraHome(ctx, "cam-2"); !errors.Is(err, ErrAmbiguous) {
+			t.Fatalf("CameraHome(bare id on two gateways) = %v, want ErrAmbiguous", err)
+		}
 		if c := cams()["cam-2"]; c.Mapped || c.Area != "cooking" {
 			t.Fatalf("a refused mapping changed the camera: %+v", c)
 		}
-		if g, _ := s.ListGateways(ctx); len(g) != 2 || len(g[0].Cameras) != 2 || !g[0].Cameras[0].Mapped || g[1].Cameras[0].Mapped {
+		if err := s.MapCamera(ctx, "gw-b:cam-2", "washing", true); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.CameraHome(ctx, "gw-b:cam-2"); err != nil || h.Key() != "gw-b:cam-2" || h.CameraID != "cam-2" || h.Area != "washing" || !h.Public {
+			t.Fatalf("CameraHome(gw-b:cam-2) = %+v, %v", h, err)
+		}
+		if c := cams()["cam-2"]; c.Mapped || c.Area != "cooking" {
+			t.Fatalf("mapping gw-b's cam-2 changed gw-a's: %+v", c)
+		}
+		wantErr(t, "camera not on that gateway", s.MapCamera(ctx, "gw-b:cam-1", "cooking", false), ErrNotFound, "gw-b:cam-1")
+		if g, _ := s.ListGateways(ctx); len(g) != 2 || len(g[0].Cameras) != 2 || !g[0].Cameras[0].Mapped || !g[1].Cameras[0].Mapped {
 			t.Fatalf("ListGateways = %+v", g)
 		}
 	})

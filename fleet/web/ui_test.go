@@ -370,7 +370,7 @@ func TestUI(t *testing.T) {
 	f.mu.Lock()
 	puts := strings.Join(f.puts, "; ")
 	f.mu.Unlock()
-	if want := "camera cam-2 washing false; viewing [[] [11:00-13:00] [11:00-13:00] [11:00-13:00] [11:00-13:00] [11:00-13:00] []] max 50"; puts != want {
+	if want := "camera gw-xh-001:cam-2 washing false; viewing [[] [11:00-13:00] [11:00-13:00] [11:00-13:00] [11:00-13:00] [11:00-13:00] []] max 50"; puts != want {
 		t.Errorf("PUTs:\n got %s\nwant %s", puts, want)
 	}
 

@@ -184,6 +184,14 @@ export class Player {
 }
 
 /**
+ * A camera's fleet-wide key, "gateway:camera" (camera ids are unique per
+ * gateway only); what /whep and PUT /cameras take.
+ */
+export function keyOf(cam) {
+  return cam.key || (cam.gateway_id ? cam.gateway_id + ":" + cam.camera_id : cam.camera_id);
+}
+
+/**
  * A camera tile: [data-camera] with a <video muted playsinline autoplay>,
  * a caption and a state line; data-playing="true" once a frame is shown.
  * extra are nodes put under the caption (chips, buttons).
@@ -193,7 +201,7 @@ export function tile(cam, caption, extra) {
   video.setAttribute("muted", "");
   video.setAttribute("autoplay", "");
   const stateEl = h("span", {class: "live-state"}, t("cam.stopped"));
-  const el = h("figure", {class: "tile", dataset: {camera: cam.camera_id}},
+  const el = h("figure", {class: "tile", dataset: {camera: cam.camera_id, key: keyOf(cam)}},
     h("div", {class: "video-box"}, video, stateEl),
     h("figcaption", {}, caption, extra));
   return {el, video, stateEl};
@@ -220,7 +228,7 @@ export function grid(cams, opts = {}) {
       h("span", {class: "tile-extra"}, chipBox, btn, opts.extra ? opts.extra(cam) : null));
     const x = {cam, tile: tl, chipBox, btn, player: null};
     const setBtn = on => { if (btn) btn.textContent = on ? t("cam.stop") : t("cam.watch"); };
-    x.player = new Player(tl.video, cam.camera_id, {
+    x.player = new Player(tl.video, keyOf(cam), {
       onState: (kind, text) => {
         tl.stateEl.textContent = text;
         tl.stateEl.dataset.kind = kind;
@@ -238,7 +246,7 @@ export function grid(cams, opts = {}) {
         setBtn(true);
       });
     }
-    tiles.set(cam.camera_id, x);
+    tiles.set(keyOf(cam), x);
     el.append(tl.el);
   }
   if (opts.autostart !== false) {
@@ -255,7 +263,7 @@ export function grid(cams, opts = {}) {
     stop() { for (const x of tiles.values()) x.player.stop(); },
     update(list) {
       for (const cam of list) {
-        const x = tiles.get(cam.camera_id);
+        const x = tiles.get(keyOf(cam));
         if (!x) continue;
         x.cam = cam;
         if (opts.chip) x.chipBox.replaceChildren(opts.chip(cam));

@@ -6,7 +6,7 @@
 import {t, named} from "../i18n.js";
 import {api, qs, aborted} from "../api.js";
 import {h, fill, section, empty, field, act, toast, cameraChip, weekText, errorBox} from "../ui.js";
-import {grid} from "../live.js";
+import {grid, keyOf} from "../live.js";
 import {alarmList} from "./common.js";
 import {viewingEditor, viewingSummary} from "./viewing.js";
 
@@ -57,7 +57,7 @@ export async function render(ctx) {
       h("span", {class: "badge " + (x.public ? "ok" : "off"), title: x.public ? t("cam.public") : t("cam.private")},
         x.public ? t("cam.public") : t("cam.private")));
     set(cam);
-    captions.set(cam.camera_id, set);
+    captions.set(keyOf(cam), set);
     return el;
   };
   const refreshCams = async () => {
@@ -65,7 +65,7 @@ export async function render(ctx) {
     cams = r.cameras || [];
     drawAreas();
     if (live) live.update(cams);
-    for (const x of cams) { const set = captions.get(x.camera_id); if (set) set(x); }
+    for (const x of cams) { const set = captions.get(keyOf(x)); if (set) set(x); }
   };
   const editForm = cam => {
     const known = [...new Set([...required, ...cams.map(x => x.area)].filter(Boolean))];
@@ -80,7 +80,7 @@ export async function render(ctx) {
     const save = h("button", {type: "submit", class: "btn small primary"}, t("app.save"));
     act(save, async () => {
       const a = area.value === "__other" ? other.value.trim() : area.value;
-      await api("/cameras/" + encodeURIComponent(cam.camera_id), {method: "PUT", body: {area: a, public: pub.checked}});
+      await api("/cameras/" + encodeURIComponent(keyOf(cam)), {method: "PUT", body: {area: a, public: pub.checked}});
       toast(t("app.saved"), "ok");
       await refreshCams();
     }, err);

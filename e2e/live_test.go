@@ -233,7 +233,48 @@ func TestLiveAccess(t *testing.T) {
 		}
 	}
 	waitDecoding(t, tab, 20, 20*time.Second, "the player still decoding after the refused publishers")
+
+	// A viewer session is ended by its viewer (or an admin) only: another
+	// operator of the same canteen is told it does not exist.
+	req, _ := http.NewRequest("POST", "http://"+r.fleet.http+"/whep/cam-a", strings.NewReader(sdpOffer))
+	req.Header.Set("Authorization", "Bearer "+mine)
+	req.Header.Set("Content-Type", "application/sdp")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 201 || !strings.HasPrefix(loc, "/whep/gw-l:cam-a/") {
+		t.Fatalf("WHEP POST: %d, Location %q", resp.StatusCode, loc)
+	}
+	del := func(token string) int {
+		req, _ := http.NewRequest("DELETE", "http://"+r.fleet.http+loc, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	colleague := r.fleet.tokenFor("operator", "canteen-l")
+	for _, c := range []struct {
+		who, token string
+		want       int
+	}{{"a colleague", colleague, 404}, {"another canteen's operator", other, 403}, {"its viewer", mine, 200}, {"its viewer again", mine, 404}} {
+		if code := del(c.token); code != c.want {
+			t.Errorf("DELETE %s by %s: %d, want %d", loc, c.who, code, c.want)
+		}
+	}
 }
+
+// sdpOffer is a minimal recvonly H.264 offer (its ICE never connects).
+const sdpOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
+	"m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n" +
+	"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n" +
+	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n" +
+	"a=setup:actpass\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
 
 // TestLiveManyViewers: 20 browser tabs watch one camera through one
 // upstream from the gateway, all decoding; when they leave, the upstream

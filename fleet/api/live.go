@@ -113,12 +113,19 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 	s.Live.WHEP(w, r, home.Key(), v)
 }
 
+// whepDelete ends a viewer session: the viewer's own, or any for an admin.
+// Someone else's session is answered as one that does not exist.
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
-	_, home, _, ok := s.watchable(w, r)
+	p, home, _, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
-	s.Live.WHEPDelete(w, r, home.Key(), r.PathValue("session"))
+	session := r.PathValue("session")
+	if who, found := s.Live.Session(home.Key(), session); found && p.Role != store.RoleAdmin && who.Principal != p.ID {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such session: viewer session %q of camera %q", session, home.Key()))
+		return
+	}
+	s.Live.WHEPDelete(w, r, home.Key(), session)
 }
 
 // ViewerEnded is the relay's OnViewerEnd: it writes the live view to the

@@ -130,6 +130,17 @@ func (r *Relay) Viewers(cameraID string) int {
 	return 0
 }
 
+// Session returns who watches through a viewer session of a camera; ok
+// is false when there is no such session.
+func (r *Relay) Session(cameraID, session string) (who Viewer, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if v := r.sessions[session]; v != nil && v.cam.id == cameraID {
+		return v.who, true
+	}
+	return Viewer{}, false
+}
+
 // Upstreams returns the number of cameras with a publisher connected.
 func (r *Relay) Upstreams() int {
 	r.mu.Lock()

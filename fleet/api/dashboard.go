@@ -64,7 +64,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "list canteens", err)
 		return
 	}
-	gws, err := s.Store.ListGateways(ctx)
+	gws, err := s.Store.GatewaysIn(ctx, f)
 	if err != nil {
 		s.internal(w, "list gateways", err)
 		return

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
@@ -81,7 +80,7 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	gws, err := s.Store.ListGateways(r.Context())
+	gws, err := s.Store.GatewaysIn(r.Context(), store.CanteenFilter{Scope: store.Scope{Canteens: []string{c.ID}}})
 	if err != nil {
 		s.internal(w, "list gateways", err)
 		return
@@ -149,22 +148,16 @@ func (s *Server) putViewing(w http.ResponseWriter, r *http.Request) {
 // canteens' gateways, a regulator's districts'.
 func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	gws, err := s.Store.ListGateways(r.Context())
+	var gws []store.Gateway
+	var err error
+	if sc := p.Scope(); sc.Districts != nil || sc.Canteens != nil {
+		gws, err = s.Store.GatewaysIn(r.Context(), store.CanteenFilter{Scope: sc})
+	} else {
+		gws, err = s.Store.ListGateways(r.Context()) // with those bound to no canteen
+	}
 	if err != nil {
 		s.internal(w, "list gateways", err)
 		return
-	}
-	if sc := p.Scope(); sc.Districts != nil || sc.Canteens != nil {
-		cs, err := s.Store.ListCanteens(r.Context(), store.CanteenFilter{Scope: sc})
-		if err != nil {
-			s.internal(w, "list canteens", err)
-			return
-		}
-		mine := make(map[string]bool, len(cs))
-		for _, c := range cs {
-			mine[c.ID] = true
-		}
-		gws = slices.DeleteFunc(gws, func(g store.Gateway) bool { return !mine[g.CanteenID] })
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"gateways": gws})
 }

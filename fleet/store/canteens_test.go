@@ -207,6 +207,14 @@ func TestScope(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		// A gateway per canteen (gw-<canteen>, with a camera) and one bound
+		// to none.
+		for _, gw := range [][2]string{{"gw-c_1", "c_1"}, {"gw-cx1", "cx1"}, {"gw-c-2", "c-2"}, {"gw-none", ""}} {
+			addGateway(t, s, gw[0], gw[1])
+			if err := s.Heartbeat(ctx, gw[0], wire.Heartbeat{V: 1, At: t0, Cameras: []wire.CameraHealth{{CameraID: "cam1"}}}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
 		for _, c := range []struct {
 			scope Scope
 			want  []string
@@ -230,6 +238,28 @@ func TestScope(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("scope %+v: %v, want %v", c.scope, got, c.want)
 			}
+			// GatewaysIn: the gateways of the same canteens, with cameras.
+			gws, err := s.GatewaysIn(ctx, CanteenFilter{Scope: c.scope})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotGws, wantGws []string
+			for _, g := range gws {
+				if len(g.Cameras) != 1 || g.Cameras[0].ID != "cam1" {
+					t.Errorf("scope %+v: gateway %s cameras %+v", c.scope, g.ID, g.Cameras)
+				}
+				gotGws = append(gotGws, g.ID)
+			}
+			for _, id := range c.want {
+				wantGws = append(wantGws, "gw-"+id)
+			}
+			slices.Sort(wantGws)
+			if !slices.Equal(gotGws, wantGws) {
+				t.Errorf("scope %+v: gateways %v, want %v", c.scope, gotGws, wantGws)
+			}
+		}
+		if all, err := s.ListGateways(ctx); err != nil || len(all) != 4 {
+			t.Errorf("ListGateways: %d gateways, %v; want 4 with the unbound one", len(all), err)
 		}
 	})
 }

@@ -175,7 +175,7 @@ func (s *Store) Gateway(ctx context.Context, id string) (Gateway, error) {
 	if err != nil {
 		return g, fmt.Errorf("get gateway: %w", err)
 	}
-	cams, err := s.cameras(ctx, id)
+	cams, err := s.cameras(ctx, `gateway_id = $1`, id)
 	if err != nil {
 		return g, err
 	}
@@ -200,7 +200,20 @@ func (g *Gateway) maskCameras() {
 
 // ListGateways returns every gateway, ordered by id, with its cameras.
 func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+gatewayCols+` FROM gateways ORDER BY id`)
+	return s.listGateways(ctx, `TRUE`)
+}
+
+// GatewaysIn returns the gateways bound to the canteens f selects (by
+// canteenWhere: a principal's scope, a district, one canteen with
+// Scope.Canteens), ordered by id, with their cameras: a parent's page
+// reads its school's, not the city's.
+func (s *Store) GatewaysIn(ctx context.Context, f CanteenFilter) ([]Gateway, error) {
+	return s.listGateways(ctx, `canteen_id IN (SELECT c.id FROM canteens c WHERE `+canteenWhere+`)`, f.args()...)
+}
+
+// listGateways lists the gateways where (over gateways' columns) holds.
+func (s *Store) listGateways(ctx context.Context, where string, args ...any) ([]Gateway, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+gatewayCols+` FROM gateways WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list gateways: %w", err)
 	}
@@ -216,7 +229,7 @@ func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list gateways: %w", err)
 	}
-	cams, err := s.cameras(ctx, "")
+	cams, err := s.cameras(ctx, `gateway_id IN (SELECT id FROM gateways WHERE `+where+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +242,11 @@ func (s *Store) ListGateways(ctx context.Context) ([]Gateway, error) {
 	return gws, nil
 }
 
-// cameras returns the cameras of one gateway, or of all when gw is "".
-func (s *Store) cameras(ctx context.Context, gw string) (map[string][]Camera, error) {
+// cameras returns the cameras where (over cameras' columns) holds, by
+// gateway.
+func (s *Store) cameras(ctx context.Context, where string, args ...any) (map[string][]Camera, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT gateway_id, camera_id, area, public, mapped, online, picture, fps, kbps, status_at, updated_at
-		FROM cameras WHERE $1 = '' OR gateway_id = $1 ORDER BY gateway_id, camera_id`, gw)
+		FROM cameras WHERE `+where+` ORDER BY gateway_id, camera_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list cameras: %w", err)
 	}

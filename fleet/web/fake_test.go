@@ -207,9 +207,20 @@ func (f *fakeAPI) handler() http.Handler {
 		writeJSON(w, 200, map[string]any{"gateways": f.gateways()})
 	}))
 	mux.HandleFunc("GET /api/v1/notices", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
-		writeJSON(w, 200, map[string]any{"notices": []any{map[string]any{"id": 3, "canteen_id": fakeCanteen,
+		n := map[string]any{"id": 3, "canteen_id": fakeCanteen,
 			"canteen_name": "徐汇实验小学食堂", "violation_id": fakeAlarm, "violation_type": "no_mask", "kind": "confirmed",
-			"text": "告警 #42（未戴口罩）已确认，请于期限前整改", "due_at": f.ts(72 * time.Hour), "at": f.ts(-time.Hour)}}})
+			"text": "告警 #42（未戴口罩）已确认，请于期限前整改", "due_at": f.ts(72 * time.Hour), "at": f.ts(-time.Hour)}
+		f.mu.Lock()
+		read := f.reads > 0
+		f.mu.Unlock()
+		if read {
+			n["read_at"] = f.ts(0)
+		}
+		list := []any{n}
+		if read && r.URL.Query().Get("unread") == "1" {
+			list = []any{}
+		}
+		writeJSON(w, 200, map[string]any{"notices": list})
 	}))
 	mux.HandleFunc("POST /api/v1/notices/{id}/read", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		f.mu.Lock()

@@ -346,8 +346,15 @@ func TestUI(t *testing.T) {
 	if got := b.navs(); got != "my,review,canteens,gateways" {
 		t.Errorf("operator nav %q", got)
 	}
+	b.do("unread badge", 30*time.Second, chromedp.WaitReady(css(`#top a[data-nav="my"] .count[data-unread="1"]`)))
 	b.do("mark read", 30*time.Second, chromedp.Click(css(`[data-notice="3"] button`)),
 		chromedp.WaitReady(css(`[data-notice="3"]:not(.unread)`)))
+	for i := 0; b.eval(`String(!!document.querySelector('#top a[data-nav="my"] .count'))`) != "false"; i++ {
+		if i == 100 {
+			t.Fatal("the unread badge stays after the notice was read")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	b.do("invite", 30*time.Second, chromedp.WaitVisible(css("#invite-label")),
 		chromedp.SendKeys(css("#invite-label"), "三年级二班"), chromedp.Click(css("#invite-create")),
 		chromedp.WaitVisible(css("#invite-code")))

@@ -116,6 +116,32 @@ function header() {
     h("span", {}, t("app.brand"))), items.length ? nav : null, right);
 }
 
+/**
+ * An operator's unread notices, as a count on "my" in the navigation
+ * (a[data-nav=my] .count[data-unread]); refreshed on every page, every
+ * minute and when a page reads one (the "bk:notices" event).
+ */
+let unreadTimer = 0;
+async function unread() {
+  const u = state.me;
+  if (!u || u.role !== "operator") return;
+  if (!unreadTimer) unreadTimer = setInterval(unread, 60000);
+  let n;
+  try {
+    const r = await api("/notices?unread=1", {quiet401: true});
+    n = (r.notices || []).length;
+  } catch (e) { return; }
+  const a = document.querySelector('#top a[data-nav="my"]');
+  if (!a) return;
+  let b = a.querySelector(".count");
+  if (!n) { if (b) b.remove(); return; }
+  if (!b) { b = h("span", {class: "count"}); a.append(b); }
+  b.textContent = n > 99 ? "99+" : String(n);
+  b.dataset.unread = String(n);
+  b.title = t("notice.unreadN", {n});
+}
+addEventListener("bk:notices", () => unread());
+
 function navActive(name) {
   return {canteen: "canteens", alarm: "review"}[name] || name;
 }
@@ -174,6 +200,7 @@ export async function route() {
   }
   state.current = r.name;
   header();
+  unread();
   const navKey = r.name === "review" && state.me && state.me.role === "operator" ? "nav.alarms" : "nav." + navActive(r.name);
   document.title = (r.name === "login" ? t("login.title") : r.name === "join" ? t("join.title") : t(navKey)) + " · " + t("app.brand");
   const ctrl = new AbortController();

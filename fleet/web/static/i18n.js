@@ -276,6 +276,7 @@ const zh = {
   "notice.rectification_overdue": "整改已逾期（期限 {due}）",
   "notice.read": "标记已读",
   "notice.unread": "未读",
+  "notice.unreadN": "{n} 条未读通知",
   "notice.open": "查看告警",
 
   "my.title": "我的食堂",
@@ -723,6 +724,7 @@ const en = {
   "notice.rectification_overdue": "Rectification overdue (due {due})",
   "notice.read": "Mark read",
   "notice.unread": "unread",
+  "notice.unreadN": "{n} unread notices",
   "notice.open": "Open alarm",
 
   "my.title": "My canteens",

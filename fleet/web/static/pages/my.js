@@ -53,6 +53,7 @@ function noticeList(res, names) {
         await api("/notices/" + n.id + "/read", {method: "POST"});
         li.classList.remove("unread");
         read.remove();
+        dispatchEvent(new Event("bk:notices"));
       });
     }
     fill(li,

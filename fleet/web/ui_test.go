@@ -163,8 +163,11 @@ func (b *browser) login(user string) {
 
 func (b *browser) logout() {
 	b.t.Helper()
-	b.do("log out", 30*time.Second, chromedp.Click(chromedp.CSS("#logout")),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
+	// Clicked from script: a page re-rendering its header (after a
+	// change) may replace the button between finding and clicking it.
+	b.do("log out", 30*time.Second, chromedp.WaitReady(chromedp.CSS("#logout")))
+	b.eval(`(document.getElementById("logout").click(), "")`)
+	b.do("logged out", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
 }
 
 func (b *browser) navs() string {

@@ -195,15 +195,7 @@ func (s *Store) scanViolations(ctx context.Context, q string, args []any, in *co
 		return fmt.Errorf("coverage violations: %w", err)
 	}
 	defer rows.Close()
-	names := map[string]string{} // canteen ids and verdicts, few: interned
-	intern := func(b []byte) string {
-		if v, ok := names[string(b)]; ok {
-			return v
-		}
-		v := string(b)
-		names[v] = v
-		return v
-	}
+	intern := interner{}.of // few distinct values
 	var canteen, verdict sql.RawBytes
 	var at int64
 	var reviewed, rectified sql.NullInt64

@@ -271,15 +271,7 @@ func (r *rollup) registry(ctx context.Context) error {
 		return fmt.Errorf("gateways: %w", err)
 	}
 	// 20,000 rows of few distinct strings: interned.
-	names := map[string]string{}
-	intern := func(b []byte) string {
-		if v, ok := names[string(b)]; ok {
-			return v
-		}
-		v := string(b)
-		names[v] = v
-		return v
-	}
+	intern := interner{}.of
 	var gw, id, area sql.RawBytes
 	err = r.s.scanRows(ctx, `SELECT gateway_id, camera_id, area FROM cameras`, nil, func(rows *sql.Rows) error {
 		if err := rows.Scan(&gw, &id, &area); err != nil {
@@ -304,6 +296,19 @@ func (r *rollup) registry(ctx context.Context) error {
 	n := len(r.scope) * len(r.dates)
 	r.days, r.has = make([]coverage.CanteenDay, n), make([]bool, n)
 	return nil
+}
+
+// interner shares one string among equal byte values read (ids repeated
+// over thousands of rows).
+type interner map[string]string
+
+func (in interner) of(b []byte) string {
+	if v, ok := in[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	in[v] = v
+	return v
 }
 
 // scanRows runs a query on the readers and calls scan for each row.
@@ -570,15 +575,7 @@ type camInterval struct {
 // is not read.
 func (s *Store) loadHealth(ctx context.Context, list []string, lo, hi int64) (*health, error) {
 	h := &health{}
-	names := map[string]string{} // few distinct ids: interned
-	intern := func(b []byte) string {
-		if v, ok := names[string(b)]; ok {
-			return v
-		}
-		v := string(b)
-		names[v] = v
-		return v
-	}
+	intern := interner{}.of // few distinct values
 	var gw, cam sql.RawBytes
 	var session, conn int64
 	var disc sql.NullInt64

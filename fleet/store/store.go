@@ -77,9 +77,9 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 
 // readerPragmas are the readers' own: query only, and on 64-bit hosts
 // the file mapped into memory (up to 1 GiB): the rates' scans over a
-// city's history then read pages without a system call each, a third
-// faster (BenchmarkCoverageCity). On 32-bit boards address space is
-// short, and the page cache is left as it is.
+// city's history then read pages without a system call each
+// (BenchmarkCoverageCity, against its sqlite-nommap baseline). On 32-bit
+// hosts address space is short, and the page cache is left as it is.
 var readerPragmas = func() string {
 	p := "&_pragma=query_only(1)"
 	if strconv.IntSize == 64 {

@@ -163,10 +163,15 @@ func (s *Store) CameraHome(ctx context.Context, key string) (CameraHome, error) 
 	if err != nil {
 		return CameraHome{}, err
 	}
+	// By key through the primary key; a bare id by a scan of the cameras.
+	q, args := `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
+		JOIN gateways g ON g.id = c.gateway_id WHERE c.gateway_id = $1 AND c.camera_id = $2`, []any{gw, cam}
+	if gw == "" {
+		q, args = `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
+		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 ORDER BY c.gateway_id LIMIT 10`, []any{cam}
+	}
 	var found []CameraHome
-	err = s.scanRows(ctx, `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
-		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 AND ($2 = '' OR c.gateway_id = $2)
-		ORDER BY c.gateway_id LIMIT 10`, []any{cam, gw}, func(rows *sql.Rows) error {
+	err = s.scanRows(ctx, q, args, func(rows *sql.Rows) error {
 		var h CameraHome
 		var canteen sql.NullString
 		if err := rows.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public); err != nil {

@@ -32,8 +32,10 @@ type fakeAPI struct {
 	unexpected []string
 	reads      int
 	puts       []string // PUT bodies, summarised
-	added      []string // users added, "id:role:districts"
-	deleted    []string // users deleted
+	// canteenPosts are the bodies of POST /api/v1/canteens.
+	canteenPosts []string
+	added        []string // users added, "id:role:districts"
+	deleted      []string // users deleted
 }
 
 const (
@@ -144,6 +146,16 @@ func (f *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/violations/{id}/decision", auth(f.decide))
 	mux.HandleFunc("GET /api/v1/canteens", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		writeJSON(w, 200, map[string]any{"canteens": []any{f.canteen(), f.otherCanteen()}})
+	}))
+	mux.HandleFunc("POST /api/v1/canteens", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
+		var req map[string]any
+		if decode(w, r, &req) {
+			b, _ := json.Marshal(req)
+			f.mu.Lock()
+			f.canteenPosts = append(f.canteenPosts, string(b))
+			f.mu.Unlock()
+			writeJSON(w, 200, req)
+		}
 	}))
 	mux.HandleFunc("GET /api/v1/canteens/{id}", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		if r.PathValue("id") != fakeCanteen {

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -447,6 +449,50 @@ func TestUI(t *testing.T) {
 		t.Errorf("users added: %s", got)
 	}
 	f.mu.Unlock()
+
+	// The admin edits the canteen: what the form does not show (viewing
+	// windows, parent cap, zone) is sent back as it was.
+	b.do("edit a canteen", 30*time.Second, chromedp.Navigate(base+"/#/canteen/"+fakeCanteen),
+		chromedp.WaitReady(css(`body[data-page="canteen"] #canteen-edit`)),
+		chromedp.Click(css(`#canteen-edit summary`)),
+		chromedp.SetValue(css(`#canteen-form input[name="name"]`), "徐汇实验小学新食堂"),
+		chromedp.SetValue(css(`#canteen-form input[name="address"]`), "漕溪北路 102 号"),
+		chromedp.Click(css(`#canteen-save`)),
+		chromedp.WaitVisible(css(`#toast.show.ok`)))
+	f.mu.Lock()
+	posts := slices.Clone(f.canteenPosts)
+	f.mu.Unlock()
+	var post map[string]any
+	if len(posts) != 1 || json.Unmarshal([]byte(posts[0]), &post) != nil {
+		t.Fatalf("canteen posts: %q", posts)
+	}
+	want := f.canteen()
+	for _, k := range []string{"operating_hours", "viewing_windows", "max_parent_viewers", "tz", "category", "district", "required_areas", "id"} {
+		g, _ := json.Marshal(post[k])
+		w, _ := json.Marshal(want[k])
+		if string(g) != string(w) {
+			t.Errorf("edited canteen %s: %s, want %s", k, g, w)
+		}
+	}
+	if post["name"] != "徐汇实验小学新食堂" || post["address"] != "漕溪北路 102 号" || post["active"] != true {
+		t.Errorf("edited canteen: %s", posts[0])
+	}
+	// And registers a new one (the same form, empty).
+	b.do("register a canteen", 30*time.Second, chromedp.Navigate(base+"/#/canteens"),
+		chromedp.WaitReady(css(`body[data-page="canteens"] .admin-tools`)),
+		chromedp.Click(css(`.admin-tools details summary`)),
+		chromedp.SendKeys(css(`.admin-tools form input[name="id"]`), "xh-042"),
+		chromedp.SendKeys(css(`.admin-tools form input[name="name"]`), "徐汇第四十二中学食堂"),
+		chromedp.SendKeys(css(`.admin-tools form input[name="district"]`), "徐汇区"),
+		chromedp.Click(css(`#canteen-add`)),
+		chromedp.WaitVisible(css(`#toast.show.ok`)))
+	f.mu.Lock()
+	posts = slices.Clone(f.canteenPosts)
+	f.mu.Unlock()
+	if len(posts) != 2 || !strings.Contains(posts[1], `"id":"xh-042"`) || !strings.Contains(posts[1], `"category":"school"`) ||
+		!strings.Contains(posts[1], `"operating_hours":[["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"]]`) {
+		t.Errorf("registered canteen: %q", posts)
+	}
 	b.logout()
 
 	// A parent on a phone, outside the viewing window: no video, the

@@ -9,6 +9,7 @@ import {h, fill, section, empty, field, act, toast, cameraChip, weekText, errorB
 import {grid, keyOf} from "../live.js";
 import {alarmList} from "./common.js";
 import {viewingEditor, viewingSummary} from "./viewing.js";
+import {canteenForm} from "./canteens.js";
 
 const defaultAreas = ["rough_processing", "cooking", "washing"];
 
@@ -118,6 +119,8 @@ export async function render(ctx) {
     h("div", {class: "cols"},
       section(null, {}, details, viewingBox),
       section(t("canteen.areaTitle"), {}, areasEl)),
+    ctx.me.role === "admin" ? h("details", {class: "card", id: "canteen-edit"}, h("summary", {}, t("canteen.edit")),
+      canteenForm(c, () => ctx.rerender())) : null,
     section(t("canteen.live"), {class: "card live-card"}, liveBox),
     section(t("canteen.alarms"), {}, alarms.error ? errorBox(alarms.error) :
       alarmList(alarms.violations, {canteen: false, empty: t("canteen.noAlarms")}))));

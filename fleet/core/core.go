@@ -237,20 +237,23 @@ func (f *Fleet) Close() error {
 	return errors.Join(errs...)
 }
 
-// startWarming runs Store.WarmCoverage every interval, the first time
-// one interval after start (not to slow the start down), until Close.
+// startWarming runs Store.WarmCoverage every interval until Close, the
+// first time a minute after start (or sooner, with a shorter interval):
+// not to slow the start down, but soon, as a fleet started on an old
+// database (or after a migration) has nothing kept yet.
 func (f *Fleet) startWarming(ctx context.Context, every time.Duration) {
 	ctx, f.stopWarm = context.WithCancel(ctx)
 	f.warmDone = make(chan struct{})
 	go func() {
 		defer close(f.warmDone)
-		t := time.NewTicker(every)
+		t := time.NewTimer(min(every, time.Minute))
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				t.Reset(every)
 			}
 			start := time.Now()
 			if err := f.Store.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {

@@ -34,6 +34,8 @@ type fakeAPI struct {
 	puts       []string // PUT bodies, summarised
 	// canteenPosts are the bodies of POST /api/v1/canteens.
 	canteenPosts []string
+	cmds         []string // commands sent, "gateway name"
+	cmdPolls     int      // GETs of a command's status
 	added        []string // users added, "id:role:districts"
 	deleted      []string // users deleted
 }
@@ -214,6 +216,29 @@ func (f *fakeAPI) handler() http.Handler {
 			f.mu.Unlock()
 			writeJSON(w, 200, map[string]any{"camera_id": r.PathValue("id"), "area": req.Area, "public": req.Public, "mapped": true})
 		}
+	}))
+	mux.HandleFunc("POST /api/v1/gateways/{id}/commands", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
+		var req struct {
+			Name string `json:"name"`
+			TTL  int    `json:"ttl_s"`
+		}
+		if decode(w, r, &req) {
+			f.mu.Lock()
+			f.cmds = append(f.cmds, fmt.Sprintf("%s %s %ds", r.PathValue("id"), req.Name, req.TTL))
+			f.mu.Unlock()
+			writeJSON(w, 202, map[string]any{"cmd_id": "C1", "status": "sent"})
+		}
+	}))
+	mux.HandleFunc("GET /api/v1/gateways/{id}/commands/{cmd}", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
+		f.mu.Lock()
+		f.cmdPolls++
+		status := "received"
+		if f.cmdPolls > 2 { // the gateway answers on the third look
+			status = "ok"
+		}
+		f.mu.Unlock()
+		writeJSON(w, 200, map[string]any{"cmd_id": r.PathValue("cmd"), "gateway_id": r.PathValue("id"), "name": "ping",
+			"status": status, "detail": "pong"})
 	}))
 	mux.HandleFunc("GET /api/v1/gateways", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		writeJSON(w, 200, map[string]any{"gateways": f.gateways()})

@@ -450,6 +450,17 @@ func TestUI(t *testing.T) {
 	}
 	f.mu.Unlock()
 
+	// The admin pings a gateway: the command, then its status until ok.
+	b.do("ping a gateway", 30*time.Second, chromedp.Navigate(base+"/#/gateways"),
+		chromedp.WaitReady(css(`body[data-page="gateways"] [data-ping="gw-xh-001"]`)),
+		chromedp.Click(css(`[data-ping="gw-xh-001"]`)),
+		chromedp.WaitReady(css(`tr[data-gateway="gw-xh-001"] .ping-result[data-result="ok"]`)))
+	f.mu.Lock()
+	if got := strings.Join(f.cmds, "; "); got != "gw-xh-001 ping 30s" || f.cmdPolls != 3 {
+		t.Errorf("commands sent %q, status read %d times; want one ping, read 3 times", got, f.cmdPolls)
+	}
+	f.mu.Unlock()
+
 	// The admin edits the canteen: what the form does not show (viewing
 	// windows, parent cap, zone) is sent back as it was.
 	b.do("edit a canteen", 30*time.Second, chromedp.Navigate(base+"/#/canteen/"+fakeCanteen),

@@ -1,7 +1,9 @@
 // #/gateways: the fleet (GET /api/v1/gateways): each gateway online or
 // not, last seen, firmware version, canteen, spool depth from its last
 // heartbeat, and its cameras' health. An admin binds a gateway to a
-// canteen (PUT /api/v1/gateways/{id}). Refreshed every 30 s.
+// canteen (PUT /api/v1/gateways/{id}) and pings it (POST
+// /api/v1/gateways/{id}/commands, then the command's status until the
+// gateway answers). Refreshed every 30 s.
 
 import {t} from "../i18n.js";
 import {api, aborted} from "../api.js";
@@ -75,7 +77,8 @@ function row(g, names, admin, refresh) {
   const q = hb && Array.isArray(hb.quarantined) && hb.quarantined.length ? hb.quarantined.join(", ") : "";
   return h("tr", {dataset: {gateway: g.id, online: String(!!g.online)}},
     h("th", {scope: "row"}, g.id),
-    h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline"))),
+    h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline")),
+      admin ? pingButton(g) : null),
     canteenCell,
     h("td", {}, g.version || t("app.none"),
       g.config_version ? h("div", {class: "muted small"}, t("gw.config", {v: g.config_reported_version || 0}) +
@@ -89,3 +92,31 @@ function row(g, names, admin, refresh) {
       q ? h("div", {class: "bad small"}, t("gw.quarantined", {p: q})) : null));
 }
 
+
+/**
+ * An admin's round trip to a gateway: a "ping" command over MQTT, its
+ * status read until the gateway answers ok or failed (at most 10 s). The
+ * result: .ping-result[data-result=ok|failed|timeout].
+ */
+function pingButton(g) {
+  const out = h("span", {class: "muted small ping-result", role: "status"});
+  const btn = h("button", {type: "button", class: "btn small ghost", dataset: {ping: g.id}}, t("gw.ping"));
+  const base = "/gateways/" + encodeURIComponent(g.id) + "/commands";
+  const show = (result, text) => { out.dataset.result = result; out.textContent = text; };
+  act(btn, async () => {
+    delete out.dataset.result;
+    out.textContent = t("gw.pinging");
+    const started = performance.now();
+    const c = await api(base, {method: "POST", body: {name: "ping", ttl_s: 30}});
+    let status = c.status;
+    for (let i = 0; i < 40; i++) {
+      await new Promise(r => setTimeout(r, 250));
+      const x = await api(base + "/" + encodeURIComponent(c.cmd_id));
+      status = x.status;
+      if (status === "ok") return show("ok", t("gw.pong", {ms: Math.round(performance.now() - started)}));
+      if (status === "failed") return show("failed", t("gw.pingFailed", {e: x.detail || status}));
+    }
+    show("timeout", t("gw.pingTimeout", {s: status}));
+  }, out);
+  return h("div", {class: "row ping"}, btn, out);
+}

@@ -84,27 +84,15 @@ func (d *Decoder) Codec() Codec { return d.codec }
 //
 // Decode does not keep nalus: they may be shared and are only read.
 func (d *Decoder) Decode(nalus [][]byte, pts time.Duration) (bool, error) {
-	n, empty := 0, true
-	for _, nalu := range nalus {
-		if len(nalu) > 0 {
-			n += 4 + len(nalu)
-			empty = false
-			if n > MaxAccessUnitSize {
-				break
-			}
-		}
-	}
+	n, refused := annexBSize(nalus)
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.c == nil {
 		return false, ErrClosed
 	}
-	switch {
-	case empty:
-		return false, d.corruptf("empty access unit")
-	case n > MaxAccessUnitSize:
-		return false, d.corruptf("access unit larger than %d bytes", MaxAccessUnitSize)
+	if refused != "" {
+		return false, d.corruptf("%s", refused)
 	}
 	if d.fed && pts < d.lastPTS {
 		d.resetLocked()
@@ -120,14 +108,7 @@ func (d *Decoder) Decode(nalus [][]byte, pts time.Duration) (bool, error) {
 	if p == nil {
 		return false, errors.New("decode: out of memory")
 	}
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
-	off := 0
-	for _, nalu := range nalus {
-		if len(nalu) > 0 {
-			off += copy(buf[off:], []byte{0, 0, 0, 1})
-			off += copy(buf[off:], nalu)
-		}
-	}
+	putAnnexB(unsafe.Slice((*byte)(unsafe.Pointer(p)), n), nalus)
 
 	var got C.int
 	if ret := C.bkdec_decode(d.c, C.size_t(n), C.int64_t(pts), &got); ret < 0 {

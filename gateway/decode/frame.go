@@ -18,6 +18,38 @@ const (
 // including the start codes it adds; a larger one is rejected as corrupt.
 const MaxAccessUnitSize = 16 << 20
 
+// annexBSize sizes an access unit for libavcodec: its non-empty NAL units, each
+// after a 4-byte start code. It returns the size, or why the unit is
+// refused (no bytes at all; larger than MaxAccessUnitSize, counting stops
+// there).
+func annexBSize(nalus [][]byte) (n int, refused string) {
+	empty := true
+	for _, nalu := range nalus {
+		if len(nalu) > 0 {
+			n += 4 + len(nalu)
+			empty = false
+			if n > MaxAccessUnitSize {
+				return n, fmt.Sprintf("access unit larger than %d bytes", MaxAccessUnitSize)
+			}
+		}
+	}
+	if empty {
+		return 0, "empty access unit"
+	}
+	return n, ""
+}
+
+// putAnnexB writes nalus into buf (annexBSize's size) with their start codes.
+func putAnnexB(buf []byte, nalus [][]byte) {
+	off := 0
+	for _, nalu := range nalus {
+		if len(nalu) > 0 {
+			off += copy(buf[off:], []byte{0, 0, 0, 1})
+			off += copy(buf[off:], nalu)
+		}
+	}
+}
+
 // PixFmt is the pixel format of a Frame.
 type PixFmt int
 

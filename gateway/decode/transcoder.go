@@ -117,27 +117,15 @@ func (t *Transcoder) Encoder() string { return t.encoder }
 // Transcode does not keep nalus: they may be shared and are only read.
 func (t *Transcoder) Transcode(nalus [][]byte, pts time.Duration) ([]EncodedUnit, error) {
 	t.in.Add(1)
-	n, empty := 0, true
-	for _, nalu := range nalus {
-		if len(nalu) > 0 {
-			n += 4 + len(nalu)
-			empty = false
-			if n > MaxAccessUnitSize {
-				break
-			}
-		}
-	}
+	n, refused := annexBSize(nalus)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.c == nil {
 		return nil, ErrClosed
 	}
-	switch {
-	case empty:
-		return nil, t.corruptf("empty access unit")
-	case n > MaxAccessUnitSize:
-		return nil, t.corruptf("access unit larger than %d bytes", MaxAccessUnitSize)
+	if refused != "" {
+		return nil, t.corruptf("%s", refused)
 	}
 	if t.fed && pts < t.lastPTS {
 		t.resetLocked()
@@ -153,14 +141,7 @@ func (t *Transcoder) Transcode(nalus [][]byte, pts time.Duration) ([]EncodedUnit
 	if p == nil {
 		return nil, errors.New("transcode: out of memory")
 	}
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(p)), n)
-	off := 0
-	for _, nalu := range nalus {
-		if len(nalu) > 0 {
-			off += copy(buf[off:], []byte{0, 0, 0, 1})
-			off += copy(buf[off:], nalu)
-		}
-	}
+	putAnnexB(unsafe.Slice((*byte)(unsafe.Pointer(p)), n), nalus)
 	if ret := C.bktrans_decode(t.c, C.size_t(n), C.int64_t(pts)); ret < 0 {
 		return nil, t.failf("decode", ret)
 	}

@@ -159,6 +159,19 @@ func (d dbFlags) open(ctx context.Context) (*store.Store, error) {
 	return store.Open(ctx, url)
 }
 
+// run opens the store, runs fn with it and closes it: a command's exit
+// code, 1 when the store does not open (cmd names the command).
+func (d dbFlags) run(cmd string, stderr io.Writer, fn func(ctx context.Context, st *store.Store) int) int {
+	ctx := context.Background()
+	st, err := d.open(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet %s: open store: %v\n", cmd, err)
+		return 1
+	}
+	defer st.Close()
+	return fn(ctx, st)
+}
+
 func serve(args []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
 	httpAddr := fs.str("http", "127.0.0.1:8080", "HTTP listen address")
@@ -282,27 +295,22 @@ func gatewayAdd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet gateway add: --canteen %q: want 1-64 letters, digits, '.', '_' or '-'\n", *canteen)
 		return 2
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet gateway add: open store: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	user, pass, err := st.AddGateway(ctx, *id, *canteen)
-	if errors.Is(err, store.ErrExists) {
-		fmt.Fprintf(stderr, "bk-fleet gateway add: gateway %q already exists\n", *id)
-		return 1
-	} else if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet gateway add: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(map[string]string{"gateway_id": *id, "canteen_id": *canteen, "username": user, "password": pass})
+	return db.run("gateway add", stderr, func(ctx context.Context, st *store.Store) int {
+		user, pass, err := st.AddGateway(ctx, *id, *canteen)
+		if errors.Is(err, store.ErrExists) {
+			fmt.Fprintf(stderr, "bk-fleet gateway add: gateway %q already exists\n", *id)
+			return 1
+		} else if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet gateway add: %v\n", err)
+			return 1
+		}
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(map[string]string{"gateway_id": *id, "canteen_id": *canteen, "username": user, "password": pass})
+			return 0
+		}
+		fmt.Fprintf(stdout, "gateway %s (canteen %s) created. Put these in its config under broker:\n  username: %s\n  password: %s\n", *id, *canteen, user, pass)
 		return 0
-	}
-	fmt.Fprintf(stdout, "gateway %s (canteen %s) created. Put these in its config under broker:\n  username: %s\n  password: %s\n", *id, *canteen, user, pass)
-	return 0
+	})
 }
 
 func gatewayList(args []string, stdout, stderr io.Writer) int {
@@ -311,25 +319,24 @@ func gatewayList(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet gateway list: open store: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	gws, err := st.ListGateways(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet gateway list: %v\n", err)
-		return 1
-	}
-	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tCANTEEN\tONLINE\tVERSION\tLAST SEEN\tCAMERAS")
-	for _, g := range gws {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%v\t%d\n", g.ID, g.CanteenID, g.Online, g.Version, g.LastSeen, len(g.Cameras))
-	}
-	_ = tw.Flush()
-	return 0
+	return db.run("gateway list", stderr, func(ctx context.Context, st *store.Store) int {
+		gws, err := st.ListGateways(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet gateway list: %v\n", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCANTEEN\tONLINE\tVERSION\tLAST SEEN\tCAMERAS")
+		for _, g := range gws {
+			seen := "never"
+			if !g.LastSeen.IsZero() {
+				seen = g.LastSeen.Local().Format(time.DateTime)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\t%d\n", g.ID, g.CanteenID, g.Online, g.Version, seen, len(g.Cameras))
+		}
+		_ = tw.Flush()
+		return 0
+	})
 }
 
 func tokenAdd(args []string, stdout, stderr io.Writer) int {
@@ -357,22 +364,17 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	} else if *ttl > 0 {
 		t.ExpiresAt = time.Now().Add(*ttl)
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet token add: open store: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	secret, t, err := st.AddToken(ctx, t)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet token add: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(map[string]any{"id": t.ID, "role": t.Role, "canteens": t.Canteens, "token": secret})
+	return db.run("token add", stderr, func(ctx context.Context, st *store.Store) int {
+		secret, t, err := st.AddToken(ctx, t)
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet token add: %v\n", err)
+			return 1
+		}
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(map[string]any{"id": t.ID, "role": t.Role, "canteens": t.Canteens, "token": secret})
+			return 0
+		}
+		fmt.Fprintf(stdout, "token %s (%s) created; it is shown only now:\n  %s\n", t.ID, t.Role, secret)
 		return 0
-	}
-	fmt.Fprintf(stdout, "token %s (%s) created; it is shown only now:\n  %s\n", t.ID, t.Role, secret)
-	return 0
+	})
 }

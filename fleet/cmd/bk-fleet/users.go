@@ -49,21 +49,16 @@ func userAdd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
 		return 2
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet user add: open store: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	u, err := st.AddUser(ctx, store.User{ID: *login, Name: *name, Role: *role, Canteens: splitFlag(*canteens),
-		Districts: splitFlag(*districts)}, pw)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "user %s (%s) created\n", u.ID, u.Role)
-	return 0
+	return db.run("user add", stderr, func(ctx context.Context, st *store.Store) int {
+		u, err := st.AddUser(ctx, store.User{ID: *login, Name: *name, Role: *role, Canteens: splitFlag(*canteens),
+			Districts: splitFlag(*districts)}, pw)
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "user %s (%s) created\n", u.ID, u.Role)
+		return 0
+	})
 }
 
 func userList(args []string, stdout, stderr io.Writer) int {
@@ -73,30 +68,25 @@ func userList(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet user list: open store: %v\n", err)
-		return 1
-	}
-	defer st.Close()
-	us, err := st.ListUsers(ctx, store.UserFilter{})
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet user list: %v\n", err)
-		return 1
-	}
-	if *asJSON {
-		_ = json.NewEncoder(stdout).Encode(us)
+	return db.run("user list", stderr, func(ctx context.Context, st *store.Store) int {
+		us, err := st.ListUsers(ctx, store.UserFilter{})
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet user list: %v\n", err)
+			return 1
+		}
+		if *asJSON {
+			_ = json.NewEncoder(stdout).Encode(us)
+			return 0
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LOGIN\tROLE\tNAME\tCANTEENS\tDISTRICTS\tDISABLED")
+		for _, u := range us {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", u.ID, u.Role, u.Name, strings.Join(u.Canteens, ","),
+				strings.Join(u.Districts, ","), u.Disabled)
+		}
+		_ = tw.Flush()
 		return 0
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LOGIN\tROLE\tNAME\tCANTEENS\tDISTRICTS\tDISABLED")
-	for _, u := range us {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%v\n", u.ID, u.Role, u.Name, strings.Join(u.Canteens, ","),
-			strings.Join(u.Districts, ","), u.Disabled)
-	}
-	_ = tw.Flush()
-	return 0
+	})
 }
 
 func userPassword(args []string, stdout, stderr io.Writer) int {
@@ -126,17 +116,12 @@ func userEdit(name string, args []string, stdout, stderr io.Writer, do func(cont
 		fmt.Fprintf(stderr, "bk-fleet %s: --login is required\n", name)
 		return 2
 	}
-	ctx := context.Background()
-	st, err := db.open(ctx)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet %s: open store: %v\n", name, err)
-		return 1
-	}
-	defer st.Close()
-	if err := do(ctx, st, *login); err != nil {
-		fmt.Fprintf(stderr, "bk-fleet %s: %v\n", name, err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "%s: done for %s\n", name, *login)
-	return 0
+	return db.run(name, stderr, func(ctx context.Context, st *store.Store) int {
+		if err := do(ctx, st, *login); err != nil {
+			fmt.Fprintf(stderr, "bk-fleet %s: %v\n", name, err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "%s: done for %s\n", name, *login)
+		return 0
+	})
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/brightkitchen/brightkitchen/internal/headless"
+
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 )
 
@@ -77,31 +79,10 @@ func (f *fleet) tokenFor(role, canteens string) string {
 // machine needs.
 func browser(t testing.TB) context.Context {
 	t.Helper()
-	if _, err := exec.LookPath("chromium"); err != nil {
-		t.Fatal("chromium not found: scripts/deps.sh installs it")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("chromium"),
-		chromedp.Flag("headless", "new"),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+	return headless.Start(t,
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return ctx
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
 }
 
 // playback is what the player page reports.

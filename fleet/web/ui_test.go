@@ -20,9 +20,9 @@ import (
 
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-)
 
-const chromium = "/usr/bin/chromium"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
+)
 
 // browser is one headless Chromium tab that records the page's
 // JavaScript exceptions and console errors.
@@ -37,28 +37,7 @@ type browser struct {
 
 func newBrowser(t *testing.T, base string) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skip("no " + chromium)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", "new"),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 900),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelA() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx := headless.Start(t, chromedp.WindowSize(1440, 900))
 	b := &browser{t: t, ctx: ctx, base: base}
 	if err := chromedp.Listen(ctx, func(ev any) {
 		var msg string

@@ -8,9 +8,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
-	"io"
 	"mime/multipart"
-	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -112,20 +110,7 @@ func newWorld(t *testing.T) *world {
 // req sends a request as the named principal ("" for none).
 func (w *world) req(t *testing.T, who, method, path, contentType string, body []byte) (int, string) {
 	t.Helper()
-	r, _ := http.NewRequest(method, w.srv.URL+path, bytes.NewReader(body))
-	if who != "" {
-		r.Header.Set("Authorization", "Bearer "+w.tokens[who])
-	}
-	if contentType != "" {
-		r.Header.Set("Content-Type", contentType)
-	}
-	resp, err := http.DefaultClient.Do(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return doCT(t, method, w.srv.URL+path, w.tokens[who], contentType, string(body))
 }
 
 // A tiny SDP offer the relay parses (one H.264 video m-line).

@@ -17,18 +17,28 @@ import (
 
 const forever = math.MaxInt64
 
+// newComputation normalizes q and indexes in's canteens and cameras for
+// it; withEnds keeps each canteen-day's end (ComputeDays).
+func newComputation(in Input, q Query, withEnds bool) (*computation, error) {
+	q, from, ndays, err := q.normalize()
+	if err != nil {
+		return nil, err
+	}
+	c := &computation{q: q, from: from, ndays: ndays, now: q.Now.UnixMilli(), withEnds: withEnds}
+	if err := c.canteens(in.Canteens); err != nil {
+		return nil, err
+	}
+	if err := c.cameras(in.Gateways, in.Cameras); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // Compute answers a query over the input. The input is only read, so one
 // Input may serve concurrent queries. It fails with ErrQuery or ErrInput.
 func Compute(in Input, q Query) (Report, error) {
-	q, from, ndays, err := q.normalize()
+	c, err := newComputation(in, q, false)
 	if err != nil {
-		return Report{}, err
-	}
-	c := computation{q: q, from: from, ndays: ndays, now: q.Now.UnixMilli()}
-	if err := c.canteens(in.Canteens); err != nil {
-		return Report{}, err
-	}
-	if err := c.cameras(in.Gateways, in.Cameras); err != nil {
 		return Report{}, err
 	}
 	t, err := c.health()

@@ -75,17 +75,11 @@ func (q Query) Dates() []string {
 // order. The query's threshold, review deadline and the violations are
 // not used. Aggregate(in, ComputeDays(in, q), q) equals Compute(in, q).
 func ComputeDays(in Input, q Query) ([]CanteenDay, error) {
-	q, from, ndays, err := q.normalize()
+	c, err := newComputation(in, q, true)
 	if err != nil {
 		return nil, err
 	}
-	c := computation{q: q, from: from, ndays: ndays, now: q.Now.UnixMilli(), withEnds: true}
-	if err := c.canteens(in.Canteens); err != nil {
-		return nil, err
-	}
-	if err := c.cameras(in.Gateways, in.Cameras); err != nil {
-		return nil, err
-	}
+	from, ndays := c.from, c.ndays
 	labels := make([]string, ndays)
 	for d := range labels {
 		dt, _ := from.add(d)
@@ -135,17 +129,11 @@ func ComputeDays(in Input, q Query) ([]CanteenDay, error) {
 // once; entries of other canteens or dates are ignored. A missing or
 // repeated one is ErrInput.
 func Aggregate(in Input, days []CanteenDay, q Query) (Report, error) {
-	q, from, ndays, err := q.normalize()
+	c, err := newComputation(in, q, false)
 	if err != nil {
 		return Report{}, err
 	}
-	c := computation{q: q, from: from, ndays: ndays, now: q.Now.UnixMilli()}
-	if err := c.canteens(in.Canteens); err != nil {
-		return Report{}, err
-	}
-	if err := c.cameras(in.Gateways, in.Cameras); err != nil {
-		return Report{}, err
-	}
+	from, ndays := c.from, c.ndays
 	t := newTally(len(c.groups), ndays)
 	built := make([]bool, len(c.runs))
 	var areas []string

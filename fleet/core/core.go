@@ -110,9 +110,10 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	f = &Fleet{log: o.Logger, registry: prometheus.NewRegistry()}
 	f.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	started := f // the returns below set f to nil
 	defer func() {
 		if err != nil {
-			f.Close()
+			started.Close()
 		}
 	}()
 

@@ -39,8 +39,6 @@ type Principal struct {
 	// User is the login of a user principal; Name their display name.
 	User string `json:"id"`
 	Name string `json:"name"`
-	// Cookie is set when the request was authenticated by a session cookie.
-	Cookie bool `json:"-"`
 }
 
 type principalKey struct{}
@@ -144,16 +142,14 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 	}
 	u, err := s.Store.SessionUser(r.Context(), c.Value)
 	if errors.Is(err, store.ErrNotFound) {
-		clearSessionCookie(w, r)
+		s.clearSessionCookie(w, r)
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "session expired: log in again")
 		return Principal{}, false
 	} else if err != nil {
 		s.internal(w, "look up session", err)
 		return Principal{}, false
 	}
-	p := principalOfUser(u)
-	p.Cookie = true
-	return p, true
+	return principalOfUser(u), true
 }
 
 func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string) (Principal, bool) {
@@ -237,9 +233,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	writeJSON(w, status, p)
 }
 
-func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: r.TLS != nil || s.SecureCookies, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +249,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	clearSessionCookie(w, r)
+	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -294,6 +290,7 @@ func (s *Server) limiter() *failLimiter {
 type failLimiter struct {
 	mu    sync.Mutex
 	fails map[string][]time.Time
+	swept time.Time // the last sweep of expired keys
 }
 
 // maxLimiterKeys bounds the limiter's memory under a spray of names.
@@ -323,7 +320,8 @@ func (l *failLimiter) blocked(now time.Time, keys ...string) time.Duration {
 func (l *failLimiter) fail(now time.Time, keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.fails) > maxLimiterKeys {
+	if len(l.fails) > maxLimiterKeys && now.Sub(l.swept) > time.Minute {
+		l.swept = now
 		for k := range l.fails {
 			if len(l.recent(now, k)) == 0 {
 				delete(l.fails, k)
@@ -331,6 +329,11 @@ func (l *failLimiter) fail(now time.Time, keys ...string) {
 		}
 	}
 	for _, k := range keys {
+		if _, known := l.fails[k]; !known && len(l.fails) > maxLimiterKeys && !strings.HasPrefix(k, "addr:") {
+			// Still full after the sweep (a spray of names): new names
+			// go uncounted; their addresses are still limited.
+			continue
+		}
 		ts := append(l.recent(now, k), now)
 		if n := limitOf(k); len(ts) > n {
 			ts = ts[len(ts)-n:]

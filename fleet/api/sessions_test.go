@@ -3,10 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
@@ -164,4 +166,22 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(after, to)
 	return v
+}
+
+// TestLimiterFull: with the limiter full of live names, a new name is not
+// recorded (memory stays bounded) but its address still is, and a known
+// name still counts.
+func TestLimiterFull(t *testing.T) {
+	now := time.Now()
+	l := &failLimiter{fails: map[string][]time.Time{}}
+	for i := range maxLimiterKeys + 1 {
+		l.fails[fmt.Sprintf("login:u%d", i)] = []time.Time{now}
+	}
+	l.fail(now, "login:new", "addr:10.0.0.1", "login:u7")
+	if _, ok := l.fails["login:new"]; ok {
+		t.Error("a new name was recorded in a full limiter")
+	}
+	if len(l.fails["addr:10.0.0.1"]) != 1 || len(l.fails["login:u7"]) != 2 {
+		t.Errorf("address %v, known name %v: want 1 and 2 failures", l.fails["addr:10.0.0.1"], l.fails["login:u7"])
+	}
 }

@@ -351,13 +351,7 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	t := store.Token{Role: *role, Label: *label}
-	if *canteens != "" {
-		t.Canteens = strings.Split(*canteens, ",")
-	}
-	if *districts != "" {
-		t.Districts = strings.Split(*districts, ",")
-	}
+	t := store.Token{Role: *role, Label: *label, Canteens: splitFlag(*canteens), Districts: splitFlag(*districts)}
 	if *ttl < 0 {
 		fmt.Fprintln(stderr, "bk-fleet token add: --ttl must not be negative")
 		return 2
@@ -371,7 +365,8 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		if *asJSON {
-			_ = json.NewEncoder(stdout).Encode(map[string]any{"id": t.ID, "role": t.Role, "canteens": t.Canteens, "token": secret})
+			_ = json.NewEncoder(stdout).Encode(map[string]any{"id": t.ID, "role": t.Role, "canteens": t.Canteens,
+				"districts": t.Districts, "token": secret})
 			return 0
 		}
 		fmt.Fprintf(stdout, "token %s (%s) created; it is shown only now:\n  %s\n", t.ID, t.Role, secret)

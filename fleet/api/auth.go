@@ -201,7 +201,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	u, err := s.Store.CheckPassword(r.Context(), req.Login, req.Password)
 	if errors.Is(err, store.ErrBadCredentials) {
 		s.limiter().fail(time.Now(), "login:"+req.Login, "addr:"+addr)
-		s.audit(r.Context(), store.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: "failed", Detail: "from " + addr})
+		s.audit(r.Context(), store.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: store.OutcomeFailed, Detail: "from " + addr})
 		writeError(w, http.StatusUnauthorized, "bad_credentials", "wrong login or password")
 		return
 	} else if err != nil {

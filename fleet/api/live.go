@@ -19,21 +19,21 @@ import (
 // or a bare camera id only one gateway reports) and checks the principal
 // may watch it now; it has answered (and audited a refusal) when ok is
 // false. For a parent, until is when its school's viewing window closes.
-// The relay knows the camera by home.Key().
-func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, until time.Time, ok bool) {
+// The relay knows the camera by home.Key(); c is its canteen (zero if none).
+func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, c store.Canteen, until time.Time, ok bool) {
 	camera := r.PathValue("camera")
 	if _, _, err := store.ParseCameraKey(camera); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return p, home, until, false
+		return p, home, c, until, false
 	}
 	p, _ = PrincipalOf(r.Context())
-	refused := func(code, msg string) (Principal, store.CameraHome, time.Time, bool) {
+	refused := func(code, msg string) (Principal, store.CameraHome, store.Canteen, time.Time, bool) {
 		writeError(w, http.StatusForbidden, code, msg)
 		if r.Method == http.MethodPost {
-			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: "refused", CanteenID: home.CanteenID,
+			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
 				CameraID: camera, Detail: code})
 		}
-		return p, home, until, false
+		return p, home, c, until, false
 	}
 	home, err := s.Store.CameraHome(r.Context(), camera)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguous) {
@@ -45,19 +45,18 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 			} else {
 				writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
 			}
-			return p, home, until, false
+			return p, home, c, until, false
 		}
 		return refused("forbidden", "not allowed to watch camera "+camera)
 	} else if err != nil {
 		s.internal(w, "look up camera", err)
-		return p, home, until, false
+		return p, home, c, until, false
 	}
-	var c store.Canteen
 	if home.CanteenID != "" {
 		c, err = s.Store.Canteen(r.Context(), home.CanteenID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.internal(w, "look up canteen", err)
-			return p, home, until, false
+			return p, home, c, until, false
 		}
 	}
 	if !p.CanWatch(home, c.District) {
@@ -74,24 +73,19 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 		}
 		until = v.ViewingUntil
 	}
-	return p, home, until, true
+	return p, home, c, until, true
 }
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
 // allowed to watch the camera; parents count against their school's cap
 // and are cut off when the viewing window closes.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
-	p, home, until, ok := s.watchable(w, r)
+	p, home, c, until, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
 	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until}
 	if p.Role == store.RoleParent {
-		c, err := s.Store.Canteen(r.Context(), home.CanteenID)
-		if err != nil {
-			s.internal(w, "look up canteen", err)
-			return
-		}
 		limit := c.MaxParentViewers
 		if limit == 0 {
 			limit = cmp.Or(s.MaxParentViewers, store.DefaultMaxParentViewers)
@@ -99,7 +93,7 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 		if !s.parents.reserve(home.CanteenID, limit) {
 			writeError(w, http.StatusTooManyRequests, "parent_cap",
 				fmt.Sprintf("%d parents are watching this school already: try again later", limit))
-			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: "refused", CanteenID: home.CanteenID,
+			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
 				CameraID: home.Key(), Detail: "parent_cap"})
 			return
 		}
@@ -116,7 +110,7 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 // whepDelete ends a viewer session: the viewer's own, or any for an admin.
 // Someone else's session is answered as one that does not exist.
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
-	p, home, _, ok := s.watchable(w, r)
+	p, home, _, _, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
@@ -190,7 +184,7 @@ type cameraView struct {
 }
 
 func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
-	_, home, _, ok := s.watchable(w, r)
+	_, home, _, _, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}

@@ -117,7 +117,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	if f.District != "" {
 		scope.Districts = []string{f.District}
 	}
-	if d.Alarms, err = s.Store.AlarmCounts(ctx, scope, time.Time{}, query.Now); err != nil {
+	if d.Alarms, err = s.Store.AlarmCounts(ctx, scope, f.Category, time.Time{}, query.Now); err != nil {
 		s.internal(w, "count alarms", err)
 		return
 	}

@@ -367,10 +367,10 @@ type AlarmCounts struct {
 	OverdueRectification int `json:"overdue_rectification"`
 }
 
-// AlarmCounts counts the alarms in scope (as ViolationFilter.Scope) that
-// started at or after since (zero: all), overdue as of now (zero:
-// time.Now()).
-func (s *Store) AlarmCounts(ctx context.Context, scope Scope, since, now time.Time) (AlarmCounts, error) {
+// AlarmCounts counts the alarms in scope (as ViolationFilter.Scope) and of
+// canteens of category (""; any) that started at or after since (zero:
+// all), overdue as of now (zero: time.Now()).
+func (s *Store) AlarmCounts(ctx context.Context, scope Scope, category string, since, now time.Time) (AlarmCounts, error) {
 	now = orNow(now)
 	var args []any
 	arg := func(v any) string {
@@ -391,6 +391,9 @@ func (s *Store) AlarmCounts(ctx context.Context, scope Scope, since, now time.Ti
 	}
 	for _, c := range scopeWhere(scope, arg) {
 		where += " AND " + c
+	}
+	if category != "" {
+		where += " AND c.category = " + arg(category)
 	}
 	count := func(cond string) string { return "COUNT(CASE WHEN " + cond + " THEN 1 END)" }
 	byStatus := func(st string) string { return count("e.status = '" + st + "'") }

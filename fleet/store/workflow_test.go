@@ -704,26 +704,37 @@ func TestAlarmCounts(t *testing.T) {
 		if _, err := s.SubmitRectification(ctx, f.b1, "op", "", nil, "", t0.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
+		c2, err := s.Canteen(ctx, "c2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2.Category = CategoryHospital
+		if _, err := s.PutCanteen(ctx, c2); err != nil {
+			t.Fatal(err)
+		}
 		cases := []struct {
-			name  string
-			scope Scope
-			since time.Duration
-			now   time.Duration
-			want  AlarmCounts
+			name     string
+			scope    Scope
+			category string
+			since    time.Duration
+			now      time.Duration
+			want     AlarmCounts
 		}{
-			{"all, early", Scope{}, -1, time.Hour, AlarmCounts{New: 1, Rectifying: 1, Closed: 1, Dismissed: 1}},
-			{"all, late", Scope{}, -1, 74 * time.Hour, AlarmCounts{New: 1, Rectifying: 1, Closed: 1, Dismissed: 1, OverdueReview: 1, OverdueRectification: 1}},
-			{"since", Scope{}, 15 * time.Minute, 74 * time.Hour, AlarmCounts{New: 1, Rectifying: 1, OverdueReview: 1, OverdueRectification: 1}},
-			{"xuhui", Scope{Districts: []string{"xuhui"}}, -1, 74 * time.Hour, AlarmCounts{Closed: 1, Dismissed: 1}},
-			{"c2", Scope{Canteens: []string{"c2"}}, -1, 74 * time.Hour, AlarmCounts{Rectifying: 1, OverdueRectification: 1}},
-			{"none", Scope{Canteens: []string{}}, -1, 74 * time.Hour, AlarmCounts{}},
+			{"all, early", Scope{}, "", -1, time.Hour, AlarmCounts{New: 1, Rectifying: 1, Closed: 1, Dismissed: 1}},
+			{"all, late", Scope{}, "", -1, 74 * time.Hour, AlarmCounts{New: 1, Rectifying: 1, Closed: 1, Dismissed: 1, OverdueReview: 1, OverdueRectification: 1}},
+			{"since", Scope{}, "", 15 * time.Minute, 74 * time.Hour, AlarmCounts{New: 1, Rectifying: 1, OverdueReview: 1, OverdueRectification: 1}},
+			{"xuhui", Scope{Districts: []string{"xuhui"}}, "", -1, 74 * time.Hour, AlarmCounts{Closed: 1, Dismissed: 1}},
+			{"c2", Scope{Canteens: []string{"c2"}}, "", -1, 74 * time.Hour, AlarmCounts{Rectifying: 1, OverdueRectification: 1}},
+			{"none", Scope{Canteens: []string{}}, "", -1, 74 * time.Hour, AlarmCounts{}},
+			{"hospitals", Scope{}, CategoryHospital, -1, 74 * time.Hour, AlarmCounts{Rectifying: 1, OverdueRectification: 1}},
+			{"schools", Scope{}, CategorySchool, -1, 74 * time.Hour, AlarmCounts{}},
 		}
 		for _, c := range cases {
 			var since time.Time
 			if c.since >= 0 {
 				since = t0.Add(c.since)
 			}
-			got, err := s.AlarmCounts(ctx, c.scope, since, t0.Add(c.now))
+			got, err := s.AlarmCounts(ctx, c.scope, c.category, since, t0.Add(c.now))
 			if err != nil || got != c.want {
 				t.Errorf("%s: %+v, %v; want %+v", c.name, got, err, c.want)
 			}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -126,12 +124,10 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 		if len(f.Districts) == 0 {
 			return []AuditEntry{}, nil
 		}
-		ph := make([]string, len(f.Districts))
-		for i, d := range f.Districts {
+		join = ` JOIN canteens c ON c.id = a.canteen_id AND c.district IN (` + placeholders(len(args)+1, len(f.Districts)) + `)`
+		for _, d := range f.Districts {
 			args = append(args, d)
-			ph[i] = "$" + strconv.Itoa(len(args))
 		}
-		join = ` JOIN canteens c ON c.id = a.canteen_id AND c.district IN (` + strings.Join(ph, ", ") + `)`
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.at, a.actor, a.role, a.action, a.outcome, a.canteen_id, a.camera_id,
 		a.violation_id, a.from_at, a.to_at, a.detail FROM audit a`+join+`

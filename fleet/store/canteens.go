@@ -151,26 +151,23 @@ func (e *ImportError) Error() string {
 
 func (e *ImportError) Unwrap() error { return ErrInvalid }
 
-const canteenUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz,
+// canteenUpsertHead is the insert both upserts share, up to the columns
+// they update differently.
+const canteenUpsertHead = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz,
 		viewing, max_parent_viewers, created_at, updated_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
 	ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district,
 		address = excluded.address, active = excluded.active, required_areas = excluded.required_areas,
-		hours = excluded.hours, tz = excluded.tz, viewing = excluded.viewing,
-		max_parent_viewers = excluded.max_parent_viewers, updated_at = excluded.updated_at`
+		hours = excluded.hours, tz = excluded.tz, updated_at = excluded.updated_at, `
+
+const canteenUpsert = canteenUpsertHead + `viewing = excluded.viewing, max_parent_viewers = excluded.max_parent_viewers`
 
 // canteenImportUpsert is canteenUpsert for ImportCanteens: a row without
 // viewing windows or a parent cap (a CSV has no columns for them) keeps
 // the stored ones.
-const canteenImportUpsert = `INSERT INTO canteens (id, name, category, district, address, active, required_areas, hours, tz,
-		viewing, max_parent_viewers, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
-	ON CONFLICT (id) DO UPDATE SET name = excluded.name, category = excluded.category, district = excluded.district,
-		address = excluded.address, active = excluded.active, required_areas = excluded.required_areas,
-		hours = excluded.hours, tz = excluded.tz,
+const canteenImportUpsert = canteenUpsertHead + `
 		viewing = CASE WHEN excluded.viewing = '' THEN canteens.viewing ELSE excluded.viewing END,
-		max_parent_viewers = CASE WHEN excluded.max_parent_viewers = 0 THEN canteens.max_parent_viewers ELSE excluded.max_parent_viewers END,
-		updated_at = excluded.updated_at`
+		max_parent_viewers = CASE WHEN excluded.max_parent_viewers = 0 THEN canteens.max_parent_viewers ELSE excluded.max_parent_viewers END`
 
 func canteenArgs(c Canteen, now int64) ([]any, error) {
 	areas, err := json.Marshal(c.RequiredAreas)
@@ -339,6 +336,12 @@ const (
 	escDistrict = `replace(replace(replace(c.district, '\', '\\'), '%', '\%'), '_', '\_')`
 	escID       = `replace(replace(replace(c.id, '\', '\\'), '%', '\%'), '_', '\_')`
 )
+
+// cityWide reports whether f selects by no district and no principal's
+// scope: most of a city's canteens (all, or a category of them).
+func (f CanteenFilter) cityWide() bool {
+	return f.District == "" && f.Scope.Districts == nil && f.Scope.Canteens == nil
+}
 
 func (f CanteenFilter) args() []any {
 	return []any{f.Category, f.District, f.ActiveOnly, scopeArg(f.Scope.Districts), scopeArg(f.Scope.Canteens)}

@@ -370,7 +370,7 @@ func (w *bulk) exec() {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString("(" + rollupParams(i*n+1, n) + ")")
+			q.WriteString("(" + placeholders(i*n+1, n) + ")")
 		}
 		var err error
 		if st, err = w.tx.PrepareContext(ctx, q.String()); err != nil {

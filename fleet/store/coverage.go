@@ -164,19 +164,17 @@ func (s *Store) coverageViolations(ctx context.Context, f CanteenFilter, from, t
 		ORDER BY x.id`, append(f.args(), ms(from), ms(to), wire.PhaseStart), in)
 }
 
-// rollupViolations is coverageViolations in no order, and for a filter
-// that does not narrow by district (a city, or a category of it, where
-// most canteens are selected) of all canteens: the caller drops the
-// others, cheaper than a join for every row. The rows come from an index
+// rollupViolations is coverageViolations, but for a city-wide filter (a
+// city, or a category of it, where most canteens are selected) of all
+// canteens, in no order: the caller drops the others, cheaper than a join
+// for every row. The rows come from an index
 // holding the columns read (events_started_rates); their count first, so
 // that the slice is allocated once.
 func (s *Store) rollupViolations(ctx context.Context, f CanteenFilter, from, to time.Time, in *coverage.Input) error {
-	const cols = `SELECT x.id, x.canteen_id, x.started_at, x.reviewed_at, x.verdict, x.rectified_at`
-	if f.District != "" || f.Scope.Districts != nil || f.Scope.Canteens != nil {
-		return s.scanViolations(ctx, cols+` FROM events x JOIN canteens c ON c.id = x.canteen_id
-			WHERE `+canteenWhere+` AND x.started_at >= $6 AND x.started_at < $7 AND x.phase IN ('', $8)`,
-			append(f.args(), ms(from), ms(to), wire.PhaseStart), in)
+	if !f.cityWide() {
+		return s.coverageViolations(ctx, f, from, to, in)
 	}
+	const cols = `SELECT x.id, x.canteen_id, x.started_at, x.reviewed_at, x.verdict, x.rectified_at`
 	const where = ` FROM events x WHERE x.started_at >= $1 AND x.started_at < $2 AND x.phase IN ('', $3)`
 	args := []any{ms(from), ms(to), wire.PhaseStart}
 	var n int

@@ -467,12 +467,8 @@ func (s *Store) BindGateway(ctx context.Context, gatewayID, canteenID string) er
 			if !wire.ValidID(canteenID) {
 				return fmt.Errorf("%w: canteen_id %q: want 1-64 letters, digits, '.', '_' or '-'", ErrInvalid, canteenID)
 			}
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM canteens WHERE id = $1`, canteenID).Scan(&n); err != nil {
+			if err := checkCanteenExists(ctx, tx, "canteen_id", canteenID); err != nil {
 				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("%w: canteen_id %q: no such canteen", ErrInvalid, canteenID)
 			}
 			canteen = canteenID
 		}

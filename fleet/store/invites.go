@@ -93,12 +93,8 @@ func (s *Store) AddInvite(ctx context.Context, inv Invite) (code string, out Inv
 	if err := checkText("created_by", inv.CreatedBy, maxName); err != nil {
 		return invalid("%v", err)
 	}
-	var n int
-	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM canteens WHERE id = $1`, inv.CanteenID).Scan(&n); err != nil {
+	if err := checkCanteenExists(ctx, s.r, "canteen_id", inv.CanteenID); err != nil {
 		return "", inv, fmt.Errorf("add invite: %w", err)
-	}
-	if n == 0 {
-		return invalid("canteen_id %q: no such canteen", inv.CanteenID)
 	}
 	if code, err = newInviteCode(); err != nil {
 		return "", inv, fmt.Errorf("add invite: %w", err)

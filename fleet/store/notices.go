@@ -317,9 +317,7 @@ func (s *Store) WebhookDone(ctx context.Context, id int64, err error, next time.
 		if giveUp {
 			state = webhookFailed
 		}
-		if len(msg) > maxWebhookError {
-			msg = strings.ToValidUTF8(msg[:maxWebhookError], "")
-		}
+		msg = truncate(msg, maxWebhookError)
 		res, xerr = s.w.ExecContext(ctx, `UPDATE notices SET webhook_state = $2, webhook_tries = webhook_tries + 1,
 			webhook_error = $3, webhook_next_at = $4 WHERE id = $1`, id, state, msg, msOrNil(next))
 	}

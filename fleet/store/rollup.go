@@ -115,7 +115,7 @@ func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query)
 	var kerr error
 	var kwg sync.WaitGroup
 	kwg.Go(func() { kept, kerr = r.keptRows(ctx) })
-	if last, _ := time.Parse(time.DateOnly, r.dates[len(r.dates)-1]); f.District == "" && f.Scope.Districts == nil && f.Scope.Canteens == nil &&
+	if last, _ := time.Parse(time.DateOnly, r.dates[len(r.dates)-1]); f.cityWide() &&
 		q.Now.Add(-rollupGrace).Before(last.Add(60*time.Hour)) { // a date's hours end at most 48 h after its local midnight
 		r.spec = &specHealth{hi: q.Now.UnixMilli()}
 		r.specWait.Add(1)
@@ -686,23 +686,11 @@ func (s *Store) rollupQuery(ctx context.Context, list []string, args []any, q, b
 		for _, id := range chunk {
 			all = append(all, id)
 		}
-		if err := s.scanRows(ctx, q+fmt.Sprintf(byID, rollupParams(len(args)+1, len(chunk))), all, scan); err != nil {
+		if err := s.scanRows(ctx, q+fmt.Sprintf(byID, placeholders(len(args)+1, len(chunk))), all, scan); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// rollupParams returns "$from, $from+1, …", n of them.
-func rollupParams(from, n int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "$%d", from+i)
-	}
-	return b.String()
 }
 
 // coverageMarks reads the counters of the canteens f selects.
@@ -778,7 +766,7 @@ func (r *rollup) keep(ctx context.Context, cutoff, now time.Time) error {
 			for i, id := range chunk {
 				args[i] = id
 			}
-			q := `SELECT canteen_id, seq FROM coverage_marks WHERE canteen_id IN (` + rollupParams(1, len(chunk)) + `) ORDER BY canteen_id`
+			q := `SELECT canteen_id, seq FROM coverage_marks WHERE canteen_id IN (` + placeholders(1, len(chunk)) + `) ORDER BY canteen_id`
 			if pg {
 				q += ` FOR UPDATE`
 			}
@@ -834,7 +822,7 @@ func (r *rollup) keep(ctx context.Context, cutoff, now time.Time) error {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				fmt.Fprintf(&b, "(%s)", rollupParams(len(args)+1, 6))
+				fmt.Fprintf(&b, "(%s)", placeholders(len(args)+1, 6))
 				args = append(args, x.id, x.month, int64(r.fps[x.id]), x.ends, x.blob, now.UnixMilli())
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO coverage_months (canteen_id, month, basis, ends_at, days, computed_at)

@@ -262,13 +262,22 @@ type querier interface {
 // checkCanteensExist refuses a canteen that is not registered.
 func checkCanteensExist(ctx context.Context, q querier, ids []string) error {
 	for i, id := range ids {
-		var n int
-		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM canteens WHERE id = $1`, id).Scan(&n); err != nil {
+		if err := checkCanteenExists(ctx, q, fmt.Sprintf("canteens[%d]", i), id); err != nil {
 			return err
 		}
-		if n == 0 {
-			return fmt.Errorf("%w: canteens[%d] %q: no such canteen", ErrInvalid, i, id)
-		}
+	}
+	return nil
+}
+
+// checkCanteenExists is ErrInvalid, naming field, when canteen id is not
+// registered.
+func checkCanteenExists(ctx context.Context, q querier, field, id string) error {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM canteens WHERE id = $1`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: %s %q: no such canteen", ErrInvalid, field, id)
 	}
 	return nil
 }
@@ -448,23 +457,8 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool) e
 // DeleteUser deletes a user and the user's sessions; ErrNotFound. Audit
 // entries and the access codes the user made stay.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		// The foreign key cascades too; this does not rely on it.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1`, id); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("user %q: %w", id, ErrNotFound)
-		}
-		return nil
-	})
-	if err != nil {
+	// The foreign key cascades to the sessions too; this does not rely on it.
+	if err := s.updateUser(ctx, id, true, `DELETE FROM users WHERE id = $1`); err != nil {
 		return fmt.Errorf("delete user: %w", err)
 	}
 	return nil

@@ -22,9 +22,6 @@ func sameWeek(a, b coverage.Week) bool {
 func TestCanteenViewing(t *testing.T) {
 	eachDB(t, func(t *testing.T, url string) {
 		s := open(t, url)
-		if DefaultMaxParentViewers != 50 {
-			t.Fatalf("DefaultMaxParentViewers = %d", DefaultMaxParentViewers)
-		}
 		lunch := coverage.Week{time.Monday: {"11:30-12:30"}, time.Friday: {"11:00-12:00", "17:00-18:00"}}
 		got, err := s.PutCanteen(ctx, Canteen{ID: "school", Category: CategorySchool, District: "xuhui", Active: true,
 			Viewing: lunch, MaxParentViewers: 30})

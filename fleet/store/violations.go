@@ -239,10 +239,7 @@ func scopeWhere(sc Scope, arg func(any) string) []string {
 
 // Violations lists violations matching f.
 func (s *Store) Violations(ctx context.Context, f ViolationFilter) ([]Violation, error) {
-	now := f.Now
-	if now.IsZero() {
-		now = time.Now()
-	}
+	now := orNow(f.Now)
 	var where []string
 	var args []any
 	arg := func(v any) string {

@@ -25,9 +25,8 @@ const DefaultCoverageDays = 7
 // (export.CoverageTables). A regulator sees its districts only.
 func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	format := q.Get("format")
-	if format != "" && format != "json" && format != "csv" && format != "xlsx" {
-		writeError(w, http.StatusBadRequest, "bad_request", "format: want json, csv or xlsx")
+	format, ok := exportFormat(w, r)
+	if !ok {
 		return
 	}
 	f, query, ok := coverageQuery(w, r)
@@ -65,6 +64,17 @@ func (s *Server) coverage(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, http.StatusOK, rep)
 	}
+}
+
+// exportFormat reads ?format: "" or json, csv, xlsx; it has answered 400
+// when ok is false.
+func exportFormat(w http.ResponseWriter, r *http.Request) (string, bool) {
+	switch format := r.URL.Query().Get("format"); format {
+	case "", "json", "csv", "xlsx":
+		return format, true
+	}
+	writeError(w, http.StatusBadRequest, "bad_request", "format: want json, csv or xlsx")
+	return "", false
 }
 
 // coverageQuery reads ?category&district into a filter in the principal's

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
@@ -104,15 +105,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	for _, dc := range d.byName {
 		d.Districts = append(d.Districts, *dc)
 	}
-	slices.SortFunc(d.Districts, func(a, b districtCount) int {
-		switch {
-		case a.District < b.District:
-			return -1
-		case a.District > b.District:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(d.Districts, func(a, b districtCount) int { return strings.Compare(a.District, b.District) })
 	scope := f.Scope
 	if f.District != "" {
 		scope.Districts = []string{f.District}

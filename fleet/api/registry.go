@@ -94,9 +94,6 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []cam{}
 	for _, g := range gws {
-		if g.CanteenID != c.ID {
-			continue
-		}
 		for _, cm := range g.Cameras {
 			if p.Role == store.RoleParent && !cm.Public {
 				continue

@@ -57,9 +57,8 @@ func violationFilter(w http.ResponseWriter, r *http.Request, p Principal) (f sto
 
 func (s *Server) listViolations(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "csv" && format != "xlsx" {
-		writeError(w, http.StatusBadRequest, "bad_request", "format: want json, csv or xlsx")
+	format, ok := exportFormat(w, r)
+	if !ok {
 		return
 	}
 	f, ok := violationFilter(w, r, p)
@@ -79,10 +78,12 @@ func (s *Server) listViolations(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) violationID(w http.ResponseWriter, r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+// pathID reads the path value name as a positive id (what names it in
+// the error); it has answered 400 when ok is false.
+func pathID(w http.ResponseWriter, r *http.Request, name, what string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "violation id must be a positive number")
+		writeError(w, http.StatusBadRequest, "bad_request", what+" id must be a positive number")
 		return 0, false
 	}
 	return id, true
@@ -92,7 +93,7 @@ func (s *Server) violationID(w http.ResponseWriter, r *http.Request) (int64, boo
 // principal may see it; it has answered when ok is false.
 func (s *Server) violationInScope(w http.ResponseWriter, r *http.Request) (store.Violation, Principal, bool) {
 	p, _ := PrincipalOf(r.Context())
-	id, ok := s.violationID(w, r)
+	id, ok := pathID(w, r, "id", "violation")
 	if !ok {
 		return store.Violation{}, p, false
 	}
@@ -287,9 +288,8 @@ func (s *Server) rectificationPhoto(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rid, err := strconv.ParseInt(r.PathValue("rid"), 10, 64)
-	if err != nil || rid <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "rectification id must be a positive number")
+	rid, ok := pathID(w, r, "rid", "rectification")
+	if !ok {
 		return
 	}
 	photo, typ, err := s.Store.RectificationPhoto(r.Context(), v.ID, rid)
@@ -350,12 +350,11 @@ func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) readNotice(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		writeError(w, http.StatusBadRequest, "bad_request", "notice id must be a positive number")
+	id, ok := pathID(w, r, "id", "notice")
+	if !ok {
 		return
 	}
-	err = s.Store.MarkNoticeRead(r.Context(), id, p.Scope().Canteens, p.ID, time.Now())
+	err := s.Store.MarkNoticeRead(r.Context(), id, p.Scope().Canteens, p.ID, time.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		refuse(w, fmt.Sprintf("notice %d", id))
 		return

@@ -151,6 +151,14 @@ func TestParentInvite(t *testing.T) {
 	if status, body := w.req(t, "admin", "POST", "/api/v1/canteens/H/invites", "application/json", []byte(`{}`)); status != 400 {
 		t.Errorf("hospital invite: %d %s", status, body)
 	}
+	secret, _, err := w.st.AddToken(context.Background(), store.Token{Role: store.RoleOperator, Canteens: []string{"B"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tokens["operatorB"] = secret
+	if status, body := w.req(t, "operatorB", "DELETE", "/api/v1/users/mum.wang", "", nil); status != 403 && status != 404 {
+		t.Errorf("another canteen's operator removes the parent: %d %s", status, body)
+	}
 	if status, _ := w.req(t, "operatorA", "DELETE", "/api/v1/users/mum.wang", "", nil); status != 204 {
 		t.Errorf("remove parent: %d", status)
 	}

@@ -35,6 +35,7 @@ type fakeAPI struct {
 	// canteenPosts are the bodies of POST /api/v1/canteens.
 	canteenPosts []string
 	cmds         []string // commands sent, "gateway name"
+	coverageDays []int    // the periods GET /api/v1/coverage was asked for
 	cmdPolls     int      // GETs of a command's status
 	added        []string // users added, "id:role:districts"
 	deleted      []string // users deleted
@@ -125,6 +126,9 @@ func (f *fakeAPI) handler() http.Handler {
 		if from, err := time.Parse(time.DateOnly, r.URL.Query().Get("from")); err == nil {
 			days = int(f.now.Sub(from).Hours()/24) + 1
 		}
+		f.mu.Lock()
+		f.coverageDays = append(f.coverageDays, days)
+		f.mu.Unlock()
 		writeJSON(w, 200, f.report(days))
 	}))
 	mux.HandleFunc("GET /api/v1/violations", auth(f.violations))

@@ -72,6 +72,14 @@ export function qs(params) {
 }
 
 /** A message for the user: the translated code, then the server's words. */
+/**
+ * A request a page can do without: its error becomes {error} (shown in
+ * place) instead of failing the page; leaving the page still aborts.
+ */
+export function soft(p) {
+  return p.catch(e => { if (aborted(e)) throw e; return {error: e}; });
+}
+
 export function errorText(e) {
   if (!e) return "";
   if (e instanceof ApiError) {

@@ -56,8 +56,6 @@ export function home(role) {
 
 const state = {me: null, seq: 0, leave: [], abort: null, current: ""};
 
-/** The signed-in user as /api/v1/me answers, or null. */
-export function me() { return state.me; }
 
 /** Sets the signed-in user (after a login) and goes to target or home. */
 export function signedIn(user) {

@@ -8,7 +8,7 @@ import {h, fill, empty, field, act, fmtTime, isTime} from "../ui.js";
 import {go} from "../app.js";
 
 const pageSize = 100;
-const actions = ["login", "logout", "review", "rectification", "decision", "live_view", "user_add", "user_delete",
+const actions = ["login", "review", "rectification", "decision", "live_view", "user_add", "user_delete",
   "invite_add", "invite_redeem", "viewing_set", "camera_map", "gateway_bind"];
 
 export async function render(ctx) {

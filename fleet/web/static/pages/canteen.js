@@ -4,7 +4,7 @@
 // the parents' viewing windows.
 
 import {t, named} from "../i18n.js";
-import {api, qs, aborted} from "../api.js";
+import {api, qs, soft} from "../api.js";
 import {h, fill, section, empty, field, act, toast, cameraChip, weekText, errorBox} from "../ui.js";
 import {grid, keyOf} from "../live.js";
 import {alarmList} from "./common.js";
@@ -19,10 +19,7 @@ export async function render(ctx) {
   const [c, camRes, alarms] = await Promise.all([
     api("/canteens/" + enc, {signal: ctx.signal}),
     api("/canteens/" + enc + "/cameras", {signal: ctx.signal}),
-    api("/violations" + qs({canteen_id: id, alarms: 1, limit: 20}), {signal: ctx.signal}).catch(e => {
-      if (aborted(e)) throw e;
-      return {error: e};
-    }),
+    soft(api("/violations" + qs({canteen_id: id, alarms: 1, limit: 20}), {signal: ctx.signal})),
   ]);
   let cams = camRes.cameras || [];
   const me = ctx.me;
@@ -104,7 +101,7 @@ export async function render(ctx) {
     v.max_parent_viewers ? h("div", {class: "muted small"}, t("canteen.maxParents") + t("app.colon") + v.max_parent_viewers) : null,
     canEdit ? viewingEditor(v, nv => drawViewing(Object.assign({}, v, nv))) : null);
   drawViewing(c);
-  const hours = c.operating_hours || c.hours;
+  const hours = c.operating_hours;
   const details = h("dl", {class: "facts"},
     h("dt", {}, t("canteen.id")), h("dd", {}, c.id),
     h("dt", {}, t("canteen.category")), h("dd", {}, named("cat", c.category)),

@@ -4,7 +4,7 @@
 
 import {t, named, categories} from "../i18n.js";
 import {api, qs, errorText} from "../api.js";
-import {h, fill, section, empty, select, field, act, toast} from "../ui.js";
+import {h, fill, empty, select, field, act, toast} from "../ui.js";
 import {go} from "../app.js";
 
 const page = 200;

@@ -4,7 +4,7 @@
 // are in the route's query: #/dashboard?district=…&category=….
 
 import {t, named, categories} from "../i18n.js";
-import {api, qs, aborted} from "../api.js";
+import {api, qs, aborted, soft} from "../api.js";
 import {h, fill, section, empty, select, pct, pctValue, fmtTime, errorBox, statusBadge, overdueBadge} from "../ui.js";
 import {draw, pctLines, bars} from "../charts.js";
 import {go} from "../app.js";
@@ -42,10 +42,7 @@ export async function render(ctx) {
   const filter = {district, category};
   const [d, overdue] = await Promise.all([
     api("/dashboard" + qs(filter), {signal: ctx.signal}),
-    api("/violations" + qs({alarms: 1, overdue: "any", limit: 20}), {signal: ctx.signal}).catch(e => {
-      if (aborted(e)) throw e;
-      return {error: e};
-    }),
+    soft(api("/violations" + qs({alarms: 1, overdue: "any", limit: 20}), {signal: ctx.signal})),
   ]);
   const a = d.alarms || {};
   const gw = d.gateways || {}, cam = d.cameras || {};

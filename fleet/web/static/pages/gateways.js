@@ -6,8 +6,8 @@
 // gateway answers). Refreshed every 30 s.
 
 import {t} from "../i18n.js";
-import {api, aborted} from "../api.js";
-import {h, fill, empty, act, toast, fmtRel, fmtTime, cameraChip, isTime} from "../ui.js";
+import {api, aborted, errorText} from "../api.js";
+import {h, fill, empty, act, toast, timeEl, cameraChip, isTime} from "../ui.js";
 
 export async function render(ctx) {
   const [res, cl] = await Promise.all([
@@ -33,7 +33,7 @@ export async function render(ctx) {
       const r = await api("/gateways", {signal: ctx.signal});
       draw(r.gateways || []);
     } catch (e) {
-      if (!aborted(e)) toast(e.message, "bad");
+      if (!aborted(e)) toast(errorText(e), "bad");
     }
   };
   draw(res.gateways || []);
@@ -84,7 +84,7 @@ function row(g, names, admin, refresh) {
       g.config_version ? h("div", {class: "muted small"}, t("gw.config", {v: g.config_reported_version || 0}) +
         (g.config_reported_version !== g.config_version ? ` / ${g.config_version}` : "")) : null,
       g.config_error ? h("div", {class: "bad small"}, t("gw.configErr", {e: g.config_error})) : null),
-    h("td", {}, isTime(g.last_seen) ? h("time", {datetime: g.last_seen, title: fmtTime(g.last_seen)}, fmtRel(g.last_seen)) : t("app.none")),
+    h("td", {}, isTime(g.last_seen) ? timeEl(g.last_seen, true) : t("app.none")),
     h("td", {class: "num"}, spool ? t("gw.spool", {n: spool.depth ?? 0}) : t("app.none"),
       spool && (spool.dropped_snapshots || spool.dropped_records) ?
         h("div", {class: "bad small"}, t("gw.dropped", {n: (spool.dropped_snapshots || 0) + (spool.dropped_records || 0)})) : null),

@@ -4,12 +4,11 @@
 // and the parents of a canteen (GET /api/v1/users?role=parent…, remove).
 
 import {t, named} from "../i18n.js";
-import {api, qs, aborted} from "../api.js";
+import {api, qs, aborted, soft} from "../api.js";
 import {h, fill, section, empty, select, field, act, twoStep, toast, fmtTime, fmtRel, cameraChip, errorBox, isTime, loading} from "../ui.js";
 import {alarmList} from "./common.js";
 import {viewingEditor, viewingSummary} from "./viewing.js";
 
-const soft = p => p.catch(e => { if (aborted(e)) throw e; return {error: e}; });
 
 export async function render(ctx) {
   const sig = {signal: ctx.signal};

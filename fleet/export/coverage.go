@@ -33,7 +33,8 @@ func dayHeads() []string {
 //     rate and rectification rate;
 //   - "groups": one row per (category, district) × day, in the report's
 //     order (category, district, then day), with the same columns after
-//     category, district and day (SPEC §4's CSV is this table);
+//     category, district and day (the rows of SPEC §4's format=csv, which
+//     fleet/api writes with its own machine-readable header);
 //   - "period": the whole period's Rates, built coverage first, one row per
 //     (category, district) then a "合计 total" row for all of them.
 //

@@ -106,14 +106,32 @@ func noticeText(id int64, kind, typ, camera string, due time.Time, tz string) st
 // unless it has no canteen or (an overdue notice) it exists already; it
 // reports whether it made one.
 func (s *Store) addNotice(ctx context.Context, tx *sql.Tx, id int64, kind string, due, now time.Time) (bool, error) {
-	var canteen sql.NullString
-	var typ, camera, tz string
-	err := tx.QueryRowContext(ctx, `SELECT e.canteen_id, e.type, e.camera_id, COALESCE(c.tz, '')
-		FROM events e LEFT JOIN canteens c ON c.id = e.canteen_id WHERE e.id = $1`, id).Scan(&canteen, &typ, &camera, &tz)
+	a := noticeAlarm{id: id}
+	err := tx.QueryRowContext(ctx, `SELECT `+noticeAlarmCols+noticeAlarmFrom+` WHERE e.id = $1`, id).
+		Scan(&a.canteen, &a.typ, &a.camera, &a.tz)
 	if err != nil {
 		return false, fmt.Errorf("add notice: %w", err)
 	}
-	if !canteen.Valid {
+	return s.insertNotice(ctx, tx, a, kind, due, now)
+}
+
+// noticeAlarm is what a notice says of its alarm.
+type noticeAlarm struct {
+	id              int64
+	canteen         sql.NullString
+	typ, camera, tz string
+}
+
+// noticeAlarmCols and noticeAlarmFrom read a noticeAlarm (but its id)
+// from events e.
+const (
+	noticeAlarmCols = `e.canteen_id, e.type, e.camera_id, COALESCE(c.tz, '')`
+	noticeAlarmFrom = ` FROM events e LEFT JOIN canteens c ON c.id = e.canteen_id`
+)
+
+// insertNotice is addNotice for an alarm already read.
+func (s *Store) insertNotice(ctx context.Context, tx *sql.Tx, a noticeAlarm, kind string, due, now time.Time) (bool, error) {
+	if !a.canteen.Valid {
 		return false, nil
 	}
 	state := ""
@@ -122,7 +140,7 @@ func (s *Store) addNotice(ctx context.Context, tx *sql.Tx, id int64, kind string
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO notices (canteen_id, violation_id, kind, text, due_at, at, webhook_state)
 		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
-		canteen.String, id, kind, noticeText(id, kind, typ, camera, due, tz), msOrNil(due), ms(now), state)
+		a.canteen.String, a.id, kind, noticeText(a.id, kind, a.typ, a.camera, due, a.tz), msOrNil(due), ms(now), state)
 	if err != nil {
 		return false, fmt.Errorf("add notice: %w", err)
 	}
@@ -243,7 +261,7 @@ func (s *Store) FlagOverdue(ctx context.Context, now time.Time) (int, error) {
 	made := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		made = 0
-		rows, err := tx.QueryContext(ctx, `SELECT e.id, e.rectify_due FROM events e
+		rows, err := tx.QueryContext(ctx, `SELECT e.id, e.rectify_due, `+noticeAlarmCols+noticeAlarmFrom+`
 			WHERE `+isAlarm+` AND e.status IN ($2, $3) AND e.rectify_due < $1 AND e.canteen_id IS NOT NULL
 			AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.violation_id = e.id AND n.kind = $4 AND n.due_at = e.rectify_due)
 			ORDER BY e.id LIMIT `+strconv.Itoa(maxFlagged),
@@ -252,13 +270,13 @@ func (s *Store) FlagOverdue(ctx context.Context, now time.Time) (int, error) {
 			return err
 		}
 		type due struct {
-			id int64
+			a  noticeAlarm
 			at int64
 		}
 		var dues []due
 		for rows.Next() {
 			var d due
-			if err := rows.Scan(&d.id, &d.at); err != nil {
+			if err := rows.Scan(&d.a.id, &d.at, &d.a.canteen, &d.a.typ, &d.a.camera, &d.a.tz); err != nil {
 				rows.Close()
 				return err
 			}
@@ -271,7 +289,7 @@ func (s *Store) FlagOverdue(ctx context.Context, now time.Time) (int, error) {
 			return err
 		}
 		for _, d := range dues {
-			ok, err := s.addNotice(ctx, tx, d.id, NoticeRectificationOverdue, fromMs(d.at), now)
+			ok, err := s.insertNotice(ctx, tx, d.a, NoticeRectificationOverdue, fromMs(d.at), now)
 			if err != nil {
 				return err
 			}

@@ -66,7 +66,7 @@ func runDurability(t *testing.T, mosq *mosquitto, plan killPlan) {
 	if plan.gateway {
 		gw.kill()
 		time.Sleep(300 * time.Millisecond)
-		gw = startProc(t, "gateway-2", nil, "bk-gateway", "run", "--config", cfg)
+		startProc(t, "gateway-2", nil, "bk-gateway", "run", "--config", cfg)
 	}
 	waitFor(t, 90*time.Second, fmt.Sprintf("%d events at the fleet", durabilityEvents), func() bool {
 		return stored() >= durabilityEvents

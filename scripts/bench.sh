@@ -5,6 +5,7 @@
 # docs/bench-raw.txt. Ratios against baselines measured in the same run are
 # computed here, so a noisy shared machine still gives comparable numbers.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-5}
 SLOW=${SLOW_COUNT:-3}

@@ -3,6 +3,7 @@
 # with its embedded broker, and one gateway. Ctrl-C stops everything.
 # Ports can be moved with DEMO_HTTP, DEMO_MQTT, DEMO_RTSP, DEMO_GW_HTTP.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 cd "$(dirname "$0")/.."
 BIN=${BIN:-bin}
 HTTP=${DEMO_HTTP:-127.0.0.1:8080}

@@ -15,6 +15,10 @@ declare -A want=(
   [qemu-user-static]=/usr/bin/qemu-aarch64-static
   [gcc-aarch64-linux-gnu]=/usr/bin/aarch64-linux-gnu-gcc
   [gcc-arm-linux-gnueabihf]=/usr/bin/arm-linux-gnueabihf-gcc
+  # --no-install-recommends leaves out the cross C libraries the compilers
+  # recommend; cgo cross builds need their headers.
+  [libc6-dev-arm64-cross]=/usr/aarch64-linux-gnu/include/stdio.h
+  [libc6-dev-armhf-cross]=/usr/arm-linux-gnueabihf/include/stdio.h
   [protobuf-compiler]=/usr/bin/protoc
   [chromium]=/usr/bin/chromium
   [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
@@ -42,13 +46,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Multiarch FFmpeg dev packages for the cgo cross builds (scripts/cross.sh):
-# arm64 always; armhf (linux/arm/v7) only with DEPS_ARMHF=1, as it is not
-# needed by any test. The :arm64 packages must be the same version as the
+# Multiarch FFmpeg dev packages for the cgo cross builds (scripts/cross.sh)
+# of linux/arm64 and linux/arm/v7. They must be the same version as the
 # amd64 ones, so apt may upgrade shared amd64 libraries along with them.
-cross_arches=(arm64)
-[ "${DEPS_ARMHF:-0}" = 1 ] && cross_arches+=(armhf)
-for arch in "${cross_arches[@]}"; do
+for arch in arm64 armhf; do
   case $arch in
     arm64) triplet=aarch64-linux-gnu ;;
     armhf) triplet=arm-linux-gnueabihf ;;

@@ -2,6 +2,7 @@
 # Runs every fuzz target in the module for the given time each (default 20s).
 # New crashers are written by go test under the package's testdata/fuzz/.
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 cd "$(dirname "$0")/.."
 t=${1:-20s}
 grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do

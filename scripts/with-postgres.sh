@@ -5,6 +5,7 @@
 # removed afterwards. Without PostgreSQL installed the command runs as is
 # (with a warning; scripts/deps.sh installs it).
 set -euo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
   echo "with-postgres: PostgreSQL not installed; running without it" >&2

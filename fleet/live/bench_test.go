@@ -29,7 +29,7 @@ type benchSink struct {
 func (s *benchSink) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
 	n := len(payload) + 12
 	if s.ctx != nil {
-		m, err := rtp.MarshalPacketTo(s.plain, h, payload)
+		m, err := (&rtp.Packet{Header: *h, Payload: payload}).MarshalTo(s.plain)
 		if err != nil {
 			return 0, err
 		}

@@ -109,7 +109,7 @@ func (c Config) withDefaults() (Config, error) {
 		"Linger": c.Linger, "StartTimeout": c.StartTimeout, "ViewerTTL": c.ViewerTTL,
 	} {
 		if d < 0 {
-			return c, fmt.Errorf("Config.%s: must not be negative (got %v)", name, d)
+			return c, fmt.Errorf("live.Config.%s: must not be negative (got %v)", name, d)
 		}
 	}
 	if c.Linger == 0 {

@@ -357,6 +357,9 @@ func TestPackedMonth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ends != cst(31, "18:00").UnixMilli() {
+		t.Errorf("first merge: ends %v", time.UnixMilli(ends))
+	}
 	blob, ends, err = mergeMonth(blob, []coverage.CanteenDay{day(1, 2*time.Hour, true), day(15, 0, false)})
 	if err != nil {
 		t.Fatal(err)

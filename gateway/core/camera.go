@@ -29,7 +29,6 @@ type cameraRun struct {
 	done     chan struct{}
 
 	mu         sync.Mutex
-	health     camera.Health
 	picture    string
 	openHealth map[string]bool // open camera-health episodes, by type
 }

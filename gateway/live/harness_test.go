@@ -175,7 +175,6 @@ type whipServer struct {
 	deletes  []string // sessions deleted
 	sessions map[string]*rx
 	order    []string // sessions in POST order
-	wg       sync.WaitGroup
 }
 
 // rx is one WHIP session's peer connection and what it received.
@@ -356,12 +355,6 @@ func (w *whipServer) counts() (posts, sessions, deletes int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.posts, len(w.order), len(w.deletes)
-}
-
-func (w *whipServer) deleted(session string) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return slices.Contains(w.deletes, session)
 }
 
 func (s *rx) packets() []rxPacket {

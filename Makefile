@@ -26,7 +26,7 @@ build: ## build bk-gateway, bk-fleet, bk-camsim and the detector plugins into bi
 	@mkdir -p $(BIN)
 	@for c in $(CMDS); do go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./$$c || exit 1; done
 
-test: deps lint ## the whole test suite with -race (what CI runs)
+test: deps lint vuln ## the whole test suite with -race (what CI runs)
 	bash scripts/with-postgres.sh go test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
 	@git diff --quiet -- go.mod go.sum 2>/dev/null || { echo "make test changed go.mod or go.sum:"; git diff --stat -- go.mod go.sum; exit 1; }
 
@@ -47,6 +47,9 @@ lint: ## gofmt, go vet, staticcheck, go mod tidy -diff
 	go vet ./...
 	go run $(STATICCHECK) ./...
 	go mod tidy -diff
+
+vuln: ## govulncheck with the offline database built from golang.org/x/vulndb
+	@bash scripts/vuln.sh
 
 clips: ## regenerate the camera simulator's clips with ffmpeg
 	@bash scripts/make-clips.sh

@@ -103,7 +103,7 @@ type Viewer struct {
 // field that is wrong.
 func (c Config) withDefaults() (Config, error) {
 	if c.Start == nil {
-		return c, errors.New("Config.Start: required")
+		return c, errors.New("live.Config.Start: required")
 	}
 	for name, d := range map[string]time.Duration{
 		"Linger": c.Linger, "StartTimeout": c.StartTimeout, "ViewerTTL": c.ViewerTTL,
@@ -129,12 +129,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.UDPListen != "" {
 		if _, err := net.ResolveUDPAddr("udp", c.UDPListen); err != nil {
-			return c, fmt.Errorf("Config.UDPListen: %w", err)
+			return c, fmt.Errorf("live.Config.UDPListen: %w", err)
 		}
 	}
 	for i, ip := range c.PublicIPs {
 		if _, err := netip.ParseAddr(ip); err != nil {
-			return c, fmt.Errorf("Config.PublicIPs[%d]: %w", i, err)
+			return c, fmt.Errorf("live.Config.PublicIPs[%d]: %w", i, err)
 		}
 	}
 	if c.Logger == nil {

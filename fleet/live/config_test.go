@@ -28,11 +28,11 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		{Config{}, "Config.Start"},
-		{Config{Start: noStart, Linger: -time.Second}, "Config.Linger"},
-		{Config{Start: noStart, ViewerTTL: -1}, "Config.ViewerTTL"},
-		{Config{Start: noStart, UDPListen: "nonsense:port:x"}, "Config.UDPListen"},
-		{Config{Start: noStart, PublicIPs: []string{"1.2.3.4", "not-an-ip"}}, "Config.PublicIPs[1]"},
+		{Config{}, "live.Config.Start"},
+		{Config{Start: noStart, Linger: -time.Second}, "live.Config.Linger"},
+		{Config{Start: noStart, ViewerTTL: -1}, "live.Config.ViewerTTL"},
+		{Config{Start: noStart, UDPListen: "nonsense:port:x"}, "live.Config.UDPListen"},
+		{Config{Start: noStart, PublicIPs: []string{"1.2.3.4", "not-an-ip"}}, "live.Config.PublicIPs[1]"},
 	} {
 		_, err := New(tc.cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

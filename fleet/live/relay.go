@@ -94,7 +94,7 @@ func New(cfg Config) (*Relay, error) {
 		conn, err := net.ListenPacket(network, cfg.UDPListen)
 		if err != nil {
 			m.unregister()
-			return nil, fmt.Errorf("Config.UDPListen: %w", err)
+			return nil, fmt.Errorf("live.Config.UDPListen: %w", err)
 		}
 		if uc, ok := conn.(*net.UDPConn); ok {
 			_ = uc.SetReadBuffer(4 << 20)

@@ -74,7 +74,7 @@ func (r *Relay) settingEngine() (webrtc.SettingEngine, error) {
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return se, fmt.Errorf("Config.PublicIPs: %w", err)
+			return se, fmt.Errorf("live.Config.PublicIPs: %w", err)
 		}
 	}
 	return se, nil

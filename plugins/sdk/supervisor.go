@@ -323,10 +323,7 @@ func (s *Supervisor) serve(ctx context.Context) string {
 			if f.conn != conn {
 				continue // a stale failure of an earlier process
 			}
-			if conn.Exited() {
-				return "plugin exited"
-			}
-			return f.reason
+			return exitedOr(conn, f.reason)
 		case now := <-poll.C:
 			if conn.Exited() {
 				return "plugin exited"
@@ -334,11 +331,24 @@ func (s *Supervisor) serve(ctx context.Context) string {
 			if now.Sub(lastPing) >= s.PingEvery {
 				lastPing = now
 				if err := pingWithin(conn, s.Deadline); err != nil {
-					return "ping: " + err.Error()
+					return exitedOr(conn, "ping: "+err.Error())
 				}
 			}
 		}
 	}
+}
+
+// exitedOr names a failure: a broken connection is most often the process
+// having died, which go-plugin notices a moment after the socket breaks; so
+// give it up to 500 ms to say so before blaming the transport.
+func exitedOr(conn *Conn, reason string) string {
+	for i := 0; i < 50; i++ {
+		if conn.Exited() {
+			return "plugin exited"
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return reason
 }
 
 // pingWithin pings, giving up after d (go-plugin's Ping takes no context).

@@ -128,7 +128,9 @@ func Build(src, out string) (Stats, error) {
 	sort.Slice(mods, func(i, j int) bool { return mods[i].Path < mods[j].Path })
 	sort.Slice(vulns, func(i, j int) bool { return vulns[i].ID < vulns[j].ID })
 	for name, v := range map[string]any{
-		"db.json":      struct{ Modified time.Time `json:"modified"` }{newest},
+		"db.json": struct {
+			Modified time.Time `json:"modified"`
+		}{newest},
 		"modules.json": mods,
 		"vulns.json":   vulns,
 	} {

@@ -19,10 +19,12 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -112,8 +114,8 @@ type Uplink struct {
 
 // HTTP is the local status page for installers.
 type HTTP struct {
-	// Listen is the host:port to serve on; "" turns it off.
-	// Default 127.0.0.1:8081.
+	// Listen is the host:port to serve on; a bare port ("8081") means
+	// 127.0.0.1 and that port; "" turns it off. Default 127.0.0.1:8081.
 	Listen string `yaml:"listen"`
 }
 
@@ -321,6 +323,7 @@ func (c *Config) fill(dir string) {
 	if c.Broker.ClientID == "" {
 		c.Broker.ClientID = c.Gateway.ID
 	}
+	c.HTTP.Listen = ListenAddr(c.HTTP.Listen)
 	abs := func(p string) string {
 		if dir == "" || p == "" || filepath.IsAbs(p) {
 			return p
@@ -389,4 +392,17 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), redacted)
 	}
 	return u.String()
+}
+
+// DefaultListenHost is the host a listen setting given as a bare port binds:
+// loopback, so nothing is exposed by accident.
+const DefaultListenHost = "127.0.0.1"
+
+// ListenAddr turns a bare port ("8081") into DefaultListenHost:port and
+// returns anything else as given (Validate judges it).
+func ListenAddr(s string) string {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return s
+	}
+	return net.JoinHostPort(DefaultListenHost, s)
 }

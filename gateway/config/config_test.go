@@ -234,7 +234,7 @@ func TestErrors(t *testing.T) {
 		{"inflight type", "gateway: {id: gw-01}\nuplink: {max_inflight: many}\n", nil, `uplink.max_inflight: want an integer, got "many" (line 2)`},
 		{"inflight float", "gateway: {id: gw-01}\nuplink: {max_inflight: 1.5}\n", nil, `uplink.max_inflight: want an integer, got "1.5" (line 2)`},
 		{"negative grace", "gateway: {id: gw-01}\nuplink: {offline_grace: -1s}\n", nil, "uplink.offline_grace: must not be negative (line 2)"},
-		{"listen", "gateway: {id: gw-01}\nhttp: {listen: 8081}\n", nil, `http.listen: want host:port or "" (off), got "8081" (line 2)`},
+		{"listen", "gateway: {id: gw-01}\nhttp: {listen: 'localhost'}\n", nil, `http.listen: want host:port, a port or "" (off), got "localhost" (line 2)`},
 		{"log level", "gateway: {id: gw-01}\nlog: {level: loud}\n", nil, `log.level: "loud" is not one of debug, info, warn, error (line 2)`},
 		{"log format", "gateway: {id: gw-01}\nlog: {format: xml}\n", nil, `log.format: "xml" is not one of text, json (line 2)`},
 		{"synthetic", "gateway: {id: gw-01}\ndebug: {synthetic_events: {total: -1}}\n", nil, "debug.synthetic_events.total: must not be negative (line 2)"},
@@ -371,5 +371,49 @@ func TestParseSize(t *testing.T) {
 				t.Errorf("ParseSize(%q.String()=%q) = %d, %v", tc.in, got.String(), back, err)
 			}
 		}
+	}
+}
+
+// TestListen: http.listen takes host:port, a bare port (on 127.0.0.1) or ""
+// (off), from the file and from BK_HTTP_LISTEN; anything else is an error
+// naming the key.
+func TestListen(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		env       map[string]string
+		want, err string
+	}{
+		{"bare port", "http: {listen: 8081}", nil, "127.0.0.1:8081", ""},
+		{"quoted bare port", "http: {listen: '9000'}", nil, "127.0.0.1:9000", ""},
+		{"port 0", "http: {listen: 0}", nil, "127.0.0.1:0", ""},
+		{"host port", "http: {listen: '0.0.0.0:8081'}", nil, "0.0.0.0:8081", ""},
+		{"all interfaces", "http: {listen: ':8081'}", nil, ":8081", ""},
+		{"ipv6", "http: {listen: '[::1]:8081'}", nil, "[::1]:8081", ""},
+		{"off", "http: {listen: ''}", nil, "", ""},
+		{"env bare port", "", map[string]string{"BK_HTTP_LISTEN": "18080"}, "127.0.0.1:18080", ""},
+		{"port too big", "http: {listen: 99999}", nil, "",
+			`http.listen: port "99999" is not a number from 0 to 65535 (line 2)`},
+		{"env port too big", "", map[string]string{"BK_HTTP_LISTEN": "70000"}, "",
+			`http.listen: port "70000" is not a number from 0 to 65535 (from BK_HTTP_LISTEN)`},
+		{"no port", "http: {listen: 'example.com'}", nil, "",
+			`http.listen: want host:port, a port or "" (off), got "example.com" (line 2)`},
+		{"negative", "http: {listen: '-1'}", nil, "",
+			`http.listen: want host:port, a port or "" (off), got "-1" (line 2)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte("gateway: {id: gw-01}\n"+tc.doc+"\n"), env(tc.env))
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v, want %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.HTTP.Listen != tc.want {
+				t.Errorf("listen %q, want %q", c.HTTP.Listen, tc.want)
+			}
+		})
 	}
 }

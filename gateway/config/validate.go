@@ -54,7 +54,7 @@ func (c *Config) Validate() error {
 		_, perr := strconv.ParseUint(port, 10, 16)
 		switch {
 		case err != nil:
-			v.fail("http.listen", "want host:port or \"\" (off), got %q", l)
+			v.fail("http.listen", "want host:port, a port or \"\" (off), got %q", l)
 		case perr != nil:
 			v.fail("http.listen", "port %q is not a number from 0 to 65535", port)
 		case host != "" && net.ParseIP(host) == nil && !validHost(host):

@@ -85,6 +85,15 @@ type Broker struct {
 	Keepalive time.Duration `yaml:"keepalive"`
 	// ConnectTimeout bounds one connection attempt. Default 10s.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// CAFile is a PEM file of the CA certificates that verify the broker's
+	// certificate on a TLS URL (ssl, tls, mqtts, wss). Default empty: the
+	// system's roots. Loaded with Load, a relative path is taken from the
+	// config file's directory.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for a
+	// broker that requires one. Both or neither. Default empty (none).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Spool is the on-disk outbox of events waiting for the fleet's ack.
@@ -196,6 +205,11 @@ type Live struct {
 	// Loopback offers loopback ICE candidates only (tests, everything on
 	// one host). Default false.
 	Loopback bool `yaml:"loopback"`
+	// FleetURL is the fleet's web address (scheme://host[:port]): live.start
+	// publishes only to a whip_url of this scheme, host and port, so a
+	// command cannot send a camera anywhere else. Default empty: a whip_url
+	// on the broker's host, over http or https, any port.
+	FleetURL string `yaml:"fleet_url"`
 }
 
 // Debug holds settings for tests and benchmarks.
@@ -331,6 +345,9 @@ func (c *Config) fill(dir string) {
 		return filepath.Join(dir, p)
 	}
 	c.PluginDir = abs(c.PluginDir)
+	c.Broker.CAFile = abs(c.Broker.CAFile)
+	c.Broker.CertFile = abs(c.Broker.CertFile)
+	c.Broker.KeyFile = abs(c.Broker.KeyFile)
 	for i := range c.Plugins {
 		p := &c.Plugins[i]
 		if p.Path == "" {

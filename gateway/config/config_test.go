@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/gateway/rules"
+	"github.com/brightkitchen/brightkitchen/internal/testpki"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -415,5 +417,73 @@ func TestListen(t *testing.T) {
 				t.Errorf("listen %q, want %q", c.HTTP.Listen, tc.want)
 			}
 		})
+	}
+}
+
+// TestBrokerTLS: ca_file, cert_file and key_file are checked at load, each
+// problem naming its key; a good set gives a tls.Config with the CA as
+// roots and the client certificate.
+func TestBrokerTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "test CA")
+	cli := ca.Client(t, "gw-01")
+	other := testpki.NewCA(t, "other").Client(t, "x")
+	caFile := testpki.Write(t, dir, "ca.pem", ca.PEM)
+	certFile := testpki.Write(t, dir, "gw.crt", cli.CertPEM)
+	keyFile := testpki.Write(t, dir, "gw.key", cli.KeyPEM)
+	otherKey := testpki.Write(t, dir, "other.key", other.KeyPEM)
+	junk := testpki.Write(t, dir, "junk.pem", []byte("not a certificate\n"))
+	missing := dir + "/missing.pem"
+	doc := func(url, ca, cert, key string) string {
+		return fmt.Sprintf("gateway: {id: gw-01}\nbroker: {url: %q, ca_file: %q, cert_file: %q, key_file: %q}\n", url, ca, cert, key)
+	}
+	for _, tc := range []struct {
+		name, doc, err string
+	}{
+		{"ok", doc("mqtts://127.0.0.1:8883", caFile, certFile, keyFile), ""},
+		{"ca only", doc("ssl://127.0.0.1:8883", caFile, "", ""), ""},
+		{"missing ca", doc("ssl://h:8883", missing, "", ""), "broker.ca_file: open " + missing + ": no such file or directory (line 2)"},
+		{"junk ca", doc("ssl://h:8883", junk, "", ""), "broker.ca_file: " + junk + ": no PEM certificate in it (line 2)"},
+		{"cert without key", doc("ssl://h:8883", "", certFile, ""), "broker.key_file: required with broker.cert_file (line 2)"},
+		{"key without cert", doc("ssl://h:8883", "", "", keyFile), "broker.cert_file: required with broker.key_file (line 2)"},
+		{"wrong key", doc("ssl://h:8883", "", certFile, otherKey), "broker.cert_file: " + certFile + " with key " + otherKey +
+			": tls: private key does not match public key (line 2)"},
+		{"plain url", doc("tcp://h:1883", caFile, "", ""), "broker.ca_file: set, but broker.url is not a TLS URL (ssl, tls, mqtts, wss) (line 2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.doc), nil)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v\nwant %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc, err := c.Broker.TLSConfig()
+			if err != nil || tc == nil || tc.RootCAs == nil {
+				t.Fatalf("%+v %v", tc, err)
+			}
+		})
+	}
+	c, err := Parse([]byte("gateway: {id: gw-01}\n"), nil)
+	if tc, err2 := c.Broker.TLSConfig(); err != nil || err2 != nil || tc != nil {
+		t.Fatalf("no TLS keys: %v %v %v", tc, err, err2)
+	}
+}
+
+func TestFleetURL(t *testing.T) {
+	for doc, want := range map[string]string{
+		"live: {fleet_url: 'https://fleet.example'}":      "",
+		"live: {fleet_url: 'http://10.0.0.5:8080'}":       "",
+		"live: {fleet_url: 'fleet.example'}":              `live.fleet_url: want http(s)://host[:port], got "fleet.example" (line 2)`,
+		"live: {fleet_url: 'rtsp://fleet.example'}":       `live.fleet_url: want http(s)://host[:port], got "rtsp://fleet.example" (line 2)`,
+		"live: {fleet_url: 'https://fleet.example:0x50'}": `live.fleet_url: want http(s)://host[:port], got "https://fleet.example:0x50" (line 2)`,
+	} {
+		_, err := Parse([]byte("gateway: {id: gw-01}\n"+doc+"\n"), nil)
+		if (want == "" && err != nil) || (want != "" && (err == nil || err.Error() != want)) {
+			t.Errorf("%s: %v, want %q", doc, err, want)
+		}
 	}
 }

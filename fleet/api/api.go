@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,6 +161,7 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 		req.TTL = 60
 	}
 	cmd, err := s.Command(r.Context(), gw, req.Name, req.Args, time.Duration(req.TTL)*time.Second)
+	s.auditCommand(r, gw, req, cmd, err)
 	if errors.Is(err, errNoMQTT) || errors.Is(err, errPublish) {
 		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
 		return
@@ -168,6 +170,48 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"cmd_id": cmd.CmdID, "status": "sent"})
+}
+
+// auditCommand records who sent which command to which gateway, with a
+// summary of its arguments (secrets blanked, cut short), sent or not: a
+// command can make a gateway act on its cameras (live.start publishes one).
+func (s *Server) auditCommand(r *http.Request, gw string, req commandRequest, cmd wire.Cmd, err error) {
+	p, _ := PrincipalOf(r.Context())
+	e := store.AuditEntry{Action: "command", Detail: fmt.Sprintf("gateway %s: %s %s", gw, req.Name, argsSummary(req.Args))}
+	if g, gerr := s.Store.Gateway(r.Context(), gw); gerr == nil {
+		e.CanteenID = g.CanteenID
+	}
+	if cmd.CmdID != "" {
+		e.Detail += " (cmd " + cmd.CmdID + ")"
+	}
+	if err != nil {
+		e.Outcome = store.OutcomeFailed
+		e.Detail += ": " + err.Error()
+	}
+	s.auditAs(r.Context(), p, e)
+}
+
+// argsSummary is a command's arguments for the audit log: JSON with the
+// values of secret-looking keys blanked, at most 300 bytes.
+func argsSummary(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "{}"
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return fmt.Sprintf("(%d bytes, not an object)", len(raw))
+	}
+	for k := range m {
+		switch lk := strings.ToLower(k); {
+		case strings.Contains(lk, "token"), strings.Contains(lk, "password"), strings.Contains(lk, "secret"):
+			m[k] = "…"
+		}
+	}
+	b, _ := json.Marshal(m)
+	if len(b) > 300 {
+		return string(b[:300]) + "…"
+	}
+	return string(b)
 }
 
 var (

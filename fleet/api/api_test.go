@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
@@ -73,5 +75,74 @@ func TestAuthAndErrors(t *testing.T) {
 		if status != c.status || !strings.Contains(body, c.contains) {
 			t.Errorf("%s %s: %d %.200s; want %d containing %q", c.method, c.path, status, body, c.status, c.contains)
 		}
+	}
+}
+
+type recordingPublisher struct {
+	mu     sync.Mutex
+	topics []string
+}
+
+func (p *recordingPublisher) Publish(topic string, _ bool, _ []byte, _ time.Duration) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.topics = append(p.topics, topic)
+	return nil
+}
+
+// TestCommandAudited: every command sent through the API is audited with
+// who sent it, to which gateway, its name and its arguments (the ticket
+// blanked), and so is one that could not be sent.
+func TestCommandAudited(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, _, err := st.AddGateway(ctx, "gw-1", "canteen-1"); err != nil {
+		t.Fatal(err)
+	}
+	pub := &recordingPublisher{}
+	api := &Server{Store: st, AdminToken: "secret", MQTT: pub}
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+
+	body := `{"name":"live.start","args":{"camera_id":"cam-3","session":"s1","token":"TICKET-SECRET","whip_url":"https://evil.example/whip"}}`
+	if code, b := do(t, "POST", srv.URL+"/api/v1/gateways/gw-1/commands", "secret", body); code != 202 {
+		t.Fatalf("%d %s", code, b)
+	}
+	api.MQTT = nil // then a command that cannot be sent
+	if code, b := do(t, "POST", srv.URL+"/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping"}`); code != 503 {
+		t.Fatalf("%d %s", code, b)
+	}
+	es, err := st.AuditLog(ctx, store.AuditFilter{Action: "command"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 {
+		t.Fatalf("%d command entries, want 2: %+v", len(es), es)
+	}
+	var sent, failed store.AuditEntry
+	for _, e := range es {
+		if e.Outcome == store.OutcomeFailed {
+			failed = e
+		} else {
+			sent = e
+		}
+	}
+	for _, want := range []string{"gateway gw-1: live.start", `"camera_id":"cam-3"`, `"whip_url":"https://evil.example/whip"`, "(cmd "} {
+		if !strings.Contains(sent.Detail, want) {
+			t.Errorf("detail %q lacks %q", sent.Detail, want)
+		}
+	}
+	if strings.Contains(sent.Detail, "TICKET-SECRET") {
+		t.Errorf("ticket in the audit log: %q", sent.Detail)
+	}
+	if sent.Actor != "admin-token" || sent.CanteenID != "canteen-1" || sent.Outcome != store.OutcomeOK {
+		t.Errorf("sent entry %+v", sent)
+	}
+	if !strings.Contains(failed.Detail, "gateway gw-1: ping") || !strings.Contains(failed.Detail, "MQTT") {
+		t.Errorf("failed entry %+v", failed)
 	}
 }

@@ -67,6 +67,12 @@ type SpoolStats struct {
 	Bytes            int64  `json:"bytes"`
 	DroppedSnapshots uint64 `json:"dropped_snapshots"`
 	DroppedRecords   uint64 `json:"dropped_records"`
+	// WriteErrors counts records (with their snapshots) the gateway could
+	// not spool since it started (disk full, I/O error): lost, not sent.
+	WriteErrors uint64 `json:"write_errors,omitempty"`
+	// DiskFull is set while the last spool write failed for lack of disk
+	// space; the next write that succeeds clears it.
+	DiskFull bool `json:"disk_full,omitempty"`
 }
 
 // System is the board's health in a heartbeat.

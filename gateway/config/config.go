@@ -19,10 +19,12 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -83,6 +85,15 @@ type Broker struct {
 	Keepalive time.Duration `yaml:"keepalive"`
 	// ConnectTimeout bounds one connection attempt. Default 10s.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// CAFile is a PEM file of the CA certificates that verify the broker's
+	// certificate on a TLS URL (ssl, tls, mqtts, wss). Default empty: the
+	// system's roots. Loaded with Load, a relative path is taken from the
+	// config file's directory.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for a
+	// broker that requires one. Both or neither. Default empty (none).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
 }
 
 // Spool is the on-disk outbox of events waiting for the fleet's ack.
@@ -112,8 +123,8 @@ type Uplink struct {
 
 // HTTP is the local status page for installers.
 type HTTP struct {
-	// Listen is the host:port to serve on; "" turns it off.
-	// Default 127.0.0.1:8081.
+	// Listen is the host:port to serve on; a bare port ("8081") means
+	// 127.0.0.1 and that port; "" turns it off. Default 127.0.0.1:8081.
 	Listen string `yaml:"listen"`
 }
 
@@ -194,6 +205,11 @@ type Live struct {
 	// Loopback offers loopback ICE candidates only (tests, everything on
 	// one host). Default false.
 	Loopback bool `yaml:"loopback"`
+	// FleetURL is the fleet's web address (scheme://host[:port]): live.start
+	// publishes only to a whip_url of this scheme, host and port, so a
+	// command cannot send a camera anywhere else. Default empty: a whip_url
+	// on the broker's host, over http or https, any port.
+	FleetURL string `yaml:"fleet_url"`
 }
 
 // Debug holds settings for tests and benchmarks.
@@ -321,6 +337,7 @@ func (c *Config) fill(dir string) {
 	if c.Broker.ClientID == "" {
 		c.Broker.ClientID = c.Gateway.ID
 	}
+	c.HTTP.Listen = ListenAddr(c.HTTP.Listen)
 	abs := func(p string) string {
 		if dir == "" || p == "" || filepath.IsAbs(p) {
 			return p
@@ -328,6 +345,9 @@ func (c *Config) fill(dir string) {
 		return filepath.Join(dir, p)
 	}
 	c.PluginDir = abs(c.PluginDir)
+	c.Broker.CAFile = abs(c.Broker.CAFile)
+	c.Broker.CertFile = abs(c.Broker.CertFile)
+	c.Broker.KeyFile = abs(c.Broker.KeyFile)
 	for i := range c.Plugins {
 		p := &c.Plugins[i]
 		if p.Path == "" {
@@ -389,4 +409,17 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), redacted)
 	}
 	return u.String()
+}
+
+// DefaultListenHost is the host a listen setting given as a bare port binds:
+// loopback, so nothing is exposed by accident.
+const DefaultListenHost = "127.0.0.1"
+
+// ListenAddr turns a bare port ("8081") into DefaultListenHost:port and
+// returns anything else as given (Validate judges it).
+func ListenAddr(s string) string {
+	if s == "" || strings.Trim(s, "0123456789") != "" {
+		return s
+	}
+	return net.JoinHostPort(DefaultListenHost, s)
 }

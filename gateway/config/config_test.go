@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/gateway/rules"
+	"github.com/brightkitchen/brightkitchen/internal/testpki"
 )
 
 func env(m map[string]string) func(string) (string, bool) {
@@ -234,7 +236,7 @@ func TestErrors(t *testing.T) {
 		{"inflight type", "gateway: {id: gw-01}\nuplink: {max_inflight: many}\n", nil, `uplink.max_inflight: want an integer, got "many" (line 2)`},
 		{"inflight float", "gateway: {id: gw-01}\nuplink: {max_inflight: 1.5}\n", nil, `uplink.max_inflight: want an integer, got "1.5" (line 2)`},
 		{"negative grace", "gateway: {id: gw-01}\nuplink: {offline_grace: -1s}\n", nil, "uplink.offline_grace: must not be negative (line 2)"},
-		{"listen", "gateway: {id: gw-01}\nhttp: {listen: 8081}\n", nil, `http.listen: want host:port or "" (off), got "8081" (line 2)`},
+		{"listen", "gateway: {id: gw-01}\nhttp: {listen: 'localhost'}\n", nil, `http.listen: want host:port, a port or "" (off), got "localhost" (line 2)`},
 		{"log level", "gateway: {id: gw-01}\nlog: {level: loud}\n", nil, `log.level: "loud" is not one of debug, info, warn, error (line 2)`},
 		{"log format", "gateway: {id: gw-01}\nlog: {format: xml}\n", nil, `log.format: "xml" is not one of text, json (line 2)`},
 		{"synthetic", "gateway: {id: gw-01}\ndebug: {synthetic_events: {total: -1}}\n", nil, "debug.synthetic_events.total: must not be negative (line 2)"},
@@ -370,6 +372,118 @@ func TestParseSize(t *testing.T) {
 			if err != nil || back != got {
 				t.Errorf("ParseSize(%q.String()=%q) = %d, %v", tc.in, got.String(), back, err)
 			}
+		}
+	}
+}
+
+// TestListen: http.listen takes host:port, a bare port (on 127.0.0.1) or ""
+// (off), from the file and from BK_HTTP_LISTEN; anything else is an error
+// naming the key.
+func TestListen(t *testing.T) {
+	for _, tc := range []struct {
+		name, doc string
+		env       map[string]string
+		want, err string
+	}{
+		{"bare port", "http: {listen: 8081}", nil, "127.0.0.1:8081", ""},
+		{"quoted bare port", "http: {listen: '9000'}", nil, "127.0.0.1:9000", ""},
+		{"port 0", "http: {listen: 0}", nil, "127.0.0.1:0", ""},
+		{"host port", "http: {listen: '0.0.0.0:8081'}", nil, "0.0.0.0:8081", ""},
+		{"all interfaces", "http: {listen: ':8081'}", nil, ":8081", ""},
+		{"ipv6", "http: {listen: '[::1]:8081'}", nil, "[::1]:8081", ""},
+		{"off", "http: {listen: ''}", nil, "", ""},
+		{"env bare port", "", map[string]string{"BK_HTTP_LISTEN": "18080"}, "127.0.0.1:18080", ""},
+		{"port too big", "http: {listen: 99999}", nil, "",
+			`http.listen: port "99999" is not a number from 0 to 65535 (line 2)`},
+		{"env port too big", "", map[string]string{"BK_HTTP_LISTEN": "70000"}, "",
+			`http.listen: port "70000" is not a number from 0 to 65535 (from BK_HTTP_LISTEN)`},
+		{"no port", "http: {listen: 'example.com'}", nil, "",
+			`http.listen: want host:port, a port or "" (off), got "example.com" (line 2)`},
+		{"negative", "http: {listen: '-1'}", nil, "",
+			`http.listen: want host:port, a port or "" (off), got "-1" (line 2)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte("gateway: {id: gw-01}\n"+tc.doc+"\n"), env(tc.env))
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v, want %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.HTTP.Listen != tc.want {
+				t.Errorf("listen %q, want %q", c.HTTP.Listen, tc.want)
+			}
+		})
+	}
+}
+
+// TestBrokerTLS: ca_file, cert_file and key_file are checked at load, each
+// problem naming its key; a good set gives a tls.Config with the CA as
+// roots and the client certificate.
+func TestBrokerTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "test CA")
+	cli := ca.Client(t, "gw-01")
+	other := testpki.NewCA(t, "other").Client(t, "x")
+	caFile := testpki.Write(t, dir, "ca.pem", ca.PEM)
+	certFile := testpki.Write(t, dir, "gw.crt", cli.CertPEM)
+	keyFile := testpki.Write(t, dir, "gw.key", cli.KeyPEM)
+	otherKey := testpki.Write(t, dir, "other.key", other.KeyPEM)
+	junk := testpki.Write(t, dir, "junk.pem", []byte("not a certificate\n"))
+	missing := dir + "/missing.pem"
+	doc := func(url, ca, cert, key string) string {
+		return fmt.Sprintf("gateway: {id: gw-01}\nbroker: {url: %q, ca_file: %q, cert_file: %q, key_file: %q}\n", url, ca, cert, key)
+	}
+	for _, tc := range []struct {
+		name, doc, err string
+	}{
+		{"ok", doc("mqtts://127.0.0.1:8883", caFile, certFile, keyFile), ""},
+		{"ca only", doc("ssl://127.0.0.1:8883", caFile, "", ""), ""},
+		{"missing ca", doc("ssl://h:8883", missing, "", ""), "broker.ca_file: open " + missing + ": no such file or directory (line 2)"},
+		{"junk ca", doc("ssl://h:8883", junk, "", ""), "broker.ca_file: " + junk + ": no PEM certificate in it (line 2)"},
+		{"cert without key", doc("ssl://h:8883", "", certFile, ""), "broker.key_file: required with broker.cert_file (line 2)"},
+		{"key without cert", doc("ssl://h:8883", "", "", keyFile), "broker.cert_file: required with broker.key_file (line 2)"},
+		{"wrong key", doc("ssl://h:8883", "", certFile, otherKey), "broker.cert_file: " + certFile + " with key " + otherKey +
+			": tls: private key does not match public key (line 2)"},
+		{"plain url", doc("tcp://h:1883", caFile, "", ""), "broker.ca_file: set, but broker.url is not a TLS URL (ssl, tls, mqtts, wss) (line 2)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(tc.doc), nil)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err %v\nwant %s", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc, err := c.Broker.TLSConfig()
+			if err != nil || tc == nil || tc.RootCAs == nil {
+				t.Fatalf("%+v %v", tc, err)
+			}
+		})
+	}
+	c, err := Parse([]byte("gateway: {id: gw-01}\n"), nil)
+	if tc, err2 := c.Broker.TLSConfig(); err != nil || err2 != nil || tc != nil {
+		t.Fatalf("no TLS keys: %v %v %v", tc, err, err2)
+	}
+}
+
+func TestFleetURL(t *testing.T) {
+	for doc, want := range map[string]string{
+		"live: {fleet_url: 'https://fleet.example'}":      "",
+		"live: {fleet_url: 'http://10.0.0.5:8080'}":       "",
+		"live: {fleet_url: 'fleet.example'}":              `live.fleet_url: want http(s)://host[:port], got "fleet.example" (line 2)`,
+		"live: {fleet_url: 'rtsp://fleet.example'}":       `live.fleet_url: want http(s)://host[:port], got "rtsp://fleet.example" (line 2)`,
+		"live: {fleet_url: 'https://fleet.example:0x50'}": `live.fleet_url: want http(s)://host[:port], got "https://fleet.example:0x50" (line 2)`,
+	} {
+		_, err := Parse([]byte("gateway: {id: gw-01}\n"+doc+"\n"), nil)
+		if (want == "" && err != nil) || (want != "" && (err == nil || err.Error() != want)) {
+			t.Errorf("%s: %v, want %q", doc, err, want)
 		}
 	}
 }

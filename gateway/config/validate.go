@@ -1,11 +1,13 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +31,16 @@ func (c *Config) Validate() error {
 	}
 	v.duration("broker.keepalive", c.Broker.Keepalive, time.Second, 65535*time.Second)
 	v.duration("broker.connect_timeout", c.Broker.ConnectTimeout, time.Millisecond, time.Hour)
+	if c.Broker.TLS() {
+		if _, err := c.Broker.TLSConfig(); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				v.fail(e.Path, "%s", e.Msg)
+			}
+		} else if u, err := url.Parse(c.Broker.URL); err == nil && !slices.Contains(tlsSchemes, u.Scheme) {
+			v.fail("broker.ca_file", "set, but broker.url is not a TLS URL (%s)", strings.Join(tlsSchemes, ", "))
+		}
+	}
 
 	if c.Spool.Path == "" {
 		v.fail("spool.path", "required")
@@ -37,6 +49,15 @@ func (c *Config) Validate() error {
 		v.fail("spool.max_bytes", "%s is too small, minimum 1MiB", c.Spool.MaxBytes)
 	}
 
+	if f := c.Live.FleetURL; f != "" {
+		u, err := url.Parse(f)
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "":
+			v.fail("live.fleet_url", "want http(s)://host[:port], got %q", f)
+		case u.Port() != "" && !validPort(u.Port()):
+			v.fail("live.fleet_url", "port %q is not a number from 1 to 65535", u.Port())
+		}
+	}
 	for i, u := range c.Live.ICEServers {
 		if !strings.HasPrefix(u, "stun:") && !strings.HasPrefix(u, "turn:") && !strings.HasPrefix(u, "turns:") {
 			v.fail(fmt.Sprintf("live.ice_servers[%d]", i), "%q: want a stun:, turn: or turns: URL", u)
@@ -54,7 +75,7 @@ func (c *Config) Validate() error {
 		_, perr := strconv.ParseUint(port, 10, 16)
 		switch {
 		case err != nil:
-			v.fail("http.listen", "want host:port or \"\" (off), got %q", l)
+			v.fail("http.listen", "want host:port, a port or \"\" (off), got %q", l)
 		case perr != nil:
 			v.fail("http.listen", "port %q is not a number from 0 to 65535", port)
 		case host != "" && net.ParseIP(host) == nil && !validHost(host):
@@ -216,7 +237,10 @@ func (v *validator) intRange(path string, n, lo, hi int) {
 	}
 }
 
-var brokerSchemes = []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}
+var (
+	brokerSchemes = []string{"tcp", "ssl", "tls", "mqtt", "mqtts", "ws", "wss"}
+	tlsSchemes    = []string{"ssl", "tls", "mqtts", "wss"}
+)
 
 func (v *validator) brokerURL(path, s string) {
 	if s == "" {

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -47,15 +49,26 @@ type Gateway struct {
 	plugins  map[string]*sdk.Supervisor
 
 	live *live.Manager
+
+	// writeErrs counts spool writes that failed; diskFull is set while the
+	// last one failed for lack of space. Both go in the heartbeat.
+	writeErrs atomic.Uint64
+	diskFull  atomic.Bool
+
+	// level is the logger's level, which log.level in a desired config
+	// sets at once; nil when the caller gave none.
+	level *slog.LevelVar
 }
 
 // New opens the spool and starts every component. A component that fails to
-// start stops the ones already started.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, err error) {
+// start stops the ones already started. level is log's level: New sets it
+// from the config the fleet last pushed, and so does each push; nil means
+// log's level cannot change, and a push that would change it is refused.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (g *Gateway, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g = &Gateway{cfg: cfg, log: log, started: time.Now(), cameras: map[string]*cameraRun{},
+	g = &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
 		plugins: map[string]*sdk.Supervisor{},
 		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
@@ -77,20 +90,30 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 	if applied, v, ok := g.loadAppliedConfig(); ok {
 		g.cfg, configVersion = applied, v
 	}
+	if g.level != nil {
+		g.level.Set(g.cfg.Log.SlogLevel())
+	}
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
 		g.reportDrops(g.ctx)
 	}()
 
-	g.live = g.newLive()
+	if g.live, err = g.newLive(); err != nil {
+		return nil, err
+	}
 	for _, cc := range g.cfg.Cameras {
 		g.startCamera(cc)
 	}
 
+	tlsConfig, err := cfg.Broker.TLSConfig()
+	if err != nil {
+		return nil, fmt.Errorf("broker TLS: %w", err)
+	}
 	g.uplink = &uplink.Client{
 		GatewayID:      cfg.Gateway.ID,
 		BrokerURL:      cfg.Broker.URL,
+		TLSConfig:      tlsConfig,
 		Username:       cfg.Broker.Username,
 		Password:       cfg.Broker.Password,
 		ClientID:       cfg.Broker.ClientID,
@@ -98,10 +121,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (g *Gateway, 
 		StartedAt:      g.started,
 		KeepAlive:      cfg.Broker.Keepalive,
 		ConnectTimeout: cfg.Broker.ConnectTimeout,
-		HeartbeatEvery: cfg.Uplink.Heartbeat,
-		AckTimeout:     cfg.Uplink.AckTimeout,
-		MaxInflight:    cfg.Uplink.MaxInflight,
-		ReplayRate:     replayRate(cfg.Uplink.ReplayRate),
+		HeartbeatEvery: g.cfg.Uplink.Heartbeat,
+		AckTimeout:     g.cfg.Uplink.AckTimeout,
+		MaxInflight:    g.cfg.Uplink.MaxInflight,
+		ReplayRate:     replayRate(g.cfg.Uplink.ReplayRate),
 		ConfigVersion:  configVersion,
 		Outbox:         outbox{g.spool},
 		Heartbeat:      g.heartbeat,
@@ -184,7 +207,8 @@ func (g *Gateway) heartbeat() wire.Heartbeat {
 	return wire.Heartbeat{
 		Cameras: g.Cameras(),
 		Spool: wire.SpoolStats{Depth: st.Depth, Bytes: st.Bytes,
-			DroppedSnapshots: st.DroppedBlobs, DroppedRecords: st.DroppedRecords},
+			DroppedSnapshots: st.DroppedBlobs, DroppedRecords: st.DroppedRecords,
+			WriteErrors: g.writeErrs.Load(), DiskFull: g.diskFull.Load()},
 		System:      g.systemStats(),
 		Quarantined: g.quarantined(),
 	}
@@ -196,10 +220,25 @@ func (g *Gateway) appendRecord(ctx context.Context, kind string, payload any, bl
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", kind, err)
 	}
-	if _, err := g.spool.Append(ctx, spool.Item{Kind: kind, Payload: b, Blob: blob}); err != nil {
+	_, err = g.spool.Append(ctx, spool.Item{Kind: kind, Payload: b, Blob: blob})
+	if err := g.noteWrite(err); err != nil {
 		return fmt.Errorf("spool %s: %w", kind, err)
 	}
 	return nil
+}
+
+// noteWrite counts a failed spool write for the heartbeat (a write cut
+// short by shutdown is not a failure) and returns err.
+func (g *Gateway) noteWrite(err error) error {
+	switch {
+	case err == nil:
+		g.diskFull.Store(false)
+	case errors.Is(err, context.Canceled) || errors.Is(err, spool.ErrClosed):
+	default:
+		g.writeErrs.Add(1)
+		g.diskFull.Store(errors.Is(err, syscall.ENOSPC))
+	}
+	return err
 }
 
 func (g *Gateway) startCamera(cc config.Camera) {

@@ -4,21 +4,45 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
+	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/gateway/live"
 )
 
 // newLive makes the live-view publisher manager from the config.
-func (g *Gateway) newLive() *live.Manager {
-	m := &live.Manager{Loopback: g.cfg.Live.Loopback, Logger: g.log.With("component", "live")}
+func (g *Gateway) newLive() (*live.Manager, error) {
+	fleet, err := fleetOrigin(g.cfg)
+	if err != nil {
+		return nil, err
+	}
+	m := &live.Manager{Loopback: g.cfg.Live.Loopback, Fleet: fleet, Logger: g.log.With("component", "live")}
 	if len(g.cfg.Live.ICEServers) > 0 {
 		m.ICEServers = []webrtc.ICEServer{{URLs: g.cfg.Live.ICEServers}}
 	}
-	return m
+	return m, nil
+}
+
+// fleetOrigin is where live.start may publish: live.fleet_url's scheme,
+// host and port, or by default the broker's host (http or https, any
+// port): the fleet this gateway is enrolled with.
+func fleetOrigin(cfg config.Config) (live.Origin, error) {
+	if cfg.Live.FleetURL != "" {
+		o, err := live.OriginOf(cfg.Live.FleetURL)
+		if err != nil {
+			return live.Origin{}, fmt.Errorf("live.fleet_url: %w", err)
+		}
+		return o, nil
+	}
+	u, err := url.Parse(cfg.Broker.URL)
+	if err != nil || u.Hostname() == "" {
+		return live.Origin{}, fmt.Errorf("broker.url: no host in %q", cfg.Broker.URL)
+	}
+	return live.Origin{Host: u.Hostname()}, nil
 }
 
 // liveStart runs live.start: publish the camera's stream, from its one
@@ -28,6 +52,10 @@ func (g *Gateway) liveStart(ctx context.Context, raw json.RawMessage) (string, e
 	var args live.StartArgs
 	if err := json.Unmarshal(raw, &args); err != nil {
 		return "", fmt.Errorf("args: %w", err)
+	}
+	if err := g.live.CheckWHIP(args.WHIPURL); err != nil {
+		g.log.Warn("live.start refused", "camera_id", args.CameraID, "err", err)
+		return "", err
 	}
 	src, err := g.liveSource(args.CameraID)
 	if err != nil {

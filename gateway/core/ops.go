@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -53,13 +55,24 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 
 const metaConfig = "config.applied"
 
-// applyConfig applies the fleet's desired config. Identity, broker and spool
-// settings stay as the local file has them: the fleet may change cameras,
-// uplink tuning and logging, never where the gateway connects or stores.
+// applyConfig applies the fleet's desired config, all of it or nothing:
+// cameras (restarted as needed) and log.level take effect at once. The
+// running uplink and the logger's format cannot change, so a desired config
+// whose uplink or log.format differs from the running one is refused,
+// naming the keys, rather than reported applied and silently ignored.
+// Identity, broker, spool and plugins stay as the local file has them.
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	next, err := g.mergeDesired(d.Config)
 	if err != nil {
 		return err
+	}
+	g.mu.Lock()
+	cur := g.cfg
+	g.mu.Unlock()
+	fixed := append(diffKeys("uplink", cur.Uplink, next.Uplink), diffKeys("log", cur.Log, next.Log)...)
+	fixed = slices.DeleteFunc(fixed, func(k string) bool { return k == "log.level" && g.level != nil })
+	if len(fixed) > 0 {
+		return fmt.Errorf("%s: cannot change while the gateway runs; set in the gateway's local file", strings.Join(fixed, ", "))
 	}
 	b, err := json.Marshal(struct {
 		Version int64           `json:"version"`
@@ -74,13 +87,18 @@ func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	g.reconcileCameras(next.Cameras)
 	g.mu.Lock()
 	g.cfg.Cameras = next.Cameras
+	g.cfg.Log.Level = next.Log.Level
 	g.mu.Unlock()
-	g.log.Info("applied desired config", "version", d.Version, "cameras", len(next.Cameras))
+	if g.level != nil {
+		g.level.Set(next.Log.SlogLevel())
+	}
+	g.log.Info("applied desired config", "version", d.Version, "cameras", len(next.Cameras), "log_level", next.Log.Level)
 	return nil
 }
 
-// loadAppliedConfig returns the file config with the cameras of the last
-// config the fleet pushed, if any.
+// loadAppliedConfig returns the file config with the cameras and log level
+// of the last config the fleet pushed, if any. Anything else a config saved
+// by an older gateway may hold (uplink, log.format) yields to the file.
 func (g *Gateway) loadAppliedConfig() (config.Config, int64, bool) {
 	b, err := g.spool.Meta(metaConfig)
 	if err != nil || len(b) == 0 {
@@ -99,11 +117,27 @@ func (g *Gateway) loadAppliedConfig() (config.Config, int64, bool) {
 		g.log.Warn("ignoring saved config", "err", err)
 		return config.Config{}, 0, false
 	}
+	next.Uplink, next.Log.Format = g.cfg.Uplink, g.cfg.Log.Format
 	return next, saved.Version, true
 }
 
+// diffKeys names the fields (by their YAML key, under prefix) in which two
+// config sections of the same struct type differ.
+func diffKeys(prefix string, a, b any) []string {
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	var out []string
+	for i := range va.NumField() {
+		if !reflect.DeepEqual(va.Field(i).Interface(), vb.Field(i).Interface()) {
+			name, _, _ := strings.Cut(va.Type().Field(i).Tag.Get("yaml"), ",")
+			out = append(out, prefix+"."+name)
+		}
+	}
+	return out
+}
+
 // remoteKeys are the config sections the fleet may set; the rest stays as
-// the local file has it.
+// the local file has it. (uplink and log may be sent, with the running
+// values but for log.level: see applyConfig.)
 var remoteKeys = []string{"cameras", "uplink", "log"}
 
 // mergeDesired lays the remote sections of a desired config over the local
@@ -114,7 +148,9 @@ func (g *Gateway) mergeDesired(desired json.RawMessage) (config.Config, error) {
 	if err := json.Unmarshal(desired, &remote); err != nil {
 		return config.Config{}, fmt.Errorf("config: %w", err)
 	}
+	g.mu.Lock()
 	local, err := g.cfg.JSON()
+	g.mu.Unlock()
 	if err != nil {
 		return config.Config{}, err
 	}
@@ -210,7 +246,7 @@ func (g *Gateway) synthesize(ctx context.Context, total int, perSec float64) {
 			b, _ := wire.Marshal(ev)
 			items[i] = spool.Item{Kind: wire.KindEvent, Payload: b}
 		}
-		if _, err := g.spool.Append(ctx, items...); err != nil {
+		if _, err := g.spool.Append(ctx, items...); g.noteWrite(err) != nil {
 			if !errors.Is(err, context.Canceled) {
 				g.log.Error("synthetic events", "err", err)
 			}

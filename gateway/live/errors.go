@@ -26,6 +26,9 @@ var (
 	ErrConnect = errors.New("peer connection did not connect")
 	// ErrPeerClosed ends a session whose peer connection failed or closed.
 	ErrPeerClosed = errors.New("peer connection ended")
+	// ErrForeignWHIP is a live.start whose whip_url is not on the fleet
+	// (Manager.Fleet).
+	ErrForeignWHIP = errors.New("whip_url is not on the fleet this gateway is enrolled with")
 )
 
 // StatusError is a WHIP endpoint that did not answer 201 Created. Message
@@ -53,5 +56,5 @@ func Permanent(err error) bool {
 		return se.StatusCode >= 400 && se.StatusCode < 500
 	}
 	return errors.Is(err, ErrH265Unsupported) || errors.Is(err, ErrUnsupportedCodec) ||
-		errors.Is(err, ErrSourceClosed) || errors.Is(err, ErrClosed)
+		errors.Is(err, ErrSourceClosed) || errors.Is(err, ErrClosed) || errors.Is(err, ErrForeignWHIP)
 }

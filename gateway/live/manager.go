@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -38,6 +39,18 @@ type StopArgs struct {
 	Session  string `json:"session"`
 }
 
+// CheckWHIP refuses a whip_url that is not on m.Fleet (ErrForeignWHIP).
+func (m *Manager) CheckWHIP(whipURL string) error {
+	u, err := url.Parse(whipURL)
+	if err != nil {
+		return fmt.Errorf("whip_url: %w", err)
+	}
+	if !m.Fleet.Allows(u) {
+		return fmt.Errorf("%w: %s is not on %s", ErrForeignWHIP, redact(u), m.Fleet)
+	}
+	return nil
+}
+
 // Validate names the first missing argument.
 func (a StartArgs) Validate() error {
 	switch {
@@ -58,6 +71,10 @@ type Manager struct {
 	ICEServers []webrtc.ICEServer
 	Loopback   bool
 	HTTPClient *http.Client
+	// Fleet is the only origin a whip_url may have; a live.start naming
+	// another is refused with ErrForeignWHIP. Default: the zero Origin,
+	// which allows none, so a gateway must say where its fleet is.
+	Fleet Origin
 	// Republish is how many times a session that ended on its own (the
 	// peer connection failed) is published again with the same ticket,
 	// backing off from 0.5 s; never after a refusal (4xx). The relay
@@ -109,6 +126,9 @@ func (m *Manager) initLocked() {
 // session's outcome; a new session replaces the camera's older one.
 func (m *Manager) Start(ctx context.Context, src Source, args StartArgs) error {
 	if err := args.Validate(); err != nil {
+		return fmt.Errorf("live.start: %w", err)
+	}
+	if err := m.CheckWHIP(args.WHIPURL); err != nil {
 		return fmt.Errorf("live.start: %w", err)
 	}
 	if src == nil {

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"errors"
+	"net/url"
 	"slices"
 	"sync"
 	"testing"
@@ -10,7 +11,7 @@ import (
 )
 
 func newTestManager(t *testing.T) *Manager {
-	m := &Manager{Loopback: true, Logger: testLogger()}
+	m := &Manager{Loopback: true, Logger: testLogger(), Fleet: Origin{Scheme: "http", Host: "127.0.0.1"}}
 	t.Cleanup(func() { _ = m.Close() })
 	return m
 }
@@ -168,5 +169,66 @@ func TestStartArgsValidate(t *testing.T) {
 	}
 	if len(m.Active()) != 0 {
 		t.Error("a refused start left a session")
+	}
+}
+
+// TestManagerRefusesForeignWHIP: a whip_url off the fleet's origin is
+// refused before anything is published, with ErrForeignWHIP (permanent).
+func TestManagerRefusesForeignWHIP(t *testing.T) {
+	t.Parallel()
+	m := &Manager{Loopback: true, Logger: testLogger(), Fleet: Origin{Scheme: "https", Host: "fleet.example", Port: "443"}}
+	t.Cleanup(func() { _ = m.Close() })
+	for _, u := range []string{
+		"https://evil.example/whip/cam1",
+		"http://fleet.example/whip/cam1",       // scheme
+		"https://fleet.example:8443/whip/cam1", // port
+		"https://fleet.example.evil/whip/cam1", // host suffix
+		"https://fleet.example@evil.example/x", // userinfo trick
+		"ftp://fleet.example/whip/cam1",        // not http
+		"https://127.0.0.1/whip/cam1",          // another host
+	} {
+		err := m.Start(context.Background(), nil, StartArgs{CameraID: "cam1", Session: "s", WHIPURL: u})
+		if !errors.Is(err, ErrForeignWHIP) || !Permanent(err) {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+	if got := m.Active(); len(got) != 0 {
+		t.Fatalf("active %v", got)
+	}
+	var zero Manager
+	if err := zero.Start(context.Background(), nil, StartArgs{CameraID: "c", Session: "s", WHIPURL: "http://127.0.0.1/x"}); !errors.Is(err, ErrForeignWHIP) {
+		t.Errorf("zero Fleet: %v", err)
+	}
+}
+
+func TestOriginAllows(t *testing.T) {
+	for _, tc := range []struct {
+		o    Origin
+		u    string
+		want bool
+	}{
+		{Origin{Scheme: "https", Host: "fleet.example", Port: "443"}, "https://fleet.example/whip/a", true},
+		{Origin{Scheme: "https", Host: "fleet.example", Port: "443"}, "https://FLEET.example:443/whip/a", true},
+		{Origin{Scheme: "https", Host: "fleet.example", Port: "443"}, "https://fleet.example:444/whip/a", false},
+		{Origin{Host: "10.0.0.5"}, "http://10.0.0.5:8080/whip/a", true},
+		{Origin{Host: "10.0.0.5"}, "https://10.0.0.5/whip/a", true},
+		{Origin{Host: "10.0.0.5"}, "http://10.0.0.6:8080/whip/a", false},
+		{Origin{Host: "::1"}, "http://[::1]:8080/whip/a", true},
+		{Origin{}, "http:///whip/a", false},
+	} {
+		u, err := url.Parse(tc.u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tc.o.Allows(u); got != tc.want {
+			t.Errorf("%v allows %s: %v, want %v", tc.o, tc.u, got, tc.want)
+		}
+	}
+	o, err := OriginOf("https://fleet.example")
+	if err != nil || o != (Origin{Scheme: "https", Host: "fleet.example", Port: "443"}) {
+		t.Errorf("OriginOf: %+v %v", o, err)
+	}
+	if _, err := OriginOf("fleet.example:443"); err == nil {
+		t.Error("OriginOf without scheme: no error")
 	}
 }

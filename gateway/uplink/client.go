@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,10 @@ type Client struct {
 	// BrokerURL is the broker, e.g. tcp://127.0.0.1:1883 or
 	// ssl://fleet.example:8883; required.
 	BrokerURL string
+	// TLSConfig is used with a TLS BrokerURL (ssl, tls, mqtts, wss): the CA
+	// that verifies the broker and a client certificate. Default nil: the
+	// system's roots, no client certificate.
+	TLSConfig *tls.Config
 	// Username and Password authenticate the gateway to the broker.
 	Username, Password string
 	// ClientID is the MQTT client id. Default: GatewayID.
@@ -340,6 +345,7 @@ func (c *Client) serve(ctx context.Context) (up bool, err error) {
 		SetPingTimeout(c.ConnectTimeout).
 		SetConnectTimeout(c.ConnectTimeout).
 		SetWriteTimeout(c.ConnectTimeout).
+		SetTLSConfig(c.TLSConfig).
 		SetBinaryWill(c.topics.state, will, 1, true).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			select {

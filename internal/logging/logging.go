@@ -24,7 +24,13 @@ func New(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	return NewLeveled(w, format, lv)
+}
+
+// NewLeveled is New with the level given as a slog.Leveler, e.g. a
+// *slog.LevelVar the binary changes while it runs.
+func NewLeveled(w io.Writer, format string, level slog.Leveler) (*slog.Logger, error) {
+	opts := &slog.HandlerOptions{Level: level}
 	switch strings.ToLower(format) {
 	case "", "text":
 		return slog.New(slog.NewTextHandler(w, opts)), nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os/exec"
+	"runtime"
 	"sync"
 	"time"
 
@@ -37,6 +38,10 @@ type Conn struct {
 	cmd    *exec.Cmd
 	rpc    pluginpb.DetectorClient
 	proto  plugin.ClientProtocol
+	// ended is closed once the process has been killed and waited for; it
+	// releases the thread that launched it.
+	ended   chan struct{}
+	endOnce sync.Once
 }
 
 // Launch starts the plugin at path and connects to it. It does not call
@@ -51,6 +56,7 @@ func Launch(ctx context.Context, path string, o Options) (*Conn, error) {
 	}
 	cmd := exec.Command(path, o.Args...)
 	cmd.Env = append(cmd.Environ(), o.Env...)
+	dieWithParent(cmd)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  Handshake,
 		VersionedPlugins: pluginSet(nil),
@@ -70,7 +76,15 @@ func Launch(ctx context.Context, path string, o Options) (*Conn, error) {
 		err   error
 	}
 	done := make(chan result, 1)
+	ended := make(chan struct{})
 	go func() {
+		if lockLaunchThread {
+			// The plugin is forked from this thread and dies when it
+			// ends (see dieWithParent): hold the thread until the plugin
+			// has exited, then let it end with this goroutine (no
+			// UnlockOSThread, so the runtime never reuses it).
+			runtime.LockOSThread()
+		}
 		proto, err := client.Client()
 		if err != nil {
 			done <- result{err: err}
@@ -78,6 +92,7 @@ func Launch(ctx context.Context, path string, o Options) (*Conn, error) {
 		}
 		raw, err := proto.Dispense(PluginName)
 		done <- result{proto, raw, err}
+		<-ended
 	}()
 	var r result
 	select {
@@ -89,16 +104,18 @@ func Launch(ctx context.Context, path string, o Options) (*Conn, error) {
 			r.err = ctx.Err()
 		}
 	}
+	c := &Conn{client: client, cmd: cmd, proto: r.proto, ended: ended}
 	if r.err != nil {
-		client.Kill()
+		c.Kill()
 		return nil, fmt.Errorf("launch plugin %s: %w", path, r.err)
 	}
 	rpc, ok := r.raw.(pluginpb.DetectorClient)
 	if !ok {
-		client.Kill()
+		c.Kill()
 		return nil, fmt.Errorf("launch plugin %s: dispensed %T", path, r.raw)
 	}
-	return &Conn{client: client, cmd: cmd, rpc: rpc, proto: r.proto}, nil
+	c.rpc = rpc
+	return c, nil
 }
 
 // Describe asks the plugin what it is and checks the answer.
@@ -145,12 +162,14 @@ func (c *Conn) Kill() {
 		_ = c.cmd.Process.Kill()
 	}
 	c.client.Kill()
+	c.endOnce.Do(func() { close(c.ended) })
 }
 
 // Close asks the plugin to exit, kills it if it does not within 2 s, and
 // waits for it.
 func (c *Conn) Close() error {
 	c.client.Kill()
+	c.endOnce.Do(func() { close(c.ended) })
 	return nil
 }
 

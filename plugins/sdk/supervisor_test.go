@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 		sdk.Serve(testPlugin(name))
 		os.Exit(0)
 	}
+	if os.Getenv("BK_SDK_TEST_GATEWAY") != "" {
+		os.Exit(runTestGateway())
+	}
 	os.Exit(m.Run())
 }
 

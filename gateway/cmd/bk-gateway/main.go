@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -71,14 +72,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *logFormat != "" {
 		cfg.Log.Format = *logFormat
 	}
-	log, err := logging.New(stderr, cfg.Log.Format, cfg.Log.Level)
+	var level slog.LevelVar // set by the fleet's log.level as well
+	level.Set(cfg.Log.SlogLevel())
+	log, err := logging.NewLeveled(stderr, cfg.Log.Format, &level)
 	if err != nil {
 		fmt.Fprintf(stderr, "bk-gateway: %v\n", err)
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := core.New(ctx, cfg, log)
+	g, err := core.New(ctx, cfg, log, &level)
 	if err != nil {
 		log.Error("start", "err", err)
 		return 1

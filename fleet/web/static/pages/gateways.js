@@ -87,7 +87,9 @@ function row(g, names, admin, refresh) {
     h("td", {}, isTime(g.last_seen) ? timeEl(g.last_seen, true) : t("app.none")),
     h("td", {class: "num"}, spool ? t("gw.spool", {n: spool.depth ?? 0}) : t("app.none"),
       spool && (spool.dropped_snapshots || spool.dropped_records) ?
-        h("div", {class: "bad small"}, t("gw.dropped", {n: (spool.dropped_snapshots || 0) + (spool.dropped_records || 0)})) : null),
+        h("div", {class: "bad small"}, t("gw.dropped", {n: (spool.dropped_snapshots || 0) + (spool.dropped_records || 0)})) : null,
+      spool && spool.disk_full ? h("div", {class: "bad small"}, t("gw.diskFull")) : null,
+      spool && spool.write_errors ? h("div", {class: "bad small"}, t("gw.writeErrors", {n: spool.write_errors})) : null),
     h("td", {class: "wrap"}, cams.length ? h("div", {class: "chips"}, cams.map(c => cameraChip(c, true))) : t("app.none"),
       q ? h("div", {class: "bad small"}, t("gw.quarantined", {p: q})) : null));
 }

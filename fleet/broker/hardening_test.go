@@ -212,7 +212,7 @@ func TestConnectTooLarge(t *testing.T) {
 		name   string
 		header []byte
 	}{
-		{"connect of 8 MiB", []byte{0x10, 0xff, 0xff, 0xff, 0x03}},   // under mochi's MaxPacketSize
+		{"connect of 8 MiB", []byte{0x10, 0xff, 0xff, 0xff, 0x03}}, // under mochi's MaxPacketSize
 		{"connect of 200 MB", []byte{0x10, 0x80, 0x84, 0xaf, 0x5f}},
 		{"connect of 64 KiB + 1", []byte{0x10, 0x81, 0x80, 0x04}},
 		{"publish first", []byte{0x30, 0x05, 0x00, 0x01, 'x', 'y', 'z'}},

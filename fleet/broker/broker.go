@@ -126,7 +126,7 @@ func (b *Broker) tlsConfig() (*tls.Config, error) {
 	}
 	cert, err := tls.LoadX509KeyPair(b.TLSCertFile, b.TLSKeyFile)
 	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate %s: %w", b.TLSCertFile, err)
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
 	}
 	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	if b.TLSClientCAFile != "" {

@@ -150,6 +150,53 @@ func TestCloseWhileClientsLeave(t *testing.T) {
 	}
 }
 
+// TestCloseWhileClientsLockIsBusy makes the race above likely: the
+// clients' map is large (so a scan of it under the read lock takes a while)
+// and the clients' write lock is taken over and over (as clients leaving
+// do) while Close runs. Close must not scan the map under the read lock and
+// take it again (mochi's GetByListener, which Close no longer enters).
+func TestCloseWhileClientsLockIsBusy(t *testing.T) {
+	b := &Broker{Listen: "127.0.0.1:0", Auth: creds}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	srv := b.srv
+	// One client under many ids (cheap), on no listener of ours.
+	ghost := srv.NewClient(nil, "ghost", "", false)
+	for i := range 50_000 {
+		ghost.ID = fmt.Sprintf("ghost-%d", i)
+		srv.Clients.Add(ghost)
+	}
+	a := dialFrom(t, b.Addr(), "127.0.0.1")
+	if code, err := rawConnect(t, a, "gw-a", "user-a", "pass-a"); err != nil || code != 0 {
+		t.Fatalf("connect: %d %v", code, err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				srv.Clients.Delete("nobody") // a writer, like a client leaving
+			}
+		}
+	})
+	done := make(chan error, 1)
+	go func() { done <- b.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(4 * time.Second):
+		t.Error("Close did not return within 4 s")
+	}
+	close(stop)
+	wg.Wait()
+}
+
 // TestCloseEndsClients: after Close, nothing of the broker is left running
 // and every connection it held is closed, also one still before CONNECT.
 func TestCloseEndsClients(t *testing.T) {

@@ -28,6 +28,8 @@ run ./plugins/sdk/ 'RoundTrip' "$COUNT" 2000x
 run ./e2e/ 'GatewayDetect' "$SLOW" 1x
 run ./e2e/ 'EpisodeLatency' "$SLOW" 1x
 run ./e2e/ 'LiveFirstFrame' 1 1x
+# Fleet RSS while 100 unauthenticated connections hold the MQTT port.
+run ./e2e/ 'MQTTPreAuth' "$SLOW" 1x
 # Relay scale: real pion viewers in a child process, relay measured alone.
 for n in 50 100 200; do
   echo "== BK_LIVE_SCALE_VIEWERS=$n go test -tags scale -run '^TestScale\$' -v ./fleet/live/" | tee -a "$raw" >&2
@@ -143,6 +145,14 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "served from the gateway's GOP cache, which the publisher always sends first; a warm late joiner"
   echo "without the relay's cache waits for the camera's next IDR. Relay scaling is below the 850 viewers per"
   echo "core goal: about three quarters of the relay's CPU is pion's per-packet path (sendto, SRTP, the ICE mux)."
+  echo
+  echo "## Issue 11: hardening"
+  echo
+  m() { get BenchmarkMQTTPreAuth "$1"; }
+  echo "| what | median | goal | command |"
+  echo "|---|---|---|---|"
+  echo "| bk-fleet RSS idle (baseline, same run) | $(m idle-RSS-MB) MB | | \`go test -run '^\$' -bench MQTTPreAuth ./e2e/\` |"
+  echo "| bk-fleet RSS, peak while 100 unauthenticated connections hold the MQTT port (5 addresses × 20, each a CONNECT declaring 64 KiB, 1 KiB sent; 15 s) | $(m attack-RSS-MB) MB (+$(m delta-RSS-MB) MB over idle; $(m held-conns) held at most, $(m drops/s) dropped/s at the 5 s deadline) | within 50 MB of idle | |"
   echo
   echo "## Rates over the store"
   echo

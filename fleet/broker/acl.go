@@ -27,10 +27,15 @@ type identity struct {
 
 // aclHook authenticates CONNECTs and checks every publish and subscription.
 //
-// A client's identity comes from its credentials, never from its client id:
-// any client id is accepted, but a client id held by a session of another
-// user is refused, so no one can take over (and disconnect) someone else's
-// session.
+// A client's identity comes from its credentials, never from its client id.
+// A gateway's client id must be its own gateway id; the fleet's client may
+// use any client id, except one held by a session of another user. So no
+// one can take over (and disconnect) someone else's session, nor take a
+// gateway's client id while it is away and lock it out on its return.
+//
+// Retained messages are kept only where the contract keeps them: a
+// gateway's own state and the fleet's config/desired. Any other publish
+// has its retain flag cleared and is delivered as usual.
 type aclHook struct {
 	mqtt.HookBase
 	auth                 Authenticator
@@ -43,22 +48,27 @@ type aclHook struct {
 	// ACL check (called per message) avoid the store.
 	users sync.Map // string -> identity
 
-	authFailures atomic.Int64
-	aclDenials   atomic.Int64
+	authFailures  atomic.Int64
+	aclDenials    atomic.Int64
+	retainCleared atomic.Int64
 }
 
 func (h *aclHook) ID() string { return "bk-acl" }
 
 func (h *aclHook) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck || b == mqtt.OnPublish
 }
 
 func (h *aclHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	ok := h.authenticate(cl, pk)
 	if !ok {
 		h.authFailures.Add(1)
+		return false
 	}
-	return ok
+	if c, isOurs := cl.Net.Conn.(*conn); isOurs {
+		c.authenticated()
+	}
+	return true
 }
 
 func (h *aclHook) authenticate(cl *mqtt.Client, pk packets.Packet) bool {
@@ -91,6 +101,10 @@ func (h *aclHook) authenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			return false
 		}
 		id = identity{gateway: gw}
+		if cl.ID != gw {
+			h.log.Debug("mqtt connect refused: client id is not the gateway id", "gateway_id", gw, "client_id", cl.ID)
+			return false
+		}
 		// A gateway's Last Will may only announce its own state.
 		if cl.Properties.Will.Flag == 1 && cl.Properties.Will.TopicName != wire.Topic(gw, wire.KindState) {
 			h.log.Debug("mqtt connect refused: will topic not allowed", "gateway_id", gw, "topic", cl.Properties.Will.TopicName)
@@ -103,6 +117,35 @@ func (h *aclHook) authenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	}
 	h.users.Store(user, id)
 	return true
+}
+
+// OnPublish clears the retain flag of every publish that the contract does
+// not retain (runs after OnACLCheck allowed it).
+func (h *aclHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if !pk.FixedHeader.Retain {
+		return pk, nil
+	}
+	v, ok := h.users.Load(string(cl.Properties.Username))
+	if ok && mayRetain(v.(identity), pk.TopicName) {
+		return pk, nil
+	}
+	pk.FixedHeader.Retain = false
+	h.retainCleared.Add(1)
+	h.log.Debug("mqtt retain flag cleared", "client_id", cl.ID, "topic", pk.TopicName)
+	return pk, nil
+}
+
+// mayRetain: a gateway its own state, the fleet any gateway's
+// config/desired (SPEC.md §2).
+func mayRetain(id identity, topic string) bool {
+	p, err := wire.ParseTopic(topic)
+	if err != nil {
+		return false
+	}
+	if id.fleet {
+		return p.Kind == wire.KindConfigDesired
+	}
+	return p.GatewayID == id.gateway && p.Kind == wire.KindState
 }
 
 func (h *aclHook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {

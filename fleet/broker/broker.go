@@ -5,6 +5,22 @@
 // bk/v1/gw/ and shared subscriptions ($share/{group}/bk/v1/gw/...). Anonymous
 // clients are refused.
 //
+// A gateway's MQTT client id must be its own gateway id, so no gateway can
+// take over (and disconnect) another's session; the fleet's client may use
+// any client id not held by a session of another user. Only a gateway's
+// state and the fleet's config/desired are kept as retained messages: the
+// retain flag of any other publish is cleared (the message is still
+// delivered), so no one can make the broker keep data after it leaves.
+//
+// Before a connection has authenticated it is held to little: its CONNECT
+// must arrive within ConnectTimeout (default 5 s, TLS handshake included),
+// its first packet must be a CONNECT of at most MaxConnectPacket bytes
+// (64 KiB; checked on the fixed header, before any buffer of the declared
+// length exists), and one remote address may hold at most
+// MaxPendingPerAddr such connections at once (default 20). The broker
+// listens on plain TCP (Listen, loopback by default) and, when TLSListen is
+// set, on TLS as well (optionally requiring client certificates).
+//
 // The broker keeps everything in memory: durability is the gateway spool's
 // job (an event leaves the spool only on the fleet's application-level ack),
 // so a broker restart loses nothing that matters. Retained messages (state,
@@ -12,15 +28,18 @@
 package broker
 
 import (
+	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
 // DefaultListen is the broker's default TCP address.
@@ -43,6 +62,15 @@ const (
 	// subscriber that falls this far behind loses messages (counted in
 	// Stats().MessagesDropped; the gateways resend unacknowledged events).
 	MaxWritesPending = 32768
+	// MaxConnectPacket is the largest first packet (the CONNECT) accepted
+	// from a connection that has not authenticated yet (64 KiB).
+	MaxConnectPacket = 64 << 10
+	// DefaultConnectTimeout is how long a new connection has for its TLS
+	// handshake and CONNECT.
+	DefaultConnectTimeout = 5 * time.Second
+	// DefaultMaxPendingPerAddr is how many unauthenticated connections one
+	// remote IP address may hold at once.
+	DefaultMaxPendingPerAddr = 20
 )
 
 // Authenticator looks gateway credentials up; the store implements it.
@@ -64,14 +92,55 @@ type Broker struct {
 	// and subscribe anywhere under bk/v1/gw/, and use $share subscriptions.
 	// An empty FleetUser disables that account.
 	FleetUser, FleetPassword string
+	// TLSListen, when set, is a second address where the broker speaks
+	// MQTT over TLS (default: none), with the certificate chain and key in
+	// TLSCertFile and TLSKeyFile (PEM). TLSClientCAFile, when set, is a PEM
+	// bundle of CAs: every TLS client must then present a certificate one
+	// of them signed (credentials are still required). The plain listener
+	// stays; keep it on loopback for the fleet's own client.
+	TLSListen, TLSCertFile, TLSKeyFile, TLSClientCAFile string
+	// ConnectTimeout is how long a new connection has for its TLS handshake
+	// and CONNECT packet (default DefaultConnectTimeout, 5 s).
+	ConnectTimeout time.Duration
+	// MaxPendingPerAddr caps the connections one remote IP address may hold
+	// before they have authenticated (default DefaultMaxPendingPerAddr,
+	// 20); further ones are closed at once. Authenticated connections do
+	// not count: many gateways may share one NAT address.
+	MaxPendingPerAddr int
 	// Logger receives mochi's logs, demoted to Debug except its errors
 	// (default: discard).
 	Logger *slog.Logger
 
 	mu   sync.Mutex
 	srv  *mqtt.Server
-	tcp  *listeners.TCP
+	tcp  *listener
+	tls  *listener // nil without TLSListen
+	gate *gate
 	hook *aclHook
+}
+
+// tlsConfig loads the TLS listener's certificate and client CAs.
+func (b *Broker) tlsConfig() (*tls.Config, error) {
+	if b.TLSCertFile == "" || b.TLSKeyFile == "" {
+		return nil, errors.New("TLSListen set without TLSCertFile and TLSKeyFile")
+	}
+	cert, err := tls.LoadX509KeyPair(b.TLSCertFile, b.TLSKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate: %w", err)
+	}
+	conf := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if b.TLSClientCAFile != "" {
+		pem, err := os.ReadFile(b.TLSClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read TLS client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS client CA %s: no PEM certificate in it", b.TLSClientCAFile)
+		}
+		conf.ClientCAs, conf.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	}
+	return conf, nil
 }
 
 // Start binds the listener and serves in the background.
@@ -94,6 +163,23 @@ func (b *Broker) Start() error {
 	listen := b.Listen
 	if listen == "" {
 		listen = DefaultListen
+	}
+	if b.ConnectTimeout < 0 || b.MaxPendingPerAddr < 0 {
+		return errors.New("broker: ConnectTimeout and MaxPendingPerAddr must not be negative")
+	}
+	var tlsConf *tls.Config
+	if b.TLSListen != "" {
+		var err error
+		if tlsConf, err = b.tlsConfig(); err != nil {
+			return fmt.Errorf("broker: %w", err)
+		}
+	} else if b.TLSCertFile != "" || b.TLSKeyFile != "" || b.TLSClientCAFile != "" {
+		return errors.New("broker: TLS certificate files set without TLSListen")
+	}
+	g := &gate{
+		connectTimeout: cmp.Or(b.ConnectTimeout, DefaultConnectTimeout),
+		maxPerAddr:     cmp.Or(b.MaxPendingPerAddr, DefaultMaxPendingPerAddr),
+		pending:        map[string]int{},
 	}
 
 	caps := mqtt.NewDefaultServerCapabilities()
@@ -126,16 +212,39 @@ func (b *Broker) Start() error {
 	if err := srv.AddHook(hook, nil); err != nil {
 		return fmt.Errorf("broker: add hook: %w", err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "tcp", Address: listen})
-	if err := srv.AddListener(tcp); err != nil {
+	tcp, err := newListener("tcp", listen, nil, g)
+	if err != nil {
 		return fmt.Errorf("broker: listen %s: %w", listen, err)
+	}
+	var tlsLn *listener
+	if tlsConf != nil {
+		if tlsLn, err = newListener("tls", b.TLSListen, tlsConf, g); err != nil {
+			_ = tcp.ln.Close()
+			return fmt.Errorf("broker: listen %s (TLS): %w", b.TLSListen, err)
+		}
+	}
+	for _, l := range []*listener{tcp, tlsLn} {
+		if l == nil {
+			continue
+		}
+		if err := srv.AddListener(l); err != nil {
+			_ = tcp.ln.Close()
+			if tlsLn != nil {
+				_ = tlsLn.ln.Close()
+			}
+			return fmt.Errorf("broker: add listener: %w", err)
+		}
 	}
 	if err := srv.Serve(); err != nil {
 		_ = srv.Close()
 		return fmt.Errorf("broker: serve: %w", err)
 	}
-	b.srv, b.tcp, b.hook = srv, tcp, hook
-	log.Info("mqtt broker listening", "addr", tcp.Address())
+	b.srv, b.tcp, b.tls, b.gate, b.hook = srv, tcp, tlsLn, g, hook
+	if tlsLn != nil {
+		log.Info("mqtt broker listening", "addr", tcp.Address(), "tls_addr", tlsLn.Address())
+	} else {
+		log.Info("mqtt broker listening", "addr", tcp.Address())
+	}
 	return nil
 }
 
@@ -147,6 +256,17 @@ func (b *Broker) Addr() string {
 		return ""
 	}
 	return b.tcp.Address()
+}
+
+// TLSAddr is the bound TLS address (host:port), or "" before Start or
+// without TLSListen.
+func (b *Broker) TLSAddr() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.tls == nil {
+		return ""
+	}
+	return b.tls.Address()
 }
 
 // Stats are the broker's counters.
@@ -165,12 +285,19 @@ type Stats struct {
 	// subscriptions.
 	AuthFailures int64
 	ACLDenials   int64
+	// RefusedPerAddr counts connections closed at once because their address
+	// held MaxPendingPerAddr unauthenticated ones; RefusedFirstPacket those
+	// whose first packet was not a CONNECT of at most MaxConnectPacket
+	// bytes. RetainCleared counts publishes whose retain flag was cleared.
+	RefusedPerAddr     int64
+	RefusedFirstPacket int64
+	RetainCleared      int64
 }
 
 // Stats reads the broker's counters (zero before Start).
 func (b *Broker) Stats() Stats {
 	b.mu.Lock()
-	srv, hook := b.srv, b.hook
+	srv, hook, g := b.srv, b.hook, b.gate
 	b.mu.Unlock()
 	if srv == nil {
 		return Stats{}
@@ -186,11 +313,19 @@ func (b *Broker) Stats() Stats {
 		Subscriptions:    i.Subscriptions,
 		AuthFailures:     hook.authFailures.Load(),
 		ACLDenials:       hook.aclDenials.Load(),
+
+		RefusedPerAddr:     g.refusedAddr.Load(),
+		RefusedFirstPacket: g.refusedLarge.Load(),
+		RetainCleared:      hook.retainCleared.Load(),
 	}
 }
 
-// Close disconnects every client, stops the listener and waits for the
-// connections to end. It may be called more than once.
+// Close stops the listeners, closes every connection and waits until each
+// client has ended. It may be called more than once.
+//
+// The listeners close their own connections and do not hand that to mochi
+// (see listener.Close), which keeps Server.Close away from the path where
+// mochi v2.7.9 read-locks its clients twice and can deadlock.
 func (b *Broker) Close() error {
 	b.mu.Lock()
 	srv := b.srv
@@ -199,20 +334,5 @@ func (b *Broker) Close() error {
 	if srv == nil {
 		return nil
 	}
-	// mochi v2.7.9's Clients.GetByListener takes its read lock twice, so
-	// Server.Close can deadlock when a client disconnects at that moment
-	// (a writer queued between the two read locks). The listeners are
-	// closed before that point, so after a bounded wait we move on rather
-	// than hang the fleet's shutdown.
-	done := make(chan error, 1)
-	go func() { done <- srv.Close() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(5 * time.Second):
-		if b.Logger != nil {
-			b.Logger.Warn("mqtt broker close timed out (mochi lock bug); continuing shutdown")
-		}
-		return nil
-	}
+	return srv.Close()
 }

@@ -41,6 +41,15 @@ type Options struct {
 	// embedded. BrokerUser and BrokerPassword authenticate the fleet there.
 	Broker                     string
 	BrokerUser, BrokerPassword string
+	// MQTTTLSListen, when set, is the embedded broker's TLS address (default
+	// none), with MQTTTLSCert and MQTTTLSKey (PEM files); MQTTTLSClientCA,
+	// when set, requires client certificates signed by one of its CAs.
+	MQTTTLSListen, MQTTTLSCert, MQTTTLSKey, MQTTTLSClientCA string
+	// MQTTConnectTimeout and MQTTMaxPendingPerAddr bound the embedded
+	// broker's connections before they authenticate (defaults 5 s and 20 per
+	// remote address; see fleet/broker).
+	MQTTConnectTimeout    time.Duration
+	MQTTMaxPendingPerAddr int
 	// DataDir holds the SQLite database (default ./data).
 	DataDir string
 	// DB is the database URL (default SQLite in DataDir; postgres://... for
@@ -139,11 +148,17 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 
 	brokerURL, user, pass := o.Broker, o.BrokerUser, o.BrokerPassword
+	if brokerURL != "" && o.MQTTTLSListen != "" {
+		return nil, errors.New("MQTTTLSListen: set with an external Broker, where nothing is embedded")
+	}
 	if brokerURL == "" {
 		user, pass = "bk-fleet", randomHex(24)
 		f.Broker = &broker.Broker{
 			Listen: o.MQTTListen, Auth: f.Store, FleetUser: user, FleetPassword: pass,
-			Logger: o.Logger.With("component", "broker"),
+			TLSListen: o.MQTTTLSListen, TLSCertFile: o.MQTTTLSCert, TLSKeyFile: o.MQTTTLSKey,
+			TLSClientCAFile: o.MQTTTLSClientCA, ConnectTimeout: o.MQTTConnectTimeout,
+			MaxPendingPerAddr: o.MQTTMaxPendingPerAddr,
+			Logger:            o.Logger.With("component", "broker"),
 		}
 		if err := f.Broker.Start(); err != nil {
 			return nil, fmt.Errorf("start broker: %w", err)
@@ -206,6 +221,14 @@ func (f *Fleet) MQTTAddr() string {
 		return ""
 	}
 	return f.Broker.Addr()
+}
+
+// MQTTTLSAddr is the embedded broker's bound TLS address ("" without one).
+func (f *Fleet) MQTTTLSAddr() string {
+	if f.Broker == nil {
+		return ""
+	}
+	return f.Broker.TLSAddr()
 }
 
 // Close stops the API, the consumer, the broker and the store, in that order.

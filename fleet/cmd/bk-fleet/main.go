@@ -1,6 +1,6 @@
 // Command bk-fleet is the BrightKitchen fleet server and its admin tool.
 //
-//	bk-fleet serve [--http ADDR] [--mqtt-listen ADDR | --broker URL] [--data DIR] [--db URL]
+//	bk-fleet serve [--http ADDR] [--mqtt-listen ADDR [--mqtt-tls-listen ADDR --mqtt-tls-cert F --mqtt-tls-key F] | --broker URL] [--data DIR] [--db URL]
 //	bk-fleet gateway add --id ID --canteen CANTEEN
 //	bk-fleet gateway list
 //	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION]
@@ -179,6 +179,12 @@ func serve(args []string, stderr io.Writer) int {
 	brokerURL := fs.str("broker", "", "external MQTT broker URL (tcp://host:port); nothing is embedded then")
 	brokerUser := fs.str("broker-user", "", "username at the external broker")
 	brokerPass := fs.str("broker-password", "", "password at the external broker")
+	mqttTLSListen := fs.str("mqtt-tls-listen", "", "embedded broker's MQTT-over-TLS listen address, e.g. 0.0.0.0:8883 (default none)")
+	mqttTLSCert := fs.str("mqtt-tls-cert", "", "PEM certificate chain for --mqtt-tls-listen")
+	mqttTLSKey := fs.str("mqtt-tls-key", "", "PEM private key for --mqtt-tls-listen")
+	mqttTLSClientCA := fs.str("mqtt-tls-client-ca", "", "PEM CA bundle: require TLS clients to present a certificate it signed (default: not required)")
+	mqttConnectTimeout := fs.str("mqtt-connect-timeout", "5s", "time a new MQTT connection has for its TLS handshake and CONNECT")
+	mqttMaxPending := fs.str("mqtt-max-pending-per-ip", "20", "MQTT connections one IP address may hold before they authenticate")
 	publicURL := fs.str("public-url", "", "the fleet's URL as gateways reach it, for WHIP (default http://<--http>)")
 	webrtcUDP := fs.str("webrtc-udp", "", "one UDP address for all WebRTC peers, e.g. 0.0.0.0:8189 (default: ephemeral ports)")
 	iceServers := fs.str("ice-servers", "", "comma-separated STUN/TURN URLs for WebRTC peers")
@@ -219,6 +225,20 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
 		return 2
 	}
+	mqttTimeout, err := time.ParseDuration(*mqttConnectTimeout)
+	if err != nil || mqttTimeout <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --mqtt-connect-timeout %q: want a positive duration such as 5s\n", *mqttConnectTimeout)
+		return 2
+	}
+	mqttPending, err := strconv.Atoi(*mqttMaxPending)
+	if err != nil || mqttPending < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --mqtt-max-pending-per-ip %q: want a positive number\n", *mqttMaxPending)
+		return 2
+	}
+	if msg := checkMQTTTLS(*mqttTLSListen, *mqttTLSCert, *mqttTLSKey, *mqttTLSClientCA, *brokerURL); msg != "" {
+		fmt.Fprintf(stderr, "bk-fleet serve: %s\n", msg)
+		return 2
+	}
 	var wf store.Workflow
 	if wf.ReviewDeadline, err = time.ParseDuration(*reviewDeadline); err != nil || wf.ReviewDeadline <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --review-deadline %q: want a positive duration such as 24h\n", *reviewDeadline)
@@ -257,6 +277,8 @@ func serve(args []string, stderr io.Writer) int {
 	f, err := core.Start(ctx, core.Options{
 		HTTP: *httpAddr, MQTTListen: *mqttListen, Broker: *brokerURL,
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
+		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
+		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm, Logger: log,
@@ -272,6 +294,20 @@ func serve(args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// checkMQTTTLS says what is wrong with the broker's TLS flags ("" if
+// nothing).
+func checkMQTTTLS(listen, cert, key, clientCA, external string) string {
+	switch {
+	case listen == "" && (cert != "" || key != "" || clientCA != ""):
+		return "--mqtt-tls-cert, --mqtt-tls-key and --mqtt-tls-client-ca need --mqtt-tls-listen"
+	case listen != "" && (cert == "" || key == ""):
+		return "--mqtt-tls-listen needs --mqtt-tls-cert and --mqtt-tls-key"
+	case listen != "" && external != "":
+		return "--mqtt-tls-listen: nothing is embedded with --broker"
+	}
+	return ""
 }
 
 func gatewayAdd(args []string, stdout, stderr io.Writer) int {

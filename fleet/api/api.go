@@ -105,7 +105,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/violations/{id}", s.authorize(s.getViolation, staff...))
 	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.authorize(s.getSnapshot, staff...))
 	mux.Handle("POST /api/v1/violations/{id}/review", s.authorize(s.review, regulators...))
-	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxPhoto+64<<10, operators...))
+	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, operators...))
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, staff...))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, regulators...))
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, operators...))

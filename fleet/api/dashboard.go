@@ -173,4 +173,3 @@ func violationTable(vs []store.Violation) export.Table {
 	}
 	return t
 }
-

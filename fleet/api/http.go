@@ -3,12 +3,12 @@ package api
 import (
 	"bytes"
 	"cmp"
-	"crypto/sha256"
-	"encoding/base64"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/web"
 )
 
 // Timeouts of the fleet's HTTP server; the zero value of each is its
@@ -49,23 +49,14 @@ func NewHTTPServer(h http.Handler, t Timeouts) *http.Server {
 	}
 }
 
-// CSP is the Content-Security-Policy of every response: scripts, styles,
-// images and requests from the fleet itself only (the UI's ES modules and
-// its vendored ECharts), inline styles allowed (ECharts' tooltips carry
-// style attributes), no frames, no plugins. The status and live pages'
-// inline scripts are allowed by their hash (see inlineScripts). WebRTC
-// media are not subject to CSP; WHEP signalling is a request to 'self'.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
-	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; " +
-	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-
-// harden wraps every route: the security headers on every response and a
+// harden wraps every route: the security headers on every response (the
+// Content-Security-Policy web.CSP) and a
 // cap on every request body (MaxBody unless bodyLimit names a larger one
 // for the route).
 func harden(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", CSP)
+		hd.Set("Content-Security-Policy", web.CSP)
 		hd.Set("X-Frame-Options", "DENY")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Referrer-Policy", "same-origin")
@@ -99,13 +90,11 @@ func inlineScripts(h http.HandlerFunc) http.HandlerFunc {
 		rec := &bufferedWriter{ResponseWriter: w, status: http.StatusOK}
 		h(rec, r)
 		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
-			src := []string{"'self'"}
+			var scripts [][]byte
 			for _, m := range inlineScript.FindAllSubmatch(rec.buf.Bytes(), -1) {
-				sum := sha256.Sum256(m[1])
-				src = append(src, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+				scripts = append(scripts, m[1])
 			}
-			w.Header().Set("Content-Security-Policy",
-				strings.Replace(CSP, "script-src 'self'", "script-src "+strings.Join(src, " "), 1))
+			w.Header().Set("Content-Security-Policy", web.ScriptCSP(scripts...))
 		}
 		w.WriteHeader(rec.status)
 		_, _ = w.Write(rec.buf.Bytes())

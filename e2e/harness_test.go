@@ -213,7 +213,9 @@ func (f *fleet) get(path string, v any) error {
 // metric returns the sum of a Prometheus counter's samples whose line
 // contains every one of the given label fragments.
 func (f *fleet) metric(name string, labels ...string) float64 {
-	resp, err := http.Get("http://" + f.http + "/metrics")
+	req, _ := http.NewRequest("GET", "http://"+f.http+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+f.token) // /metrics is the admin's
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return -1
 	}

@@ -10,6 +10,9 @@ HTTP=${DEMO_HTTP:-127.0.0.1:8080}
 MQTT=${DEMO_MQTT:-127.0.0.1:1883}
 RTSP=${DEMO_RTSP:-127.0.0.1:8554}
 GW_HTTP=${DEMO_GW_HTTP:-127.0.0.1:8081}
+# A bare port means 127.0.0.1:PORT.
+hostport() { case $1 in *[!0-9]*) echo "$1" ;; *) echo "127.0.0.1:$1" ;; esac; }
+HTTP=$(hostport "$HTTP"); MQTT=$(hostport "$MQTT"); RTSP=$(hostport "$RTSP"); GW_HTTP=$(hostport "$GW_HTTP")
 DIR=${DEMO_DIR:-$(mktemp -d -t bk-demo.XXXXXX)}
 mkdir -p "$DIR"
 TOKEN=${BK_ADMIN_TOKEN:-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')}

@@ -1,6 +1,8 @@
 // Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
 // the canteen registry, gateways, violations and their snapshots, commands
 // and desired config, coverage rates, behind bearer-token authentication.
+// Every response carries the security headers and every body a size cap
+// (harden); NewHTTPServer sets the timeouts.
 package api
 
 import (
@@ -55,7 +57,9 @@ type Server struct {
 	parents parentViewers
 }
 
-// MaxBody is the largest request body accepted.
+// MaxBody is the largest request body accepted (1 MiB), except by the
+// routes bodyLimit names: a rectification (MaxRectification) and the
+// canteen import (MaxImport).
 const MaxBody = 1 << 20
 
 // Handler returns the routes.
@@ -66,18 +70,20 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	if s.Gatherer != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{}))
+		// The metrics are the admin's (or, with --metrics-listen, a
+		// private listener's: MetricsHandler).
+		mux.Handle("GET /metrics", s.auth(s.MetricsHandler().ServeHTTP))
 	}
 	mux.Handle("GET /{$}", web.Handler())
 	mux.Handle("GET /static/", web.Handler())
-	mux.HandleFunc("GET /status", s.statusPage)
+	mux.HandleFunc("GET /status", inlineScripts(s.statusPage))
 
 	staff := []string{store.RoleAdmin, store.RoleRegulator, store.RoleOperator}
 	regulators := []string{store.RoleAdmin, store.RoleRegulator}
 	operators := []string{store.RoleAdmin, store.RoleOperator}
-	mux.HandleFunc("POST /api/v1/login", s.login)
+	mux.HandleFunc("POST /api/v1/login", sameOriginOnly(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
-	mux.HandleFunc("POST /api/v1/invites/redeem", s.redeemInvite)
+	mux.HandleFunc("POST /api/v1/invites/redeem", sameOriginOnly(s.redeemInvite))
 	mux.Handle("GET /api/v1/me", s.authorize(s.me, store.Roles...))
 	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, operators...))
 	mux.Handle("POST /api/v1/users", s.auth(s.addUser))
@@ -106,7 +112,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/violations/{id}", s.authorize(s.getViolation, staff...))
 	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.authorize(s.getSnapshot, staff...))
 	mux.Handle("POST /api/v1/violations/{id}/review", s.authorize(s.review, regulators...))
-	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxPhoto+64<<10, operators...))
+	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, operators...))
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, staff...))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, regulators...))
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, operators...))
@@ -121,12 +127,33 @@ func (s *Server) Handler() http.Handler {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
 		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, store.Roles...))
-		mux.HandleFunc("GET /live/{camera}", s.livePage)
+		mux.HandleFunc("GET /live/{camera}", inlineScripts(s.livePage))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	return mux
+	return harden(mux)
+}
+
+// MetricsHandler serves the Prometheus metrics of Gatherer, unauthenticated:
+// for a listener of its own (bk-fleet --metrics-listen). On the API's
+// listener /metrics takes an admin's bearer token or session.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.Gatherer, promhttp.HandlerOpts{})
+}
+
+// sameOriginOnly refuses a request whose Origin names another site: the
+// login and the invite redemption, which start a session without one, so
+// that another site cannot log a browser in under an account of its
+// choosing (login CSRF).
+func sameOriginOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !sameOrigin(r) {
+			writeError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused")
+			return
+		}
+		h(w, r)
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

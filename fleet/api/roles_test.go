@@ -392,9 +392,10 @@ func TestWorkflowAPI(t *testing.T) {
 		{"regulator", "POST", base + "/review", "application/json", []byte(`{"verdict":`), 400, "body"},
 		{"regulator", "POST", base + "/review", "application/json", []byte(`{"verdict":"maybe"}`), 400, "verdict"},
 		{"regulator", "POST", base + "/decision", "application/json", []byte(`{"decision":"accepted"}`), 409, "wrong_state"},
-		{"operatorA", "POST", base + "/rectification", "", nil, 415, "multipart"},
+		{"operatorA", "POST", base + "/rectification", "", nil, 409, "wrong_state"},
 		{"regulator", "POST", base + "/review", "application/json", []byte(`{"verdict":"confirmed","note":"no mask at the wok"}`), 200, `"status":"confirmed"`},
 		{"regulator", "POST", base + "/review", "application/json", []byte(`{"verdict":"dismissed"}`), 409, "wrong_state"},
+		{"operatorA", "POST", base + "/rectification", "", nil, 415, "multipart"},
 		{"operatorA", "GET", "/api/v1/notices", "", nil, 200, `"kind":"confirmed"`},
 	}
 	for _, s := range steps {

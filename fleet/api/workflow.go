@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,13 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
-// MaxPhoto is the largest rectification photo accepted.
-const MaxPhoto = 8 << 20
+// MaxPhoto is the largest rectification photo accepted (8 MiB), and
+// MaxRectification the largest rectification request (the photo, the note
+// and the multipart framing).
+const (
+	MaxPhoto         = 8 << 20
+	MaxRectification = MaxPhoto + 64<<10
+)
 
 // violationFilter reads GET /api/v1/violations' query; it has answered
 // when ok is false.
@@ -222,10 +226,21 @@ func (s *Server) submitRectification(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// The state first: a body is read only for an alarm that takes a
+	// rectification now.
+	switch {
+	case !v.Alarm:
+		writeError(w, http.StatusConflict, "not_alarm", fmt.Sprintf("violation %d is not its episode's alarm", v.ID))
+		return
+	case v.Status != store.StatusConfirmed:
+		writeError(w, http.StatusConflict, "wrong_state", fmt.Sprintf("violation %d is %s, not %s", v.ID, v.Status, store.StatusConfirmed))
+		return
+	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "send multipart/form-data with note and photo")
 		return
 	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxRectification)
 	if err := r.ParseMultipartForm(1 << 20); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -253,7 +268,10 @@ func (s *Server) submitRectification(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	typ, err := photoType(photo)
-	if err != nil {
+	if errors.Is(err, ErrImageTooLarge) {
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "photo: "+err.Error())
+		return
+	} else if err != nil {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "photo: "+err.Error())
 		return
 	}
@@ -277,7 +295,9 @@ func photoType(b []byte) (string, error) {
 	if typ != "image/jpeg" && typ != "image/png" {
 		return "", fmt.Errorf("%s is not a JPEG or PNG image", typ)
 	}
-	if err := decodeImageConfig(bytes.NewReader(b)); err != nil {
+	if err := checkImage(b); errors.Is(err, ErrImageTooLarge) {
+		return "", err
+	} else if err != nil {
 		return "", fmt.Errorf("not a readable %s: %v", typ, err)
 	}
 	return typ, nil

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -72,6 +73,16 @@ type Options struct {
 	// SecureCookies marks session cookies Secure on plain HTTP (behind a
 	// TLS proxy).
 	SecureCookies bool
+	// TLSCert and TLSKey are PEM files: when set the API serves HTTPS on
+	// HTTP (default plain HTTP, for a TLS-terminating proxy in front).
+	TLSCert, TLSKey string
+	// HTTPTimeouts bound reading requests, writing responses and idle
+	// keep-alive connections (defaults: api.Timeouts).
+	HTTPTimeouts api.Timeouts
+	// MetricsListen, when set, serves /metrics unauthenticated on an
+	// address of its own (a private network's Prometheus); on HTTP,
+	// /metrics always takes an admin. Default none.
+	MetricsListen string
 	// MaxParentViewers caps concurrent parent viewers per school where the
 	// registry sets none (default 50).
 	MaxParentViewers int
@@ -96,6 +107,8 @@ type Fleet struct {
 	Notifier *notify.Notifier
 	httpSrv  *http.Server
 	httpLn   net.Listener
+	metrics  *http.Server
+	metricLn net.Listener
 	registry *prometheus.Registry
 	log      *slog.Logger
 	stopWarm context.CancelFunc
@@ -179,11 +192,23 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"),
 	}
+	var tlsConf *tls.Config
+	if o.TLSCert != "" || o.TLSKey != "" {
+		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls-cert, tls-key: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)
 	}
+	scheme := "http://"
+	if tlsConf != nil {
+		f.httpLn, scheme = tls.NewListener(f.httpLn, tlsConf), "https://"
+	}
 	if o.PublicURL == "" {
-		o.PublicURL = "http://" + f.httpLn.Addr().String()
+		o.PublicURL = scheme + f.httpLn.Addr().String()
 	}
 	lc := o.Live
 	lc.Start = func(ctx context.Context, camera string, t live.Ticket) error {
@@ -197,14 +222,35 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, fmt.Errorf("start live relay: %w", err)
 	}
 	a.Live = f.Live
-	f.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := f.httpSrv.Serve(f.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			o.Logger.Error("http server", "err", err)
+	if o.MetricsListen != "" {
+		if f.metricLn, err = net.Listen("tcp", o.MetricsListen); err != nil {
+			return nil, fmt.Errorf("listen metrics: %w", err)
 		}
-	}()
-	o.Logger.Info("fleet started", "http", f.HTTPAddr(), "broker", brokerURL, "db", redact(dbURL))
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", a.MetricsHandler())
+		f.metrics = api.NewHTTPServer(mux, o.HTTPTimeouts)
+		go f.serve(f.metrics, f.metricLn, "metrics")
+	}
+	f.httpSrv = api.NewHTTPServer(a.Handler(), o.HTTPTimeouts)
+	f.httpSrv.TLSConfig = tlsConf
+	go f.serve(f.httpSrv, f.httpLn, "http")
+	o.Logger.Info("fleet started", "http", f.HTTPAddr(), "tls", tlsConf != nil, "metrics", f.MetricsAddr(),
+		"broker", brokerURL, "db", redact(dbURL))
 	return f, nil
+}
+
+func (f *Fleet) serve(srv *http.Server, ln net.Listener, name string) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		f.log.Error(name+" server", "err", err)
+	}
+}
+
+// MetricsAddr is the metrics listener's bound address ("" without one).
+func (f *Fleet) MetricsAddr() string {
+	if f.metricLn == nil {
+		return ""
+	}
+	return f.metricLn.Addr().String()
 }
 
 // HTTPAddr is the API's bound address.
@@ -238,6 +284,13 @@ func (f *Fleet) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, f.httpSrv.Shutdown(ctx))
 		cancel()
+	} else if f.httpLn != nil {
+		errs = append(errs, f.httpLn.Close())
+	}
+	if f.metrics != nil {
+		errs = append(errs, f.metrics.Close())
+	} else if f.metricLn != nil {
+		errs = append(errs, f.metricLn.Close())
 	}
 	if f.Live != nil {
 		errs = append(errs, f.Live.Close())

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -47,10 +48,33 @@ type asset struct {
 }
 
 // site is the embedded files, keyed by URL path ("/static/app.js"), and
-// the rewritten index page.
+// the rewritten index page with its Content-Security-Policy.
 type site struct {
-	files map[string]*asset
-	index *asset
+	files    map[string]*asset
+	index    *asset
+	indexCSP string
+}
+
+// CSP is the Content-Security-Policy of everything the fleet serves
+// (fleet/api sets it on every response): scripts, styles, images and
+// requests from the fleet itself only (the UI's ES modules and its
+// vendored ECharts), inline styles allowed (ECharts' tooltips carry style
+// attributes), no frames, no plugins. A page's own inline scripts (the
+// UI's import map) are allowed by their hash: ScriptCSP. WebRTC media are
+// not subject to CSP; WHEP signalling is a request to 'self'.
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
+	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; " +
+	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// ScriptCSP is CSP that also allows the inline scripts whose texts are
+// given, by their SHA-256 hashes.
+func ScriptCSP(scripts ...[]byte) string {
+	src := "script-src 'self'"
+	for _, sc := range scripts {
+		sum := sha256.Sum256(sc)
+		src += " 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+	}
+	return strings.Replace(CSP, "script-src 'self'", src, 1)
 }
 
 var load = sync.OnceValues(func() (*site, error) { return build(embedded) })
@@ -111,13 +135,16 @@ func build(fsys fs.FS) (*site, error) {
 	if !ok {
 		return nil, fs.ErrNotExist
 	}
-	s.index = newAsset("index.html", s.versioned(idx.body))
+	page, importMap := s.versioned(idx.body)
+	s.index = newAsset("index.html", page)
+	s.indexCSP = ScriptCSP(importMap)
 	return s, nil
 }
 
 // versioned adds ?v=<hash> to the quoted static URLs of page and puts the
-// import map of all modules where page has importMapMarker.
-func (s *site) versioned(page []byte) []byte {
+// import map of all modules where page has importMapMarker; it returns
+// the page and the import map (an inline script, for the CSP).
+func (s *site) versioned(page []byte) ([]byte, []byte) {
 	names := make([]string, 0, len(s.files))
 	for name := range s.files {
 		names = append(names, name)
@@ -138,7 +165,7 @@ func (s *site) versioned(page []byte) []byte {
 	page = []byte(strings.NewReplacer(pairs...).Replace(string(page)))
 	m, _ := json.Marshal(map[string]any{"imports": imports})
 	tag := `<script type="importmap">` + string(m) + `</script>` + preload.String()
-	return bytes.Replace(page, []byte(importMapMarker), []byte(tag), 1)
+	return bytes.Replace(page, []byte(importMapMarker), []byte(tag), 1), m
 }
 
 // Handler serves the UI: GET / is static/index.html, GET /static/… the
@@ -160,10 +187,10 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var a *asset
-	cache := StaticCacheControl
+	cache, csp := StaticCacheControl, CSP
 	switch p := r.URL.Path; {
 	case p == "/" || p == "/index.html":
-		a, cache = s.index, IndexCacheControl
+		a, cache, csp = s.index, IndexCacheControl, s.indexCSP
 	case strings.HasPrefix(p, "/static/"):
 		a = s.files[path.Clean(p)]
 	}
@@ -177,5 +204,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("ETag", a.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }

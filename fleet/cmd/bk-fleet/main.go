@@ -1,6 +1,7 @@
 // Command bk-fleet is the BrightKitchen fleet server and its admin tool.
 //
-//	bk-fleet serve [--http ADDR] [--mqtt-listen ADDR [--mqtt-tls-listen ADDR --mqtt-tls-cert F --mqtt-tls-key F] | --broker URL] [--data DIR] [--db URL]
+//	bk-fleet serve [--http ADDR] [--tls-cert FILE --tls-key FILE] [--metrics-listen ADDR]
+//		[--mqtt-listen ADDR [--mqtt-tls-listen ADDR --mqtt-tls-cert F --mqtt-tls-key F] | --broker URL] [--data DIR] [--db URL]
 //	bk-fleet gateway add --id ID --canteen CANTEEN
 //	bk-fleet gateway list
 //	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION]
@@ -174,8 +175,11 @@ func (d dbFlags) run(cmd string, stderr io.Writer, fn func(ctx context.Context, 
 
 func serve(args []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
-	httpAddr := fs.str("http", "127.0.0.1:8080", "HTTP listen address")
-	mqttListen := fs.str("mqtt-listen", "127.0.0.1:1883", "embedded MQTT broker listen address")
+	httpAddr := fs.str("http", "127.0.0.1:8080", "HTTP listen address (host:port, :port for all interfaces, or a port on 127.0.0.1)")
+	mqttListen := fs.str("mqtt-listen", "127.0.0.1:1883", "embedded MQTT broker listen address (as --http)")
+	metricsListen := fs.str("metrics-listen", "", "serve /metrics to anyone on this address as well (default: only on --http, to an admin)")
+	tlsCert := fs.str("tls-cert", "", "certificate file (PEM, chain included): serve HTTPS on --http (default plain HTTP, e.g. behind a TLS proxy)")
+	tlsKey := fs.str("tls-key", "", "private key file (PEM) of --tls-cert")
 	brokerURL := fs.str("broker", "", "external MQTT broker URL (tcp://host:port); nothing is embedded then")
 	brokerUser := fs.str("broker-user", "", "username at the external broker")
 	brokerPass := fs.str("broker-password", "", "password at the external broker")
@@ -210,6 +214,22 @@ func serve(args []string, stderr io.Writer) int {
 	log, err := logging.New(stderr, *logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "bk-fleet: %v\n", err)
+		return 2
+	}
+	for _, l := range []struct {
+		name string
+		addr *string
+	}{{"http", httpAddr}, {"mqtt-listen", mqttListen}, {"metrics-listen", metricsListen}} {
+		if *l.addr == "" && l.name == "metrics-listen" {
+			continue
+		}
+		if *l.addr, err = listenAddr(l.name, *l.addr, "127.0.0.1"); err != nil {
+			fmt.Fprintf(stderr, "bk-fleet serve: %v\n", err)
+			return 2
+		}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		fmt.Fprintln(stderr, "bk-fleet serve: --tls-cert and --tls-key: set both or neither")
 		return 2
 	}
 	lc := live.Config{UDPListen: *webrtcUDP}
@@ -282,6 +302,7 @@ func serve(args []string, stderr io.Writer) int {
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm, Logger: log,
+		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

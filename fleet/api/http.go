@@ -1,0 +1,112 @@
+package api
+
+import (
+	"bytes"
+	"cmp"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/web"
+)
+
+// Timeouts of the fleet's HTTP server; the zero value of each is its
+// default. Nothing the fleet serves streams (WHEP and WHIP signalling is
+// one short request each, media go over UDP), so one write timeout holds
+// for every route.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers (default 10 s).
+	ReadHeader time.Duration
+	// Read bounds reading a whole request, body included (default 60 s:
+	// an 8 MiB photo at 1.2 Mbit/s).
+	Read time.Duration
+	// Write bounds the time from the end of the request's headers to the
+	// end of the response (default 60 s).
+	Write time.Duration
+	// Idle is how long a keep-alive connection waits for its next
+	// request (default 120 s).
+	Idle time.Duration
+}
+
+// Default timeouts.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
+	DefaultWriteTimeout      = 60 * time.Second
+	DefaultIdleTimeout       = 120 * time.Second
+)
+
+// NewHTTPServer is the http.Server for h with the timeouts t.
+func NewHTTPServer(h http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cmp.Or(t.ReadHeader, DefaultReadHeaderTimeout),
+		ReadTimeout:       cmp.Or(t.Read, DefaultReadTimeout),
+		WriteTimeout:      cmp.Or(t.Write, DefaultWriteTimeout),
+		IdleTimeout:       cmp.Or(t.Idle, DefaultIdleTimeout),
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// harden wraps every route: the security headers on every response (the
+// Content-Security-Policy web.CSP) and a
+// cap on every request body (MaxBody unless bodyLimit names a larger one
+// for the route).
+func harden(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", web.CSP)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "same-origin")
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, bodyLimit(r))
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// bodyLimit is the largest body r's route takes: MaxRectification for a
+// rectification (a photo), MaxImport for the canteen CSV import, MaxBody
+// for the rest. Handlers may cap lower.
+func bodyLimit(r *http.Request) int64 {
+	switch {
+	case r.Method != http.MethodPost:
+	case strings.HasPrefix(r.URL.Path, "/api/v1/violations/") && strings.HasSuffix(r.URL.Path, "/rectification"):
+		return MaxRectification
+	case r.URL.Path == "/api/v1/canteens/import":
+		return MaxImport
+	}
+	return MaxBody
+}
+
+var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
+
+// inlineScripts serves an HTML page h writes with a Content-Security-Policy
+// that allows exactly the page's inline scripts, by their SHA-256 hash.
+func inlineScripts(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rec := &bufferedWriter{ResponseWriter: w, status: http.StatusOK}
+		h(rec, r)
+		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
+			var scripts [][]byte
+			for _, m := range inlineScript.FindAllSubmatch(rec.buf.Bytes(), -1) {
+				scripts = append(scripts, m[1])
+			}
+			w.Header().Set("Content-Security-Policy", web.ScriptCSP(scripts...))
+		}
+		w.WriteHeader(rec.status)
+		_, _ = w.Write(rec.buf.Bytes())
+	}
+}
+
+// bufferedWriter keeps a small page's status and body until it is done.
+type bufferedWriter struct {
+	http.ResponseWriter
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }

@@ -72,7 +72,11 @@ type Server struct {
 	// MaxParentViewers caps concurrent parent viewers of a school whose
 	// registry entry sets none. Default store.DefaultMaxParentViewers.
 	MaxParentViewers int
-	Logger           *slog.Logger
+	// MaxViewsPerParent caps the cameras one parent (a user or a token)
+	// watches at once, so that one parent cannot hold a school's places.
+	// Default DefaultMaxViewsPerParent (2).
+	MaxViewsPerParent int
+	Logger            *slog.Logger
 
 	limOnce sync.Once
 	lim     *limiter

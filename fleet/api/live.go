@@ -78,7 +78,8 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
 // allowed to watch the camera; parents count against their school's cap
-// and are cut off when the viewing window closes.
+// and their own (MaxViewsPerParent), and are cut off when the viewing
+// window closes.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 	p, home, c, until, ok := s.watchable(w, r)
 	if !ok {
@@ -90,17 +91,21 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 		if limit == 0 {
 			limit = cmp.Or(s.MaxParentViewers, store.DefaultMaxParentViewers)
 		}
-		if !s.parents.reserve(home.CanteenID, limit) {
-			writeError(w, http.StatusTooManyRequests, "parent_cap",
-				fmt.Sprintf("%d parents are watching this school already: try again later", limit))
+		perParent := cmp.Or(s.MaxViewsPerParent, DefaultMaxViewsPerParent)
+		if code := s.parents.reserve(home.CanteenID, limit, p.ID, perParent); code != "" {
+			msg := fmt.Sprintf("%d parents are watching this school already: try again later", limit)
+			if code == "parent_views" {
+				msg = fmt.Sprintf("you are watching %d cameras already: close one first", perParent)
+			}
+			writeError(w, http.StatusTooManyRequests, code, msg)
 			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
-				CameraID: home.Key(), Detail: "parent_cap"})
+				CameraID: home.Key(), Detail: code})
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		s.Live.WHEP(rec, r, home.Key(), v)
 		if rec.status != http.StatusCreated {
-			s.parents.release(home.CanteenID)
+			s.parents.release(home.CanteenID, p.ID)
 		}
 		return
 	}
@@ -126,36 +131,50 @@ func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 // audit log and frees a parent's place.
 func (s *Server) ViewerEnded(v live.Viewer, camera string, from, to time.Time) {
 	if v.Role == store.RoleParent {
-		s.parents.release(v.CanteenID)
+		s.parents.release(v.CanteenID, v.Principal)
 	}
 	s.audit(context.Background(), store.AuditEntry{Actor: v.Principal, Role: v.Role, Action: "live_view",
 		CanteenID: v.CanteenID, CameraID: camera, From: from, To: to})
 }
 
-// parentViewers counts parents watching, per school.
+// DefaultMaxViewsPerParent is how many cameras one parent may watch at
+// once when Server.MaxViewsPerParent is 0.
+const DefaultMaxViewsPerParent = 2
+
+// parentViewers counts parents' viewer sessions, per school and per
+// parent (principal).
 type parentViewers struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu       sync.Mutex
+	n, views map[string]int
 }
 
-func (pv *parentViewers) reserve(canteen string, limit int) bool {
+// reserve takes a place for a parent's view of a school, or says which cap
+// is full: "parent_cap" (the school's) or "parent_views" (the parent's).
+func (pv *parentViewers) reserve(canteen string, limit int, parent string, perParent int) (code string) {
 	pv.mu.Lock()
 	defer pv.mu.Unlock()
 	if pv.n == nil {
-		pv.n = map[string]int{}
+		pv.n, pv.views = map[string]int{}, map[string]int{}
 	}
-	if pv.n[canteen] >= limit {
-		return false
+	switch {
+	case pv.views[parent] >= perParent:
+		return "parent_views"
+	case pv.n[canteen] >= limit:
+		return "parent_cap"
 	}
 	pv.n[canteen]++
-	return true
+	pv.views[parent]++
+	return ""
 }
 
-func (pv *parentViewers) release(canteen string) {
+func (pv *parentViewers) release(canteen, parent string) {
 	pv.mu.Lock()
 	defer pv.mu.Unlock()
-	if pv.n[canteen] > 0 {
-		pv.n[canteen]--
+	if pv.n[canteen]--; pv.n[canteen] <= 0 {
+		delete(pv.n, canteen)
+	}
+	if pv.views[parent]--; pv.views[parent] <= 0 {
+		delete(pv.views, parent)
 	}
 }
 

@@ -66,6 +66,9 @@ type Options struct {
 	// MaxParentViewers caps concurrent parent viewers per school where the
 	// registry sets none (default 50).
 	MaxParentViewers int
+	// MaxViewsPerParent caps the cameras one parent watches at once
+	// (default 2).
+	MaxViewsPerParent int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Store.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -162,6 +165,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	a := &api.Server{
 		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
+		MaxViewsPerParent: o.MaxViewsPerParent,
 		Logger: o.Logger.With("component", "api"),
 	}
 	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {

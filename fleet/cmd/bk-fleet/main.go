@@ -194,6 +194,7 @@ func serve(args []string, stderr io.Writer) int {
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
 	secureCookies := fs.str("secure-cookies", "false", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
+	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
@@ -238,6 +239,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --max-parent-viewers %q: want a positive number\n", *maxParents)
 		return 2
 	}
+	perParent, err := strconv.Atoi(*viewsPerParent)
+	if err != nil || perParent < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --max-views-per-parent %q: want a positive number\n", *viewsPerParent)
+		return 2
+	}
 	warm, err := time.ParseDuration(*warmRates)
 	if err != nil || warm < 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --warm-rates-every %q: want a duration such as 10m, or 0 for never\n", *warmRates)
@@ -259,7 +265,7 @@ func serve(args []string, stderr io.Writer) int {
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
-		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm, Logger: log,
+		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -165,8 +165,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	a := &api.Server{
 		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
-		MaxViewsPerParent: o.MaxViewsPerParent,
-		Logger:            o.Logger.With("component", "api"),
+		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 	}
 	if f.httpLn, err = net.Listen("tcp", o.HTTP); err != nil {
 		return nil, fmt.Errorf("listen http: %w", err)

@@ -83,6 +83,8 @@ type Server struct {
 	hashing hashGate
 	// checkHook, when set by a test, stands in for Store.CheckPassword.
 	checkHook func(ctx context.Context, login, password string) (store.User, error)
+	// viewsHook, when set by a test, stands in for Live.EndViewers.
+	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
 }
 

@@ -37,6 +37,10 @@ type Principal struct {
 	// User is the login of a user principal; Name their display name.
 	User string `json:"id"`
 	Name string `json:"name"`
+	// login names what the request authenticated with: "session:<key>"
+	// (store.SessionKey of the cookie), "token:<id>" or "admin-token".
+	// Live views carry it, so that they end with it (RecheckViewers).
+	login string
 }
 
 type principalKey struct{}
@@ -147,12 +151,14 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 		s.internal(w, "look up session", err)
 		return Principal{}, false
 	}
-	return principalOfUser(u), true
+	p := principalOfUser(u)
+	p.login = "session:" + store.SessionKey(c.Value)
+	return p, true
 }
 
 func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string) (Principal, bool) {
 	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
-		return Principal{ID: "admin-token", Role: store.RoleAdmin, User: "admin-token"}, true
+		return Principal{ID: "admin-token", Role: store.RoleAdmin, User: "admin-token", login: "admin-token"}, true
 	}
 	t, err := s.Store.TokenBySecret(r.Context(), tok)
 	if errors.Is(err, store.ErrNotFound) {
@@ -162,8 +168,12 @@ func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok stri
 		s.internal(w, "look up token", err)
 		return Principal{}, false
 	}
+	return principalOfToken(t), true
+}
+
+func principalOfToken(t store.Token) Principal {
 	return Principal{ID: "token:" + t.ID, Role: t.Role, Canteens: t.Canteens, Districts: t.Districts,
-		User: "token:" + t.ID, Name: t.Label}, true
+		User: "token:" + t.ID, Name: t.Label, login: "token:" + t.ID}
 }
 
 // sameOrigin is false when the request names an Origin other than its Host.
@@ -301,6 +311,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, "end session", err)
 			return
 		}
+		s.endViews("session:" + store.SessionKey(c.Value))
 	}
 	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)

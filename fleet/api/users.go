@@ -92,6 +92,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "delete user", err)
 		return
 	}
+	s.endViews("user:" + u.ID)
 	s.auditAs(r.Context(), p, store.AuditEntry{Action: "user_delete", CanteenID: firstOf(u.Canteens),
 		Detail: fmt.Sprintf("%s (%s)", u.ID, u.Role)})
 	w.WriteHeader(http.StatusNoContent)

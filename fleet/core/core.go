@@ -94,6 +94,9 @@ type Fleet struct {
 	log      *slog.Logger
 	stopWarm context.CancelFunc
 	warmDone chan struct{}
+	// The recheck of live views (api.Server.WatchViewers).
+	stopRecheck context.CancelFunc
+	recheckDone chan struct{}
 }
 
 // Start opens the store and starts the broker, the consumer and the API. If
@@ -185,6 +188,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, fmt.Errorf("start live relay: %w", err)
 	}
 	a.Live = f.Live
+	recheck, stopRecheck := context.WithCancel(context.Background())
+	f.stopRecheck, f.recheckDone = stopRecheck, make(chan struct{})
+	go func() { defer close(f.recheckDone); a.WatchViewers(recheck, 0) }()
 	f.httpSrv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := f.httpSrv.Serve(f.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -218,6 +224,10 @@ func (f *Fleet) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		errs = append(errs, f.httpSrv.Shutdown(ctx))
 		cancel()
+	}
+	if f.stopRecheck != nil {
+		f.stopRecheck()
+		<-f.recheckDone
 	}
 	if f.Live != nil {
 		errs = append(errs, f.Live.Close())

@@ -3,6 +3,31 @@
 // and desired config, coverage rates, behind bearer-token authentication.
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
+//
+// # Logins under attack
+//
+// Failed password checks count in a 15-minute sliding window against three
+// keys: the login from the client address (5 failures block that login
+// from that address), the address (20 failures block it for every login
+// and access code) and the login (after 50 failures from all addresses the
+// login is "under attack": it is then tried only from addresses that have
+// not failed it in the window, one attempt at a time each). An attempt
+// takes its place in all three before its password is hashed and gives it
+// back after, recording a failure if it failed, so concurrent guesses are
+// counted as they start; refused attempts (429 with Retry-After) are not
+// counted, so a block ends 15 minutes after its last checked failure.
+// What this gives: an attacker elsewhere cannot lock a user out (the
+// user's own address has not failed, so it is tried even while the login
+// is under attack); an attacker who shares the user's address (the same
+// NAT) can keep that address blocked while guessing, at 5 guesses per
+// 15 minutes. A login that cannot exist (not 1-64 letters, digits, '.',
+// '_' or '-') is refused without hashing and counted against the address;
+// the audit log then records "anonymous" and the name's length, never the
+// name. An access code is looked up before the new parent's password is
+// hashed. Password hashing (argon2id, 19 MiB each) runs at most
+// 2×GOMAXPROCS at once; a request that waits more than 2 s for its turn
+// gets 503 busy with Retry-After: 1. Behind a reverse proxy every client
+// has the proxy's address: rate-limit there too.
 package api
 
 import (
@@ -50,11 +75,20 @@ type Server struct {
 	// MaxParentViewers caps concurrent parent viewers of a school whose
 	// registry entry sets none. Default store.DefaultMaxParentViewers.
 	MaxParentViewers int
-	Logger           *slog.Logger
+	// MaxViewsPerParent caps the cameras one parent (a user or a token)
+	// watches at once, so that one parent cannot hold a school's places.
+	// Default DefaultMaxViewsPerParent (2).
+	MaxViewsPerParent int
+	Logger            *slog.Logger
 
 	limOnce sync.Once
-	lim     *failLimiter
-	parents parentViewers
+	lim     *limiter
+	hashing hashGate
+	// checkHook, when set by a test, stands in for Store.CheckPassword.
+	checkHook func(ctx context.Context, login, password string) (store.User, error)
+	// viewsHook, when set by a test, stands in for Live.EndViewers.
+	viewsHook func(end func(live.ViewerSession) bool) int
+	parents   parentViewers
 }
 
 // MaxBody is the largest request body accepted (1 MiB), except by the

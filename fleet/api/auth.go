@@ -4,26 +4,24 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // Session lifetimes and the cookie that carries a session.
 const (
-	SessionCookie     = "bk_session"
-	StaffSessionTTL   = 12 * time.Hour
-	ParentSessionTTL  = 30 * 24 * time.Hour
-	loginWindow       = 15 * time.Minute
-	loginFailsPerUser = 5
-	loginFailsPerAddr = 20
+	SessionCookie    = "bk_session"
+	StaffSessionTTL  = 12 * time.Hour
+	ParentSessionTTL = 30 * 24 * time.Hour
 )
 
 // Principal is who a request acts for.
@@ -39,6 +37,10 @@ type Principal struct {
 	// User is the login of a user principal; Name their display name.
 	User string `json:"id"`
 	Name string `json:"name"`
+	// login names what the request authenticated with: "session:<key>"
+	// (store.SessionKey of the cookie), "token:<id>" or "admin-token".
+	// Live views carry it, so that they end with it (RecheckViewers).
+	login string
 }
 
 type principalKey struct{}
@@ -149,12 +151,14 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 		s.internal(w, "look up session", err)
 		return Principal{}, false
 	}
-	return principalOfUser(u), true
+	p := principalOfUser(u)
+	p.login = "session:" + store.SessionKey(c.Value)
+	return p, true
 }
 
 func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string) (Principal, bool) {
 	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
-		return Principal{ID: "admin-token", Role: store.RoleAdmin, User: "admin-token"}, true
+		return Principal{ID: "admin-token", Role: store.RoleAdmin, User: "admin-token", login: "admin-token"}, true
 	}
 	t, err := s.Store.TokenBySecret(r.Context(), tok)
 	if errors.Is(err, store.ErrNotFound) {
@@ -164,8 +168,12 @@ func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok stri
 		s.internal(w, "look up token", err)
 		return Principal{}, false
 	}
+	return principalOfToken(t), true
+}
+
+func principalOfToken(t store.Token) Principal {
 	return Principal{ID: "token:" + t.ID, Role: t.Role, Canteens: t.Canteens, Districts: t.Districts,
-		User: "token:" + t.ID, Name: t.Label}, true
+		User: "token:" + t.ID, Name: t.Label, login: "token:" + t.ID}
 }
 
 // sameOrigin is false when the request names an Origin other than its Host.
@@ -183,7 +191,9 @@ type loginRequest struct {
 	Password string `json:"password"`
 }
 
-// login checks a password and starts a cookie session.
+// login checks a password and starts a cookie session. The limiter
+// reserves the attempt's place before the password is hashed, and hashing
+// waits for one of a bounded number of slots (limiter.go).
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	var req loginRequest
@@ -195,13 +205,40 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := clientAddr(r)
-	if s.rateLimited(w, "login:"+req.Login, "addr:"+addr) {
+	valid := wire.ValidID(req.Login)
+	keys := loginKeys("", addr)
+	if valid {
+		keys = loginKeys(req.Login, addr)
+	}
+	sl, ok := s.reserve(w, keys)
+	if !ok {
 		return
 	}
-	u, err := s.Store.CheckPassword(r.Context(), req.Login, req.Password)
+	var u store.User
+	var err error
+	if !valid {
+		// No such login can exist: nothing to hash. The name is the
+		// client's; only what it is like goes into the audit log.
+		err = store.ErrBadCredentials
+	} else if !s.hashing.do(r.Context(), sl.known, func() { u, err = s.checkPassword(r.Context(), req.Login, req.Password) }) {
+		sl.done(unchecked)
+		busy(w)
+		return
+	}
+	switch {
+	case err == nil:
+		sl.done(succeeded)
+	case errors.Is(err, store.ErrBadCredentials):
+		sl.done(failed)
+	default:
+		sl.done(unchecked)
+	}
 	if errors.Is(err, store.ErrBadCredentials) {
-		s.limiter().fail(time.Now(), "login:"+req.Login, "addr:"+addr)
-		s.audit(r.Context(), store.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: store.OutcomeFailed, Detail: "from " + addr})
+		e := store.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: store.OutcomeFailed, Detail: "from " + addr}
+		if !valid {
+			e.Actor, e.Detail = "anonymous", fmt.Sprintf("from %s; not a valid login (%d bytes)", addr, len(req.Login))
+		}
+		s.audit(r.Context(), e)
 		writeError(w, http.StatusUnauthorized, "bad_credentials", "wrong login or password")
 		return
 	} else if err != nil {
@@ -209,6 +246,32 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, r, u, http.StatusOK)
+}
+
+// checkPassword is Store.CheckPassword, or the stand-in a test set.
+func (s *Server) checkPassword(ctx context.Context, login, password string) (store.User, error) {
+	if s.checkHook != nil {
+		return s.checkHook(ctx, login, password)
+	}
+	return s.Store.CheckPassword(ctx, login, password)
+}
+
+// reserve takes an attempt's place in the login limits of keys, or
+// answers 429 with Retry-After.
+func (s *Server) reserve(w http.ResponseWriter, keys []string) (*slot, bool) {
+	sl, wait := s.limiter().reserve(time.Now(), keys)
+	if sl != nil {
+		return sl, true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed attempts: try again later")
+	return nil, false
+}
+
+// busy answers 503 when no password-hashing slot freed up in time.
+func busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusServiceUnavailable, "busy", "too many logins at once: try again in a second")
 }
 
 // startSession sets a session cookie for u, audits the login and answers
@@ -248,6 +311,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, "end session", err)
 			return
 		}
+		s.endViews("session:" + store.SessionKey(c.Value))
 	}
 	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
@@ -268,94 +332,9 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// rateLimited answers 429 when one of keys has failed too often lately.
-func (s *Server) rateLimited(w http.ResponseWriter, keys ...string) bool {
-	wait := s.limiter().blocked(time.Now(), keys...)
-	if wait <= 0 {
-		return false
-	}
-	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-	writeError(w, http.StatusTooManyRequests, "rate_limited", "too many failed attempts: try again later")
-	return true
-}
-
-func (s *Server) limiter() *failLimiter {
-	s.limOnce.Do(func() { s.lim = &failLimiter{fails: map[string][]time.Time{}} })
+func (s *Server) limiter() *limiter {
+	s.limOnce.Do(func() { s.lim = newLimiter() })
 	return s.lim
-}
-
-// failLimiter counts failures per key in a sliding window: a login name
-// blocks after loginFailsPerUser failures, a client address after
-// loginFailsPerAddr.
-type failLimiter struct {
-	mu    sync.Mutex
-	fails map[string][]time.Time
-	swept time.Time // the last sweep of expired keys
-}
-
-// maxLimiterKeys bounds the limiter's memory under a spray of names.
-const maxLimiterKeys = 100_000
-
-func limitOf(key string) int {
-	if strings.HasPrefix(key, "addr:") {
-		return loginFailsPerAddr
-	}
-	return loginFailsPerUser
-}
-
-// blocked returns how long until the first blocked key frees up, or 0.
-func (l *failLimiter) blocked(now time.Time, keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var wait time.Duration
-	for _, k := range keys {
-		ts := l.recent(now, k)
-		if len(ts) >= limitOf(k) {
-			wait = max(wait, ts[len(ts)-limitOf(k)].Add(loginWindow).Sub(now))
-		}
-	}
-	return wait
-}
-
-func (l *failLimiter) fail(now time.Time, keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.fails) > maxLimiterKeys && now.Sub(l.swept) > time.Minute {
-		l.swept = now
-		for k := range l.fails {
-			if len(l.recent(now, k)) == 0 {
-				delete(l.fails, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		if _, known := l.fails[k]; !known && len(l.fails) > maxLimiterKeys && !strings.HasPrefix(k, "addr:") {
-			// Still full after the sweep (a spray of names): new names
-			// go uncounted; their addresses are still limited.
-			continue
-		}
-		ts := append(l.recent(now, k), now)
-		if n := limitOf(k); len(ts) > n {
-			ts = ts[len(ts)-n:]
-		}
-		l.fails[k] = ts
-	}
-}
-
-// recent drops k's failures older than the window.
-func (l *failLimiter) recent(now time.Time, k string) []time.Time {
-	ts := l.fails[k]
-	i := 0
-	for i < len(ts) && now.Sub(ts[i]) >= loginWindow {
-		i++
-	}
-	if i == len(ts) {
-		delete(l.fails, k)
-		return nil
-	}
-	ts = ts[i:]
-	l.fails[k] = ts
-	return ts
 }
 
 // audit writes an audit entry; a failure is logged, not returned: the

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,29 +79,34 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
 // allowed to watch the camera; parents count against their school's cap
-// and are cut off when the viewing window closes.
+// and their own (MaxViewsPerParent), and are cut off when the viewing
+// window closes.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 	p, home, c, until, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
-	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until}
+	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until, Login: p.login}
 	if p.Role == store.RoleParent {
 		limit := c.MaxParentViewers
 		if limit == 0 {
 			limit = cmp.Or(s.MaxParentViewers, store.DefaultMaxParentViewers)
 		}
-		if !s.parents.reserve(home.CanteenID, limit) {
-			writeError(w, http.StatusTooManyRequests, "parent_cap",
-				fmt.Sprintf("%d parents are watching this school already: try again later", limit))
+		perParent := cmp.Or(s.MaxViewsPerParent, DefaultMaxViewsPerParent)
+		if code := s.parents.reserve(home.CanteenID, limit, p.ID, perParent); code != "" {
+			msg := fmt.Sprintf("%d parents are watching this school already: try again later", limit)
+			if code == "parent_views" {
+				msg = fmt.Sprintf("you are watching %d cameras already: close one first", perParent)
+			}
+			writeError(w, http.StatusTooManyRequests, code, msg)
 			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
-				CameraID: home.Key(), Detail: "parent_cap"})
+				CameraID: home.Key(), Detail: code})
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
 		s.Live.WHEP(rec, r, home.Key(), v)
 		if rec.status != http.StatusCreated {
-			s.parents.release(home.CanteenID)
+			s.parents.release(home.CanteenID, p.ID)
 		}
 		return
 	}
@@ -126,36 +132,172 @@ func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 // audit log and frees a parent's place.
 func (s *Server) ViewerEnded(v live.Viewer, camera string, from, to time.Time) {
 	if v.Role == store.RoleParent {
-		s.parents.release(v.CanteenID)
+		s.parents.release(v.CanteenID, v.Principal)
 	}
 	s.audit(context.Background(), store.AuditEntry{Actor: v.Principal, Role: v.Role, Action: "live_view",
 		CanteenID: v.CanteenID, CameraID: camera, From: from, To: to})
 }
 
-// parentViewers counts parents watching, per school.
-type parentViewers struct {
-	mu sync.Mutex
-	n  map[string]int
+// DefaultMaxViewsPerParent is how many cameras one parent may watch at
+// once when Server.MaxViewsPerParent is 0.
+const DefaultMaxViewsPerParent = 2
+
+// DefaultRecheckEvery is how often WatchViewers rechecks the live views.
+const DefaultRecheckEvery = 30 * time.Second
+
+// endViews ends the live views started with a login ("session:<key>",
+// "token:<id>") or, for "user:<login>", by a user through any login.
+func (s *Server) endViews(who string) {
+	n := s.endViewers(func(vs live.ViewerSession) bool {
+		return vs.Viewer.Login == who || vs.Viewer.Principal == who
+	})
+	if n > 0 {
+		s.Logger.Info("live views ended", "who", who, "views", n)
+	}
 }
 
-func (pv *parentViewers) reserve(canteen string, limit int) bool {
+// RecheckViewers ends the live views whose viewer may no longer watch:
+// the login session ended (logout, a password change, the user disabled
+// or deleted, perhaps by bk-fleet in another process), the token was
+// revoked or expired, the role or scope changed, the camera is no longer
+// public (for parents), or the school's viewing window was changed and
+// is closed now. A view whose check fails on a database error goes on.
+// It returns how many views it ended.
+func (s *Server) RecheckViewers(ctx context.Context) int {
+	now := time.Now()
+	logins := map[string]*Principal{} // nil: gone
+	return s.endViewers(func(vs live.ViewerSession) bool {
+		p, cached := logins[vs.Viewer.Login]
+		if !cached {
+			var err error
+			if p, err = s.principalOfLogin(ctx, vs.Viewer.Login); err != nil {
+				s.Logger.Warn("recheck live view", "viewer", vs.Viewer.Principal, "err", err)
+				return false
+			}
+			logins[vs.Viewer.Login] = p
+		}
+		if p == nil {
+			return true
+		}
+		if p.Role == store.RoleAdmin {
+			return false
+		}
+		home, err := s.Store.CameraHome(ctx, vs.Camera)
+		if errors.Is(err, store.ErrNotFound) {
+			return true
+		} else if err != nil {
+			s.Logger.Warn("recheck live view", "camera_id", vs.Camera, "err", err)
+			return false
+		}
+		var c store.Canteen
+		if home.CanteenID != "" {
+			if c, err = s.Store.Canteen(ctx, home.CanteenID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				s.Logger.Warn("recheck live view", "canteen_id", home.CanteenID, "err", err)
+				return false
+			}
+		}
+		if !p.CanWatch(home, c.District) {
+			return true
+		}
+		return p.Role == store.RoleParent && !viewOf(c, now).ViewingOpen
+	})
+}
+
+// endViewers is the relay's EndViewers, or a test's stand-in.
+func (s *Server) endViewers(end func(live.ViewerSession) bool) int {
+	if s.viewsHook != nil {
+		return s.viewsHook(end)
+	}
+	if s.Live == nil {
+		return 0
+	}
+	return s.Live.EndViewers(end)
+}
+
+// principalOfLogin is who a live view's login stands for now; nil when
+// the session or token is gone.
+func (s *Server) principalOfLogin(ctx context.Context, login string) (*Principal, error) {
+	kind, id, _ := strings.Cut(login, ":")
+	var p Principal
+	switch kind {
+	case "admin-token":
+		p = Principal{ID: "admin-token", Role: store.RoleAdmin, login: login}
+	case "session":
+		u, err := s.Store.SessionUserByKey(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		p = principalOfUser(u)
+	case "token":
+		t, err := s.Store.TokenByID(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
+		}
+		p = principalOfToken(t)
+	default:
+		return nil, nil // a view started without a login: not ours
+	}
+	return &p, nil
+}
+
+// WatchViewers runs RecheckViewers every period (0: DefaultRecheckEvery)
+// until ctx ends.
+func (s *Server) WatchViewers(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = DefaultRecheckEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n := s.RecheckViewers(ctx); n > 0 {
+				s.Logger.Info("live views ended on recheck", "views", n)
+			}
+		}
+	}
+}
+
+// parentViewers counts parents' viewer sessions, per school and per
+// parent (principal).
+type parentViewers struct {
+	mu       sync.Mutex
+	n, views map[string]int
+}
+
+// reserve takes a place for a parent's view of a school, or says which cap
+// is full: "parent_cap" (the school's) or "parent_views" (the parent's).
+func (pv *parentViewers) reserve(canteen string, limit int, parent string, perParent int) (code string) {
 	pv.mu.Lock()
 	defer pv.mu.Unlock()
 	if pv.n == nil {
-		pv.n = map[string]int{}
+		pv.n, pv.views = map[string]int{}, map[string]int{}
 	}
-	if pv.n[canteen] >= limit {
-		return false
+	switch {
+	case pv.views[parent] >= perParent:
+		return "parent_views"
+	case pv.n[canteen] >= limit:
+		return "parent_cap"
 	}
 	pv.n[canteen]++
-	return true
+	pv.views[parent]++
+	return ""
 }
 
-func (pv *parentViewers) release(canteen string) {
+func (pv *parentViewers) release(canteen, parent string) {
 	pv.mu.Lock()
 	defer pv.mu.Unlock()
-	if pv.n[canteen] > 0 {
-		pv.n[canteen]--
+	if pv.n[canteen]--; pv.n[canteen] <= 0 {
+		delete(pv.n, canteen)
+	}
+	if pv.views[parent]--; pv.views[parent] <= 0 {
+		delete(pv.views, parent)
 	}
 }
 

@@ -311,6 +311,37 @@ func TestSameCameraID(t *testing.T) {
 	}
 }
 
+// TestViewsPerParent: one parent watching two cameras is refused a third
+// (429 parent_views) while another parent of the school still gets in.
+func TestViewsPerParent(t *testing.T) {
+	w := newWorld(t)
+	secret, tok, err := w.st.AddToken(context.Background(), store.Token{Role: store.RoleParent, Canteens: []string{"A"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tokens["parentA2"] = secret
+	// parentA2 holds two views (as two WHEP sessions that connected would).
+	for range DefaultMaxViewsPerParent {
+		if code := w.api.parents.reserve("A", 50, "token:"+tok.ID, DefaultMaxViewsPerParent); code != "" {
+			t.Fatal(code)
+		}
+	}
+	status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	if status != 429 || !strings.Contains(body, `"parent_views"`) {
+		t.Fatalf("a parent's third view: %d %s; want 429 parent_views", status, body)
+	}
+	status, body = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	if status == 429 || status == 403 {
+		t.Fatalf("another parent: %d %s", status, body)
+	}
+	// A view ending frees its parent's place.
+	w.api.ViewerEnded(live.Viewer{Principal: "token:" + tok.ID, Role: store.RoleParent, CanteenID: "A"}, "gw-A:pub-A",
+		time.Now().Add(-time.Minute), time.Now())
+	if status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer)); status == 429 {
+		t.Fatalf("after one view ended: %d %s", status, body)
+	}
+}
+
 // TestParentCap fills a school's parent places and checks one more parent
 // is refused with 429 until a place frees.
 func TestParentCap(t *testing.T) {
@@ -320,15 +351,15 @@ func TestParentCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2 {
-		if !w.api.parents.reserve("A", 2) {
-			t.Fatalf("could not take place %d of 2", i+1)
+		if code := w.api.parents.reserve("A", 2, fmt.Sprintf("user:p%d", i), 2); code != "" {
+			t.Fatalf("could not take place %d of 2: %s", i+1, code)
 		}
 	}
 	status, body := w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
 	if status != 429 || !strings.Contains(body, "parent_cap") {
 		t.Fatalf("third parent: %d %s; want 429 parent_cap", status, body)
 	}
-	w.api.ViewerEnded(live.Viewer{Principal: "token:x", Role: store.RoleParent, CanteenID: "A"}, "pub-A",
+	w.api.ViewerEnded(live.Viewer{Principal: "user:p0", Role: store.RoleParent, CanteenID: "A"}, "pub-A",
 		time.Now().Add(-time.Minute), time.Now())
 	status, _ = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
 	if status == 429 {

@@ -84,7 +84,7 @@ func TestLoginSessions(t *testing.T) {
 
 	// Five failures for one login (one above, four here) lock it for a
 	// while, whatever the password then.
-	for i := range loginFailsPerUser - 1 {
+	for i := range loginFailsPerPair - 1 {
 		if status, _ := b.do("POST", "/api/v1/login", `{"login":"li.wei","password":"guess"}`); status != 401 {
 			t.Fatalf("failure %d: %d", i, status)
 		}
@@ -96,7 +96,7 @@ func TestLoginSessions(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("after %d failures: %d, Retry-After %q", loginFailsPerUser, resp.StatusCode, resp.Header.Get("Retry-After"))
+		t.Errorf("after %d failures: %d, Retry-After %q", loginFailsPerPair, resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	es, err := w.st.AuditLog(ctx, store.AuditFilter{Action: "login"})
 	if err != nil {
@@ -111,7 +111,7 @@ func TestLoginSessions(t *testing.T) {
 			failed++
 		}
 	}
-	if ok != 1 || failed != loginFailsPerUser {
+	if ok != 1 || failed != loginFailsPerPair {
 		t.Errorf("audited logins: %d ok, %d failed", ok, failed)
 	}
 }
@@ -181,11 +181,11 @@ func between(s, from, to string) string {
 // name still counts.
 func TestLimiterFull(t *testing.T) {
 	now := time.Now()
-	l := &failLimiter{fails: map[string][]time.Time{}}
+	l := newLimiter()
 	for i := range maxLimiterKeys + 1 {
 		l.fails[fmt.Sprintf("login:u%d", i)] = []time.Time{now}
 	}
-	l.fail(now, "login:new", "addr:10.0.0.1", "login:u7")
+	l.failLocked(now, "login:new", "addr:10.0.0.1", "login:u7")
 	if _, ok := l.fails["login:new"]; ok {
 		t.Error("a new name was recorded in a full limiter")
 	}

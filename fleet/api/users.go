@@ -92,6 +92,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "delete user", err)
 		return
 	}
+	s.endViews("user:" + u.ID)
 	s.auditAs(r.Context(), p, store.AuditEntry{Action: "user_delete", CanteenID: firstOf(u.Canteens),
 		Detail: fmt.Sprintf("%s (%s)", u.ID, u.Role)})
 	w.WriteHeader(http.StatusNoContent)
@@ -168,14 +169,27 @@ func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	key := "addr:" + clientAddr(r)
-	if s.rateLimited(w, key) {
+	sl, ok := s.reserve(w, loginKeys("", clientAddr(r)))
+	if !ok {
 		return
 	}
-	u, err := s.Store.RedeemInvite(r.Context(), req.Code, store.User{ID: req.Login, Name: req.Name}, req.Password)
+	// The code first, a cheap lookup: a guess costs no password hash.
+	err := s.Store.CheckInvite(r.Context(), req.Code)
+	var u store.User
+	if err == nil && !s.hashing.do(r.Context(), false, func() {
+		u, err = s.Store.RedeemInvite(r.Context(), req.Code, store.User{ID: req.Login, Name: req.Name}, req.Password)
+	}) {
+		sl.done(unchecked)
+		busy(w)
+		return
+	}
+	if errors.Is(err, store.ErrBadInvite) {
+		sl.done(failed)
+	} else {
+		sl.done(unchecked) // a redeemed code makes no login known here
+	}
 	switch {
 	case errors.Is(err, store.ErrBadInvite):
-		s.limiter().fail(time.Now(), key)
 		writeError(w, http.StatusBadRequest, "bad_invite", "unknown, used or expired access code")
 		return
 	case errors.Is(err, store.ErrExists):

@@ -86,6 +86,9 @@ type Options struct {
 	// MaxParentViewers caps concurrent parent viewers per school where the
 	// registry sets none (default 50).
 	MaxParentViewers int
+	// MaxViewsPerParent caps the cameras one parent watches at once
+	// (default 2).
+	MaxViewsPerParent int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Store.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -113,6 +116,9 @@ type Fleet struct {
 	log      *slog.Logger
 	stopWarm context.CancelFunc
 	warmDone chan struct{}
+	// The recheck of live views (api.Server.WatchViewers).
+	stopRecheck context.CancelFunc
+	recheckDone chan struct{}
 }
 
 // Start opens the store and starts the broker, the consumer and the API. If
@@ -190,7 +196,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	a := &api.Server{
 		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
-		Logger: o.Logger.With("component", "api"),
+		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 	}
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {
@@ -222,6 +228,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, fmt.Errorf("start live relay: %w", err)
 	}
 	a.Live = f.Live
+	recheck, stopRecheck := context.WithCancel(context.Background())
+	f.stopRecheck, f.recheckDone = stopRecheck, make(chan struct{})
+	go func() { defer close(f.recheckDone); a.WatchViewers(recheck, 0) }()
 	if o.MetricsListen != "" {
 		if f.metricLn, err = net.Listen("tcp", o.MetricsListen); err != nil {
 			return nil, fmt.Errorf("listen metrics: %w", err)
@@ -291,6 +300,10 @@ func (f *Fleet) Close() error {
 		errs = append(errs, f.metrics.Close())
 	} else if f.metricLn != nil {
 		errs = append(errs, f.metricLn.Close())
+	}
+	if f.stopRecheck != nil {
+		f.stopRecheck()
+		<-f.recheckDone
 	}
 	if f.Live != nil {
 		errs = append(errs, f.Live.Close())

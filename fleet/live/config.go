@@ -97,6 +97,10 @@ type Viewer struct {
 	// Until, when set, ends the session then (a parent's viewing window
 	// closing), or at ViewerTTL if that is sooner.
 	Until time.Time
+	// Login identifies the login session or token the view was started
+	// with (opaque to the relay), so that its owner can end the views of
+	// one login (Relay.EndViewers).
+	Login string
 }
 
 // withDefaults returns c with defaults filled in, or an error naming the

@@ -33,5 +33,9 @@
 // resume at the new upstream's first keyframe.
 //
 // Authorization of viewers is the caller's job; the relay checks only the
-// WHIP bearer token against the camera's current ticket.
+// WHIP bearer token against the camera's current ticket. A viewer session
+// ends when its peer leaves or fails, on DELETE, at Viewer.Until (a
+// parent's viewing window closing), after Config.ViewerTTL (4 h), or when
+// the caller ends it with EndViewers (its user logged out, was deleted or
+// lost the right: the fleet's API rechecks every 30 s).
 package live

@@ -141,6 +141,49 @@ func (r *Relay) Session(cameraID, session string) (who Viewer, ok bool) {
 	return Viewer{}, false
 }
 
+// ViewerSession is one viewer session as Sessions lists it.
+type ViewerSession struct {
+	// ID is the session's id (the WHEP resource's last path element).
+	ID string
+	// Camera is the watched camera's id in the relay.
+	Camera string
+	Viewer Viewer
+	// Since is when the session was accepted.
+	Since time.Time
+}
+
+// Sessions lists the viewer sessions.
+func (r *Relay) Sessions() []ViewerSession {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]ViewerSession, 0, len(r.sessions))
+	for id, v := range r.sessions {
+		out = append(out, ViewerSession{ID: id, Camera: v.cam.id, Viewer: v.who, Since: v.created})
+	}
+	return out
+}
+
+// EndViewers ends the viewer sessions for which end is true (the owner's
+// user was deleted, logged out or lost the right to watch) and returns how
+// many it ended; OnViewerEnd is called for each. end runs without the
+// relay's lock, so it may be slow (a database lookup).
+func (r *Relay) EndViewers(end func(ViewerSession) bool) int {
+	n := 0
+	for _, s := range r.Sessions() {
+		if !end(s) {
+			continue
+		}
+		r.mu.Lock()
+		v := r.sessions[s.ID]
+		r.mu.Unlock()
+		if v != nil {
+			r.removeViewer(v, reasonRevoked)
+			n++
+		}
+	}
+	return n
+}
+
 // Upstreams returns the number of cameras with a publisher connected.
 func (r *Relay) Upstreams() int {
 	r.mu.Lock()

@@ -552,6 +552,36 @@ func TestViewerUntil(t *testing.T) {
 	}
 }
 
+// TestEndViewers: EndViewers ends the sessions its owner picks (a user
+// deleted, logged out) and only those, and lists them as ended.
+func TestEndViewers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, true, nil)
+	gone, _, err := e.watch("cam1", map[string]string{"X-Principal": "user:gone"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stays, _, err := e.watch("cam1", map[string]string{"X-Principal": "user:stays"}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.waitPackets(t, 5, 5*time.Second)
+	if ss := e.relay.Sessions(); len(ss) != 2 || ss[0].Camera != "cam1" || ss[0].Since.IsZero() {
+		t.Fatalf("sessions %+v", ss)
+	}
+	if n := e.relay.EndViewers(func(s ViewerSession) bool { return s.Viewer.Principal == "user:gone" }); n != 1 {
+		t.Fatalf("EndViewers ended %d, want 1", n)
+	}
+	if e.relay.Viewers("cam1") != 1 || e.metric("bk_live_viewer_drops_total", "reason", "revoked") != 1 {
+		t.Fatalf("viewers %d, drops{revoked} %v", e.relay.Viewers("cam1"), e.metric("bk_live_viewer_drops_total", "reason", "revoked"))
+	}
+	n := len(stays.packets())
+	stays.waitPackets(t, n+5, 5*time.Second)
+	eventually(t, 5*time.Second, "OnViewerEnd for the ended one", func() bool {
+		return slices.Equal(e.endedSessions(), []string{"user:gone"})
+	})
+}
+
 // TestCloseEndsGoroutines: after Close (and the test peers' own close)
 // no goroutine is left.
 func TestCloseEndsGoroutines(t *testing.T) {

@@ -36,6 +36,7 @@ const (
 	reasonConnectTimeout = "connect_timeout"
 	reasonUpstreamLost   = "upstream_lost"
 	reasonWriteError     = "write_error"
+	reasonRevoked        = "revoked"
 )
 
 var errUnbound = errors.New("track unbound")

@@ -66,8 +66,10 @@ type Notifier struct {
 	// notices are still raised). Set store.Workflow.Webhook with it, or
 	// nothing is queued.
 	URL string
-	// Secret is the HMAC-SHA256 key signing each body (header
-	// X-BK-Signature: sha256=<hex>); "" sends no signature.
+	// Secret is the HMAC-SHA256 key signing each delivery: header
+	// X-BK-Timestamp is the time of sending (Unix seconds) and
+	// X-BK-Signature "sha256=<hex>" the HMAC of "<timestamp>.<body>" (see
+	// Sign and Verify); "" sends no signature.
 	Secret string
 	// Client sends the requests; nil means one with a DefaultTimeout
 	// (10 s) timeout.
@@ -268,7 +270,9 @@ func (n *Notifier) send(ctx context.Context, no store.Notice) error {
 	req.Header.Set("User-Agent", "bk-fleet-notify")
 	req.Header.Set("X-BK-Delivery", strconv.FormatInt(no.ID, 10))
 	if n.Secret != "" {
-		req.Header.Set("X-BK-Signature", Sign(n.Secret, body))
+		ts := time.Now().Unix()
+		req.Header.Set("X-BK-Timestamp", strconv.FormatInt(ts, 10))
+		req.Header.Set("X-BK-Signature", Sign(n.Secret, ts, body))
 	}
 	resp, err := n.client.Do(req)
 	if err != nil {
@@ -287,12 +291,49 @@ func (n *Notifier) send(ctx context.Context, no store.Notice) error {
 	return nil
 }
 
-// Sign is the X-BK-Signature of body under secret: "sha256=" and the hex
-// HMAC-SHA256.
-func Sign(secret string, body []byte) string {
+// Sign is the X-BK-Signature of a delivery sent at ts (Unix seconds, the
+// X-BK-Timestamp header) with body, under secret: "sha256=" and the hex
+// HMAC-SHA256 of the decimal timestamp, a '.' and the body. Signing the
+// time lets a receiver refuse a captured delivery replayed later.
+func Sign(secret string, ts int64, body []byte) string {
 	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write([]byte(strconv.FormatInt(ts, 10)))
+	mac.Write([]byte{'.'})
 	mac.Write(body)
 	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// DefaultReplayWindow is how far a delivery's X-BK-Timestamp may be from
+// the receiver's clock for Verify with window 0.
+const DefaultReplayWindow = 5 * time.Minute
+
+// Errors of Verify.
+var (
+	ErrBadSignature = errors.New("webhook: signature does not match")
+	ErrStale        = errors.New("webhook: timestamp outside the replay window")
+)
+
+// Verify checks a delivery as a receiver would: sig and timestamp are its
+// X-BK-Signature and X-BK-Timestamp headers, body the raw body, now the
+// receiver's clock. The timestamp must be within window of now (0 means
+// DefaultReplayWindow), else ErrStale; the signature must match (compared
+// in constant time), else ErrBadSignature. Within the window a receiver
+// still drops a repeated X-BK-Delivery: deliveries are at least once.
+func Verify(secret, sig, timestamp string, body []byte, now time.Time, window time.Duration) error {
+	if window <= 0 {
+		window = DefaultReplayWindow
+	}
+	ts, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%w: X-BK-Timestamp %q: not Unix seconds", ErrBadSignature, timestamp)
+	}
+	if d := now.Sub(time.Unix(ts, 0)); d > window || d < -window {
+		return fmt.Errorf("%w: %s off", ErrStale, d.Round(time.Second))
+	}
+	if !hmac.Equal([]byte(sig), []byte(Sign(secret, ts, body))) {
+		return ErrBadSignature
+	}
+	return nil
 }
 
 // redact hides a URL's user info and query (tokens) in messages.

@@ -3,7 +3,11 @@ package notify_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -79,8 +83,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.t.Errorf("read body: %v", err)
 		return
 	}
-	if sig := req.Header.Get("X-BK-Signature"); sig != notify.Sign(secret, body) {
-		r.t.Errorf("X-BK-Signature %q does not sign the body", sig)
+	if err := notify.Verify(secret, req.Header.Get("X-BK-Signature"), req.Header.Get("X-BK-Timestamp"), body, time.Now(), 0); err != nil {
+		r.t.Errorf("X-BK-Signature %q, X-BK-Timestamp %q: %v", req.Header.Get("X-BK-Signature"), req.Header.Get("X-BK-Timestamp"), err)
 	}
 	var p notify.Payload
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -306,4 +310,43 @@ func TestDefaultBackoff(t *testing.T) {
 			t.Errorf("DefaultBackoff(%d) = %v; want %v", c.tries, got, c.want)
 		}
 	}
+}
+
+// TestSignatureCoversTimestamp: the signature is over "timestamp.body", so
+// a captured delivery replayed with a fresh timestamp, or replayed late
+// with its own, is refused.
+func TestSignatureCoversTimestamp(t *testing.T) {
+	body := []byte(`{"id":1}`)
+	sent := time.Unix(1_800_000_000, 0)
+	ts := strconv.FormatInt(sent.Unix(), 10)
+	sig := notify.Sign(secret, sent.Unix(), body)
+	if sig != "sha256="+hmacHex(secret, ts+"."+string(body)) {
+		t.Fatalf("Sign = %q: not the HMAC of timestamp.body", sig)
+	}
+	if err := notify.Verify(secret, sig, ts, body, sent.Add(time.Minute), 0); err != nil {
+		t.Fatalf("fresh delivery: %v", err)
+	}
+	for name, c := range map[string]struct {
+		sig, ts string
+		body    []byte
+		now     time.Time
+		want    error
+	}{
+		"replayed late":       {sig, ts, body, sent.Add(10 * time.Minute), notify.ErrStale},
+		"from the future":     {sig, ts, body, sent.Add(-10 * time.Minute), notify.ErrStale},
+		"timestamp refreshed": {sig, strconv.FormatInt(sent.Unix()+600, 10), body, sent.Add(10 * time.Minute), notify.ErrBadSignature},
+		"body changed":        {sig, ts, []byte(`{"id":2}`), sent, notify.ErrBadSignature},
+		"no timestamp":        {sig, "", body, sent, notify.ErrBadSignature},
+		"wrong secret":        {notify.Sign("other", sent.Unix(), body), ts, body, sent, notify.ErrBadSignature},
+	} {
+		if err := notify.Verify(secret, c.sig, c.ts, c.body, c.now, 0); !errors.Is(err, c.want) {
+			t.Errorf("%s: Verify = %v, want %v", name, err, c.want)
+		}
+	}
+}
+
+func hmacHex(key, msg string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
 }

@@ -137,9 +137,28 @@ func (s *Store) ListInvites(ctx context.Context, canteenID string) ([]Invite, er
 	return out, nil
 }
 
+// CheckInvite is ErrBadInvite unless code is an unused, unexpired access
+// code: a cheap lookup to run before hashing a password for RedeemInvite
+// (which checks again, atomically).
+func (s *Store) CheckInvite(ctx context.Context, code string) error {
+	norm, ok := normalizeInviteCode(code)
+	if !ok {
+		return ErrBadInvite
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM invites WHERE code_hash = $1 AND used_by IS NULL AND expires_at > $2`,
+		hashSecret(norm), ms(time.Now())).Scan(&n); err != nil {
+		return fmt.Errorf("check invite: %w", err)
+	}
+	if n == 0 {
+		return ErrBadInvite
+	}
+	return nil
+}
+
 // RedeemInvite turns an access code into a parent's account, in one
 // transaction: the code must exist, be unused and unexpired (else
-// ErrBadInvite, whichever it is); the user u is created with role parent,
+// ErrBadInvite, whichever it is, found before the password is hashed); the user u is created with role parent,
 // the code's canteen, InvitedBy the code's maker, and password; the code is
 // marked used by u.ID. A bad field of u is an error wrapping ErrInvalid
 // (checked first), a login taken is ErrExists (checked only for a good
@@ -157,6 +176,10 @@ func (s *Store) RedeemInvite(ctx context.Context, code string, u User, password 
 	norm, ok := normalizeInviteCode(code)
 	if !ok {
 		return User{}, fmt.Errorf("redeem invite: %w", ErrBadInvite)
+	}
+	// The code before the hash, so that a guess costs no hashing.
+	if err := s.CheckInvite(ctx, code); err != nil {
+		return User{}, fmt.Errorf("redeem invite: %w", err)
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

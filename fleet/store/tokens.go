@@ -84,32 +84,65 @@ func (s *Store) AddToken(ctx context.Context, t Token) (secret string, out Token
 // TokenBySecret returns the token a bearer secret stands for; ErrNotFound
 // when there is none or it has expired.
 func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error) {
+	return s.token(ctx, `token_hash = $1`, hashSecret(secret))
+}
+
+// TokenByID returns a token by id; ErrNotFound when there is none (it was
+// revoked) or it has expired.
+func (s *Store) TokenByID(ctx context.Context, id string) (Token, error) {
+	return s.token(ctx, `id = $1`, id)
+}
+
+const tokenCols = `id, role, canteens, districts, label, created_at, expires_at`
+
+// scanToken reads tokenCols.
+func scanToken(sc interface{ Scan(...any) error }) (Token, error) {
 	var (
 		t                   Token
 		canteens, districts string
 		created             int64
 		expires             sql.NullInt64
 	)
-	err := s.r.QueryRowContext(ctx, `SELECT id, role, canteens, districts, label, created_at, expires_at FROM api_tokens WHERE token_hash = $1`,
-		hashSecret(secret)).Scan(&t.ID, &t.Role, &canteens, &districts, &t.Label, &created, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
-		return t, ErrNotFound
+	if err := sc.Scan(&t.ID, &t.Role, &canteens, &districts, &t.Label, &created, &expires); err != nil {
+		return t, err
 	}
-	if err != nil {
-		return t, fmt.Errorf("token: %w", err)
-	}
-	t.CreatedAt = time.UnixMilli(created).UTC()
-	if expires.Valid {
-		t.ExpiresAt = time.UnixMilli(expires.Int64).UTC()
-		if time.Now().After(t.ExpiresAt) {
-			return Token{}, ErrNotFound
-		}
-	}
+	t.CreatedAt, t.ExpiresAt = fromMs(created), fromNullMs(expires)
 	t.Canteens, t.Districts = splitList(canteens), splitList(districts)
 	return t, nil
 }
 
-// RevokeToken deletes a token by id.
+// token returns the unexpired token where says (with arg).
+func (s *Store) token(ctx context.Context, where string, arg any) (Token, error) {
+	t, err := scanToken(s.r.QueryRowContext(ctx, `SELECT `+tokenCols+` FROM api_tokens WHERE `+where, arg))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	} else if err != nil {
+		return Token{}, fmt.Errorf("token: %w", err)
+	}
+	if !t.ExpiresAt.IsZero() && !time.Now().Before(t.ExpiresAt) {
+		return Token{}, ErrNotFound
+	}
+	return t, nil
+}
+
+// ListTokens lists the tokens (not their secrets), expired ones included,
+// oldest first.
+func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
+	out := []Token{}
+	err := s.scanRows(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`, nil, func(rows *sql.Rows) error {
+		t, err := scanToken(rows)
+		out = append(out, t)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeToken deletes a token by id (ErrNotFound if there is none): it
+// stops working at once; a fleet ends the live views it started within
+// its recheck period.
 func (s *Store) RevokeToken(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = $1`, id)
 	if err != nil {

@@ -531,6 +531,22 @@ func (s *Store) SessionUser(ctx context.Context, secret string) (User, error) {
 	return u, nil
 }
 
+// SessionKey is the key a session is stored under (the SHA-256 of its
+// secret): it names a session without being able to act as it.
+func SessionKey(secret string) string { return hashSecret(secret) }
+
+// SessionUserByKey is SessionUser for a session named by its SessionKey.
+func (s *Store) SessionUserByKey(ctx context.Context, key string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM user_sessions x JOIN users u ON u.id = x.user_id
+		WHERE x.id_hash = $1 AND x.expires_at > $2 AND u.disabled = FALSE`, key, ms(time.Now())))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, ErrNotFound
+	} else if err != nil {
+		return User{}, fmt.Errorf("session user: %w", err)
+	}
+	return u, nil
+}
+
 // EndSession ends a session (logout); ending an unknown one is no error.
 func (s *Store) EndSession(ctx context.Context, secret string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM user_sessions WHERE id_hash = $1`, hashSecret(secret)); err != nil {

@@ -4,7 +4,9 @@
 //		[--mqtt-listen ADDR [--mqtt-tls-listen ADDR --mqtt-tls-cert F --mqtt-tls-key F] | --broker URL] [--data DIR] [--db URL]
 //	bk-fleet gateway add --id ID --canteen CANTEEN
 //	bk-fleet gateway list
-//	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION]
+//	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION|never]
+//	bk-fleet token list
+//	bk-fleet token revoke ID...
 package main
 
 import (
@@ -39,8 +41,11 @@ Usage:
   bk-fleet serve [flags]                          run the server
   bk-fleet gateway add --id ID --canteen CANTEEN  create a gateway identity and print its MQTT credentials
   bk-fleet gateway list                           list gateways
-  bk-fleet token add --role ROLE [--canteen C1,C2] [--district D1,D2] [--label TEXT] [--ttl 720h]
-                                                  create an API token (admin, regulator, operator or parent)
+  bk-fleet token add --role ROLE [--canteen C1,C2] [--district D1,D2] [--label TEXT] [--ttl 2160h|never]
+                                                  create an API token (admin, regulator, operator or parent),
+                                                  valid 90 days unless --ttl says otherwise
+  bk-fleet token list                             list the API tokens (not their secrets)
+  bk-fleet token revoke ID...                     revoke API tokens: they stop working at once
   bk-fleet user add --login L --role ROLE [--name N] [--canteen C1,C2] [--district D1,D2]
                                                   create a user for the web UI; the password is read from stdin
   bk-fleet user list | password --login L | delete --login L
@@ -80,11 +85,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet gateway: unknown command %q (want add or list)\n", args[1])
 		return 2
 	case "token":
-		if len(args) < 2 || args[1] != "add" {
-			fmt.Fprintln(stderr, "bk-fleet token: want add")
+		if len(args) < 2 {
+			fmt.Fprintln(stderr, "bk-fleet token: want add, list or revoke")
 			return 2
 		}
-		return tokenAdd(args[2:], stdout, stderr)
+		switch args[1] {
+		case "add":
+			return tokenAdd(args[2:], stdout, stderr)
+		case "list":
+			return tokenList(args[2:], stdout, stderr)
+		case "revoke":
+			return tokenRevoke(args[2:], stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "bk-fleet token: unknown command %q (want add, list or revoke)\n", args[1])
+		return 2
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprintln(stderr, "bk-fleet user: want add, list, password or delete")
@@ -204,6 +218,7 @@ func serve(args []string, stderr io.Writer) int {
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
 	secureCookies := fs.str("secure-cookies", "false", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
+	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
@@ -278,6 +293,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --max-parent-viewers %q: want a positive number\n", *maxParents)
 		return 2
 	}
+	perParent, err := strconv.Atoi(*viewsPerParent)
+	if err != nil || perParent < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --max-views-per-parent %q: want a positive number\n", *viewsPerParent)
+		return 2
+	}
 	warm, err := time.ParseDuration(*warmRates)
 	if err != nil || warm < 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --warm-rates-every %q: want a duration such as 10m, or 0 for never\n", *warmRates)
@@ -301,7 +321,7 @@ func serve(args []string, stderr io.Writer) int {
 		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
-		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm, Logger: log,
+		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 	})
 	if err != nil {
@@ -402,18 +422,22 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	canteens := fs.String("canteen", "", "comma-separated canteen ids the token is bound to (operator, parent)")
 	districts := fs.String("district", "", "comma-separated districts a regulator token covers (* = the whole city)")
 	label := fs.String("label", "", "who or what the token is for")
-	ttl := fs.Duration("ttl", 0, "how long the token is valid (default: until revoked)")
+	ttl := fs.String("ttl", "2160h", `how long the token is valid (default 90 days); "never" (or 0) for until revoked`)
 	asJSON := fs.Bool("json", false, "print the token as JSON")
 	db := addDBFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	t := store.Token{Role: *role, Label: *label, Canteens: splitFlag(*canteens), Districts: splitFlag(*districts)}
-	if *ttl < 0 {
-		fmt.Fprintln(stderr, "bk-fleet token add: --ttl must not be negative")
-		return 2
-	} else if *ttl > 0 {
-		t.ExpiresAt = time.Now().Add(*ttl)
+	if *ttl != "never" {
+		d, err := time.ParseDuration(*ttl)
+		if err != nil || d < 0 {
+			fmt.Fprintf(stderr, "bk-fleet token add: --ttl %q: want a duration such as 720h, or never\n", *ttl)
+			return 2
+		}
+		if d > 0 {
+			t.ExpiresAt = time.Now().Add(d)
+		}
 	}
 	return db.run("token add", stderr, func(ctx context.Context, st *store.Store) int {
 		secret, t, err := st.AddToken(ctx, t)
@@ -426,7 +450,66 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 				"districts": t.Districts, "token": secret})
 			return 0
 		}
-		fmt.Fprintf(stdout, "token %s (%s) created; it is shown only now:\n  %s\n", t.ID, t.Role, secret)
+		expires := "never expires"
+		if !t.ExpiresAt.IsZero() {
+			expires = "expires " + t.ExpiresAt.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(stdout, "token %s (%s, %s) created; it is shown only now:\n  %s\n", t.ID, t.Role, expires, secret)
+		return 0
+	})
+}
+
+func tokenList(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("token list", stderr)
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	return db.run("token list", stderr, func(ctx context.Context, st *store.Store) int {
+		ts, err := st.ListTokens(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet token list: %v\n", err)
+			return 1
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tROLE\tCANTEENS\tDISTRICTS\tLABEL\tEXPIRES")
+		for _, t := range ts {
+			expires := "never"
+			if !t.ExpiresAt.IsZero() {
+				expires = t.ExpiresAt.Local().Format(time.DateTime)
+				if !time.Now().Before(t.ExpiresAt) {
+					expires += " (expired)"
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%q\t%s\n", t.ID, t.Role, strings.Join(t.Canteens, ","),
+				strings.Join(t.Districts, ","), t.Label, expires)
+		}
+		_ = tw.Flush()
+		return 0
+	})
+}
+
+// tokenRevoke deletes tokens by id: they stop working at once, and a
+// running fleet ends the live views they started within its recheck
+// period (30 s).
+func tokenRevoke(args []string, stdout, stderr io.Writer) int {
+	fs := newFlags("token revoke", stderr)
+	db := addDBFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "bk-fleet token revoke: want the id of a token (bk-fleet token list)")
+		return 2
+	}
+	return db.run("token revoke", stderr, func(ctx context.Context, st *store.Store) int {
+		for _, id := range fs.Args() {
+			if err := st.RevokeToken(ctx, id); err != nil {
+				fmt.Fprintf(stderr, "bk-fleet token revoke: %v\n", err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "token %s revoked\n", id)
+		}
 		return 0
 	})
 }

@@ -80,3 +80,43 @@ func TestSpoolEpochs(t *testing.T) {
 		online(true, "old card back")
 	})
 }
+
+// TestSnapshotQuota: over a gateway's daily snapshot quota, an event is
+// stored without its snapshot, marked snapshot_dropped, and OverQuota is
+// set; another gateway's snapshots are not affected, and a replay of a
+// stored snapshot is not counted again.
+func TestSnapshotQuota(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		addGateway(t, s, "gw-a", "c1")
+		addGateway(t, s, "gw-b", "c1")
+		jpeg := make([]byte, 1000)
+		item := func(gw string, seq uint64) IngestItem {
+			j := append([]byte(nil), jpeg...)
+			j[0] = byte(seq)
+			ev, j := withSnapshot(event(seq, "camera_occluded", t0), j)
+			return IngestItem{GatewayID: gw, Event: ev, Snapshot: j, SnapshotQuota: 2500}
+		}
+		items := []IngestItem{item("gw-a", 1), item("gw-a", 2), item("gw-a", 3), item("gw-b", 1)}
+		if _, err := s.Ingest(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+		if items[0].OverQuota || items[1].OverQuota || !items[2].OverQuota || items[3].OverQuota {
+			t.Fatalf("over quota: %v %v %v %v, want only the third", items[0].OverQuota, items[1].OverQuota, items[2].OverQuota, items[3].OverQuota)
+		}
+		replay := []IngestItem{item("gw-a", 1)}
+		if _, err := s.Ingest(ctx, replay); err != nil || replay[0].OverQuota {
+			t.Fatalf("replay: over quota %v, %v", replay[0].OverQuota, err)
+		}
+		vs, err := s.Violations(ctx, ViolationFilter{GatewayID: "gw-a"})
+		if err != nil || len(vs) != 3 {
+			t.Fatalf("%d violations, %v", len(vs), err)
+		}
+		for _, v := range vs {
+			over := v.EventID == "EV00000003"
+			if v.HasSnapshot == over || v.SnapshotDropped != over {
+				t.Errorf("%s: has snapshot %v, dropped %v", v.EventID, v.HasSnapshot, v.SnapshotDropped)
+			}
+		}
+	})
+}

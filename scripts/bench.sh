@@ -24,6 +24,7 @@ run ./gateway/spool/ 'ReadDelete' "$COUNT" 5000x
 run ./e2e/ 'DrainBacklog' "$SLOW" 1x
 run ./e2e/ 'EventLatency' "$SLOW" 1x
 run ./e2e/ 'GatewayIngest' "$SLOW" 1x
+run ./e2e/ 'FleetFlood' "$SLOW" 1x
 run ./plugins/sdk/ 'RoundTrip' "$COUNT" 2000x
 run ./e2e/ 'GatewayDetect' "$SLOW" 1x
 run ./e2e/ 'EpisodeLatency' "$SLOW" 1x
@@ -93,6 +94,7 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "| bk-gateway with no camera (baseline): CPU, RSS | $(get BenchmarkGatewayIngest/cameras=0 cpu%)% of a core, $(get BenchmarkGatewayIngest/cameras=0 RSS-MB) MB | | \`go test -bench GatewayIngest ./e2e/\` |"
   echo "| bk-gateway ingesting 1 simulated 1080p camera: CPU, RSS | $(get BenchmarkGatewayIngest/cameras=1 cpu%)% of a core, $(get BenchmarkGatewayIngest/cameras=1 RSS-MB) MB | | |"
   echo "| bk-gateway ingesting 8 simulated 1080p cameras: CPU, RSS | $(get BenchmarkGatewayIngest/cameras=8 cpu%)% of a core ($(get BenchmarkGatewayIngest/cameras=8 cpu%/camera)% per camera), $(get BenchmarkGatewayIngest/cameras=8 RSS-MB) MB | RSS ≤ 100 MB | |"
+  echo "| bk-fleet while one gateway floods it (garbage, 256 KiB snapshots, orphan and oversized snapshots): anonymous memory over the idle fleet (RSS, which also counts the SQLite pages it maps, in brackets) | $(get BenchmarkFleetFlood anon-delta-MB) MB ($(get BenchmarkFleetFlood idle-anon-MB) MB idle; RSS +$(get BenchmarkFleetFlood delta-MB) MB over $(get BenchmarkFleetFlood idle-RSS-MB) MB; $(get BenchmarkFleetFlood msgs/s) msgs/s) | ≤ 50 MB | \`go test -bench FleetFlood ./e2e/\` |"
   echo
   echo "The 1080p cameras are \`bk-camsim\` paths playing \`kitchen-1080\` (H.264, 25 fps, GOP 2 s,"
   echo "about 1.7 Mbit/s) in a separate process over RTSP/TCP; ingest only (no decoding yet)."

@@ -4,6 +4,39 @@
 // and camera statuses to the store in batches, and only then acknowledges
 // them to the gateway with an application-level ack. Ingest is idempotent by
 // (gateway_id, event_id): a replay is acknowledged again but stored once.
+//
+// One gateway cannot hurt the others. Everything is bounded per gateway:
+//
+//   - Messages wait in a queue of their gateway's own (at most
+//     [Consumer.QueueMax] messages and [Consumer.QueueBytes] bytes); the MQTT
+//     client hands each message over without blocking and without a
+//     goroutine of its own, and a message that finds its gateway's queue
+//     full is dropped and counted (reason "overload"). Nothing dropped was
+//     acknowledged, so the gateway sends it again.
+//   - One batcher takes the queues round-robin, one message per gateway in
+//     turn, so a flooding gateway gets its share of each batch and no more.
+//   - Snapshots that wait for their event, and events that wait for their
+//     snapshot, are kept per gateway ([Consumer.PendingMax],
+//     [Consumer.PendingBytes]); when a gateway has too many, its own oldest
+//     go, never another gateway's.
+//   - Snapshot bytes stored per gateway and UTC day are capped by
+//     [Consumer.SnapshotQuota]; over it, an event is stored (and acked)
+//     without its snapshot, marked snapshot_dropped, and counted (reason
+//     "over_quota").
+//
+// Acks still follow commits only: a record is acked after the batch that
+// holds it is committed.
+//
+// Spool epochs: records carry their spool's epoch; the store keeps a new
+// spool's seqs and sessions apart from the old one's (see store.Ingest and
+// store.GatewayState), and acks name the epoch they are for.
+//
+// Desired config: when a gateway comes online (state) or sends a heartbeat
+// while its reported config version is behind the stored desired one, the
+// consumer publishes the stored desired config again (retained), so a config
+// set while the gateway was offline survives a fleet restart (the embedded
+// broker keeps retained messages in memory only). On heartbeats this is done
+// at most once per [Consumer.ConfigResend].
 package ingest
 
 import (
@@ -13,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,19 +74,47 @@ type Consumer struct {
 	// SnapshotWait is how long an event waits for its snapshot before it is
 	// dropped unacknowledged (the gateway resends both; default 10 s).
 	SnapshotWait time.Duration
+	// QueueMax and QueueBytes bound one gateway's messages waiting to be
+	// processed (defaults 1024 messages and 16 MiB; a message larger than
+	// QueueBytes is still taken when the queue is empty). Over either, the
+	// gateway's new messages are dropped unacknowledged.
+	QueueMax   int
+	QueueBytes int
+	// PendingMax and PendingBytes bound one gateway's snapshots waiting for
+	// their event, and PendingMax its events waiting for their snapshot
+	// (defaults 256 and 16 MiB); over them, that gateway's oldest go.
+	PendingMax   int
+	PendingBytes int
+	// SnapshotQuota is the most snapshot bytes stored per gateway and UTC
+	// day (default 1 GiB; negative: no limit). Over it, events are stored
+	// without their snapshot, marked snapshot_dropped.
+	SnapshotQuota int64
+	// ConfigResend is the least time between two re-sends of a gateway's
+	// desired config prompted by its heartbeats (default 1 min); a state
+	// message (the gateway connecting) always prompts one.
+	ConfigResend time.Duration
 	// Registerer receives the metrics; nil means none are registered.
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 
 	client  mqtt.Client
-	in      chan inbound
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	metrics metrics
 
 	mu        sync.Mutex
 	connected bool
-	known     map[string]bool // gateway ids known to exist
+	known     map[string]bool      // gateway ids known to exist
+	queues    map[string]*gwQueue  // gateways with messages waiting
+	ready     []string             // round-robin order of queues
+	resent    map[string]time.Time // gateway -> last desired-config re-send
+	wake      chan struct{}        // capacity 1: a queue got a message
+}
+
+// gwQueue is one gateway's messages waiting for the batcher.
+type gwQueue struct {
+	msgs  []inbound
+	bytes int
 }
 
 type inbound struct {
@@ -67,6 +129,8 @@ type metrics struct {
 	committed *prometheus.CounterVec
 	acks      prometheus.Counter
 	batchDur  prometheus.Histogram
+
+	configResent prometheus.Counter
 }
 
 func newMetrics(r prometheus.Registerer) metrics {
@@ -83,13 +147,16 @@ func newMetrics(r prometheus.Registerer) metrics {
 		acks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "bk_fleet_ingest_acks_total", Help: "Ack messages sent to gateways.",
 		}),
+		configResent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bk_fleet_ingest_config_resent_total", Help: "Desired configs sent again to gateways whose reported version was behind.",
+		}),
 		batchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "bk_fleet_ingest_batch_seconds", Help: "Time to commit one ingest batch.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
 	if r != nil {
-		r.MustRegister(m.received, m.rejected, m.committed, m.acks, m.batchDur)
+		r.MustRegister(m.received, m.rejected, m.committed, m.acks, m.batchDur, m.configResent)
 	}
 	return m
 }
@@ -113,12 +180,32 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if c.SnapshotWait <= 0 {
 		c.SnapshotWait = 10 * time.Second
 	}
+	if c.QueueMax <= 0 {
+		c.QueueMax = 1024
+	}
+	if c.QueueBytes <= 0 {
+		c.QueueBytes = 16 << 20
+	}
+	if c.PendingMax <= 0 {
+		c.PendingMax = 256
+	}
+	if c.PendingBytes <= 0 {
+		c.PendingBytes = 16 << 20
+	}
+	if c.SnapshotQuota == 0 {
+		c.SnapshotQuota = 1 << 30
+	}
+	if c.ConfigResend <= 0 {
+		c.ConfigResend = time.Minute
+	}
 	if c.ClientID == "" {
 		c.ClientID = "bk-fleet-" + randomSuffix()
 	}
 	c.metrics = newMetrics(c.Registerer)
-	c.in = make(chan inbound, 4*c.BatchMax)
 	c.known = map[string]bool{}
+	c.queues = map[string]*gwQueue{}
+	c.resent = map[string]time.Time{}
+	c.wake = make(chan struct{}, 1)
 	ctx, c.cancel = context.WithCancel(ctx)
 
 	opts := mqtt.NewClientOptions().
@@ -127,13 +214,13 @@ func (c *Consumer) Start(ctx context.Context) error {
 		SetUsername(c.Username).
 		SetPassword(c.Password).
 		SetCleanSession(true).
-		SetOrderMatters(false).
+		SetOrderMatters(true). // onMessage never blocks: no goroutine per message
+
 		SetAutoReconnect(true).
 		SetConnectRetry(true).
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(5 * time.Second).
 		SetKeepAlive(15 * time.Second).
-		SetMessageChannelDepth(8192).
 		SetOnConnectHandler(c.onConnect).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			c.setConnected(false)
@@ -200,7 +287,8 @@ func (c *Consumer) onConnect(cl mqtt.Client) {
 	c.Logger.Info("consuming", "broker", c.BrokerURL)
 }
 
-// onMessage runs on paho's goroutine: parse the topic and hand over.
+// onMessage runs on paho's goroutine: parse the topic and put the message
+// in its gateway's queue, or drop it if that queue is full. It never blocks.
 func (c *Consumer) onMessage(_ mqtt.Client, m mqtt.Message) {
 	p, err := wire.ParseTopic(m.Topic())
 	if err != nil {
@@ -208,7 +296,66 @@ func (c *Consumer) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	c.metrics.received.WithLabelValues(p.Kind).Inc()
-	c.in <- inbound{topic: p, payload: m.Payload(), at: time.Now()}
+	if !c.enqueue(inbound{topic: p, payload: m.Payload(), at: time.Now()}) {
+		c.reject(p.Kind, "overload", nil)
+	}
+}
+
+func (c *Consumer) enqueue(m inbound) bool {
+	c.mu.Lock()
+	q := c.queues[m.topic.GatewayID]
+	if q == nil {
+		q = &gwQueue{}
+		c.queues[m.topic.GatewayID] = q
+		c.ready = append(c.ready, m.topic.GatewayID)
+	}
+	n := len(m.payload)
+	ok := len(q.msgs) == 0 || len(q.msgs) < c.QueueMax && q.bytes+n <= c.QueueBytes
+	if ok {
+		q.msgs = append(q.msgs, m)
+		q.bytes += n
+	}
+	c.mu.Unlock()
+	if ok {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	return ok
+}
+
+// take removes up to max messages from the queues, one per gateway in turn.
+func (c *Consumer) take(max int, out []inbound) []inbound {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(out) < max && len(c.ready) > 0 {
+		progress := false
+		for i := 0; i < len(c.ready) && len(out) < max; {
+			gw := c.ready[i]
+			q := c.queues[gw]
+			m := q.msgs[0]
+			q.msgs[0] = inbound{}
+			q.msgs = q.msgs[1:]
+			q.bytes -= len(m.payload)
+			out = append(out, m)
+			progress = true
+			if len(q.msgs) == 0 {
+				delete(c.queues, gw)
+				c.ready = append(c.ready[:i], c.ready[i+1:]...)
+				continue
+			}
+			i++
+		}
+		if !progress {
+			break
+		}
+	}
+	// Rotate, so the next batch starts with another gateway.
+	if len(c.ready) > 1 {
+		c.ready = append(c.ready[1:], c.ready[0])
+	}
+	return out
 }
 
 func (c *Consumer) reject(kind, reason string, err error) {
@@ -218,67 +365,135 @@ func (c *Consumer) reject(kind, reason string, err error) {
 
 // pendingEvent is an event waiting for its snapshot.
 type pendingEvent struct {
-	gw    string
 	ev    wire.Event
 	since time.Time
 }
 
+// pending is one gateway's snapshots waiting for their event and events
+// waiting for their snapshot, each in arrival order and bounded.
+type pending struct {
+	snaps     map[string][]byte // event_id -> JPEG received before its event
+	order     []snapAt          // snaps' keys, oldest first
+	snapBytes int
+	waiting   []pendingEvent
+}
+
+type snapAt struct {
+	id string
+	at time.Time
+}
+
+func (p *pending) empty() bool { return len(p.snaps) == 0 && len(p.waiting) == 0 }
+
+// addSnap keeps a snapshot, evicting this gateway's oldest ones over the
+// bounds; it returns how many were evicted.
+func (p *pending) addSnap(id string, jpeg []byte, at time.Time, maxN, maxBytes int) (evicted int) {
+	if old, ok := p.snaps[id]; ok {
+		p.snapBytes -= len(old)
+	} else {
+		p.order = append(p.order, snapAt{id, at})
+	}
+	p.snaps[id] = jpeg
+	p.snapBytes += len(jpeg)
+	for len(p.order) > 1 && (len(p.snaps) > maxN || p.snapBytes > maxBytes) {
+		oldest := p.order[0].id
+		p.order = p.order[1:]
+		if b, ok := p.snaps[oldest]; ok {
+			p.snapBytes -= len(b)
+			delete(p.snaps, oldest)
+			evicted++
+		}
+	}
+	return evicted
+}
+
+// takeSnap removes and returns a snapshot.
+func (p *pending) takeSnap(id string) ([]byte, bool) {
+	b, ok := p.snaps[id]
+	if !ok {
+		return nil, false
+	}
+	delete(p.snaps, id)
+	p.snapBytes -= len(b)
+	if i := slices.IndexFunc(p.order, func(s snapAt) bool { return s.id == id }); i >= 0 {
+		p.order = slices.Delete(p.order, i, i+1)
+	}
+	return b, true
+}
+
+// expire forgets snapshots that came before cutoff (their event never came).
+func (p *pending) expire(cutoff time.Time) {
+	for len(p.order) > 0 && p.order[0].at.Before(cutoff) {
+		if b, ok := p.snaps[p.order[0].id]; ok {
+			p.snapBytes -= len(b)
+			delete(p.snaps, p.order[0].id)
+		}
+		p.order = p.order[1:]
+	}
+}
+
 // run is the batcher: it groups records into one store transaction, then acks.
 func (c *Consumer) run(ctx context.Context) {
-	snaps := map[string][]byte{} // gw/event_id -> JPEG received before its event
-	var waiting []pendingEvent
+	pend := map[string]*pending{} // by gateway
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	var msgs []inbound
 	for {
-		var batch []store.IngestItem
-		var first inbound
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-c.in:
+		case <-c.wake:
+			// Let a batch fill, unless it is full already.
+			fill := time.NewTimer(c.BatchWait)
+			select {
+			case <-ctx.Done():
+				fill.Stop()
+				return
+			case <-fill.C:
+			}
 		case <-timer.C:
 		}
-		var msgs []inbound
-		if first.topic.Kind != "" {
-			msgs = append(msgs, first)
-			fillTimer := time.NewTimer(c.BatchWait)
-		fill:
-			for len(msgs) < c.BatchMax {
-				select {
-				case m := <-c.in:
-					msgs = append(msgs, m)
-				case <-fillTimer.C:
-					break fill
-				}
+		msgs = c.take(c.BatchMax, msgs[:0])
+		if c.queued() {
+			select { // more to do: come back at once
+			case c.wake <- struct{}{}:
+			default:
 			}
-			fillTimer.Stop()
 		}
+		var batch []store.IngestItem
 		for _, m := range msgs {
-			if item, ok := c.decode(ctx, m, snaps, &waiting); ok {
+			if item, ok := c.decode(ctx, m, pend); ok {
 				batch = append(batch, item)
 			}
 		}
+		clear(msgs)
 		// Events whose snapshot has arrived since, or that waited too long.
-		still := waiting[:0]
-		for _, w := range waiting {
-			key := w.gw + "/" + w.ev.EventID
-			if jpeg, ok := snaps[key]; ok {
-				delete(snaps, key)
-				ev := w.ev
-				batch = append(batch, store.IngestItem{GatewayID: w.gw, Event: &ev, Snapshot: jpeg})
-			} else if time.Since(w.since) < c.SnapshotWait {
-				still = append(still, w)
-			} else {
-				c.reject(wire.KindEvent, "snapshot_missing", nil)
+		now := time.Now()
+		anyWaiting := false
+		for gw, p := range pend {
+			still := p.waiting[:0]
+			for _, w := range p.waiting {
+				if jpeg, ok := p.takeSnap(w.ev.EventID); ok {
+					ev := w.ev
+					batch = append(batch, c.item(gw, &ev, jpeg))
+				} else if now.Sub(w.since) < c.SnapshotWait {
+					still = append(still, w)
+				} else {
+					c.reject(wire.KindEvent, "snapshot_missing", nil)
+				}
+			}
+			clear(p.waiting[len(still):])
+			p.waiting = still
+			// Snapshots whose event never came are forgotten after a while.
+			p.expire(now.Add(-c.SnapshotWait))
+			if p.empty() {
+				delete(pend, gw)
+			} else if len(p.waiting) > 0 {
+				anyWaiting = true
 			}
 		}
-		waiting = still
-		if len(waiting) > 0 {
+		if anyWaiting || len(pend) > 0 {
 			timer.Reset(time.Second)
-		}
-		// Snapshots whose event never came are forgotten after a while.
-		if len(snaps) > 1024 {
-			clear(snaps)
 		}
 		if len(batch) > 0 {
 			c.commit(ctx, batch)
@@ -286,9 +501,20 @@ func (c *Consumer) run(ctx context.Context) {
 	}
 }
 
+// queued reports whether any gateway has messages waiting.
+func (c *Consumer) queued() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.ready) > 0
+}
+
+func (c *Consumer) item(gw string, ev *wire.Event, jpeg []byte) store.IngestItem {
+	return store.IngestItem{GatewayID: gw, Event: ev, Snapshot: jpeg, SnapshotQuota: max(c.SnapshotQuota, 0)}
+}
+
 // decode validates one message. Events and camera statuses become batch
 // items; the rest is applied at once.
-func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byte, waiting *[]pendingEvent) (store.IngestItem, bool) {
+func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pending) (store.IngestItem, bool) {
 	gw := m.topic.GatewayID
 	kind := m.topic.Kind
 	if !c.knownGateway(ctx, gw) {
@@ -302,15 +528,19 @@ func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byt
 			c.reject(kind, "malformed", err)
 			return store.IngestItem{}, false
 		}
-		item := store.IngestItem{GatewayID: gw, Event: &ev}
+		item := c.item(gw, &ev, nil)
 		if ev.Snapshot != nil {
-			key := gw + "/" + ev.EventID
-			jpeg, ok := snaps[key]
+			p := pendingOf(pend, gw)
+			jpeg, ok := p.takeSnap(ev.EventID)
 			if !ok {
-				*waiting = append(*waiting, pendingEvent{gw: gw, ev: ev, since: m.at})
+				if len(p.waiting) >= c.PendingMax {
+					// This gateway's oldest waiting event goes (unacked).
+					p.waiting = slices.Delete(p.waiting, 0, 1)
+					c.reject(kind, "pending_full", nil)
+				}
+				p.waiting = append(p.waiting, pendingEvent{ev: ev, since: m.at})
 				return store.IngestItem{}, false
 			}
-			delete(snaps, key)
 			item.Snapshot = jpeg
 		}
 		return item, true
@@ -319,8 +549,10 @@ func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byt
 			c.reject(kind, "malformed", fmt.Errorf("snapshot of %d bytes", len(m.payload)))
 			return store.IngestItem{}, false
 		}
-		key := gw + "/" + m.topic.EventID
-		snaps[key] = m.payload
+		p := pendingOf(pend, gw)
+		if n := p.addSnap(m.topic.EventID, m.payload, m.at, c.PendingMax, c.PendingBytes); n > 0 {
+			c.metrics.rejected.WithLabelValues(kind, "pending_full").Add(float64(n))
+		}
 		// The event may already be waiting for it; run() pairs them.
 		return store.IngestItem{}, false
 	case wire.KindCameraStatus:
@@ -339,6 +571,9 @@ func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byt
 		if err := c.Store.GatewayState(ctx, gw, st, m.at); err != nil {
 			c.Logger.Error("store gateway state", "gateway_id", gw, "err", err)
 		}
+		if st.Online {
+			c.resendConfig(ctx, gw, true)
+		}
 	case wire.KindHeartbeat:
 		hb, err := wire.DecodeHeartbeat(m.payload)
 		if err != nil {
@@ -348,6 +583,7 @@ func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byt
 		if err := c.Store.Heartbeat(ctx, gw, hb, m.at); err != nil {
 			c.Logger.Error("store heartbeat", "gateway_id", gw, "err", err)
 		}
+		c.resendConfig(ctx, gw, false)
 	case wire.KindCmdAck:
 		a, err := wire.DecodeCmdAck(m.payload)
 		if err != nil {
@@ -370,6 +606,51 @@ func (c *Consumer) decode(ctx context.Context, m inbound, snaps map[string][]byt
 		c.reject(kind, "unexpected_kind", nil)
 	}
 	return store.IngestItem{}, false
+}
+
+func pendingOf(pend map[string]*pending, gw string) *pending {
+	p := pend[gw]
+	if p == nil {
+		p = &pending{snaps: map[string][]byte{}}
+		pend[gw] = p
+	}
+	return p
+}
+
+// resendConfig publishes the gateway's stored desired config again if the
+// gateway has not reported it yet; prompted by a heartbeat (not by a state
+// message, always) at most once per ConfigResend.
+func (c *Consumer) resendConfig(ctx context.Context, gw string, always bool) {
+	now := time.Now()
+	c.mu.Lock()
+	last, seen := c.resent[gw]
+	c.mu.Unlock()
+	if !always && seen && now.Sub(last) < c.ConfigResend {
+		return
+	}
+	cfg, ver, behind, err := c.Store.ConfigBehind(ctx, gw)
+	if err != nil {
+		c.Logger.Error("look up desired config", "gateway_id", gw, "err", err)
+		return
+	}
+	c.mu.Lock()
+	if behind {
+		c.resent[gw] = now
+	} else {
+		delete(c.resent, gw)
+	}
+	c.mu.Unlock()
+	if !behind {
+		return
+	}
+	b, err := wire.Marshal(wire.ConfigDesired{V: wire.Version, Version: ver, Config: cfg})
+	if err != nil {
+		c.Logger.Error("encode desired config", "gateway_id", gw, "err", err)
+		return
+	}
+	c.client.Publish(wire.Topic(gw, wire.KindConfigDesired), 1, true, b) // async; the next state or heartbeat tries again
+	c.metrics.configResent.Inc()
+	c.Logger.Info("desired config sent again", "gateway_id", gw, "version", ver)
 }
 
 // knownGateway caches which gateway ids exist; a message from an unknown one
@@ -427,19 +708,28 @@ func (c *Consumer) commit(ctx context.Context, batch []store.IngestItem) {
 		break
 	}
 	c.metrics.committed.WithLabelValues("record").Add(float64(res))
-	acks := map[string][]uint64{}
+	acks := map[[2]string][]uint64{} // (gateway, epoch) -> seqs
 	for _, it := range batch {
 		switch {
 		case it.Event != nil:
-			acks[it.GatewayID] = append(acks[it.GatewayID], it.Event.Seq)
+			if it.OverQuota {
+				c.reject(wire.KindSnapshot, "over_quota", nil)
+			}
+			k := [2]string{it.GatewayID, it.Event.Epoch}
+			acks[k] = append(acks[k], it.Event.Seq)
 		case it.Status != nil:
-			acks[it.GatewayID] = append(acks[it.GatewayID], it.Status.Seq)
+			k := [2]string{it.GatewayID, it.Status.Epoch}
+			acks[k] = append(acks[k], it.Status.Seq)
 		}
 	}
-	for gw, seqs := range acks {
-		b, _ := wire.Marshal(wire.Ack{V: wire.Version, Seqs: seqs})
-		c.client.Publish(wire.Topic(gw, wire.KindAck), 1, false, b) // async; a lost ack means a resend, which is idempotent
-		c.metrics.acks.Inc()
+	for k, seqs := range acks {
+		for len(seqs) > 0 {
+			n := min(len(seqs), wire.MaxSeqs)
+			b, _ := wire.Marshal(wire.Ack{V: wire.Version, Seqs: seqs[:n], Epoch: k[1]})
+			c.client.Publish(wire.Topic(k[0], wire.KindAck), 1, false, b) // async; a lost ack means a resend, which is idempotent
+			c.metrics.acks.Inc()
+			seqs = seqs[n:]
+		}
 	}
 }
 

@@ -22,7 +22,8 @@ type Gateway struct {
 	Username  string    `json:"username"`
 	CreatedAt time.Time `json:"created_at"`
 	Online    bool      `json:"online"`
-	// Session is the gateway's connection counter (wire.State.Session).
+	// Session is the gateway's connection counter (wire.State.Session)
+	// plus its spool epoch's session base (epochs.go).
 	Session   uint64    `json:"session"`
 	Version   string    `json:"version"`
 	StartedAt time.Time `json:"started_at,omitzero"`
@@ -273,17 +274,31 @@ func (s *Store) cameras(ctx context.Context, where string, args ...any) (map[str
 // already replaced, delivered late), so a stale Will never marks a
 // reconnected gateway offline. Each session is a row in gateway_sessions,
 // opened by online:true and closed by online:false or by the next session.
+//
+// Sessions count within the gateway's spool epoch (epochs.go): the stored
+// session is the fleet's, the epoch's session base plus the gateway's. An
+// online state of a new epoch (a new spool) starts a session newer than
+// every stored one; an offline state of another epoch than the current one
+// is stale.
 func (s *Store) GatewayState(ctx context.Context, gwID string, st wire.State, at time.Time) error {
 	now := ms(at)
-	session := int64(st.Session)
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var stored int64
-		err := tx.QueryRowContext(ctx, `SELECT session FROM gateways WHERE id = $1`, gwID).Scan(&stored)
+		var storedEpoch string
+		err := tx.QueryRowContext(ctx, `SELECT session, epoch FROM gateways WHERE id = $1`, gwID).Scan(&stored, &storedEpoch)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("gateway %q: %w", gwID, ErrNotFound)
 		} else if err != nil {
 			return err
 		}
+		if !st.Online && st.Epoch != storedEpoch {
+			return nil // the Will of a spool the gateway no longer runs on
+		}
+		base, err := epochBases(ctx, tx, gwID, st.Epoch, st.Online, storedEpoch, stored, now)
+		if err != nil {
+			return err
+		}
+		session := base.session + int64(st.Session)
 		if session < stored {
 			return nil // stale
 		}
@@ -442,6 +457,25 @@ func (s *Store) DesiredConfig(ctx context.Context, gwID string) (json.RawMessage
 		return nil, v, nil
 	}
 	return json.RawMessage(cfg.String), v, nil
+}
+
+// ConfigBehind returns a gateway's desired config and its version, and
+// whether the gateway has yet to report that version (behind is false when
+// no config was ever set).
+func (s *Store) ConfigBehind(ctx context.Context, gwID string) (cfg json.RawMessage, version int64, behind bool, err error) {
+	var c sql.NullString
+	var reported int64
+	err = s.r.QueryRowContext(ctx, `SELECT config_desired, config_version, config_reported_version FROM gateways WHERE id = $1`,
+		gwID).Scan(&c, &version, &reported)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, 0, false, fmt.Errorf("desired config: gateway %q: %w", gwID, ErrNotFound)
+	} else if err != nil {
+		return nil, 0, false, fmt.Errorf("desired config: %w", err)
+	}
+	if !c.Valid || version <= reported {
+		return nil, version, false, nil
+	}
+	return json.RawMessage(c.String), version, true, nil
 }
 
 // ConfigReported records a gateway's config/reported.

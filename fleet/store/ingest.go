@@ -21,6 +21,13 @@ type IngestItem struct {
 	Event     *wire.Event
 	Snapshot  []byte
 	Status    *wire.CameraStatus
+	// SnapshotQuota is the most snapshot bytes the gateway may store per
+	// UTC day (counted in snapshot_usage); 0 means no limit. An event whose
+	// snapshot would go over it is stored without the snapshot, marked
+	// snapshot_dropped, and Ingest sets OverQuota.
+	SnapshotQuota int64
+	// OverQuota is set by Ingest when it left the snapshot out for the quota.
+	OverQuota bool
 }
 
 // Ingest commits a batch in one transaction and returns how many records
@@ -35,6 +42,10 @@ type IngestItem struct {
 // again. An event that announces a snapshot but comes without one is stored
 // without it.
 //
+// A camera status is stored under the fleet's seq: the gateway's plus its
+// spool epoch's seq base (epochs.go), so a new spool's seqs, which start
+// at 1 again, are not taken for replays.
+//
 // Camera statuses also maintain camera_intervals (see CameraIntervals) and,
 // when newer than what the camera shows, the camera's online/picture.
 func (s *Store) Ingest(ctx context.Context, items []IngestItem) (inserted int, err error) {
@@ -48,14 +59,16 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) (inserted int, e
 	}
 	now := time.Now()
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		in := ingester{ctx: ctx, tx: tx, now: ms(now), canteens: map[string]sql.NullString{}}
+		in := ingester{ctx: ctx, tx: tx, now: ms(now), day: now.UTC().Format(time.DateOnly),
+			canteens: map[string]sql.NullString{}, bases: map[[2]string]int64{}, usage: map[string]int64{}}
 		defer in.close()
 		for i, it := range items {
 			var n int
 			var err error
 			switch {
 			case it.Event != nil:
-				n, err = in.event(it.GatewayID, it.Event, it.Snapshot)
+				items[i].OverQuota = false
+				n, err = in.event(&items[i])
 			case it.Status != nil:
 				n, err = in.status(it.GatewayID, it.Status)
 			default:
@@ -91,7 +104,10 @@ type ingester struct {
 	ctx      context.Context
 	tx       *sql.Tx
 	now      int64
+	day      string                    // UTC day of now, for snapshot_usage
 	canteens map[string]sql.NullString // gateway id -> canteen id
+	bases    map[[2]string]int64       // (gateway, epoch) -> seq base
+	usage    map[string]int64          // gateway -> snapshot bytes stored today
 
 	insEvent, insSnap, insStatus          *sql.Stmt
 	nextIv, prevIv, closeIv, insIv, upCam *sql.Stmt
@@ -136,10 +152,73 @@ func (in *ingester) canteen(gw string) (sql.NullString, error) {
 	return c, nil
 }
 
-func (in *ingester) event(gw string, ev *wire.Event, jpeg []byte) (int, error) {
+// seqBase returns the seq base of a gateway's epoch (epochs.go).
+func (in *ingester) seqBase(gw, epoch string) (int64, error) {
+	if epoch == "" {
+		return 0, nil
+	}
+	if b, ok := in.bases[[2]string{gw, epoch}]; ok {
+		return b, nil
+	}
+	var session int64
+	var current string
+	if err := in.tx.QueryRowContext(in.ctx, `SELECT session, epoch FROM gateways WHERE id = $1`, gw).Scan(&session, &current); err != nil {
+		return 0, fmt.Errorf("gateway %q: %w", gw, err)
+	}
+	b, err := epochBases(in.ctx, in.tx, gw, epoch, false, current, session, in.now)
+	if err != nil {
+		return 0, fmt.Errorf("epoch of gateway %q: %w", gw, err)
+	}
+	in.bases[[2]string{gw, epoch}] = b.seq
+	return b.seq, nil
+}
+
+// quotaAllows reports whether n more snapshot bytes fit the gateway's quota
+// today, and if so counts them.
+func (in *ingester) quotaAllows(gw string, n int, quota int64) (bool, error) {
+	used, ok := in.usage[gw]
+	if !ok {
+		err := in.tx.QueryRowContext(in.ctx, `SELECT bytes FROM snapshot_usage WHERE gateway_id = $1 AND day = $2`, gw, in.day).Scan(&used)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return false, fmt.Errorf("snapshot usage: %w", err)
+		}
+	}
+	if quota > 0 && used+int64(n) > quota {
+		in.usage[gw] = used
+		return false, nil
+	}
+	in.usage[gw] = used + int64(n)
+	_, err := in.tx.ExecContext(in.ctx, `INSERT INTO snapshot_usage (gateway_id, day, bytes) VALUES ($1, $2, $3)
+		ON CONFLICT (gateway_id, day) DO UPDATE SET bytes = snapshot_usage.bytes + excluded.bytes`, gw, in.day, int64(n))
+	if err != nil {
+		return false, fmt.Errorf("snapshot usage: %w", err)
+	}
+	return true, nil
+}
+
+func (in *ingester) event(it *IngestItem) (int, error) {
+	gw, ev, jpeg := it.GatewayID, it.Event, it.Snapshot
 	canteen, err := in.canteen(gw)
 	if err != nil {
 		return 0, err
+	}
+	dropped := ev.SnapshotDropped
+	if jpeg != nil && it.SnapshotQuota > 0 {
+		// A replay whose snapshot is stored already is not counted again.
+		var have int
+		if err := in.tx.QueryRowContext(in.ctx, `SELECT COUNT(*) FROM snapshots WHERE gateway_id = $1 AND event_id = $2`,
+			gw, ev.EventID).Scan(&have); err != nil {
+			return 0, fmt.Errorf("look up snapshot %s: %w", ev.EventID, err)
+		}
+		if have == 0 {
+			ok, err := in.quotaAllows(gw, len(jpeg), it.SnapshotQuota)
+			if err != nil {
+				return 0, err
+			}
+			if !ok {
+				jpeg, dropped, it.OverQuota = nil, true, true
+			}
+		}
 	}
 	if err := in.prepare(&in.insEvent, `INSERT INTO events (gateway_id, canteen_id, event_id, seq, camera_id, type, score, boxes,
 		started_at, ended_at, phase, episode, historical, attrs, snapshot_sha256, snapshot_bytes, snapshot_dropped, received_at)
@@ -170,7 +249,7 @@ func (in *ingester) event(gw string, ev *wire.Event, jpeg []byte) (int, error) {
 		ended = ms(*ev.EndedAt)
 	}
 	res, err := in.insEvent.ExecContext(in.ctx, gw, canteen, ev.EventID, int64(ev.Seq), ev.CameraID, ev.Type, ev.Score, string(bj),
-		ms(ev.StartedAt), ended, ev.Phase, ev.Episode, ev.Historical, attrs, sha, size, ev.SnapshotDropped, in.now)
+		ms(ev.StartedAt), ended, ev.Phase, ev.Episode, ev.Historical, attrs, sha, size, dropped, in.now)
 	if err != nil {
 		return 0, fmt.Errorf("insert event %s: %w", ev.EventID, err)
 	}
@@ -212,7 +291,11 @@ func (in *ingester) status(gw string, st *wire.CameraStatus) (int, error) {
 	if pic == "" {
 		pic = wire.PictureUnknown
 	}
-	at, seq := ms(st.At), int64(st.Seq)
+	base, err := in.seqBase(gw, st.Epoch)
+	if err != nil {
+		return 0, err
+	}
+	at, seq := ms(st.At), base+int64(st.Seq)
 	res, err := in.insStatus.ExecContext(in.ctx, gw, seq, st.CameraID, at, st.Online, pic, st.Historical, in.now)
 	if err != nil {
 		return 0, fmt.Errorf("insert camera status %d: %w", st.Seq, err)

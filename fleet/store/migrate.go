@@ -316,6 +316,31 @@ CREATE INDEX gateway_sessions_disconnected ON gateway_sessions(disconnected_at);
 DROP INDEX events_started;
 CREATE INDEX events_started_rates ON events(started_at, phase, canteen_id, verdict, reviewed_at, rectified_at, id);
 `,
+	// 7: spool epochs and snapshot quotas (ingest.go, gateways.go). A
+	// gateway numbers its sessions and seqs within its spool's epoch; the
+	// fleet adds the epoch's bases, so a new spool's numbers never collide
+	// with an old one's. gateways.epoch is the epoch of the current
+	// session. snapshot_usage counts the snapshot bytes stored per gateway
+	// and UTC day, for the per-gateway quota.
+	`
+ALTER TABLE gateways ADD COLUMN epoch TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE gateway_epochs (
+	gateway_id   TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	epoch        TEXT NOT NULL,
+	session_base BIGINT NOT NULL,
+	seq_base     BIGINT NOT NULL,
+	created_at   BIGINT NOT NULL,
+	PRIMARY KEY (gateway_id, epoch)
+);
+
+CREATE TABLE snapshot_usage (
+	gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	day        TEXT NOT NULL,
+	bytes      BIGINT NOT NULL,
+	PRIMARY KEY (gateway_id, day)
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

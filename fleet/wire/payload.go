@@ -16,6 +16,8 @@ const (
 	MaxSnapshot = 8 << 20
 	MaxBoxes    = 64
 	MaxSeqs     = 10000
+	// MaxEpoch is the longest spool epoch id accepted.
+	MaxEpoch = 64
 )
 
 // ErrPayload wraps every decoding failure, so callers can count them.
@@ -29,6 +31,11 @@ type State struct {
 	Session   uint64    `json:"session"`
 	Version   string    `json:"version"`
 	StartedAt time.Time `json:"started_at"`
+	// Epoch names the gateway's spool (a random id made when the spool file
+	// is created): Session counts within one epoch, so a new spool (new SD
+	// card, deleted file) starts again at 1 under a new epoch. Empty from
+	// gateways that predate epochs.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // Picture states of a camera.
@@ -95,6 +102,8 @@ type Heartbeat struct {
 	System  System         `json:"system"`
 	// Quarantined names detector plugins the gateway has stopped relaunching.
 	Quarantined []string `json:"quarantined,omitempty"`
+	// Epoch is the spool's epoch (see State).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // CameraStatus is one change of a camera's health, spooled, so the fleet can
@@ -107,6 +116,8 @@ type CameraStatus struct {
 	Online     bool      `json:"online"`
 	Picture    string    `json:"picture"`
 	Historical bool      `json:"historical,omitempty"`
+	// Epoch is the spool's epoch: Seq is unique only within it.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // Box is a normalised rectangle, each field in 0..1.
@@ -151,6 +162,8 @@ type Event struct {
 	// its byte budget; the event itself is intact.
 	SnapshotDropped bool              `json:"snapshot_dropped,omitempty"`
 	Attrs           map[string]string `json:"attrs,omitempty"`
+	// Epoch is the spool's epoch: Seq is unique only within it.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // Ack is sent by the fleet after it committed the named records.
@@ -158,6 +171,9 @@ type Ack struct {
 	V    int      `json:"v"`
 	Seqs []uint64 `json:"seqs,omitempty"`
 	Upto uint64   `json:"upto,omitempty"`
+	// Epoch is the epoch of the acknowledged records; a gateway ignores an
+	// ack for another epoch than its spool's (omitted: any epoch).
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // LiveStart is the args of the live.start command: publish the camera over
@@ -269,6 +285,15 @@ func finite(xs ...float64) bool {
 	return true
 }
 
+// checkEpoch accepts an empty epoch (a gateway that predates epochs) or an
+// id as ValidID allows.
+func checkEpoch(kind, epoch string) error {
+	if epoch != "" && (len(epoch) > MaxEpoch || !ValidID(epoch)) {
+		return bad(kind, "epoch %q invalid", epoch)
+	}
+	return nil
+}
+
 // DecodeState decodes and validates a state payload.
 func DecodeState(b []byte) (State, error) {
 	var s State
@@ -276,6 +301,9 @@ func DecodeState(b []byte) (State, error) {
 		return s, err
 	}
 	if err := checkV(KindState, s.V); err != nil {
+		return s, err
+	}
+	if err := checkEpoch(KindState, s.Epoch); err != nil {
 		return s, err
 	}
 	if s.Session == 0 {
@@ -291,6 +319,9 @@ func DecodeHeartbeat(b []byte) (Heartbeat, error) {
 		return h, err
 	}
 	if err := checkV(KindHeartbeat, h.V); err != nil {
+		return h, err
+	}
+	if err := checkEpoch(KindHeartbeat, h.Epoch); err != nil {
 		return h, err
 	}
 	if len(h.Cameras) > 256 {
@@ -322,6 +353,9 @@ func DecodeCameraStatus(b []byte) (CameraStatus, error) {
 	if err := checkV(KindCameraStatus, c.V); err != nil {
 		return c, err
 	}
+	if err := checkEpoch(KindCameraStatus, c.Epoch); err != nil {
+		return c, err
+	}
 	switch {
 	case c.Seq == 0:
 		return c, bad(KindCameraStatus, "seq missing")
@@ -342,6 +376,9 @@ func DecodeEvent(b []byte) (Event, error) {
 		return e, err
 	}
 	if err := checkV(KindEvent, e.V); err != nil {
+		return e, err
+	}
+	if err := checkEpoch(KindEvent, e.Epoch); err != nil {
 		return e, err
 	}
 	switch {
@@ -386,6 +423,9 @@ func DecodeAck(b []byte) (Ack, error) {
 		return a, err
 	}
 	if err := checkV(KindAck, a.V); err != nil {
+		return a, err
+	}
+	if err := checkEpoch(KindAck, a.Epoch); err != nil {
 		return a, err
 	}
 	if len(a.Seqs) == 0 && a.Upto == 0 {

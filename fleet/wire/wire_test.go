@@ -105,3 +105,22 @@ func TestDecodeOthers(t *testing.T) {
 		}
 	}
 }
+
+func TestEpochValidated(t *testing.T) {
+	for _, c := range []struct {
+		payload string
+		ok      bool
+	}{
+		{`{"v":1,"online":true,"session":1}`, true},
+		{`{"v":1,"online":true,"session":1,"epoch":"ABCDEFGH234567"}`, true},
+		{`{"v":1,"online":true,"session":1,"epoch":"a/b"}`, false},
+		{`{"v":1,"online":true,"session":1,"epoch":"` + strings.Repeat("a", MaxEpoch+1) + `"}`, false},
+	} {
+		if _, err := DecodeState([]byte(c.payload)); (err == nil) != c.ok {
+			t.Errorf("%s: err %v", c.payload, err)
+		}
+	}
+	if _, err := DecodeAck([]byte(`{"v":1,"seqs":[1],"epoch":"+"}`)); err == nil {
+		t.Error("ack with a wildcard epoch accepted")
+	}
+}

@@ -29,3 +29,4 @@ func (o outbox) DeleteUpTo(seq uint64) error  { return o.q.DeleteUpTo(seq) }
 func (o outbox) Notify() <-chan struct{}      { return o.q.Notify() }
 func (o outbox) NextSession() (uint64, error) { return o.q.NextSession() }
 func (o outbox) LastSeq() (uint64, error)     { return o.q.Stats().LastSeq, nil }
+func (o outbox) Epoch() string                { return o.q.ID() }

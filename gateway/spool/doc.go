@@ -12,7 +12,12 @@
 // cheap: one fsync per batch instead of one per record.
 //
 // Each record gets a seq, a per-spool number that only grows: seqs are never
-// reused, even after every record is deleted and the spool reopened. Seqs may
+// reused, even after every record is deleted and the spool reopened. The
+// spool's [Queue.ID], a random string made when the file is created and kept
+// through compactions, is its epoch: a new file (new SD card, deleted spool)
+// starts seqs and the session counter at 1 again under a new ID. The uplink
+// sends it as "epoch" with every record, state and heartbeat, so the fleet
+// keys its de-duplication and session order by (gateway, epoch, seq). Seqs may
 // have gaps (records acknowledged out of order, or dropped by the budget) but
 // records are always read back in seq order.
 //

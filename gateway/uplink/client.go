@@ -432,9 +432,17 @@ func (c *Client) serve(ctx context.Context) (up bool, err error) {
 	return true, err
 }
 
+// epoch is the outbox's epoch ("" when the outbox is not an Epocher).
+func (c *Client) epoch() string {
+	if e, ok := c.Outbox.(Epocher); ok {
+		return e.Epoch()
+	}
+	return ""
+}
+
 func (c *Client) statePayload(online bool, session uint64) ([]byte, error) {
 	b, err := wire.Marshal(wire.State{V: wire.Version, Online: online, Session: session,
-		Version: c.Version, StartedAt: c.StartedAt})
+		Version: c.Version, StartedAt: c.StartedAt, Epoch: c.epoch()})
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}
@@ -488,7 +496,7 @@ func (c *Client) heartbeats(ctx context.Context, cl mqtt.Client, session uint64)
 		if c.Heartbeat != nil {
 			hb = c.Heartbeat()
 		}
-		hb.V, hb.At, hb.Session = wire.Version, time.Now().UTC(), session
+		hb.V, hb.At, hb.Session, hb.Epoch = wire.Version, time.Now().UTC(), session, c.epoch()
 		if hb.Cameras == nil {
 			hb.Cameras = []wire.CameraHealth{}
 		}

@@ -184,7 +184,7 @@ func (c *Client) encode(r *Record, hist bool) ([]message, error) {
 		if ev.V == 0 {
 			ev.V = wire.Version
 		}
-		ev.Seq, ev.Historical = r.Seq, hist
+		ev.Seq, ev.Historical, ev.Epoch = r.Seq, hist, c.epoch()
 		var msgs []message
 		switch {
 		case len(r.Blob) > 0 && len(r.Blob) <= wire.MaxSnapshot:
@@ -210,7 +210,7 @@ func (c *Client) encode(r *Record, hist bool) ([]message, error) {
 		if cs.V == 0 {
 			cs.V = wire.Version
 		}
-		cs.Seq, cs.Historical = r.Seq, hist
+		cs.Seq, cs.Historical, cs.Epoch = r.Seq, hist, c.epoch()
 		b, err := wire.Marshal(cs)
 		if err != nil {
 			return nil, fmt.Errorf("%w: encode camera-status: %v", errUnsendable, err)
@@ -332,7 +332,11 @@ func (c *Client) ackLoop(ctx context.Context) {
 func (c *Client) applyAcks(batch []wire.Ack) {
 	var seqs []uint64
 	var upto uint64
+	epoch := c.epoch()
 	for _, a := range batch {
+		if a.Epoch != "" && epoch != "" && a.Epoch != epoch {
+			continue // for the records of a spool this gateway no longer has
+		}
 		seqs = append(seqs, a.Seqs...)
 		upto = max(upto, a.Upto)
 	}

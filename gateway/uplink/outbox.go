@@ -46,3 +46,13 @@ type Outbox interface {
 type LastSeqer interface {
 	LastSeq() (uint64, error)
 }
+
+// Epocher is implemented by an Outbox that names its epoch: an id made when
+// the outbox was created (for the spool, its file), under which seqs and
+// sessions are unique. A new outbox (new SD card, deleted spool) starts seqs
+// and sessions at 1 again under a new epoch; the uplink sends the epoch with
+// every state, heartbeat, event and camera status so the fleet can tell the
+// new numbers from the old ones, and ignores acks for another epoch.
+type Epocher interface {
+	Epoch() string
+}

@@ -316,6 +316,24 @@ CREATE INDEX gateway_sessions_disconnected ON gateway_sessions(disconnected_at);
 DROP INDEX events_started;
 CREATE INDEX events_started_rates ON events(started_at, phase, canteen_id, verdict, reviewed_at, rectified_at, id);
 `,
+	// 7: retention (retention.go): when a snapshot or a rectification
+	// photo was dropped as expired, the raw statuses by time, a lease for
+	// work one fleet does at a time, and the horizons retention has moved
+	// (months whose rates are final, the oldest events kept).
+	`
+ALTER TABLE events ADD COLUMN snapshot_expired_at BIGINT;
+ALTER TABLE rectifications ADD COLUMN photo_expired_at BIGINT;
+CREATE INDEX camera_status_at ON camera_status(at);
+CREATE TABLE leases (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE TABLE retention_marks (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -195,6 +195,7 @@ func serve(args []string, stderr io.Writer) int {
 	secureCookies := fs.str("secure-cookies", "false", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
+	retain := addRetentionFlags(fs)
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
@@ -246,6 +247,10 @@ func serve(args []string, stderr io.Writer) int {
 	if warm == 0 {
 		warm = -1 // core: negative is never
 	}
+	retention, retainEvery, ok := retain.parse(stderr)
+	if !ok {
+		return 2
+	}
 	if *iceServers != "" {
 		lc.ICEServers = []webrtc.ICEServer{{URLs: strings.Split(*iceServers, ","), Username: *iceUser, Credential: *icePass}}
 	}
@@ -259,7 +264,8 @@ func serve(args []string, stderr io.Writer) int {
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
-		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm, Logger: log,
+		SecureCookies: secure, MaxParentViewers: parents, WarmRatesEvery: warm,
+		Retention: &retention, RetainEvery: retainEvery, Logger: log,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

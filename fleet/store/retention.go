@@ -163,6 +163,9 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 		keep time.Duration
 		run  func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error)
 	}
+	// The snapshot rules walk the events by id, each batch after the
+	// last one's: expired events stay, and are not read again.
+	var afterDismissed, afterOther int64
 	jobs := []job{
 		{RetainedEvents, r.Events, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			// The horizon only moves forward: events deleted under a
@@ -174,11 +177,11 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 				AND NOT (`+isAlarm+` AND e.status IN ('`+StatusConfirmed+`', '`+StatusRectifying+`')) LIMIT $2)`, cutoff, r.Batch)
 		}},
 		{RetainedSnapshots, r.DismissedSnapshots, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
-			return s.expireSnapshots(ctx, tx, `e.status = '`+StatusDismissed+`' AND e.reviewed_at < $1`, cutoff, r.Batch, stamp)
+			return s.expireSnapshots(ctx, tx, `e.status = '`+StatusDismissed+`' AND e.reviewed_at < $1`, cutoff, r.Batch, stamp, &afterDismissed)
 		}},
 		{RetainedSnapshots, r.Snapshots, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			return s.expireSnapshots(ctx, tx, `((NOT `+isAlarm+` AND e.started_at < $1) OR
-				(`+isAlarm+` AND e.status = '`+StatusClosed+`' AND e.closed_at < $1))`, cutoff, r.Batch, stamp)
+				(`+isAlarm+` AND e.status = '`+StatusClosed+`' AND e.closed_at < $1))`, cutoff, r.Batch, stamp, &afterOther)
 		}},
 		{RetainedPhotos, r.Photos, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			return execN(ctx, tx, `UPDATE rectifications SET photo = NULL, photo_expired_at = $3 WHERE id IN (
@@ -245,12 +248,12 @@ func execN(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error
 	return res.RowsAffected()
 }
 
-// expireSnapshots drops up to batch stored snapshots of the events where
-// cond holds (cond reads events e and the cutoff $1) and marks their
-// events.
-func (s *Store) expireSnapshots(ctx context.Context, tx *sql.Tx, cond string, cutoff int64, batch int, now int64) (int64, error) {
+// expireSnapshots drops up to batch stored snapshots of the events after
+// id *after where cond holds (cond reads events e and the cutoff $1),
+// marks their events, and moves *after to the last.
+func (s *Store) expireSnapshots(ctx context.Context, tx *sql.Tx, cond string, cutoff int64, batch int, now int64, after *int64) (int64, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM events e JOIN snapshots x ON x.gateway_id = e.gateway_id AND x.event_id = e.event_id
-		WHERE `+cond+` LIMIT $2`, cutoff, batch)
+		WHERE `+cond+` AND e.id > $3 ORDER BY e.id LIMIT $2`, cutoff, batch, *after)
 	if err != nil {
 		return 0, err
 	}
@@ -262,6 +265,7 @@ func (s *Store) expireSnapshots(ctx context.Context, tx *sql.Tx, cond string, cu
 			return 0, err
 		}
 		ids = append(ids, id)
+		*after = id
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil || len(ids) == 0 {

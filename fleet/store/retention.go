@@ -152,10 +152,6 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 		r.MaxBatches = 1000
 	}
 	n := map[string]int64{}
-	marks, err := s.retentionMarks(ctx, s.w)
-	if err != nil {
-		return n, err
-	}
 	cut := func(d time.Duration) int64 { return ms(now.Add(-d)) }
 	stamp := ms(now)
 	type job struct {
@@ -168,9 +164,7 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 	var afterDismissed, afterOther int64
 	jobs := []job{
 		{RetainedEvents, r.Events, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
-			// The horizon only moves forward: events deleted under a
-			// shorter setting are gone.
-			if err := setMark(ctx, tx, markEventsBefore, strconv.FormatInt(max(cutoff, marks.eventsBefore), 10)); err != nil {
+			if err := setMark(ctx, tx, markEventsBefore, fmt.Sprintf("%020d", cutoff)); err != nil {
 				return 0, err
 			}
 			return execN(ctx, tx, `DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.started_at < $1
@@ -418,9 +412,12 @@ func (s *Store) retentionMarks(ctx context.Context, db queryRower) (retentionMar
 	return m, rows.Err()
 }
 
+// setMark moves a horizon forward to value (a fixed-width string, so that
+// its order is the text's), never back: data deleted under a shorter
+// setting, or by a slower pass of another fleet, is gone.
 func setMark(ctx context.Context, tx *sql.Tx, name, value string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO retention_marks (name, value) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE retention_marks.value < excluded.value`, name, value)
 	return err
 }
 

@@ -466,3 +466,28 @@ func BenchmarkRetainSnapshots(b *testing.B) {
 		s.Close()
 	}
 }
+
+// TestRetentionMarksForward: a horizon never moves back, whether a later
+// pass keeps longer or an older pass finishes last.
+func TestRetentionMarksForward(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		newRollupCity(t, s)
+		now := time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
+		if _, err := s.Retain(ctx, Retention{Events: 400 * Day, Health: 400 * Day}, now); err != nil {
+			t.Fatal(err)
+		}
+		m1, err := s.retentionMarks(ctx, s.r)
+		if err != nil || m1.frozen.Format("2006-01") != "2025-04" || m1.eventsBefore != ms(now.Add(-400*Day)) {
+			t.Fatalf("marks %+v, %v", m1, err)
+		}
+		for _, at := range []time.Time{now.AddDate(0, -2, 0), now} {
+			if _, err := s.Retain(ctx, Retention{Events: 1095 * Day, Health: 1000 * Day}, at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if m2, err := s.retentionMarks(ctx, s.r); err != nil || m2 != m1 {
+			t.Fatalf("marks moved from %+v to %+v, %v", m1, m2, err)
+		}
+	})
+}

@@ -151,7 +151,10 @@ func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jpeg, err := s.Store.Snapshot(r.Context(), v.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrExpired) {
+		writeError(w, http.StatusGone, "expired", "the snapshot was deleted by the retention policy")
+		return
+	} else if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no snapshot for this violation")
 		return
 	} else if err != nil {
@@ -313,7 +316,10 @@ func (s *Server) rectificationPhoto(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	photo, typ, err := s.Store.RectificationPhoto(r.Context(), v.ID, rid)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrExpired) {
+		writeError(w, http.StatusGone, "expired", "the photo was deleted by the retention policy")
+		return
+	} else if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no such photo")
 		return
 	} else if err != nil {

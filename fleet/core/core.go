@@ -1,6 +1,7 @@
 // Package core builds and owns the fleet server's components: the store,
 // the embedded MQTT broker (unless an external one is named), the ingest
-// consumer and the HTTP API. bk-fleet serve hands over to it.
+// consumer and the HTTP API, and the background jobs (the rates' warming,
+// retention). bk-fleet serve hands over to it.
 package core
 
 import (
@@ -94,7 +95,13 @@ type Options struct {
 	// dashboards find the finished days kept; default 10 minutes,
 	// negative for never.
 	WarmRatesEvery time.Duration
-	Logger         *slog.Logger
+	// Retention says how long records are kept (defaults:
+	// store.DefaultRetention; a zero field there keeps forever).
+	// RetainEvery is how often it is enforced (default 1 hour, negative
+	// for never); see retain.go.
+	Retention   *store.Retention
+	RetainEvery time.Duration
+	Logger      *slog.Logger
 }
 
 // WarmRatesDays is the period the background warming covers: a month's
@@ -119,6 +126,7 @@ type Fleet struct {
 	// The recheck of live views (api.Server.WatchViewers).
 	stopRecheck context.CancelFunc
 	recheckDone chan struct{}
+	retainer *retainer
 }
 
 // Start opens the store and starts the broker, the consumer and the API. If
@@ -164,6 +172,13 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	if o.WarmRatesEvery >= 0 {
 		f.startWarming(ctx, cmp.Or(o.WarmRatesEvery, 10*time.Minute))
+	}
+	if o.RetainEvery >= 0 {
+		r := store.DefaultRetention()
+		if o.Retention != nil {
+			r = *o.Retention
+		}
+		f.retainer = f.startRetention(ctx, r, cmp.Or(o.RetainEvery, time.Hour))
 	}
 
 	brokerURL, user, pass := o.Broker, o.BrokerUser, o.BrokerPassword
@@ -317,6 +332,9 @@ func (f *Fleet) Close() error {
 	if f.stopWarm != nil {
 		f.stopWarm()
 		<-f.warmDone
+	}
+	if f.retainer != nil {
+		f.retainer.close()
 	}
 	if f.Broker != nil {
 		errs = append(errs, f.Broker.Close())

@@ -8,6 +8,8 @@ import (
 var (
 	// ErrNotFound: no such gateway, violation, snapshot or command.
 	ErrNotFound = errors.New("not found")
+	// ErrExpired: a snapshot or photo that retention deleted.
+	ErrExpired = errors.New("expired")
 	// ErrExists: the gateway, user (login) or other record already exists.
 	ErrExists = errors.New("already exists")
 	// ErrBadCredentials: an unknown login, a wrong password or a disabled

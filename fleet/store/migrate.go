@@ -341,6 +341,24 @@ CREATE TABLE snapshot_usage (
 	PRIMARY KEY (gateway_id, day)
 );
 `,
+	// 8: retention (retention.go): when a snapshot or a rectification
+	// photo was dropped as expired, the raw statuses by time, a lease for
+	// work one fleet does at a time, and the horizons retention has moved
+	// (months whose rates are final, the oldest events kept).
+	`
+ALTER TABLE events ADD COLUMN snapshot_expired_at BIGINT;
+ALTER TABLE rectifications ADD COLUMN photo_expired_at BIGINT;
+CREATE INDEX camera_status_at ON camera_status(at);
+CREATE TABLE leases (
+	name       TEXT PRIMARY KEY,
+	holder     TEXT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
+CREATE TABLE retention_marks (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -30,6 +30,10 @@ package store
 //     BindGateway bumps the counter of the canteen it takes a gateway from,
 //     as the days being computed may have loaded that gateway's data.
 //
+// Retention (retention.go) freezes the months whose health it deletes:
+// their kept days are final (a registry change no longer invalidates them,
+// late data no longer forgets them), as they can no longer be recomputed.
+//
 // Reads: the violations, the kept months and the registry are read side by
 // side on the readers, and for a city-wide query whose last date has not
 // ended (today) that date's sessions and intervals too; the rest of the
@@ -75,14 +79,36 @@ var rollupListMax = 2 * rollupChunk
 // ones from the intervals of only the canteens and days missing, keeps
 // those that are finished, and aggregates them with the violations.
 // A bad query is an error wrapping coverage.ErrQuery.
+//
+// Retention (retention.go) bounds what it can answer: a query starting
+// before the oldest events kept is refused (ErrQuery), as its violations
+// are gone; the days of frozen months are taken as kept.
 func (s *Store) Coverage(ctx context.Context, f CanteenFilter, q coverage.Query) (coverage.Report, error) {
+	return s.coverage(ctx, f, q, true)
+}
+
+// coverage is Coverage; horizon false answers periods before the events
+// retention kept (retention's folding, which reads no violations).
+func (s *Store) coverage(ctx context.Context, f CanteenFilter, q coverage.Query, horizon bool) (coverage.Report, error) {
 	started := time.Now()
 	q, err := q.Normalize()
 	if err != nil {
 		return coverage.Report{}, err
 	}
+	marks, err := s.retentionMarks(ctx, s.r)
+	if err != nil {
+		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
+	}
+	if first, _ := time.Parse(time.DateOnly, q.Dates()[0]); horizon && marks.eventsBefore != 0 &&
+		first.Add(-14*time.Hour).UnixMilli() < marks.eventsBefore {
+		return coverage.Report{}, fmt.Errorf("coverage: from %s: before the retention horizon (events before %s are deleted): %w",
+			q.Dates()[0], fromMs(marks.eventsBefore).Format(time.DateOnly), coverage.ErrQuery)
+	}
 	f.ActiveOnly = true
 	r := rollup{s: s, f: f, q: q, dates: q.Dates()}
+	if !marks.frozen.IsZero() {
+		r.frozen = marks.frozen.Format("2006-01")
+	}
 	// Reads that do not depend on each other run on readers of their own;
 	// every goroutine is waited for (after cancel, on an error) before
 	// returning.
@@ -181,8 +207,11 @@ type rollup struct {
 	dates []string
 
 	marks map[string]int64 // canteen -> counter, as read first
-	in    coverage.Input   // the registry (no intervals or sessions), then the violations
-	fps   map[string]uint64
+	// frozen is retention's first month not frozen ("2006-01"): kept
+	// months before it are final, whatever their basis. "" if none.
+	frozen string
+	in     coverage.Input // the registry (no intervals or sessions), then the violations
+	fps    map[string]uint64
 
 	scope []int          // indices in in.Canteens of the canteens in q's scope
 	at    map[string]int // canteen id -> index in scope
@@ -374,7 +403,7 @@ func (r *rollup) keptRows(ctx context.Context) ([]keptRow, error) {
 }
 
 // kept fills in the kept days: those of months computed under the
-// canteen's current fingerprint that ended by Now. A month that does not
+// canteen's current fingerprint, or frozen by retention, that ended by Now. A month that does not
 // decode is left out (recomputed, and overwritten).
 func (r *rollup) kept(rows []keptRow) {
 	r.blocks = map[string][]keptMonth{}
@@ -387,7 +416,7 @@ func (r *rollup) kept(rows []keptRow) {
 	var gots []got
 	for _, row := range rows {
 		k, ok := r.at[row.id]
-		if !ok || uint64(row.basis) != r.fps[row.id] {
+		if !ok || (uint64(row.basis) != r.fps[row.id] && row.month >= r.frozen) {
 			continue
 		}
 		// Date index of the month's first day, which may be before From.
@@ -922,7 +951,9 @@ func staleCoverage(ctx context.Context, tx *sql.Tx, canteenID string, at int64) 
 	// A day's hours end at most 60 h after its date's midnight UTC (48 h
 	// past its midnight in UTC-12): older months cannot hold one.
 	month := time.UnixMilli(at).UTC().AddDate(0, 0, -3).Format("2006-01")
-	if _, err := tx.ExecContext(ctx, `DELETE FROM coverage_months WHERE canteen_id = $1 AND month >= $2 AND ends_at > $3`,
+	// Months frozen by retention are final: their health may be gone.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM coverage_months WHERE canteen_id = $1 AND month >= $2 AND ends_at > $3
+		AND month >= COALESCE((SELECT value FROM retention_marks WHERE name = '`+markFrozenMonth+`'), '')`,
 		canteenID, month, at); err != nil {
 		return fmt.Errorf("stale coverage: %w", err)
 	}

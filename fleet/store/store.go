@@ -1,7 +1,8 @@
 // Package store is the fleet's SQL store: gateways and their cameras, the
 // violations (events) and their snapshots, camera health statuses and the
 // health intervals rebuilt from them, gateway connection sessions and
-// commands.
+// commands; and their retention (retention.go: what expires when, deleted
+// in bounded batches).
 //
 // SQLite (modernc.org/sqlite, pure Go) is the default; PostgreSQL (pgx) takes
 // a postgres:// URL. Both run the same SQL: $n placeholders, portable types

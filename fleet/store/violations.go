@@ -36,7 +36,10 @@ type Violation struct {
 	Snapshot        *wire.SnapshotRef `json:"snapshot,omitempty"`
 	HasSnapshot     bool              `json:"has_snapshot"`
 	SnapshotDropped bool              `json:"snapshot_dropped,omitempty"`
-	ReceivedAt      time.Time         `json:"received_at"`
+	// SnapshotExpired: the snapshot was deleted by retention (the
+	// reference stays); GET …/snapshot answers 410.
+	SnapshotExpired bool      `json:"snapshot_expired,omitempty"`
+	ReceivedAt      time.Time `json:"received_at"`
 	// Status is the workflow state: StatusNew until the workflow moves it
 	// (only alarms move).
 	Status string `json:"status"`
@@ -128,7 +131,7 @@ const violationCols = `e.id, e.gateway_id, COALESCE(e.canteen_id, ''), e.event_i
 	e.received_at, e.status,
 	EXISTS (SELECT 1 FROM snapshots s WHERE s.gateway_id = e.gateway_id AND s.event_id = e.event_id),
 	COALESCE(c.name, ''), COALESCE(c.district, ''), e.reviewed_at, e.reviewed_by, e.verdict, e.review_note,
-	e.rectify_due, e.rectified_at, e.closed_at`
+	e.rectify_due, e.rectified_at, e.closed_at, e.snapshot_expired_at IS NOT NULL`
 
 // violationFrom is the FROM clause violationCols read.
 const violationFrom = ` FROM events e LEFT JOIN canteens c ON c.id = e.canteen_id`
@@ -151,7 +154,7 @@ func scanViolation(sc interface{ Scan(...any) error }, wf Workflow, now time.Tim
 		&started, &ended, &v.Phase, &v.Episode, &v.Historical, &attrs, &sha, &size, &v.SnapshotDropped,
 		&received, &v.Status, &v.HasSnapshot,
 		&v.CanteenName, &v.District, &reviewed, &v.ReviewedBy, &v.Verdict, &v.ReviewNote,
-		&rectifyDue, &rectified, &closed)
+		&rectifyDue, &rectified, &closed, &v.SnapshotExpired)
 	if err != nil {
 		return v, err
 	}
@@ -344,14 +347,19 @@ func (s *Store) SetViolationStatus(ctx context.Context, id int64, status string)
 	return nil
 }
 
-// Snapshot returns a violation's JPEG; ErrNotFound if the violation or its
-// snapshot is missing.
+// Snapshot returns a violation's JPEG; ErrExpired if retention deleted
+// it, ErrNotFound if the violation or its snapshot is missing.
 func (s *Store) Snapshot(ctx context.Context, id int64) ([]byte, error) {
 	var jpeg []byte
-	err := s.r.QueryRowContext(ctx, `SELECT s.jpeg FROM events e JOIN snapshots s ON s.gateway_id = e.gateway_id AND s.event_id = e.event_id
-		WHERE e.id = $1`, id).Scan(&jpeg)
-	if errors.Is(err, sql.ErrNoRows) {
+	var expired bool
+	err := s.r.QueryRowContext(ctx, `SELECT s.jpeg, e.snapshot_expired_at IS NOT NULL FROM events e
+		LEFT JOIN snapshots s ON s.gateway_id = e.gateway_id AND s.event_id = e.event_id
+		WHERE e.id = $1`, id).Scan(&jpeg, &expired)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && jpeg == nil && !expired) {
 		return nil, fmt.Errorf("snapshot of violation %d: %w", id, ErrNotFound)
+	}
+	if err == nil && jpeg == nil {
+		return nil, fmt.Errorf("snapshot of violation %d: %w", id, ErrExpired)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("get snapshot: %w", err)

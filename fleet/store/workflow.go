@@ -84,6 +84,8 @@ type Rectification struct {
 	// HasPhoto says whether a photo is stored (RectificationPhoto).
 	HasPhoto  bool   `json:"has_photo"`
 	PhotoType string `json:"photo_type,omitempty"`
+	// PhotoExpired: the photo was deleted by retention.
+	PhotoExpired bool `json:"photo_expired,omitempty"`
 	// Decision is DecisionAccepted, DecisionRejected or "" (pending).
 	Decision     string    `json:"decision,omitempty"`
 	DecidedBy    string    `json:"decided_by,omitempty"`
@@ -314,7 +316,7 @@ func (s *Store) History(ctx context.Context, id int64) ([]HistoryEntry, error) {
 // their photos; ErrNotFound if there is no such violation.
 func (s *Store) Rectifications(ctx context.Context, id int64) ([]Rectification, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, violation_id, submitted_by, submitted_at, note, photo IS NOT NULL, photo_type,
-		decision, decided_by, decided_at, decision_note FROM rectifications WHERE violation_id = $1 ORDER BY id`, id)
+		decision, decided_by, decided_at, decision_note, photo_expired_at IS NOT NULL FROM rectifications WHERE violation_id = $1 ORDER BY id`, id)
 	if err != nil {
 		return nil, fmt.Errorf("rectifications: %w", err)
 	}
@@ -325,7 +327,7 @@ func (s *Store) Rectifications(ctx context.Context, id int64) ([]Rectification, 
 		var submitted int64
 		var decided sql.NullInt64
 		if err := rows.Scan(&r.ID, &r.ViolationID, &r.SubmittedBy, &submitted, &r.Note, &r.HasPhoto, &r.PhotoType,
-			&r.Decision, &r.DecidedBy, &decided, &r.DecisionNote); err != nil {
+			&r.Decision, &r.DecidedBy, &decided, &r.DecisionNote, &r.PhotoExpired); err != nil {
 			return nil, fmt.Errorf("rectifications: %w", err)
 		}
 		r.SubmittedAt, r.DecidedAt = fromMs(submitted), fromNullMs(decided)
@@ -343,10 +345,16 @@ func (s *Store) Rectifications(ctx context.Context, id int64) ([]Rectification, 
 }
 
 // RectificationPhoto returns the photo of rectification rectID of
-// violation violationID; ErrNotFound if there is none.
+// violation violationID; ErrExpired if retention deleted it, ErrNotFound
+// if there is none.
 func (s *Store) RectificationPhoto(ctx context.Context, violationID, rectID int64) (photo []byte, photoType string, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT photo, photo_type FROM rectifications WHERE id = $1 AND violation_id = $2 AND photo IS NOT NULL`,
-		rectID, violationID).Scan(&photo, &photoType)
+	var expired bool
+	err = s.r.QueryRowContext(ctx, `SELECT photo, photo_type, photo_expired_at IS NOT NULL FROM rectifications
+		WHERE id = $1 AND violation_id = $2 AND (photo IS NOT NULL OR photo_expired_at IS NOT NULL)`,
+		rectID, violationID).Scan(&photo, &photoType, &expired)
+	if err == nil && photo == nil && expired {
+		return nil, "", fmt.Errorf("photo of rectification %d of violation %d: %w", rectID, violationID, ErrExpired)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", fmt.Errorf("photo of rectification %d of violation %d: %w", rectID, violationID, ErrNotFound)
 	} else if err != nil {

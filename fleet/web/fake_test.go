@@ -24,8 +24,10 @@ type fakeAPI struct {
 	t   testing.TB
 	now time.Time
 
-	mu         sync.Mutex
-	status     string // alarm 42
+	mu     sync.Mutex
+	status string // alarm 42
+	// expired: alarm 42's snapshot was deleted by retention.
+	expired    bool
 	history    []map[string]any
 	rects      []map[string]any
 	viewing    bool
@@ -483,6 +485,9 @@ func (f *fakeAPI) alarm(detail bool) map[string]any {
 		"boxes":      []any{map[string]any{"x": 0.3, "y": 0.2, "w": 0.2, "h": 0.4, "label": "no_mask", "score": 0.91}},
 		"started_at": f.ts(-26 * time.Hour), "historical": false, "has_snapshot": true, "received_at": f.ts(-26 * time.Hour),
 		"status": f.status, "alarm": true, "canteen_name": "徐汇实验小学食堂", "district": "徐汇区", "review_due": f.ts(-2 * time.Hour)}
+	if f.expired {
+		v["has_snapshot"], v["snapshot_expired"] = false, true
+	}
 	switch f.status {
 	case "new":
 		v["overdue"] = "review"

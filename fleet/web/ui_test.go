@@ -326,6 +326,15 @@ func TestUI(t *testing.T) {
 	if n := b.eval(`String(document.querySelectorAll("#confirm, #accept, #rect-submit").length)`); n != "0" {
 		t.Errorf("a regulator has %s actions on a confirmed alarm", n)
 	}
+	// A snapshot deleted by retention: the placeholder, and why.
+	f.mu.Lock()
+	f.expired = true
+	f.mu.Unlock()
+	b.do("expired snapshot", 30*time.Second, chromedp.Reload(),
+		chromedp.WaitReady(css(`#alarm-snapshot[data-drawn="placeholder"]`)), chromedp.WaitVisible(css("#snapshot-expired")))
+	f.mu.Lock()
+	f.expired = false
+	f.mu.Unlock()
 	b.logout()
 
 	// The operator: the notice, a rectification with a photo, an invite.

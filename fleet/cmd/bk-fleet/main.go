@@ -220,6 +220,7 @@ func serve(args []string, stderr io.Writer) int {
 	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
+	retain := addRetentionFlags(fs)
 	db := addDBFlags(fs)
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
@@ -306,6 +307,10 @@ func serve(args []string, stderr io.Writer) int {
 	if warm == 0 {
 		warm = -1 // core: negative is never
 	}
+	retention, retainEvery, ok := retain.parse(stderr)
+	if !ok {
+		return 2
+	}
 	if *iceServers != "" {
 		lc.ICEServers = []webrtc.ICEServer{{URLs: strings.Split(*iceServers, ","), Username: *iceUser, Credential: *icePass}}
 	}
@@ -323,6 +328,7 @@ func serve(args []string, stderr io.Writer) int {
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
+		Retention: &retention, RetainEvery: retainEvery,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -341,9 +341,15 @@ func (p *Pipeline) snapshot(dec *decode.Decoder, tr rules.Transition) ([]byte, e
 		return nil, fmt.Errorf("scale: %w", err)
 	}
 	img := snapshot.FromI420(fr.Width, fr.Height, fr.Data)
+	// every box is tagged with the violation's type (ASCII, so the
+	// built-in font draws it) and the score of its own detection
 	boxes := make([]snapshot.Labeled, len(tr.Boxes))
 	for i, b := range tr.Boxes {
-		boxes[i] = snapshot.Labeled{Box: b, Label: tr.Type, Score: tr.Score}
+		score := tr.Score
+		if i < len(tr.Hits) {
+			score = tr.Hits[i].Score
+		}
+		boxes[i] = snapshot.Labeled{Box: b, Label: tr.Type, Score: score}
 	}
 	return snapshot.Annotate(img, boxes, 0)
 }

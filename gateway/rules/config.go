@@ -194,7 +194,11 @@ type Rule struct {
 	// Required.
 	Type string `yaml:"type"`
 	// Label is the detection label that feeds the rule. Default: the type,
-	// except after_hours_motion, whose default label is "motion".
+	// except after_hours_motion, whose default label is "motion". For the
+	// types about people it names the "person without X" class
+	// (no_chef_hat, ...) or the object held (smoking, phone); intruder
+	// counts any person as well as the label; off_post counts people and
+	// has no use for it.
 	Label string `yaml:"label"`
 	// Plugin, when set, takes detections only from that plugin, which must
 	// be listed in plugins. Default: any plugin.
@@ -304,9 +308,6 @@ func RuleDefaults(typ string) Rule {
 		r.When = WhenOperating
 		r.AbsentFor = 5 * time.Minute
 		r.Persistence = Persistence{Hits: 1, Window: 1}
-	case typ == "intruder":
-		r.Label = "person"
-		r.When = WhenAfterHours
 	case typ == "after_hours_motion":
 		r.Label = "motion"
 		r.When = WhenAfterHours

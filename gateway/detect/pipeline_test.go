@@ -194,3 +194,40 @@ func TestSampledFPS(t *testing.T) {
 		t.Error("a plugin that is not ready was called")
 	}
 }
+
+// TestOffPostNotWhileBlind: a plugin that does not answer is not "nobody
+// there": off_post waits until every plugin answers again.
+func TestOffPostNotWhileBlind(t *testing.T) {
+	src := startSource(t, "kitchen")
+	seer := newFake(sdk.FormatGRAY8)
+	down := newFake(sdk.FormatGRAY8)
+	down.ready.Store(false)
+	var mu sync.Mutex
+	var eps []Episode
+	p := &Pipeline{CameraID: "cam", Source: src,
+		Engine:  engine(t, "plugins: [{name: seer}, {name: down}]\nrules: [{type: off_post, absent_for: 1s}]\n"),
+		Plugins: []Use{{Name: "seer", Plugin: seer}, {Name: "down", Plugin: down}},
+		Emit: func(_ context.Context, e Episode) error {
+			mu.Lock()
+			defer mu.Unlock()
+			eps = append(eps, e)
+			return nil
+		}}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitUntil(t, 15*time.Second, "4 frames", func() bool { return len(seer.calls()) >= 4 })
+	mu.Lock()
+	n := len(eps)
+	mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d episodes while a plugin was down", n)
+	}
+	down.ready.Store(true)
+	waitUntil(t, 15*time.Second, "off_post once both answer", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(eps) > 0 && eps[0].Transition.Type == "off_post"
+	})
+}

@@ -316,6 +316,14 @@ func (e *Engine) Stats() Stats {
 // transitions it causes, in rule order (and, within a type, in the order
 // its subjects were first seen).
 func (e *Engine) Observe(at time.Time, ds []Detection) []Transition {
+	return e.ObservePartial(at, ds, nil)
+}
+
+// ObservePartial is Observe for a frame that the plugins named in failed
+// did not answer (an error, a deadline, a relaunch). A rule that concludes
+// from what is missing, off_post, cannot tell nobody from a blind plugin:
+// such a frame restarts its count.
+func (e *Engine) ObservePartial(at time.Time, ds []Detection, failed []string) []Transition {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.stats.Observed++
@@ -335,7 +343,8 @@ func (e *Engine) Observe(at time.Time, ds []Detection) []Transition {
 	}
 	for _, r := range e.rules {
 		var hits []subjectHits
-		if r.applies(at, operating) {
+		blind := r.kind == kindAbsent && len(failed) > 0 && (r.Plugin == "" || slices.Contains(failed, r.Plugin))
+		if r.applies(at, operating) && !blind {
 			hits = r.evaluate(e, f, at)
 		} else {
 			r.absentSince = time.Time{}

@@ -88,6 +88,8 @@ type frame struct {
 	// track is each subject's track id: plain people, and "person without
 	// X" detections that belong to nobody.
 	track []string
+	// wears are the attributes each plain person owns, by person index.
+	wears map[int][]int
 }
 
 // prepare resolves roles, owners and tracks for the kept detections of a
@@ -124,6 +126,12 @@ func (e *Engine) prepare(at time.Time, dets []Detection) *frame {
 			}
 		}
 		f.owner[i] = best
+		if best >= 0 && f.roles[i].kind == RoleAttribute {
+			if f.wears == nil {
+				f.wears = make(map[int][]int)
+			}
+			f.wears[best] = append(f.wears[best], i)
+		}
 	}
 	// subjects: plain people, and violations of a person that belong to
 	// no plain person (a model with "person without a hat" boxes only)
@@ -160,8 +168,8 @@ func (f *frame) subject(i int) (int, string) {
 // hasAttribute reports whether person p wears attribute means, seen at
 // score or above, inside its region.
 func (f *frame) hasAttribute(p int, means string, score float64) bool {
-	for i, r := range f.roles {
-		if r.kind == RoleAttribute && r.means == means && f.owner[i] == p && f.dets[i].Score >= score {
+	for _, i := range f.wears[p] {
+		if f.roles[i].means == means && f.dets[i].Score >= score {
 			return true
 		}
 	}

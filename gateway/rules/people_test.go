@@ -249,6 +249,19 @@ rules:
 	if s := starts(trs); len(s) != 1 || !s[0].At.Equal(at(0, 6, 2)) {
 		t.Fatalf("starts %+v, want one at 06:02", s)
 	}
+	// the detector failing is not nobody: its frames restart the count
+	e = engine(t, doc)
+	var failing []Transition
+	for i := range 600 {
+		var failed []string
+		if i%60 == 59 {
+			failed = []string{"ai"}
+		}
+		failing = append(failing, e.ObservePartial(t0.Add(time.Duration(i)*time.Second), []Detection{away}, failed)...)
+	}
+	if len(failing) != 0 {
+		t.Fatalf("with the detector failing once a minute: %s", phases(failing))
+	}
 	// someone at the stove all along: nothing
 	e = engine(t, doc)
 	if trs := run(e, t0, 600, func(int) []Detection { return []Detection{atStove} }); len(trs) != 0 {

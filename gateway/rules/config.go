@@ -219,7 +219,9 @@ type Rule struct {
 	// after_hours_motion.
 	Persistence Persistence `yaml:"persistence"`
 	// Cooldown: after an episode of this type on this camera ends, no new one
-	// starts for this long. Default 5m (10m for camera_* types).
+	// starts for this long; for the types about people (no_chef_hat, ...,
+	// smoking, phone), for that person's track. Default 5m (10m for
+	// camera_* types).
 	Cooldown time.Duration `yaml:"cooldown"`
 	// EndAfter: an episode ends when no hit came for this long. Default 30s.
 	EndAfter time.Duration `yaml:"end_after"`

@@ -448,7 +448,24 @@ func (e *Engine) forget(st *typeState, at time.Time) {
 		delete(st.eps, ep.key)
 		return true
 	})
+	// a tracker that keeps losing people could leave many subjects cooling
+	// down: past maxSubjects, the oldest that are not running go
+	for i := 0; len(st.order) > maxSubjects && i < len(st.order); {
+		ep := st.order[i]
+		if ep.active {
+			i++
+			continue
+		}
+		for _, r := range st.rules {
+			delete(r.wins, ep.key)
+		}
+		delete(st.eps, ep.key)
+		st.order = slices.Delete(st.order, i, i+1)
+	}
 }
+
+// maxSubjects bounds the subjects one type remembers on one camera.
+const maxSubjects = 4 * MaxTracks
 
 // Tick ends the episodes that saw no hit for their end_after; call it
 // periodically, so episodes end when frames stop arriving.

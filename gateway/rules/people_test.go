@@ -460,3 +460,57 @@ func TestAIExample(t *testing.T) {
 		t.Fatalf("transitions %s %+v", got, trs)
 	}
 }
+
+// BenchmarkObservePeople: one frame of testdata/ai.yaml's rules with 8
+// people, half of them with hat, mask and apron, and two objects.
+func BenchmarkObservePeople(b *testing.B) {
+	doc, err := os.ReadFile("testdata/ai.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := engine(b, string(doc))
+	e.AllowLabels("person", "hat", "mask", "apron", "head_nohat", "cigarette", "cell_phone", "rat")
+	var ds []Detection
+	for i := range 8 {
+		p := cook(float64(i) * 0.1)
+		p.Plugin = "onnx"
+		p.Box.W = 0.09
+		ds = append(ds, p)
+		if i%2 == 0 {
+			for _, l := range []string{"hat", "mask", "apron"} {
+				a := worn(p, l, defaultRegion(l))
+				a.Plugin, a.Attrs = "onnx", nil
+				ds = append(ds, a)
+			}
+		}
+	}
+	ds = append(ds, Detection{Plugin: "onnx", Label: "cell_phone", Score: 0.8, Box: Box{0.02, 0.5, 0.02, 0.03}},
+		Detection{Plugin: "onnx", Label: "rat", Score: 0.8, Box: Box{0.9, 0.9, 0.05, 0.03}})
+	r := rand.New(rand.NewPCG(3, 4))
+	t0 := at(0, 10, 0)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		frame := make([]Detection, len(ds))
+		for k, d := range ds {
+			frame[k] = jitter(r, d)
+		}
+		e.Observe(t0.Add(time.Duration(i)*time.Second), frame)
+	}
+}
+
+// TestSubjectsBounded: a tracker that loses people every frame leaves
+// subjects cooling down; the engine remembers at most maxSubjects.
+func TestSubjectsBounded(t *testing.T) {
+	e := engine(t, "plugins: [{name: ai}]\ntracker: {max_age: 1s}\nrules: [{type: no_chef_hat, persistence: {hits: 1}, end_after: 1s, cooldown: 1h}]")
+	e.AllowLabels("person", "chef_hat")
+	t0 := at(0, 10, 0)
+	started := 0
+	for i := range 1000 {
+		p := cook(float64(i%2) * 0.5) // jumps: a new track each frame
+		p.Box.Y = float64(i%3) * 0.1
+		started += len(starts(e.Observe(t0.Add(time.Duration(i)*2*time.Second), []Detection{p})))
+	}
+	if n := len(e.types[0].order); n > maxSubjects || started < 900 {
+		t.Fatalf("%d subjects remembered, %d started", n, started)
+	}
+}

@@ -616,7 +616,7 @@ func (r *rule) evaluate(e *Engine, f *frame, at time.Time) []subjectHits {
 		// a "person without X" class: on the person it belongs to
 		for i := range f.dets {
 			d := &f.dets[i]
-			if (f.roles[i].violation == r.Type || d.Label == r.Label && f.roles[i].kind != RoleAttribute) &&
+			if (f.roles[i].violation == r.Type || d.Label == r.Label) &&
 				d.Score >= r.MinScore && from(d) {
 				s, key := f.subject(i)
 				if key != "" && inZone(s) {

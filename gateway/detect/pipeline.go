@@ -353,8 +353,14 @@ func (p *Pipeline) snapshot(dec *decode.Decoder, tr rules.Transition) ([]byte, e
 		return nil, fmt.Errorf("scale: %w", err)
 	}
 	img := snapshot.FromI420(fr.Width, fr.Height, fr.Data)
-	// every box is tagged with the violation's type (ASCII, so the
-	// built-in font draws it) and the score of its own detection
+	return snapshot.Annotate(img, labeled(tr), 0)
+}
+
+// labeled are the boxes a transition's snapshot shows, each tagged with
+// the violation's type (ASCII, so the built-in font draws it) and the score
+// of its own detection: the person without a hat, the phone and the person
+// holding it.
+func labeled(tr rules.Transition) []snapshot.Labeled {
 	boxes := make([]snapshot.Labeled, len(tr.Boxes))
 	for i, b := range tr.Boxes {
 		score := tr.Score
@@ -363,5 +369,5 @@ func (p *Pipeline) snapshot(dec *decode.Decoder, tr rules.Transition) ([]byte, e
 		}
 		boxes[i] = snapshot.Labeled{Box: b, Label: tr.Type, Score: score}
 	}
-	return snapshot.Annotate(img, boxes, 0)
+	return boxes
 }

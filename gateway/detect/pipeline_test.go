@@ -231,3 +231,21 @@ func TestOffPostNotWhileBlind(t *testing.T) {
 		return len(eps) > 0 && eps[0].Transition.Type == "off_post"
 	})
 }
+
+// TestSnapshotLabels: a phone episode's snapshot tags the phone and the
+// person holding it with the violation type, each with its own score.
+func TestSnapshotLabels(t *testing.T) {
+	e := engine(t, "plugins: [{name: ai}]\nrules: [{type: phone, persistence: {hits: 1}}]")
+	e.AllowLabels("person", "phone")
+	person := rules.Detection{Plugin: "ai", Label: "person", Score: 0.9, Box: rules.Box{X: 0.4, Y: 0.2, W: 0.2, H: 0.6}}
+	phone := rules.Detection{Plugin: "ai", Label: "phone", Score: 0.7, Box: rules.Box{X: 0.45, Y: 0.5, W: 0.04, H: 0.06}}
+	trs := e.Observe(time.Date(2026, 3, 4, 2, 0, 0, 0, time.UTC), []rules.Detection{person, phone})
+	if len(trs) != 1 || !trs[0].Frame {
+		t.Fatalf("transitions %+v", trs)
+	}
+	got := labeled(trs[0])
+	if len(got) != 2 || got[0].Label != "phone" || got[1].Label != "phone" || got[0].Score != 0.9 || got[1].Score != 0.7 ||
+		got[0].Box != person.Box || got[1].Box != phone.Box {
+		t.Fatalf("labeled %+v", got)
+	}
+}

@@ -166,6 +166,16 @@ func TestDetectErrors(t *testing.T) {
 			`cameras[0].detect.plugins[0].name: "Tamper": want lowercase letters, digits, _ and -, at most 64 (line 7)`},
 		{"not a mapping", "    - tamper\n", "cameras[0].detect: want a mapping, got a list (line 7)"},
 		{"rules without plugins", "    rules: [{type: camera_dark}]\n", "cameras[0].detect.plugins: the rules need at least one plugin to feed them (line 6)"},
+		{"label role", "    plugins:\n    - name: tamper\n      labels:\n        hat: {role: hat}\n",
+			`cameras[0].detect.plugins[0].labels.hat.role: "hat": want person, attribute or object (line 10)`},
+		{"label role unknown key", "    plugins:\n    - name: tamper\n      labels:\n        hat: {role: attribute, zone: head}\n",
+			`cameras[0].detect.plugins[0].labels.hat: unknown key "zone", did you mean "role"? (line 10)`},
+		{"tracker", "    plugins: [{name: tamper}]\n    tracker:\n      max_age: 1h\n",
+			"cameras[0].detect.tracker.max_age: 1h0m0s is outside 0..10m0s (line 9)"},
+		{"min_overlap on the wrong type", "    plugins: [{name: tamper}]\n    rules:\n    - type: no_mask\n      min_overlap: 0.3\n",
+			"cameras[0].detect.rules[0].min_overlap: only for smoking and phone (line 10)"},
+		{"rodent hours", "    plugins: [{name: tamper}]\n    rules:\n    - type: rodent\n      when: operating\n",
+			"cameras[0].detect.rules[0].when: rodent is a violation at any hour: leave it out (line 10)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(head+tc.doc), nil)
@@ -395,5 +405,66 @@ func TestDetectEnv(t *testing.T) {
 	}
 	if c.Cameras[0] != want.Cameras[0] || !slices.Equal(c.Plugins, want.Plugins) {
 		t.Errorf("env reached cameras or plugins:\n%+v\n%+v", c.Cameras[0], c.Plugins)
+	}
+}
+
+// TestExampleAICamera: the commented AI camera of example.yaml, once
+// uncommented, is a valid config.
+func TestExampleAICamera(t *testing.T) {
+	data, err := os.ReadFile("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	in := false
+	blocks := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		switch strings.TrimSpace(line) {
+		case "# >>> ai example":
+			in = true
+			blocks++
+			continue
+		case "# <<< ai example":
+			in = false
+			continue
+		}
+		if in {
+			i := strings.Index(line, "# ")
+			if i < 0 {
+				t.Fatalf("line %q in the example block is not commented", line)
+			}
+			line = line[:i] + line[i+2:]
+		}
+		out = append(out, line)
+	}
+	if blocks != 2 {
+		t.Fatalf("%d example blocks, want the plugin's and the camera's", blocks)
+	}
+	c, err := Parse([]byte(strings.Join(out, "\n")), nil)
+	if err != nil {
+		t.Fatalf("uncommented AI camera: %v", err)
+	}
+	cam, ok := c.Camera("cam-2")
+	if !ok {
+		t.Fatal("no cam-2")
+	}
+	r := cam.Detect.Rules()
+	if len(r.Rules) != 9 || r.Plugins[0].Labels["hat"].Means != "chef_hat" || r.Tracker.MaxAge != 10*time.Second {
+		t.Fatalf("detect %+v", r)
+	}
+	if _, err := rules.NewEngine(cam.ID, r); err != nil {
+		t.Fatal(err)
+	}
+	// as the fleet pushes it: the same config back from its JSON form
+	j, err := c.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := FromJSON(j)
+	if err != nil {
+		t.Fatalf("from JSON: %v", err)
+	}
+	if bc, _ := back.Camera("cam-2"); !reflect.DeepEqual(bc.Detect.Rules(), r) {
+		t.Fatalf("JSON round trip:\n got %+v\nwant %+v", bc.Detect.Rules(), r)
 	}
 }

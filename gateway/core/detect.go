@@ -172,6 +172,13 @@ func (c *cameraRun) emitEpisode(ctx context.Context, e detect.Episode) error {
 		}
 		ev.Attrs["plugin"] = h.Plugin
 	}
+	if tr.Track != "" {
+		// the person the episode is about (rules.Transition.Track)
+		if ev.Attrs == nil {
+			ev.Attrs = map[string]string{}
+		}
+		ev.Attrs["track"] = tr.Track
+	}
 	if err := c.g.appendRecord(ctx, wire.KindEvent, ev, e.JPEG); err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -282,6 +283,7 @@ func (p *Pipeline) detect(ctx context.Context, dec *decode.Decoder, at time.Time
 		}})
 	}
 	results := make([][]rules.Detection, len(jobs))
+	failed := make([]bool, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
@@ -293,6 +295,7 @@ func (p *Pipeline) detect(ctx context.Context, dec *decode.Decoder, at time.Time
 			ds, err := j.use.Plugin.Detect(cctx, j.frame)
 			if err != nil {
 				p.stats.pluginErrors.Add(1)
+				failed[i] = true
 				return
 			}
 			valid, dropped := sdk.ValidateDetections(j.info, ds)
@@ -310,8 +313,17 @@ func (p *Pipeline) detect(ctx context.Context, dec *decode.Decoder, at time.Time
 	for _, r := range results {
 		all = append(all, r...)
 	}
+	// the plugins that did not answer, skipped ones included: the rules
+	// must not read their silence as "nobody there"
+	var missed []string
+	for _, u := range p.Plugins {
+		i := slices.IndexFunc(jobs, func(j job) bool { return j.use.Name == u.Name })
+		if i < 0 || failed[i] {
+			missed = append(missed, u.Name)
+		}
+	}
 	p.stats.detections.Add(uint64(len(all)))
-	trs := p.Engine.Observe(at, all)
+	trs := p.Engine.ObservePartial(at, all, missed)
 	p.emit(ctx, trs, dec)
 }
 
@@ -341,9 +353,21 @@ func (p *Pipeline) snapshot(dec *decode.Decoder, tr rules.Transition) ([]byte, e
 		return nil, fmt.Errorf("scale: %w", err)
 	}
 	img := snapshot.FromI420(fr.Width, fr.Height, fr.Data)
+	return snapshot.Annotate(img, labeled(tr), 0)
+}
+
+// labeled are the boxes a transition's snapshot shows, each tagged with
+// the violation's type (ASCII, so the built-in font draws it) and the score
+// of its own detection: the person without a hat, the phone and the person
+// holding it.
+func labeled(tr rules.Transition) []snapshot.Labeled {
 	boxes := make([]snapshot.Labeled, len(tr.Boxes))
 	for i, b := range tr.Boxes {
-		boxes[i] = snapshot.Labeled{Box: b, Label: tr.Type, Score: tr.Score}
+		score := tr.Score
+		if i < len(tr.Hits) {
+			score = tr.Hits[i].Score
+		}
+		boxes[i] = snapshot.Labeled{Box: b, Label: tr.Type, Score: score}
 	}
-	return snapshot.Annotate(img, boxes, 0)
+	return boxes
 }

@@ -194,3 +194,58 @@ func TestSampledFPS(t *testing.T) {
 		t.Error("a plugin that is not ready was called")
 	}
 }
+
+// TestOffPostNotWhileBlind: a plugin that does not answer is not "nobody
+// there": off_post waits until every plugin answers again.
+func TestOffPostNotWhileBlind(t *testing.T) {
+	src := startSource(t, "kitchen")
+	seer := newFake(sdk.FormatGRAY8)
+	down := newFake(sdk.FormatGRAY8)
+	down.ready.Store(false)
+	var mu sync.Mutex
+	var eps []Episode
+	p := &Pipeline{CameraID: "cam", Source: src,
+		Engine:  engine(t, "plugins: [{name: seer}, {name: down}]\nrules: [{type: off_post, absent_for: 1s}]\n"),
+		Plugins: []Use{{Name: "seer", Plugin: seer}, {Name: "down", Plugin: down}},
+		Emit: func(_ context.Context, e Episode) error {
+			mu.Lock()
+			defer mu.Unlock()
+			eps = append(eps, e)
+			return nil
+		}}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	waitUntil(t, 15*time.Second, "4 frames", func() bool { return len(seer.calls()) >= 4 })
+	mu.Lock()
+	n := len(eps)
+	mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d episodes while a plugin was down", n)
+	}
+	down.ready.Store(true)
+	waitUntil(t, 15*time.Second, "off_post once both answer", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(eps) > 0 && eps[0].Transition.Type == "off_post"
+	})
+}
+
+// TestSnapshotLabels: a phone episode's snapshot tags the phone and the
+// person holding it with the violation type, each with its own score.
+func TestSnapshotLabels(t *testing.T) {
+	e := engine(t, "plugins: [{name: ai}]\nrules: [{type: phone, persistence: {hits: 1}}]")
+	e.AllowLabels("person", "phone")
+	person := rules.Detection{Plugin: "ai", Label: "person", Score: 0.9, Box: rules.Box{X: 0.4, Y: 0.2, W: 0.2, H: 0.6}}
+	phone := rules.Detection{Plugin: "ai", Label: "phone", Score: 0.7, Box: rules.Box{X: 0.45, Y: 0.5, W: 0.04, H: 0.06}}
+	trs := e.Observe(time.Date(2026, 3, 4, 2, 0, 0, 0, time.UTC), []rules.Detection{person, phone})
+	if len(trs) != 1 || !trs[0].Frame {
+		t.Fatalf("transitions %+v", trs)
+	}
+	got := labeled(trs[0])
+	if len(got) != 2 || got[0].Label != "phone" || got[1].Label != "phone" || got[0].Score != 0.9 || got[1].Score != 0.7 ||
+		got[0].Box != person.Box || got[1].Box != phone.Box {
+		t.Fatalf("labeled %+v", got)
+	}
+}

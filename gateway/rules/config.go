@@ -12,6 +12,16 @@
 // episode is one alarm: a start (with a snapshot of the frame), a few
 // updates, an end.
 //
+// Rules about people and what they carry (people.go) read each detection's
+// role: a person, an attribute of a person (a chef's hat on the head, a
+// uniform on the body, gloves on the hands) or an object (a phone, a
+// cigarette, a rodent, a bin). The role comes from the detection's attrs
+// ("role", "region", "violation"), as a model's manifest declares them, or
+// from the camera's label map (plugins[].labels) for a model without roles.
+// A small IoU tracker (tracker.go) follows the people across frames, so
+// that each person's violation is one episode: one cook without a hat for a
+// minute is one alarm with updates, two such cooks are two.
+//
 // Detections from plugins are outside input: Sanitize drops malformed ones
 // (NaN scores, boxes outside the frame, unknown labels, absurd counts) before
 // any rule sees them, and the Engine counts them.
@@ -26,6 +36,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // schedules work on a rootfs without /usr/share/zoneinfo
@@ -46,6 +57,8 @@ const (
 	MaxPeriods     = 16
 	MaxWindow      = 64 // frames a persistence window may span
 	MaxFPS         = 30
+	MaxLabelRoles  = 256
+	MaxTracks      = 64 // people followed at once on one camera
 	DefaultTZ      = "Asia/Shanghai"
 	maxLabelBytes  = 64
 	maxParamKey    = 64
@@ -55,6 +68,8 @@ const (
 	maxCooldown    = 24 * time.Hour
 	maxEndAfter    = time.Hour
 	maxUpdateEvery = 24 * time.Hour
+	maxAbsentFor   = 24 * time.Hour
+	maxTrackAge    = 10 * time.Minute
 )
 
 // When a rule applies.
@@ -75,8 +90,41 @@ type CameraRules struct {
 	Plugins []PluginRef `yaml:"plugins"`
 	// Schedule is the canteen's operating hours for this camera.
 	Schedule Schedule `yaml:"schedule"`
+	// Tracker follows people across frames, for the rules about people.
+	Tracker Tracker `yaml:"tracker"`
 	// Rules turn detections into violations. Default none.
 	Rules []Rule `yaml:"rules"`
+}
+
+// Tracker is the camera's IoU tracker of people: each frame, people are
+// matched greedily to the tracks of earlier frames, best overlap first; a
+// person matching none starts a new track. A person detection that carries
+// a track_id of its plugin's own is followed by that id instead.
+type Tracker struct {
+	// MinIoU is the least intersection over union that continues a track,
+	// in 0..1. Default 0.3.
+	MinIoU float64 `yaml:"min_iou"`
+	// MaxAge is how long a track lives without being seen; a person who
+	// comes back later is a new track, and a new episode. 0..10m.
+	// Default 10s.
+	MaxAge time.Duration `yaml:"max_age"`
+	// MinScore is the least score of a person detection, in 0..1: fainter
+	// ones are not people to any rule (nor for off_post). Default 0.5.
+	MinScore float64 `yaml:"min_score"`
+}
+
+// WithDefaults is t with each zero field set to its default.
+func (t Tracker) WithDefaults() Tracker {
+	if t.MinIoU == 0 {
+		t.MinIoU = 0.3
+	}
+	if t.MaxAge == 0 {
+		t.MaxAge = 10 * time.Second
+	}
+	if t.MinScore == 0 {
+		t.MinScore = defaultScore
+	}
+	return t
 }
 
 // PluginRef names a detector plugin and its params.
@@ -86,6 +134,31 @@ type PluginRef struct {
 	// Params are passed to the plugin with each frame; their meaning is the
 	// plugin's. Default none.
 	Params map[string]string `yaml:"params"`
+	// Labels give the plugin's labels their roles on this camera, for a
+	// model whose manifest does not (its detections carry no "role"
+	// attr), or to override it: {person: {role: person}, hat: {role:
+	// attribute, region: head, means: chef_hat}}. An entry here wins over
+	// the detection's attrs. Default none: roles come from the attrs, and
+	// a label "person" without one is a person, any other an object.
+	Labels map[string]LabelRole `yaml:"labels"`
+}
+
+// LabelRole is what one label of a plugin stands for.
+type LabelRole struct {
+	// Role is person, attribute or object. Required.
+	Role string `yaml:"role"`
+	// Region is where on a person an attribute is looked for: head (the
+	// top 30% of the person's box), body or hands (the whole box). Only
+	// for attributes. Default: head for chef_hat and mask, hands for
+	// gloves, body for the rest.
+	Region string `yaml:"region"`
+	// Means is the attribute this label shows, as rules name it
+	// (attribute: chef_hat). Only for attributes. Default: the label.
+	Means string `yaml:"means"`
+	// Violation makes the label a "person without X" class: each such
+	// detection is a hit for that violation type (no_chef_hat, ...), on
+	// the person it is part of. Default none.
+	Violation string `yaml:"violation"`
 }
 
 // Schedule is the operating hours, evaluated in Timezone. With no hours at
@@ -121,7 +194,11 @@ type Rule struct {
 	// Required.
 	Type string `yaml:"type"`
 	// Label is the detection label that feeds the rule. Default: the type,
-	// except after_hours_motion, whose default label is "motion".
+	// except after_hours_motion, whose default label is "motion". For the
+	// types about people it names the "person without X" class
+	// (no_chef_hat, ...) or the object held (smoking, phone); intruder
+	// counts any person as well as the label; off_post counts people and
+	// has no use for it.
 	Label string `yaml:"label"`
 	// Plugin, when set, takes detections only from that plugin, which must
 	// be listed in plugins. Default: any plugin.
@@ -142,13 +219,40 @@ type Rule struct {
 	// after_hours_motion.
 	Persistence Persistence `yaml:"persistence"`
 	// Cooldown: after an episode of this type on this camera ends, no new one
-	// starts for this long. Default 5m (10m for camera_* types).
+	// starts for this long; for the types about people (no_chef_hat, ...,
+	// smoking, phone), for that person's track. Default 5m (10m for
+	// camera_* types).
 	Cooldown time.Duration `yaml:"cooldown"`
 	// EndAfter: an episode ends when no hit came for this long. Default 30s.
 	EndAfter time.Duration `yaml:"end_after"`
 	// UpdateEvery: at most one update per this interval during an episode.
 	// Default 60s.
 	UpdateEvery time.Duration `yaml:"update_every"`
+	// Hours, when set, are the only times the rule is in force, as daily
+	// "HH:MM-HH:MM" ranges in the schedule's timezone, in place of When:
+	// e.g. when nobody may be in the store room (intruder). Not for
+	// rodent, which is watched at all hours. Default none: When decides.
+	Hours []string `yaml:"hours"`
+	// Attribute, for no_chef_hat, no_mask, no_uniform, no_gloves and
+	// shirtless: the attribute whose absence from a person is the
+	// violation. A person is checked only when a plugin on the camera
+	// declares a label with that meaning (a model that cannot see hats
+	// says nothing about them). Default chef_hat, mask, uniform, gloves,
+	// shirt.
+	Attribute string `yaml:"attribute"`
+	// AttributeScore, for the same types: the least score at which an
+	// attribute counts as present, in 0..1; the doubt goes to the cook, so
+	// it is below min_score. Default 0.3.
+	AttributeScore float64 `yaml:"attribute_score"`
+	// MinOverlap, for smoking and phone: the least fraction of the
+	// object's box inside a person's box for the object to be that
+	// person's, in 0..1 (containment, not IoU: a phone is small beside
+	// the hand holding it). Default 0.5.
+	MinOverlap float64 `yaml:"min_overlap"`
+	// AbsentFor, for off_post: how long nobody may be in the zone while
+	// the rule is in force (from when it comes into force, e.g. opening
+	// time) before it is a violation, 1s to 24h. Default 5m.
+	AbsentFor time.Duration `yaml:"absent_for"`
 }
 
 // Persistence is "Hits hits in the last Window observed frames".
@@ -158,6 +262,16 @@ type Persistence struct {
 	// Window in frames, 1..64. Default 5 (or Hits when only Hits is set).
 	Window int `yaml:"window"`
 }
+
+// attributeOf are the person-attribute types and the attribute whose
+// absence each is.
+var attributeOf = map[string]string{
+	"no_chef_hat": "chef_hat", "no_mask": "mask", "no_uniform": "uniform",
+	"no_gloves": "gloves", "shirtless": "shirt",
+}
+
+// withPerson are the types of an object held by a person.
+var withPerson = map[string]bool{"smoking": true, "phone": true}
 
 // staffTypes are what people do, watched during operating hours.
 var staffTypes = map[string]bool{
@@ -185,6 +299,17 @@ func RuleDefaults(typ string) Rule {
 		UpdateEvery: 60 * time.Second,
 	}
 	switch {
+	case attributeOf[typ] != "":
+		r.When = WhenOperating
+		r.Attribute = attributeOf[typ]
+		r.AttributeScore = 0.3
+	case withPerson[typ]:
+		r.When = WhenOperating
+		r.MinOverlap = 0.5
+	case typ == "off_post":
+		r.When = WhenOperating
+		r.AbsentFor = 5 * time.Minute
+		r.Persistence = Persistence{Hits: 1, Window: 1}
 	case typ == "after_hours_motion":
 		r.Label = "motion"
 		r.When = WhenAfterHours
@@ -226,6 +351,18 @@ func (r Rule) WithDefaults() Rule {
 	}
 	if r.UpdateEvery == 0 {
 		r.UpdateEvery = d.UpdateEvery
+	}
+	if r.Attribute == "" {
+		r.Attribute = d.Attribute
+	}
+	if r.AttributeScore == 0 {
+		r.AttributeScore = d.AttributeScore
+	}
+	if r.MinOverlap == 0 {
+		r.MinOverlap = d.MinOverlap
+	}
+	if r.AbsentFor == 0 {
+		r.AbsentFor = d.AbsentFor
 	}
 	return r
 }
@@ -297,6 +434,24 @@ func (c *CameraRules) Validate(path string) error {
 				l.fail(pp+".params."+k, "want at most %d bytes of UTF-8", maxParamValue)
 			}
 		}
+		if len(p.Labels) > MaxLabelRoles {
+			l.fail(pp+".labels", "%d labels, limit %d", len(p.Labels), MaxLabelRoles)
+			continue
+		}
+		for k, lr := range sortedRoles(p.Labels) {
+			lr.validate(pp+".labels", k, &l)
+		}
+	}
+
+	t := c.Tracker
+	if math.IsNaN(t.MinIoU) || t.MinIoU < 0 || t.MinIoU > 1 {
+		l.fail(at("tracker.min_iou"), "%v is outside 0..1", t.MinIoU)
+	}
+	if math.IsNaN(t.MinScore) || t.MinScore < 0 || t.MinScore > 1 {
+		l.fail(at("tracker.min_score"), "%v is outside 0..1", t.MinScore)
+	}
+	if t.MaxAge < 0 || t.MaxAge > maxTrackAge {
+		l.fail(at("tracker.max_age"), "%v is outside 0..%v", t.MaxAge, maxTrackAge)
 	}
 
 	hasHours := c.Schedule.validate(at("schedule"), &l)
@@ -311,6 +466,66 @@ func (c *CameraRules) Validate(path string) error {
 		r.validate(at(fmt.Sprintf("rules[%d]", i)), plugins, hasHours, &l)
 	}
 	return l.err()
+}
+
+// Roles and regions of LabelRole.
+const (
+	RolePerson    = "person"
+	RoleAttribute = "attribute"
+	RoleObject    = "object"
+	RegionHead    = "head"
+	RegionBody    = "body"
+	RegionHands   = "hands"
+)
+
+// sortedRoles iterates m in label order, so errors come in a stable order.
+func sortedRoles(m map[string]LabelRole) func(func(string, LabelRole) bool) {
+	return func(yield func(string, LabelRole) bool) {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			if !yield(k, m[k]) {
+				return
+			}
+		}
+	}
+}
+
+func (lr LabelRole) validate(p, label string, l *errorList) {
+	if !validLabel(label) {
+		l.fail(p, "label %.70q: want 1..%d bytes of UTF-8 without spaces or control characters", label, maxLabelBytes)
+		return
+	}
+	p += "." + label
+	switch lr.Role {
+	case RolePerson, RoleAttribute, RoleObject:
+	case "":
+		l.fail(p+".role", "required (person, attribute or object)")
+	default:
+		l.fail(p+".role", "%.70q: want person, attribute or object", lr.Role)
+	}
+	switch lr.Region {
+	case "", RegionHead, RegionBody, RegionHands:
+	default:
+		l.fail(p+".region", "%.70q: want head, body or hands", lr.Region)
+	}
+	if lr.Role != RoleAttribute {
+		if lr.Region != "" {
+			l.fail(p+".region", "only an attribute has a region")
+		}
+		if lr.Means != "" {
+			l.fail(p+".means", "only an attribute has a meaning")
+		}
+	}
+	if lr.Means != "" && !validLabel(lr.Means) {
+		l.fail(p+".means", "%.70q: want 1..%d bytes of UTF-8 without spaces or control characters", lr.Means, maxLabelBytes)
+	}
+	if v := lr.Violation; v != "" && attributeOf[v] == "" && !withPerson[v] {
+		l.fail(p+".violation", "%.70q: want a violation of a person: no_chef_hat, no_mask, no_uniform, no_gloves, shirtless, smoking or phone", v)
+	}
 }
 
 func (r Rule) validate(p string, plugins map[string]int, hasHours bool, l *errorList) {
@@ -345,8 +560,45 @@ func (r Rule) validate(p string, plugins map[string]int, hasHours bool, l *error
 		l.fail(p+".when", "%.70q: want always, operating or after_hours", r.When)
 	}
 	d := r.WithDefaults()
-	if d.When == WhenAfterHours && !hasHours {
+	switch {
+	case r.Type == "rodent" && (r.When != "" && r.When != WhenAlways || len(r.Hours) > 0):
+		key := "when"
+		if len(r.Hours) > 0 {
+			key = "hours"
+		}
+		l.fail(p+"."+key, "rodent is a violation at any hour: leave it out")
+	case len(r.Hours) > 0:
+		if r.When != "" {
+			l.fail(p+".when", "give when or hours, not both")
+		}
+		compileHours(p+".hours", r.Hours, allDays, l)
+	case d.When == WhenAfterHours && !hasHours:
 		l.fail(p+".when", "after_hours needs operating hours in schedule.hours")
+	}
+	if r.Attribute != "" {
+		if attributeOf[r.Type] == "" {
+			l.fail(p+".attribute", "only for no_chef_hat, no_mask, no_uniform, no_gloves and shirtless")
+		} else if !validLabel(r.Attribute) {
+			l.fail(p+".attribute", "%.70q: want 1..%d bytes of UTF-8 without spaces or control characters", r.Attribute, maxLabelBytes)
+		}
+	}
+	frac := func(key string, v float64, only bool, which string) {
+		switch {
+		case v != 0 && !only:
+			l.fail(p+"."+key, "only for %s", which)
+		case math.IsNaN(v) || v < 0 || v > 1:
+			l.fail(p+"."+key, "%v is outside 0..1", v)
+		}
+	}
+	frac("attribute_score", r.AttributeScore, attributeOf[r.Type] != "", "no_chef_hat, no_mask, no_uniform, no_gloves and shirtless")
+	frac("min_overlap", r.MinOverlap, withPerson[r.Type], "smoking and phone")
+	switch {
+	case r.AbsentFor != 0 && r.Type != "off_post":
+		l.fail(p+".absent_for", "only for off_post")
+	case r.AbsentFor < 0 || r.AbsentFor > maxAbsentFor:
+		l.fail(p+".absent_for", "%v is outside 1s..%v", r.AbsentFor, maxAbsentFor)
+	case r.AbsentFor != 0 && r.AbsentFor < time.Second:
+		l.fail(p+".absent_for", "%v is outside 1s..%v", r.AbsentFor, maxAbsentFor)
 	}
 	ps := r.Persistence
 	switch {

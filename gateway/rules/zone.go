@@ -61,3 +61,16 @@ func onSegment(a, b point, x, y float64) bool {
 	return x >= math.Min(a.x, b.x)-onEdgeEps && x <= math.Max(a.x, b.x)+onEdgeEps &&
 		y >= math.Min(a.y, b.y)-onEdgeEps && y <= math.Max(a.y, b.y)+onEdgeEps
 }
+
+// bounds is the polygon's bounding box; the whole picture for no zone.
+func (p polygon) bounds() Box {
+	if len(p) == 0 {
+		return Box{0, 0, 1, 1}
+	}
+	x0, y0, x1, y1 := p[0].x, p[0].y, p[0].x, p[0].y
+	for _, q := range p[1:] {
+		x0, y0 = math.Min(x0, q.x), math.Min(y0, q.y)
+		x1, y1 = math.Max(x1, q.x), math.Max(y1, q.y)
+	}
+	return Box{x0, y0, x1 - x0, y1 - y0}
+}

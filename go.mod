@@ -22,7 +22,7 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/yalue/onnxruntime_go v1.27.0 // indirect
+require github.com/yalue/onnxruntime_go v1.27.0
 
 require (
 	github.com/chromedp/cdproto v0.159.0

@@ -9,7 +9,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/brightkitchen/brightkitchen/internal/version.Version=$(VERSION)
 BIN := bin
 CMDS := gateway/cmd/bk-gateway fleet/cmd/bk-fleet hw/cmd/bk-camsim \
-	plugins/tamper/cmd/bk-plugin-tamper plugins/motion/cmd/bk-plugin-motion
+	plugins/tamper/cmd/bk-plugin-tamper plugins/motion/cmd/bk-plugin-motion \
+	plugins/onnx/cmd/bk-plugin-onnx
 TEST_TIMEOUT ?= 30m
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2

@@ -22,6 +22,8 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
+require github.com/yalue/onnxruntime_go v1.27.0
+
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/fatih/color v1.13.0 // indirect

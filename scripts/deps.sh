@@ -23,6 +23,7 @@ declare -A want=(
   [chromium]=/usr/bin/chromium
   [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
   [postgresql]=/usr/lib/postgresql
+  [npm]=/usr/bin/npm
 )
 
 missing=()
@@ -70,3 +71,6 @@ command -v go >/dev/null || [ -x /usr/local/go/bin/go ] || {
   echo "deps: Go toolchain not found (expected /usr/local/go/bin/go)" >&2
   exit 1
 }
+
+# ONNX Runtime for bk-plugin-onnx (both architectures; checksums pinned).
+bash "$(dirname "$0")/onnxruntime.sh"

@@ -1,0 +1,127 @@
+package onnx
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/plugins/sdk"
+	"github.com/brightkitchen/brightkitchen/plugins/sdk/sdktest"
+)
+
+// TestPluginConformance runs bk-plugin-onnx with the tiny model through
+// the SDK's conformance kit.
+func TestPluginConformance(t *testing.T) {
+	lib := testLib(t)
+	model := tinyModel(t, t.TempDir(), FormatYOLOv8)
+	bin := sdktest.Build(t, "./cmd/bk-plugin-onnx")
+	sdktest.Run(t, bin, sdktest.Config{Options: sdk.Options{
+		Env: []string{"BK_ONNX_MODEL=" + model, LibEnv + "=" + lib, "BK_ONNX_THREADS=1"},
+	}})
+}
+
+// TestPluginBadModel: a plugin whose model does not fit its manifest
+// starts, and says why in Describe's error, which the gateway shows as the
+// plugin's last_error.
+func TestPluginBadModel(t *testing.T) {
+	lib := testLib(t)
+	dir := t.TempDir()
+	model := tinyModel(t, dir, FormatYOLOv5)
+	write(t, model, []byte("not a model"))
+	bin := sdktest.Build(t, "./cmd/bk-plugin-onnx")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, err := sdk.Launch(ctx, bin, sdk.Options{Env: []string{"BK_ONNX_MODEL=" + model, LibEnv + "=" + lib}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Describe(ctx); err == nil || !strings.Contains(err.Error(), "tiny.onnx") {
+		t.Fatalf("describe: %v", err)
+	}
+	if err := conn.Ping(); err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+}
+
+// TestArm64UnderQemu cross-builds bk-plugin-onnx for linux/arm64 (cgo, the
+// binding dlopens the runtime) and runs it under qemu-aarch64-static with
+// the arm64 libonnxruntime.so.1 on one frame and the tiny graph (emulated
+// ONNX Runtime is slow): it must print the same detections as the amd64
+// build does natively.
+func TestArm64UnderQemu(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("cross test runs on amd64")
+	}
+	testLib(t)
+	root, _ := filepath.Abs(filepath.Join("..", ".."))
+	arm64ORT := filepath.Join(root, "third_party", "onnxruntime", "linux-arm64", "libonnxruntime.so.1")
+	const arm64Lib = "/usr/lib/aarch64-linux-gnu"
+	qemu, err := exec.LookPath("qemu-aarch64-static")
+	if err != nil {
+		t.Fatal("qemu-aarch64-static not found: run scripts/deps.sh")
+	}
+	loader := filepath.Join(arm64Lib, "ld-linux-aarch64.so.1")
+	for _, p := range []string{loader, arm64ORT} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%v: run scripts/deps.sh", err)
+		}
+	}
+
+	dir := t.TempDir()
+	model := tinyModel(t, dir, FormatYOLOv5)
+	frame := filepath.Join(dir, "frame.rgb")
+	write(t, frame, sdktest.TestFrame("x", sdk.FormatRGB24, 64, 32, 0).Data)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute) // a cold cgo arm64 build takes minutes here
+	defer cancel()
+	bin := map[string]string{"amd64": filepath.Join(dir, "amd64"), "arm64": filepath.Join(dir, "arm64")}
+	for arch, out := range bin {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/bk-plugin-onnx")
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=1")
+		if arch == "arm64" {
+			cmd.Env = append(cmd.Env, "CC=aarch64-linux-gnu-gcc")
+		}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", arch, err, b)
+		}
+	}
+	ef, err := elf.Open(bin["arm64"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ef.Close()
+	if ef.Machine != elf.EM_AARCH64 {
+		t.Fatalf("built for %v", ef.Machine)
+	}
+
+	args := []string{"-model", model, "-once", frame, "-width", "64", "-height", "32"}
+	native, err := exec.CommandContext(ctx, bin["amd64"], append(args, "-lib", testLib(t))...).Output()
+	if err != nil {
+		t.Fatalf("amd64: %v", err)
+	}
+	var ds []sdk.Detection
+	if err := json.Unmarshal(native, &ds); err != nil || len(ds) != len(want) {
+		t.Fatalf("amd64 printed %d detections (%v), want %d:\n%s", len(ds), err, len(want), native)
+	}
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, qemu, append([]string{loader, "--library-path", arm64Lib, bin["arm64"], "-lib", arm64ORT}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	emulated, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("arm64 under qemu: %v\n%s", err, stderr.Bytes())
+	}
+	t.Logf("arm64 under qemu: %v", time.Since(start).Round(time.Millisecond))
+	if !bytes.Equal(native, emulated) {
+		t.Fatalf("arm64 printed\n%s\namd64 printed\n%s", emulated, native)
+	}
+}

@@ -126,7 +126,7 @@ type Fleet struct {
 	// The recheck of live views (api.Server.WatchViewers).
 	stopRecheck context.CancelFunc
 	recheckDone chan struct{}
-	retainer *retainer
+	retainer    *retainer
 }
 
 // Start opens the store and starts the broker, the consumer and the API. If

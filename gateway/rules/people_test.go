@@ -126,6 +126,8 @@ func TestPersonWithoutClass(t *testing.T) {
 			[]Detection{a, b, head(b, map[string]string{"role": "attribute", "region": "head", "violation": "no_chef_hat"}, "head_nohat")}, "b"},
 		{"manifest: a person box of its own", "plugins: [{name: ai}]\nrules: [{type: no_chef_hat}]",
 			[]Detection{a, {Plugin: "ai", Label: "person_nohat", Score: 0.8, Box: b.Box, Attrs: map[string]string{"role": "person", "violation": "no_chef_hat"}}}, "b"},
+		{"onnx plugin: role person_without (an object here), labelled as the type", "plugins: [{name: ai}]\nrules: [{type: no_chef_hat}]",
+			[]Detection{a, {Plugin: "ai", Label: "no_chef_hat", Score: 0.8, Box: b.Box, Attrs: map[string]string{"role": "person_without"}}}, "b"},
 		{"label map", "plugins: [{name: ai, labels: {head_nohat: {role: attribute, region: head, violation: no_chef_hat}}}]\nrules: [{type: no_chef_hat}]",
 			[]Detection{a, b, head(b, nil, "head_nohat")}, "b"},
 		{"class named as the type, nobody around it", "plugins: [{name: ai}]\nrules: [{type: no_chef_hat}]",

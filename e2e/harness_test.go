@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -141,13 +143,16 @@ func (p *proc) dumpLog() {
 
 // fleet is one bk-fleet serve with fixed ports and data dir, restartable.
 type fleet struct {
-	t       testing.TB
-	http    string
-	mqtt    string // embedded broker address, "" with an external broker
-	broker  string // external broker URL
-	data    string
-	token   string
-	args    []string // more flags for serve
+	t      testing.TB
+	http   string
+	mqtt   string // embedded broker address, "" with an external broker
+	broker string // external broker URL
+	data   string
+	token  string
+	args   []string // more flags for serve
+	// rootCAs, when set, makes the harness speak HTTPS to the fleet
+	// (started with --tls-cert) and trust these roots.
+	rootCAs *x509.CertPool
 	p       *proc
 	started int
 }
@@ -171,13 +176,30 @@ func (f *fleet) start() {
 	}
 	f.p = startProc(f.t, fmt.Sprintf("fleet-%d", f.started), []string{"BK_ADMIN_TOKEN=" + f.token}, "bk-fleet", args...)
 	waitFor(f.t, 20*time.Second, "fleet healthy", func() bool {
-		resp, err := http.Get("http://" + f.http + "/healthz")
+		resp, err := f.client().Get(f.url("/healthz"))
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	})
+}
+
+// url is the fleet's address for path, https with rootCAs set.
+func (f *fleet) url(path string) string {
+	if f.rootCAs != nil {
+		return "https://" + f.http + path
+	}
+	return "http://" + f.http + path
+}
+
+// client is the HTTP client for the fleet: one trusting rootCAs, if set.
+func (f *fleet) client() *http.Client {
+	if f.rootCAs == nil {
+		return http.DefaultClient
+	}
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: f.rootCAs, MinVersion: tls.VersionTLS12}}}
 }
 
 // addGateway runs `bk-fleet gateway add` and returns the credentials.
@@ -196,9 +218,9 @@ func (f *fleet) addGateway(id, canteen string) (user, pass string) {
 }
 
 func (f *fleet) get(path string, v any) error {
-	req, _ := http.NewRequest("GET", "http://"+f.http+path, nil)
+	req, _ := http.NewRequest("GET", f.url(path), nil)
 	req.Header.Set("Authorization", "Bearer "+f.token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.client().Do(req)
 	if err != nil {
 		return err
 	}
@@ -213,9 +235,9 @@ func (f *fleet) get(path string, v any) error {
 // metric returns the sum of a Prometheus counter's samples whose line
 // contains every one of the given label fragments.
 func (f *fleet) metric(name string, labels ...string) float64 {
-	req, _ := http.NewRequest("GET", "http://"+f.http+"/metrics", nil)
+	req, _ := http.NewRequest("GET", f.url("/metrics"), nil)
 	req.Header.Set("Authorization", "Bearer "+f.token) // /metrics is the admin's
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := f.client().Do(req)
 	if err != nil {
 		return -1
 	}
@@ -301,12 +323,19 @@ type gatewayConfig struct {
 	CameraYAML map[string]string
 	// YAML is added at the top level.
 	YAML string
+	// CAFile, CertFile, KeyFile go to broker.ca_file, cert_file, key_file.
+	CAFile, CertFile, KeyFile string
 }
 
 func writeGatewayConfig(t testing.TB, c gatewayConfig) string {
 	t.Helper()
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "gateway:\n  id: %s\nbroker:\n  url: %s\n  username: %q\n  password: %q\n", c.ID, c.Broker, c.User, c.Pass)
+	for k, v := range map[string]string{"ca_file": c.CAFile, "cert_file": c.CertFile, "key_file": c.KeyFile} {
+		if v != "" {
+			fmt.Fprintf(&b, "  %s: %s\n", k, v)
+		}
+	}
 	fmt.Fprintf(&b, "spool:\n  path: %s\nhttp:\n  listen: %s\nlog:\n  level: debug\n", c.Spool, c.HTTP)
 	grace := c.Grace
 	if grace == 0 {

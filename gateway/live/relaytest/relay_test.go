@@ -55,7 +55,7 @@ func TestPublishIntoRelay(t *testing.T) {
 	defer src.Close()
 
 	// the gateway
-	mgr := &live.Manager{Loopback: true, Logger: testLogger()}
+	mgr := &live.Manager{Loopback: true, Logger: testLogger(), Fleet: live.Origin{Scheme: "http", Host: "127.0.0.1"}}
 	defer mgr.Close()
 
 	// the fleet: commands to the gateway are asynchronous, as over MQTT

@@ -6,7 +6,7 @@
 # Node.js with npm, python3, curl); scripts/deps.sh must install the rest
 # from Debian's packages and the Go module proxy, as on a new machine.
 #
-#   sudo bash scripts/fresh-check.sh        # needs root: debootstrap, chroot, mount
+#   bash scripts/fresh-check.sh     # as root: debootstrap, chroot and mount need it
 #
 # The debootstrapped base is cached in $FRESH_BASE (default
 # /var/cache/bk-fresh/root) and copied for every run to $FRESH_RUN (default

@@ -26,6 +26,20 @@ declare -A want=(
   [npm]=/usr/bin/npm
 )
 
+# apt_update refreshes the package lists, three tries: a mirror caught in
+# the middle of a sync serves an index of the wrong size, and apt-get update
+# then fails although a minute later it would not. After the third failure
+# it goes on with the lists it has; the install says what is missing.
+apt_update() {
+  local i
+  for i in 1 2 3; do
+    $SUDO apt-get update -qq && return 0
+    echo "deps: apt-get update failed (try $i of 3)" >&2
+    [ "$i" -lt 3 ] && sleep $((20 * i))
+  done
+  return 0
+}
+
 missing=()
 for pkg in "${!want[@]}"; do
   [ -e "${want[$pkg]}" ] || missing+=("$pkg")
@@ -43,7 +57,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO chmod +x /usr/sbin/policy-rc.d
     trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  $SUDO apt-get update -qq
+  apt_update
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
@@ -62,7 +76,7 @@ for arch in arm64 armhf; do
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
   export DEBIAN_FRONTEND=noninteractive
   dpkg --print-foreign-architectures | grep -qx "$arch" || $SUDO dpkg --add-architecture "$arch"
-  $SUDO apt-get update -qq
+  apt_update
   $SUDO apt-get install -y -qq --no-install-recommends \
     "libavcodec-dev:$arch" "libswscale-dev:$arch" "libavutil-dev:$arch" >/dev/null
 done

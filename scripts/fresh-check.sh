@@ -56,7 +56,9 @@ mkdir -p "$run/usr/lib/node_modules"
 cp -a /usr/lib/node_modules/npm "$run/usr/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$run/usr/bin/npm"
 cp /etc/resolv.conf "$run/etc/resolv.conf"
-if [ -d /etc/apt/sources.list.d ]; then cp -a /etc/apt/sources.list.d/. "$run/etc/apt/sources.list.d/"; fi
+if compgen -G '/etc/apt/sources.list.d/*' >/dev/null; then # the machine's mirrors replace debootstrap's
+  cp -a /etc/apt/sources.list.d/. "$run/etc/apt/sources.list.d/" && rm -f "$run/etc/apt/sources.list"
+fi
 [ -f /root/.npmrc ] && cp /root/.npmrc "$run/root/.npmrc"
 if [ -f /root/.config/go/env ]; then mkdir -p "$run/root/.config/go" && cp /root/.config/go/env "$run/root/.config/go/env"; fi
 

@@ -42,6 +42,7 @@ type aclHook struct {
 	fleetUser, fleetPass string
 	srv                  *mqtt.Server
 	log                  *slog.Logger
+	gatewayRate          int // bytes/s read from a gateway; 0 unpaced
 
 	// users maps an authenticated username to its identity. Usernames are
 	// unique in the store, so an entry never changes meaning; it lets the
@@ -67,6 +68,9 @@ func (h *aclHook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool
 	}
 	if c, isOurs := cl.Net.Conn.(*conn); isOurs {
 		c.authenticated()
+		if v, _ := h.users.Load(string(pk.Connect.Username)); v != nil && !v.(identity).fleet && h.gatewayRate > 0 {
+			c.pace(h.gatewayRate)
+		}
 	}
 	return true
 }

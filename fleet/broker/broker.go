@@ -71,6 +71,10 @@ const (
 	// DefaultMaxPendingPerAddr is how many unauthenticated connections one
 	// remote IP address may hold at once.
 	DefaultMaxPendingPerAddr = 20
+	// DefaultGatewayBytesPerSec is the rate at which the broker reads from
+	// one gateway (8 MiB/s, 64 Mbit/s: more than a canteen's uplink, and
+	// 80 snapshots of 100 KB a second).
+	DefaultGatewayBytesPerSec = 8 << 20
 )
 
 // Authenticator looks gateway credentials up; the store implements it.
@@ -107,6 +111,12 @@ type Broker struct {
 	// 20); further ones are closed at once. Authenticated connections do
 	// not count: many gateways may share one NAT address.
 	MaxPendingPerAddr int
+	// GatewayBytesPerSec is the most the broker reads from one gateway's
+	// connection a second (default DefaultGatewayBytesPerSec; negative:
+	// no limit). Beyond it the broker reads later, so TCP holds a flooding
+	// gateway back and the fleet's memory does not take its excess. The
+	// fleet's own client is never paced.
+	GatewayBytesPerSec int
 	// Logger receives mochi's logs, demoted to Debug except its errors
 	// (default: discard).
 	Logger *slog.Logger
@@ -202,12 +212,14 @@ func (b *Broker) Start() error {
 		ClientNetWriteBufferSize: 32 << 10,
 		SysTopicResendInterval:   60,
 	})
+	gwRate := cmp.Or(b.GatewayBytesPerSec, DefaultGatewayBytesPerSec)
 	hook := &aclHook{
-		auth:      b.Auth,
-		fleetUser: b.FleetUser,
-		fleetPass: b.FleetPassword,
-		srv:       srv,
-		log:       log,
+		gatewayRate: max(gwRate, 0),
+		auth:        b.Auth,
+		fleetUser:   b.FleetUser,
+		fleetPass:   b.FleetPassword,
+		srv:         srv,
+		log:         log,
 	}
 	if err := srv.AddHook(hook, nil); err != nil {
 		return fmt.Errorf("broker: add hook: %w", err)
@@ -292,6 +304,8 @@ type Stats struct {
 	RefusedPerAddr     int64
 	RefusedFirstPacket int64
 	RetainCleared      int64
+	// PacedReads counts reads from gateways delayed by GatewayBytesPerSec.
+	PacedReads int64
 }
 
 // Stats reads the broker's counters (zero before Start).
@@ -317,6 +331,7 @@ func (b *Broker) Stats() Stats {
 		RefusedPerAddr:     g.refusedAddr.Load(),
 		RefusedFirstPacket: g.refusedLarge.Load(),
 		RetainCleared:      hook.retainCleared.Load(),
+		PacedReads:         g.paced.Load(),
 	}
 }
 

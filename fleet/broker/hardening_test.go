@@ -437,3 +437,41 @@ func TestRetainOnlyStateAndDesired(t *testing.T) {
 		t.Fatalf("RetainCleared = %d, want 6", n)
 	}
 }
+
+// TestGatewayPaced: the broker reads a gateway at GatewayBytesPerSec, so 4
+// MiB at 2 MiB/s cannot arrive in much less than 2 s (the reads show as
+// paced); the fleet's own client is never paced.
+func TestGatewayPaced(t *testing.T) {
+	b := startWith(t, func(b *Broker) { b.GatewayBytesPerSec = 2 << 20 })
+	fleet := mustDial(t, b, "fleet-1", "fleet", "fleet-secret")
+	snaps, _ := subscribe(t, fleet, wire.SharedFilter(wire.KindSnapshot+"/+"))
+	a := mustDial(t, b, "gw-a", "user-a", "pass-a")
+	cmds, _ := subscribe(t, a, wire.Topic("gw-a", wire.KindCmd))
+
+	jpeg := bytes.Repeat([]byte{0xab}, 256<<10)
+	start := time.Now()
+	for i := range 16 {
+		mustPublish(t, a, wire.SnapshotTopic("gw-a", fmt.Sprintf("ev%d", i)), 0, false, jpeg)
+	}
+	for range 16 {
+		recv(t, snaps, "snapshot")
+	}
+	if took := time.Since(start); took < 1500*time.Millisecond {
+		t.Errorf("4 MiB from a gateway paced at 2 MiB/s arrived in %v", took)
+	}
+	paced := b.Stats().PacedReads
+	if paced == 0 {
+		t.Fatal("no read was paced")
+	}
+	// 4 MiB from the fleet to the gateway: no read of the fleet's is paced.
+	big := bytes.Repeat([]byte{'x'}, 256<<10)
+	for range 16 {
+		mustPublish(t, fleet, wire.Topic("gw-a", wire.KindCmd), 0, false, big)
+	}
+	for range 16 {
+		recv(t, cmds, "command")
+	}
+	if got := b.Stats().PacedReads; got != paced {
+		t.Errorf("the fleet's reads were paced: %d, was %d", got, paced)
+	}
+}

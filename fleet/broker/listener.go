@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"golang.org/x/time/rate"
 )
 
 // errPreAuth is what a connection's Read returns once the guard has dropped
@@ -28,6 +29,7 @@ type gate struct {
 
 	refusedAddr  atomic.Int64 // over maxPerAddr
 	refusedLarge atomic.Int64 // first packet not CONNECT or too large
+	paced        atomic.Int64 // reads a gateway's rate delayed
 }
 
 // admit counts a new connection from ip; false when ip already holds
@@ -211,9 +213,18 @@ type conn struct {
 
 	pending   bool // counted in gate.pending; guarded by gate.mu
 	closeOnce sync.Once
+
+	// inbound, once a gateway has authenticated, paces what it sends
+	// (Broker.GatewayBytesPerSec); nil for the fleet's client and unpaced
+	// brokers.
+	inbound atomic.Pointer[rate.Limiter]
 }
 
 func (c *conn) Read(p []byte) (int, error) {
+	lim := c.inbound.Load()
+	if lim != nil && len(p) > lim.Burst() {
+		p = p[:lim.Burst()]
+	}
 	n, err := c.Conn.Read(p)
 	if !c.hdrDone && n > 0 {
 		if !c.check(p[:n]) {
@@ -222,7 +233,22 @@ func (c *conn) Read(p []byte) (int, error) {
 			return 0, errPreAuth
 		}
 	}
+	if lim != nil && n > 0 {
+		// The bytes are read: wait until they fit the gateway's rate
+		// before mochi gets them, so a flooding gateway is held back by
+		// TCP (its own queue fills) instead of filling the fleet's memory.
+		if d := lim.ReserveN(time.Now(), n).Delay(); d > 0 {
+			c.l.gate.paced.Add(1)
+			time.Sleep(d)
+		}
+	}
 	return n, err
+}
+
+// pace limits what the connection reads to bytesPerSec from now on.
+func (c *conn) pace(bytesPerSec int) {
+	burst := min(bytesPerSec, 64<<10)
+	c.inbound.Store(rate.NewLimiter(rate.Limit(bytesPerSec), burst))
 }
 
 // check feeds bytes of the first packet's fixed header through the guard;

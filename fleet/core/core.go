@@ -52,6 +52,9 @@ type Options struct {
 	// remote address; see fleet/broker).
 	MQTTConnectTimeout    time.Duration
 	MQTTMaxPendingPerAddr int
+	// MQTTGatewayBytesPerSec is the embedded broker's read rate per gateway
+	// (default 8 MiB/s, negative: no limit; broker.GatewayBytesPerSec).
+	MQTTGatewayBytesPerSec int
 	// DataDir holds the SQLite database (default ./data).
 	DataDir string
 	// DB is the database URL (default SQLite in DataDir; postgres://... for
@@ -191,8 +194,8 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 			Listen: o.MQTTListen, Auth: f.Store, FleetUser: user, FleetPassword: pass,
 			TLSListen: o.MQTTTLSListen, TLSCertFile: o.MQTTTLSCert, TLSKeyFile: o.MQTTTLSKey,
 			TLSClientCAFile: o.MQTTTLSClientCA, ConnectTimeout: o.MQTTConnectTimeout,
-			MaxPendingPerAddr: o.MQTTMaxPendingPerAddr,
-			Logger:            o.Logger.With("component", "broker"),
+			MaxPendingPerAddr: o.MQTTMaxPendingPerAddr, GatewayBytesPerSec: o.MQTTGatewayBytesPerSec,
+			Logger: o.Logger.With("component", "broker"),
 		}
 		if err := f.Broker.Start(); err != nil {
 			return nil, fmt.Errorf("start broker: %w", err)

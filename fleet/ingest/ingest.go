@@ -75,14 +75,15 @@ type Consumer struct {
 	// dropped unacknowledged (the gateway resends both; default 10 s).
 	SnapshotWait time.Duration
 	// QueueMax and QueueBytes bound one gateway's messages waiting to be
-	// processed (defaults 1024 messages and 16 MiB; a message larger than
+	// processed (defaults 1024 messages and 8 MiB, a second of the broker's
+	// read rate per gateway; a message larger than
 	// QueueBytes is still taken when the queue is empty). Over either, the
 	// gateway's new messages are dropped unacknowledged.
 	QueueMax   int
 	QueueBytes int
 	// PendingMax and PendingBytes bound one gateway's snapshots waiting for
 	// their event, and PendingMax its events waiting for their snapshot
-	// (defaults 256 and 16 MiB); over them, that gateway's oldest go.
+	// (defaults 256 and 8 MiB); over them, that gateway's oldest go.
 	PendingMax   int
 	PendingBytes int
 	// SnapshotQuota is the most snapshot bytes stored per gateway and UTC
@@ -184,13 +185,13 @@ func (c *Consumer) Start(ctx context.Context) error {
 		c.QueueMax = 1024
 	}
 	if c.QueueBytes <= 0 {
-		c.QueueBytes = 16 << 20
+		c.QueueBytes = 8 << 20
 	}
 	if c.PendingMax <= 0 {
 		c.PendingMax = 256
 	}
 	if c.PendingBytes <= 0 {
-		c.PendingBytes = 16 << 20
+		c.PendingBytes = 8 << 20
 	}
 	if c.SnapshotQuota == 0 {
 		c.SnapshotQuota = 1 << 30

@@ -203,6 +203,7 @@ func serve(args []string, stderr io.Writer) int {
 	mqttTLSClientCA := fs.str("mqtt-tls-client-ca", "", "PEM CA bundle: require TLS clients to present a certificate it signed (default: not required)")
 	mqttConnectTimeout := fs.str("mqtt-connect-timeout", "5s", "time a new MQTT connection has for its TLS handshake and CONNECT")
 	mqttMaxPending := fs.str("mqtt-max-pending-per-ip", "20", "MQTT connections one IP address may hold before they authenticate")
+	mqttGatewayRate := fs.str("mqtt-gateway-rate", "8", "MiB a second the embedded broker reads from one gateway, beyond which TCP holds it back (0: no limit)")
 	publicURL := fs.str("public-url", "", "the fleet's URL as gateways reach it, for WHIP (default http://<--http>)")
 	webrtcUDP := fs.str("webrtc-udp", "", "one UDP address for all WebRTC peers, e.g. 0.0.0.0:8189 (default: ephemeral ports)")
 	iceServers := fs.str("ice-servers", "", "comma-separated STUN/TURN URLs for WebRTC peers")
@@ -271,6 +272,15 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --mqtt-max-pending-per-ip %q: want a positive number\n", *mqttMaxPending)
 		return 2
 	}
+	gwRate, err := strconv.ParseFloat(*mqttGatewayRate, 64)
+	if err != nil || gwRate < 0 || gwRate > 1024 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --mqtt-gateway-rate %q: want MiB a second, 0 to 1024 (0: no limit)\n", *mqttGatewayRate)
+		return 2
+	}
+	gwBytes := int(gwRate * (1 << 20))
+	if gwBytes == 0 {
+		gwBytes = -1 // no limit
+	}
 	if msg := checkMQTTTLS(*mqttTLSListen, *mqttTLSCert, *mqttTLSKey, *mqttTLSClientCA, *brokerURL); msg != "" {
 		fmt.Fprintf(stderr, "bk-fleet serve: %s\n", msg)
 		return 2
@@ -323,7 +333,7 @@ func serve(args []string, stderr io.Writer) int {
 		HTTP: *httpAddr, MQTTListen: *mqttListen, Broker: *brokerURL,
 		BrokerUser: *brokerUser, BrokerPassword: *brokerPass,
 		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
-		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending,
+		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending, MQTTGatewayBytesPerSec: gwBytes,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,

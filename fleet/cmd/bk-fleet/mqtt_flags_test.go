@@ -17,6 +17,8 @@ func TestServeMQTTFlagErrors(t *testing.T) {
 			"nothing is embedded with --broker"},
 		{[]string{"--mqtt-connect-timeout", "0s"}, "--mqtt-connect-timeout"},
 		{[]string{"--mqtt-max-pending-per-ip", "none"}, "--mqtt-max-pending-per-ip"},
+		{[]string{"--mqtt-gateway-rate", "-1"}, "--mqtt-gateway-rate"},
+		{[]string{"--mqtt-gateway-rate", "fast"}, "--mqtt-gateway-rate"},
 	} {
 		var stderr bytes.Buffer
 		code := run(append([]string{"serve", "--data", t.TempDir()}, c.args...), &bytes.Buffer{}, &stderr)

@@ -12,32 +12,50 @@ import (
 	"time"
 )
 
-// arm64Lib is where Debian's multiarch arm64 libraries are (libc6:arm64 and
-// the FFmpeg libraries that scripts/deps.sh installs).
-const arm64Lib = "/usr/lib/aarch64-linux-gnu"
+// crossTarget is one architecture scripts/cross.sh builds, with what runs
+// its binaries here: qemu-user-static and Debian's multiarch libraries
+// (libc6 and the FFmpeg libraries that scripts/deps.sh installs).
+type crossTarget struct {
+	arch    string // CROSS_ARCHS name and bin/linux-<arch>
+	qemu    string
+	lib     string // multiarch library directory
+	loader  string // dynamic loader, in lib
+	machine elf.Machine
+}
 
-// TestArm64UnderQemu cross-builds bk-gateway for linux/arm64 with cgo, the
-// way make cross does (scripts/cross.sh, with a version stamped through
-// LDFLAGS), and runs it under qemu-aarch64-static (called explicitly: no
-// binfmt here, no -L, under timeout) through the arm64 dynamic loader:
-// --version and check on the example config.
-func TestArm64UnderQemu(t *testing.T) {
-	qemu, err := exec.LookPath("qemu-aarch64-static")
-	if err != nil {
-		t.Fatal("qemu-aarch64-static not found: run scripts/deps.sh (installs qemu-user-static)")
+var crossTargets = []crossTarget{
+	{"arm64", "qemu-aarch64-static", "/usr/lib/aarch64-linux-gnu", "ld-linux-aarch64.so.1", elf.EM_AARCH64},
+	{"armv7", "qemu-arm-static", "/usr/lib/arm-linux-gnueabihf", "ld-linux-armhf.so.3", elf.EM_ARM},
+}
+
+// TestCrossUnderQemu cross-builds bk-gateway for linux/arm64 and
+// linux/arm/v7 with cgo, the way make cross does (scripts/cross.sh, with a
+// version stamped through LDFLAGS), and runs each under qemu-user-static
+// (called explicitly: no binfmt here, no -L, under timeout) through the
+// architecture's dynamic loader: --version and check on the example config.
+func TestCrossUnderQemu(t *testing.T) {
+	for _, tg := range crossTargets {
+		t.Run(tg.arch, func(t *testing.T) { crossUnderQemu(t, tg) })
 	}
-	loader := filepath.Join(arm64Lib, "ld-linux-aarch64.so.1")
+}
+
+func crossUnderQemu(t *testing.T, tg crossTarget) {
+	qemu, err := exec.LookPath(tg.qemu)
+	if err != nil {
+		t.Fatalf("%s not found: run scripts/deps.sh (installs qemu-user-static)", tg.qemu)
+	}
+	loader := filepath.Join(tg.lib, tg.loader)
 	if _, err := os.Stat(loader); err != nil {
-		t.Fatalf("arm64 dynamic loader: %v: run scripts/deps.sh (installs the arm64 libraries)", err)
+		t.Fatalf("%s dynamic loader: %v: run scripts/deps.sh (installs the %s libraries)", tg.arch, err, tg.arch)
 	}
 
 	const stamp = "v0.0.0-crosstest"
 	out := t.TempDir()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(ctx, "bash", "../../../scripts/cross.sh")
 	build.Env = append(os.Environ(),
-		"CROSS_ARCHS=arm64",
+		"CROSS_ARCHS="+tg.arch,
 		"CROSS_PKGS=./gateway/cmd/bk-gateway",
 		"CROSS_OUT="+out,
 		"LDFLAGS=-s -w -X github.com/brightkitchen/brightkitchen/internal/version.Version="+stamp,
@@ -45,26 +63,26 @@ func TestArm64UnderQemu(t *testing.T) {
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("scripts/cross.sh: %v\n%s", err, b)
 	}
-	bin := filepath.Join(out, "linux-arm64", "bk-gateway")
+	bin := filepath.Join(out, "linux-"+tg.arch, "bk-gateway")
 
 	ef, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ef.Close()
-	if ef.Machine != elf.EM_AARCH64 {
-		t.Fatalf("built for %v, want aarch64", ef.Machine)
+	if ef.Machine != tg.machine {
+		t.Fatalf("built for %v, want %v", ef.Machine, tg.machine)
 	}
 	libs, err := ef.ImportedLibraries()
 	if err != nil {
 		t.Fatalf("%s: %v", bin, err)
 	}
-	if !slices.Contains(libs, "libc.so.6") {
-		t.Fatalf("not a cgo build: imports %q, want libc.so.6", libs)
+	if !slices.Contains(libs, "libc.so.6") || !slices.ContainsFunc(libs, func(l string) bool { return strings.HasPrefix(l, "libavcodec.so") }) {
+		t.Fatalf("not a cgo build with decoding: imports %q, want libc.so.6 and libavcodec", libs)
 	}
 
 	run := func(args ...string) string {
-		cmd := exec.Command("timeout", append([]string{"120", qemu, loader, "--library-path", arm64Lib, bin}, args...)...)
+		cmd := exec.Command("timeout", append([]string{"120", qemu, loader, "--library-path", tg.lib, bin}, args...)...)
 		b, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("qemu bk-gateway %v: %v\n%s", args, err, b)

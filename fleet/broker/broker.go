@@ -61,7 +61,9 @@ const (
 	// MaxWritesPending is the depth of each client's outbound queue; a
 	// subscriber that falls this far behind loses messages (counted in
 	// Stats().MessagesDropped; the gateways resend unacknowledged events).
-	MaxWritesPending = 32768
+	// mochi allocates it (8 bytes a slot) for every connection as it is
+	// accepted, before authentication: 64 KiB each.
+	MaxWritesPending = 8192
 	// MaxConnectPacket is the largest first packet (the CONNECT) accepted
 	// from a connection that has not authenticated yet (64 KiB).
 	MaxConnectPacket = 64 << 10

@@ -60,6 +60,17 @@ if compgen -G '/etc/apt/sources.list.d/*' >/dev/null; then # the machine's mirro
   cp -a /etc/apt/sources.list.d/. "$run/etc/apt/sources.list.d/" && rm -f "$run/etc/apt/sources.list"
 fi
 [ -f /root/.npmrc ] && cp /root/.npmrc "$run/root/.npmrc"
+for f in /etc/npmrc /usr/etc/npmrc; do [ -f "$f" ] && mkdir -p "$run${f%/*}" && cp "$f" "$run$f"; done
+# The machine's own certificate authorities (a network that inspects TLS
+# has its CA there) and the variables that point tools at them.
+if compgen -G '/usr/local/share/ca-certificates/*' >/dev/null; then
+  cp -a /usr/local/share/ca-certificates/. "$run/usr/local/share/ca-certificates/"
+  in_root "$run" update-ca-certificates >/dev/null
+fi
+ca_env=()
+for v in SSL_CERT_FILE SSL_CERT_DIR NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO CURL_CA_BUNDLE; do
+  [ -n "${!v:-}" ] && ca_env+=("$v=${!v}")
+done
 if [ -f /root/.config/go/env ]; then mkdir -p "$run/root/.config/go" && cp /root/.config/go/env "$run/root/.config/go/env"; fi
 
 mount -t proc proc "$run/proc"
@@ -72,7 +83,7 @@ git clone -q --no-local "$repo" "$run/root/brightkitchen"
 echo "fresh-check: .ci/run on $(git -C "$repo" rev-parse --short HEAD) in $run (log $run.log)"
 start=$(date +%s)
 set +e
-in_root "$run" CI=true bash -c 'cd /root/brightkitchen && bash .ci/run' 2>&1 | tee "$run.log"
+in_root "$run" "${ca_env[@]}" CI=true bash -c 'cd /root/brightkitchen && bash .ci/run' 2>&1 | tee "$run.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo "fresh-check: exit $rc after $(( $(date +%s) - start )) s"

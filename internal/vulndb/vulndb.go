@@ -63,8 +63,9 @@ type Stats struct {
 }
 
 // Build reads every *.json under src (an OSV directory) and writes the
-// database under out, which must not exist yet or be empty: a half-built
-// database is written under a temporary name and renamed into place.
+// database under out, which must be missing, empty or an earlier database
+// (it is replaced): the new one is written under a temporary name and
+// renamed into place.
 func Build(src, out string) (Stats, error) {
 	files, err := filepath.Glob(filepath.Join(src, "*.json"))
 	if err != nil {
@@ -142,13 +143,31 @@ func Build(src, out string) (Stats, error) {
 			return Stats{}, err
 		}
 	}
-	if err := os.RemoveAll(out); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return Stats{}, fmt.Errorf("replace %s: %w", out, err)
+	if err := removeOld(out); err != nil {
+		return Stats{}, err
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return Stats{}, err
 	}
 	return Stats{Entries: len(vulns), Modules: len(mods)}, nil
+}
+
+// removeOld removes out if it is empty or a database (has index/db.json), and
+// refuses anything else, so a mistyped -out never deletes a directory.
+func removeOld(out string) error {
+	ents, err := os.ReadDir(out)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(ents) > 0 {
+		if _, err := os.Stat(filepath.Join(out, "index", "db.json")); err != nil {
+			return fmt.Errorf("%s is neither empty nor a vulnerability database: not replaced", out)
+		}
+	}
+	return os.RemoveAll(out)
 }
 
 func readBounded(path string) ([]byte, error) {

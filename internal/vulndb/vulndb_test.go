@@ -55,6 +55,15 @@ func TestBuild(t *testing.T) {
 	if _, err := Build(src, out); err != nil {
 		t.Fatalf("rebuild: %v", err)
 	}
+	// A directory that is not a database is left alone.
+	other := t.TempDir()
+	write(t, other, "precious.txt", "keep me")
+	if _, err := Build(src, other); err == nil {
+		t.Fatal("built over a directory that is not a database")
+	}
+	if b, err := os.ReadFile(filepath.Join(other, "precious.txt")); err != nil || string(b) != "keep me" {
+		t.Fatalf("the other directory's file: %q, %v", b, err)
+	}
 }
 
 func TestBuildRefuses(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 
 func main() {
 	src := flag.String("src", "", "directory of OSV *.json files (the vulndb module's data/osv)")
-	out := flag.String("out", "", "database directory to write (replaced if empty or missing)")
+	out := flag.String("out", "", "database directory to write (missing, empty, or an earlier database, replaced)")
 	flag.Parse()
 	if *src == "" || *out == "" {
 		fmt.Fprintln(os.Stderr, "bk-vulndb: -src and -out are required")

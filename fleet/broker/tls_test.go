@@ -1,88 +1,21 @@
 package broker
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/testpki"
 )
 
-// testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue makes a leaf certificate for 127.0.0.1 (server) or a client, and
-// returns its PEM certificate and key.
-func (ca *testCA) issue(t *testing.T, cn string, client bool) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	if client {
-		tmpl.ExtKeyUsage, tmpl.IPAddresses = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
-}
-
-func writeTemp(t *testing.T, name string, b []byte) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+// serverFiles issues the broker's certificate of ca and writes it and its
+// key to files.
+func serverFiles(t *testing.T, ca *testpki.CA) (cert, key string) {
+	p, dir := ca.Server(t), t.TempDir()
+	return testpki.Write(t, dir, "cert.pem", p.CertPEM), testpki.Write(t, dir, "key.pem", p.KeyPEM)
 }
 
 // dialTLS connects a paho client over TLS to the broker's TLS listener.
@@ -102,20 +35,11 @@ func dialTLS(t *testing.T, b *Broker, conf *tls.Config, clientID, user, pass str
 	return c, tok.Error()
 }
 
-func pool(pems ...[]byte) *x509.CertPool {
-	p := x509.NewCertPool()
-	for _, b := range pems {
-		p.AppendCertsFromPEM(b)
-	}
-	return p
-}
-
 func TestTLSListener(t *testing.T) {
-	ca, other := newCA(t, "bk test CA"), newCA(t, "someone else's CA")
-	certPEM, keyPEM := ca.issue(t, "fleet", false)
+	ca, other := testpki.NewCA(t, "bk test CA"), testpki.NewCA(t, "someone else's CA")
 	b := startWith(t, func(b *Broker) {
 		b.TLSListen = "127.0.0.1:0"
-		b.TLSCertFile, b.TLSKeyFile = writeTemp(t, "cert.pem", certPEM), writeTemp(t, "key.pem", keyPEM)
+		b.TLSCertFile, b.TLSKeyFile = serverFiles(t, ca)
 	})
 	if b.TLSAddr() == "" || b.TLSAddr() == b.Addr() {
 		t.Fatalf("TLSAddr %q, Addr %q", b.TLSAddr(), b.Addr())
@@ -123,7 +47,7 @@ func TestTLSListener(t *testing.T) {
 	fleet := mustDial(t, b, "fleet-1", "fleet", "fleet-secret") // plain, loopback
 	events, _ := subscribe(t, fleet, wire.SharedFilter(wire.KindEvent))
 
-	a, err := dialTLS(t, b, &tls.Config{RootCAs: pool(ca.pem)}, "gw-a", "user-a", "pass-a")
+	a, err := dialTLS(t, b, &tls.Config{RootCAs: ca.Pool()}, "gw-a", "user-a", "pass-a")
 	if err != nil {
 		t.Fatalf("TLS connect trusting the CA: %v", err)
 	}
@@ -131,48 +55,38 @@ func TestTLSListener(t *testing.T) {
 	if m := recv(t, events, "event"); m.payload != "over tls" {
 		t.Fatalf("got %+v", m)
 	}
-	if _, err := dialTLS(t, b, &tls.Config{RootCAs: pool(other.pem)}, "gw-b", "user-b", "pass-b"); err == nil {
+	if _, err := dialTLS(t, b, &tls.Config{RootCAs: other.Pool()}, "gw-b", "user-b", "pass-b"); err == nil {
 		t.Fatal("a client trusting another CA connected")
 	}
 	// Credentials are still required over TLS.
-	if _, err := dialTLS(t, b, &tls.Config{RootCAs: pool(ca.pem)}, "gw-b", "user-b", "wrong"); err == nil {
+	if _, err := dialTLS(t, b, &tls.Config{RootCAs: ca.Pool()}, "gw-b", "user-b", "wrong"); err == nil {
 		t.Fatal("connected over TLS with a wrong password")
 	}
 }
 
 func TestTLSClientCertificates(t *testing.T) {
-	ca, clientCA, other := newCA(t, "server CA"), newCA(t, "gateway CA"), newCA(t, "rogue CA")
-	certPEM, keyPEM := ca.issue(t, "fleet", false)
+	ca, clientCA, other := testpki.NewCA(t, "server CA"), testpki.NewCA(t, "gateway CA"), testpki.NewCA(t, "rogue CA")
 	b := startWith(t, func(b *Broker) {
 		b.TLSListen = "127.0.0.1:0"
-		b.TLSCertFile, b.TLSKeyFile = writeTemp(t, "cert.pem", certPEM), writeTemp(t, "key.pem", keyPEM)
-		b.TLSClientCAFile = writeTemp(t, "clients.pem", clientCA.pem)
+		b.TLSCertFile, b.TLSKeyFile = serverFiles(t, ca)
+		b.TLSClientCAFile = testpki.Write(t, t.TempDir(), "clients.pem", clientCA.PEM)
 	})
-	clientCert := func(ca *testCA) tls.Certificate {
-		c, k := ca.issue(t, "gw-a", true)
-		pair, err := tls.X509KeyPair(c, k)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair
-	}
-	if _, err := dialTLS(t, b, &tls.Config{RootCAs: pool(ca.pem)}, "gw-a", "user-a", "pass-a"); err == nil {
+	clientCert := func(ca *testpki.CA) tls.Certificate { return ca.Client(t, "gw-a").TLS(t) }
+	if _, err := dialTLS(t, b, &tls.Config{RootCAs: ca.Pool()}, "gw-a", "user-a", "pass-a"); err == nil {
 		t.Fatal("connected without a client certificate")
 	}
-	if _, err := dialTLS(t, b, &tls.Config{RootCAs: pool(ca.pem), Certificates: []tls.Certificate{clientCert(other)}},
+	if _, err := dialTLS(t, b, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{clientCert(other)}},
 		"gw-a", "user-a", "pass-a"); err == nil {
 		t.Fatal("connected with a client certificate of another CA")
 	}
-	if _, err := dialTLS(t, b, &tls.Config{RootCAs: pool(ca.pem), Certificates: []tls.Certificate{clientCert(clientCA)}},
+	if _, err := dialTLS(t, b, &tls.Config{RootCAs: ca.Pool(), Certificates: []tls.Certificate{clientCert(clientCA)}},
 		"gw-a", "user-a", "pass-a"); err != nil {
 		t.Fatalf("connect with a client certificate: %v", err)
 	}
 }
 
 func TestTLSStartErrors(t *testing.T) {
-	ca := newCA(t, "ca")
-	certPEM, keyPEM := ca.issue(t, "fleet", false)
-	cert, key := writeTemp(t, "cert.pem", certPEM), writeTemp(t, "key.pem", keyPEM)
+	cert, key := serverFiles(t, testpki.NewCA(t, "ca"))
 	for _, c := range []struct {
 		name string
 		b    *Broker

@@ -124,8 +124,7 @@ type Fleet struct {
 	metricLn net.Listener
 	registry *prometheus.Registry
 	log      *slog.Logger
-	stopWarm context.CancelFunc
-	warmDone chan struct{}
+	stopWarm func() // ends the rates' warming and waits for it (every)
 	// The recheck of live views (api.Server.WatchViewers).
 	stopRecheck context.CancelFunc
 	recheckDone chan struct{}
@@ -334,7 +333,6 @@ func (f *Fleet) Close() error {
 	}
 	if f.stopWarm != nil {
 		f.stopWarm()
-		<-f.warmDone
 	}
 	if f.retainer != nil {
 		f.retainer.close()
@@ -352,28 +350,38 @@ func (f *Fleet) Close() error {
 // first time a minute after start (or sooner, with a shorter interval):
 // not to slow the start down, but soon, as a fleet started on an old
 // database (or after a migration) has nothing kept yet.
-func (f *Fleet) startWarming(ctx context.Context, every time.Duration) {
-	ctx, f.stopWarm = context.WithCancel(ctx)
-	f.warmDone = make(chan struct{})
+func (f *Fleet) startWarming(ctx context.Context, interval time.Duration) {
+	f.stopWarm = every(ctx, interval, func(ctx context.Context) {
+		start := time.Now()
+		if err := f.Store.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {
+			f.log.Warn("warm the rates' rollup", "err", err)
+		} else if err == nil {
+			f.log.Debug("warmed the rates' rollup", "took", time.Since(start).Round(time.Millisecond))
+		}
+	})
+}
+
+// every runs fn in a goroutine every interval, the first time after a
+// minute or the interval if shorter, until the returned stop is called;
+// stop cancels fn's context and waits for it to return.
+func every(ctx context.Context, interval time.Duration, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
 	go func() {
-		defer close(f.warmDone)
-		t := time.NewTimer(min(every, time.Minute))
+		defer close(done)
+		t := time.NewTimer(min(interval, time.Minute))
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				t.Reset(every)
+				t.Reset(interval)
 			}
-			start := time.Now()
-			if err := f.Store.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {
-				f.log.Warn("warm the rates' rollup", "err", err)
-			} else if err == nil {
-				f.log.Debug("warmed the rates' rollup", "took", time.Since(start).Round(time.Millisecond))
-			}
+			fn(ctx)
 		}
 	}()
+	return func() { cancel(); <-done }
 }
 
 func randomHex(n int) string {

@@ -28,8 +28,7 @@ type retainer struct {
 
 	deleted *prometheus.CounterVec
 	runs    *prometheus.CounterVec
-	stop    context.CancelFunc
-	done    chan struct{}
+	stop    func() // ends the job and waits for it (every)
 }
 
 func (f *Fleet) startRetention(ctx context.Context, r store.Retention, every time.Duration) *retainer {
@@ -61,25 +60,7 @@ func (f *Fleet) newRetainer(r store.Retention, every time.Duration) *retainer {
 	return rt
 }
 
-func (rt *retainer) start(ctx context.Context) {
-	every := rt.every
-	ctx, rt.stop = context.WithCancel(ctx)
-	rt.done = make(chan struct{})
-	go func() {
-		defer close(rt.done)
-		t := time.NewTimer(min(every, time.Minute))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				t.Reset(every)
-			}
-			rt.pass(ctx)
-		}
-	}()
-}
+func (rt *retainer) start(ctx context.Context) { rt.stop = every(ctx, rt.every, rt.pass) }
 
 // pass runs retention once if this fleet gets the lease, held for one
 // interval: another fleet's next pass waits for it to expire.
@@ -115,7 +96,4 @@ func (rt *retainer) pass(ctx context.Context) {
 	rt.log.Info("retention", attrs...)
 }
 
-func (rt *retainer) close() {
-	rt.stop()
-	<-rt.done
-}
+func (rt *retainer) close() { rt.stop() }

@@ -18,7 +18,9 @@
 #   frozen   the first kitchen frame repeated (a stuck camera)
 #   blurred  the kitchen heavily blurred (dirty or defocused lens)
 # plus kitchen-1080 (1920x1080, 25 fps, 4 s, GOP 2 s, H.264 only) for
-# measuring the gateway's CPU per 1080p camera.
+# measuring the gateway's CPU per 1080p camera, and the AI scenes drawn by
+# hw/camsim/scene through bk-scenes (staff, no-hat, no-mask, no-uniform,
+# phone, smoking, rodent, bin-open: 8 s, GOP 2 s, H.264 only).
 #
 # Encoding: no B-frames (decode order == presentation order), closed GOPs with
 # an IDR every GOP seconds, SPS/PPS(/VPS) repeated before every IDR, SEI
@@ -164,6 +166,16 @@ for scene in kitchen empty night covered frozen blurred; do
 	done
 done
 encode kitchen-1080 h264 2 25 24 3000k "$TMP/out/kitchen-1080-g2.h264"
+
+# The scenes with staff, rodents and bins are drawn by package scene (their
+# ground truth is its Render), 8 s loops, H.264 with a GOP of 2 s only.
+echo "make-clips: rendering the AI scenes (bk-scenes)" >&2
+export GOTOOLCHAIN=go1.27.3
+go build -o "$TMP/bk-scenes" ./hw/cmd/bk-scenes
+for scene in $("$TMP/bk-scenes" 2>&1 | sed -n 's/^Scenes: \[\(.*\)\] and random$/\1/p'); do
+	"$TMP/bk-scenes" render -scene "$scene" -seed 0 -gop 20 -out "$TMP/ai" >/dev/null
+	mv "$TMP/ai/$scene-s0.h264" "$TMP/out/$scene-g2.h264"
+done
 
 # Check: every clip decodes, has the expected frame count, and the luma
 # targets the detectors rely on hold.

@@ -9,8 +9,9 @@ import (
 
 func TestScenes(t *testing.T) {
 	want := []string{
-		"blurred", "blurred-h265", "covered", "covered-h265", "empty", "empty-h265",
+		"bin-open", "blurred", "blurred-h265", "covered", "covered-h265", "empty", "empty-h265",
 		"frozen", "frozen-h265", "kitchen", "kitchen-1080", "kitchen-h265", "night", "night-h265",
+		"no-hat", "no-mask", "no-uniform", "phone", "rodent", "smoking", "staff",
 	}
 	if got := Scenes(); !slices.Equal(got, want) {
 		t.Fatalf("Scenes() = %v, want %v", got, want)
@@ -20,6 +21,9 @@ func TestScenes(t *testing.T) {
 	}
 	if got := SceneGOPs("kitchen-1080"); !slices.Equal(got, []int{2}) {
 		t.Errorf("SceneGOPs(kitchen-1080) = %v", got)
+	}
+	if got := SceneGOPs("no-hat"); !slices.Equal(got, []int{2}) {
+		t.Errorf("SceneGOPs(no-hat) = %v", got)
 	}
 	if got := SceneGOPs("garage"); got != nil {
 		t.Errorf("SceneGOPs(garage) = %v", got)

@@ -15,9 +15,24 @@
 //	blurred       the kitchen heavily blurred (dirty or defocused lens)
 //	kitchen-1080  kitchen at 1920x1080, 25 fps, H.264, GOP 2 s only
 //
-// All scenes but kitchen-1080 are 640x360 at 10 fps, available with a GOP of
-// 1, 2 or 4 seconds, in H.264 (path "kitchen") and H.265 (path
-// "kitchen-h265"). Clips have no B-frames, so decode order is presentation
+// and the scenes for the AI detectors, drawn by package scene (which also
+// gives each frame's ground truth), 8 s loops in H.264 with a GOP of 2 s
+// only:
+//
+//	staff       two cooks in white coats, chef's hats and masks, a closed bin:
+//	            nothing to report
+//	no-hat      the same, the second cook without a hat
+//	no-mask     the second cook without a mask
+//	no-uniform  the second cook in a coloured shirt
+//	phone       the second cook holding a phone in front of the chest
+//	smoking     the second cook smoking (and so without a mask)
+//	rodent      the kitchen at night through an infrared camera, a rodent
+//	            running across the floor
+//	bin-open    the staff kitchen with the bin's lid off
+//
+// All scenes but kitchen-1080 are 640x360 at 10 fps. The first six come
+// with a GOP of 1, 2 or 4 seconds, in H.264 (path "kitchen") and H.265
+// (path "kitchen-h265"). Clips have no B-frames, so decode order is presentation
 // order and every access unit gets the next RTP timestamp.
 //
 // A Server serves every scene at its GOP, plus any Cameras (extra paths, each

@@ -1,0 +1,130 @@
+// Package eval measures a detector against labelled clips: precision,
+// recall and F1 per class (boxes matched by IoU) and per violation type
+// (the alarms a clip should raise against those the gateway's rules raise
+// from the detections), and the model's inference time. bk-eval is its
+// command; a deployer uses it on their own labelled footage as we use it
+// on camsim's rendered clips.
+//
+// A clip's labels are a JSON file next to it (clip.h264 → clip.json):
+//
+//	{"width": 640, "height": 360, "fps": 10,
+//	 "frames": [{"boxes": [{"class": "person", "x": 0.2, "y": 0.1, "w": 0.1, "h": 0.5}],
+//	             "violations": ["no_chef_hat"]}, ...]}
+//
+// one entry per picture of the clip in order, boxes as fractions of the
+// picture (origin top left) named by the model's class names, violations
+// as wire.ViolationTypes.
+package eval
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
+)
+
+// Limits of a labels file: it is input like any other.
+const (
+	MaxLabelsBytes = 64 << 20
+	MaxFrames      = 100_000
+	MaxBoxes       = 256 // per frame
+)
+
+// Labels are one clip's ground truth.
+type Labels struct {
+	Width  int           `json:"width"`
+	Height int           `json:"height"`
+	FPS    int           `json:"fps"`
+	Frames []FrameLabels `json:"frames"`
+}
+
+// FrameLabels are what one picture shows.
+type FrameLabels struct {
+	Boxes      []Box    `json:"boxes"`
+	Violations []string `json:"violations,omitempty"`
+}
+
+// Box is one labelled object, as fractions of the picture.
+type Box struct {
+	Class string  `json:"class"`
+	X     float64 `json:"x"`
+	Y     float64 `json:"y"`
+	W     float64 `json:"w"`
+	H     float64 `json:"h"`
+}
+
+var classRe = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
+
+// LoadLabels reads and checks a labels file.
+func LoadLabels(path string) (*Labels, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > MaxLabelsBytes {
+		return nil, fmt.Errorf("labels %s: %d bytes, at most %d", path, st.Size(), MaxLabelsBytes)
+	}
+	data := make([]byte, st.Size())
+	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	l, err := ParseLabels(data)
+	if err != nil {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// ParseLabels decodes and checks labels.
+func ParseLabels(data []byte) (*Labels, error) {
+	if len(data) > MaxLabelsBytes {
+		return nil, fmt.Errorf("%d bytes, at most %d", len(data), MaxLabelsBytes)
+	}
+	var l Labels
+	if err := json.Unmarshal(data, &l); err != nil {
+		return nil, err
+	}
+	if l.Width < 1 || l.Height < 1 || l.Width > 16384 || l.Height > 16384 {
+		return nil, fmt.Errorf("size %dx%d: want 1..16384 each", l.Width, l.Height)
+	}
+	if l.FPS < 1 || l.FPS > 120 {
+		return nil, fmt.Errorf("fps %d: want 1..120", l.FPS)
+	}
+	if len(l.Frames) == 0 || len(l.Frames) > MaxFrames {
+		return nil, fmt.Errorf("%d frames: want 1..%d", len(l.Frames), MaxFrames)
+	}
+	for i, f := range l.Frames {
+		if len(f.Boxes) > MaxBoxes {
+			return nil, fmt.Errorf("frame %d: %d boxes, at most %d", i, len(f.Boxes), MaxBoxes)
+		}
+		for j, b := range f.Boxes {
+			if !classRe.MatchString(b.Class) {
+				return nil, fmt.Errorf("frame %d box %d: class %q: want 1..64 printable ASCII characters", i, j, b.Class)
+			}
+			if !fraction(b.X) || !fraction(b.Y) || !fraction(b.W) || !fraction(b.H) || b.W == 0 || b.H == 0 ||
+				b.X+b.W > 1+1e-6 || b.Y+b.H > 1+1e-6 {
+				return nil, fmt.Errorf("frame %d box %d: %+v is not a box inside the picture (fractions 0..1)", i, j, b)
+			}
+		}
+		for _, v := range f.Violations {
+			if !wire.KnownType(v) {
+				return nil, fmt.Errorf("frame %d: unknown violation type %q", i, v)
+			}
+		}
+	}
+	return &l, nil
+}
+
+func fraction(v float64) bool { return !math.IsNaN(v) && v >= 0 && v <= 1 }
+
+// errNoFrames is returned for a clip that decoded to nothing.
+var errNoFrames = errors.New("no picture decoded")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/brightkitchen/brightkitchen/plugins/onnx/onnxtest"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
@@ -88,7 +89,7 @@ func tinyModel(t testing.TB, dir, format string) string {
 		}
 	}
 	path := filepath.Join(dir, "tiny.onnx")
-	write(t, path, constGraph([]int64{1, 3, 32, 32}, shape, out))
+	write(t, path, onnxtest.ConstGraph([]int64{1, 3, 32, 32}, shape, out))
 	write(t, filepath.Join(dir, "tiny.yaml"), []byte(strings.Replace(testManifest, "%s", format, 1)))
 	return path
 }
@@ -241,5 +242,58 @@ func TestBadModels(t *testing.T) {
 	t.Setenv(LibEnv, "")
 	if _, err := Load(good, Options{}); err == nil || !strings.Contains(err.Error(), LibEnv) {
 		t.Errorf("no library: %v", err)
+	}
+}
+
+// TestDesiredSHA256: with Options.SHA256 (the gateway's BK_ONNX_SHA256) a
+// model whose file does not match is refused, saying both sums, before its
+// manifest or the runtime is looked at; a file over 1 GiB is refused
+// without being read; the right sum loads.
+func TestDesiredSHA256(t *testing.T) {
+	lib := testLib(t)
+	dir := t.TempDir()
+	path, sum := onnxtest.WriteModel(t, dir, "demo")
+	other := strings.Repeat("0", 64)
+
+	m, err := Load(path, Options{Lib: lib, SHA256: sum})
+	if err != nil {
+		t.Fatalf("right sum: %v", err)
+	}
+	m.Close()
+
+	want := "model " + path + ": sha256 " + sum + " does not match the desired " + other
+	for name, load := range map[string]func() (*Model, error){
+		"Load":     func() (*Model, error) { return Load(path, Options{Lib: lib, SHA256: other}) },
+		"LoadWith": func() (*Model, error) { return LoadWith(path, Manifest{}, Options{Lib: lib, SHA256: other}) },
+	} {
+		if m, err := load(); err == nil || err.Error() != want {
+			if m != nil {
+				m.Close()
+			}
+			t.Errorf("%s, wrong sum: %v, want %q", name, err, want)
+		}
+	}
+	// the sum is checked before the manifest is read
+	if err := os.Remove(filepath.Join(dir, "demo.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, Options{Lib: lib, SHA256: other}); err == nil || err.Error() != want {
+		t.Errorf("wrong sum, no manifest: %v", err)
+	}
+
+	for _, bad := range []string{strings.ToUpper(sum), sum[:63], "../" + sum[3:]} {
+		if _, err := Load(path, Options{Lib: lib, SHA256: bad}); err == nil || !strings.Contains(err.Error(), "is not 64 lowercase hex digits") {
+			t.Errorf("sha256 %q: %v", bad, err)
+		}
+	}
+
+	// over the bound: refused from its size (a sparse file, never read)
+	huge := filepath.Join(dir, "huge.onnx")
+	write(t, huge, nil)
+	if err := os.Truncate(huge, maxModelBytes+1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(huge, Options{Lib: lib, SHA256: other}); err == nil || !strings.Contains(err.Error(), "1073741825 bytes, at most 1073741824") {
+		t.Errorf("huge model: %v", err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/plugins/onnx/onnxtest"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk/sdktest"
 )
@@ -123,5 +124,39 @@ func TestArm64UnderQemu(t *testing.T) {
 	t.Logf("arm64 under qemu: %v", time.Since(start).Round(time.Millisecond))
 	if !bytes.Equal(native, emulated) {
 		t.Fatalf("arm64 printed\n%s\namd64 printed\n%s", emulated, native)
+	}
+}
+
+// TestPluginDesiredSHA256: bk-plugin-onnx started as the gateway starts it
+// for a model the fleet chose (BK_ONNX_MODEL, BK_ONNX_SHA256) refuses a
+// model file that does not match, in Describe's error, and keeps
+// answering pings; with the right sum it describes itself.
+func TestPluginDesiredSHA256(t *testing.T) {
+	lib := testLib(t)
+	model, sum := onnxtest.WriteModel(t, t.TempDir(), "camsim-demo")
+	bin := sdktest.Build(t, "./cmd/bk-plugin-onnx")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	describe := func(want string) (sdk.Info, error) {
+		conn, err := sdk.Launch(ctx, bin, sdk.Options{Env: []string{
+			"BK_ONNX_MODEL=" + model, "BK_ONNX_SHA256=" + want, LibEnv + "=" + lib}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		in, err := conn.Describe(ctx)
+		if perr := conn.Ping(); perr != nil {
+			t.Errorf("ping: %v", perr)
+		}
+		return in, err
+	}
+	other := strings.Repeat("e3", 32)
+	_, err := describe(other)
+	if err == nil || !strings.Contains(err.Error(), "sha256 "+sum+" does not match the desired "+other) {
+		t.Fatalf("wrong sum: describe %v", err)
+	}
+	in, err := describe(sum)
+	if err != nil || in.Name != "onnx" || !strings.Contains(in.Version, "model camsim-demo") {
+		t.Fatalf("right sum: describe %+v, %v", in, err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sync"
 	"time"
@@ -30,6 +31,12 @@ type Options struct {
 	// Provider is the execution provider: "cpu", the only one so far. An
 	// NPU provider would be chosen here. Default cpu.
 	Provider string
+	// SHA256 is the checksum the model file must have, 64 lowercase hex
+	// digits: the one the fleet's desired config chose (the gateway passes
+	// it as BK_ONNX_SHA256). A file that does not match is refused before
+	// it is loaded. Default empty: only the manifest's sha256, if any, is
+	// checked.
+	SHA256 string
 }
 
 var ortState struct {
@@ -73,11 +80,19 @@ type Model struct {
 	input   *ort.Tensor[float32]
 }
 
-// Load reads the model at path and its manifest (see ManifestPath), checks
-// the file against the manifest's sha256, starts a session and checks the
-// model's input and output against the manifest: a model that does not
-// fit is an error here, not in the first frame.
+// Load reads the model at path and checks it against Options.SHA256, then
+// reads its manifest (see ManifestPath), checks the file against the
+// manifest's sha256, starts a session and checks the model's input and
+// output against the manifest: a model that does not fit is an error here,
+// not in the first frame.
 func Load(path string, o Options) (*Model, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	data, err := readModel(path, o.SHA256)
+	if err != nil {
+		return nil, err
+	}
 	mpath, err := ManifestPath(path)
 	if err != nil {
 		return nil, err
@@ -86,43 +101,92 @@ func Load(path string, o Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return LoadWith(path, man, o)
+	return load(path, data, man, o)
 }
 
 // LoadWith is Load with the manifest given.
 func LoadWith(path string, man Manifest, o Options) (*Model, error) {
+	if err := o.fill(); err != nil {
+		return nil, err
+	}
+	data, err := readModel(path, o.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	return load(path, data, man, o)
+}
+
+// fill sets the defaults and checks the options.
+func (o *Options) fill() error {
 	if o.Lib == "" {
 		o.Lib = os.Getenv(LibEnv)
 	}
 	if o.Lib == "" {
-		return nil, fmt.Errorf("onnxruntime library: not set (set %s to the path of libonnxruntime.so.1)", LibEnv)
+		return fmt.Errorf("onnxruntime library: not set (set %s to the path of libonnxruntime.so.1)", LibEnv)
 	}
 	if o.Threads == 0 {
 		o.Threads = 1
 	}
 	if o.Threads < 1 || o.Threads > 64 {
-		return nil, fmt.Errorf("threads: %d, want 1..64", o.Threads)
+		return fmt.Errorf("threads: %d, want 1..64", o.Threads)
 	}
 	if o.Provider == "" {
 		o.Provider = "cpu"
 	}
 	if o.Provider != "cpu" {
-		return nil, fmt.Errorf("provider: %q unknown, want cpu", o.Provider)
+		return fmt.Errorf("provider: %q unknown, want cpu", o.Provider)
 	}
-	fi, err := os.Stat(path)
+	if o.SHA256 != "" && !hexRe.MatchString(o.SHA256) {
+		return fmt.Errorf("sha256: %q is not 64 lowercase hex digits", o.SHA256)
+	}
+	return nil
+}
+
+// readModel reads the model file, refusing one over maxModelBytes before
+// reading it, and checks its bytes against want (when set): the bytes
+// hashed are the bytes loaded.
+func readModel(path, want string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("model: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("model %s: not a regular file", path)
 	}
 	if fi.Size() > maxModelBytes {
 		return nil, fmt.Errorf("model %s: %d bytes, at most %d", path, fi.Size(), maxModelBytes)
 	}
-	data, err := os.ReadFile(path)
+	// the file may grow after Stat: read at most one byte past the bound
+	data, err := io.ReadAll(io.LimitReader(f, maxModelBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("model: %w", err)
 	}
+	if len(data) > maxModelBytes {
+		return nil, fmt.Errorf("model %s: more than %d bytes", path, maxModelBytes)
+	}
+	if want != "" {
+		if got := sha256Hex(data); got != want {
+			return nil, fmt.Errorf("model %s: sha256 %s does not match the desired %s", path, got, want)
+		}
+	}
+	return data, nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// load checks data, the model file's bytes, against the manifest and
+// starts a session.
+func load(path string, data []byte, man Manifest, o Options) (*Model, error) {
 	if man.SHA256 != "" {
-		sum := sha256.Sum256(data)
-		if got := hex.EncodeToString(sum[:]); got != man.SHA256 {
+		if got := sha256Hex(data); got != man.SHA256 {
 			return nil, fmt.Errorf("model %s: sha256 %s, the manifest says %s", path, got, man.SHA256)
 		}
 	}

@@ -12,6 +12,13 @@
 //	BK_ONNXRUNTIME_LIB  -lib      libonnxruntime.so.1
 //	                              (default <dir of this executable>/../lib/libonnxruntime.so.1)
 //	BK_ONNX_THREADS     -threads  intra-op threads of the CPU provider (default 1)
+//	BK_ONNX_SHA256      -sha256   the sha256 the model file must have, 64 lowercase
+//	                              hex digits (default none); the gateway sets it and
+//	                              BK_ONNX_MODEL from its config's models section
+//
+// A model that does not load, or whose sha256 is not the one asked for, is
+// not served: Describe answers with the error, so the gateway shows it as
+// the plugin's error and sends no frames.
 //
 // With -once FILE it runs the model on one raw RGB24 frame of -width ×
 // -height and prints the detections as JSON, without the plugin protocol:
@@ -40,12 +47,13 @@ func main() {
 	model := flag.String("model", env("BK_ONNX_MODEL", filepath.Join(dir, "..", "models", "detector.onnx")), "the model (.onnx); its manifest (.yaml, .yml or .json) sits next to it")
 	lib := flag.String("lib", env(onnx.LibEnv, filepath.Join(dir, "..", "lib", "libonnxruntime.so.1")), "ONNX Runtime's libonnxruntime.so.1")
 	threads := flag.String("threads", env("BK_ONNX_THREADS", "1"), "intra-op threads of the CPU provider, 1..64")
+	sum := flag.String("sha256", env("BK_ONNX_SHA256", ""), "the sha256 the model file must have (64 lowercase hex digits); a model that does not match is refused")
 	once := flag.String("once", "", "run on one raw RGB24 frame from this file, print the detections as JSON and exit")
 	width := flag.Int("width", 0, "the -once frame's width")
 	height := flag.Int("height", 0, "the -once frame's height")
 	flag.Parse()
 
-	m, err := load(*model, *lib, *threads)
+	m, err := load(*model, *lib, *threads, *sum)
 	if *once != "" {
 		if err == nil {
 			err = runOnce(onnx.NewDetector(m, nil, version.Version), *once, *width, *height)
@@ -75,12 +83,12 @@ func env(key, def string) string {
 	return def
 }
 
-func load(model, lib, threads string) (*onnx.Model, error) {
+func load(model, lib, threads, sum string) (*onnx.Model, error) {
 	n, err := strconv.Atoi(threads)
 	if err != nil {
 		return nil, fmt.Errorf("BK_ONNX_THREADS: %q is not a number", threads)
 	}
-	return onnx.Load(model, onnx.Options{Lib: lib, Threads: n})
+	return onnx.Load(model, onnx.Options{Lib: lib, Threads: n, SHA256: sum})
 }
 
 // report logs the model's run time every 5 minutes (the gateway's log).

@@ -1,16 +1,24 @@
-package onnx
+// Package onnxtest makes tiny ONNX models for tests, written field by field
+// from onnx.proto, so that no model file needs to be kept in git: the onnx
+// package's tests and the gateway's run them in ONNX Runtime.
+package onnxtest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
+	"os"
+	"path/filepath"
+	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// constGraph is a minimal ONNX model (ModelProto, written field by field):
+// ConstGraph is a minimal ONNX model (ModelProto, written field by field):
 // one float input of shape in, and an output of shape outShape that is
 // ReduceSum(input)·0 + out, so the runtime really reads the input and the
 // test knows the output exactly. Field numbers are onnx.proto's.
-func constGraph(in []int64, outShape []int64, out []float32) []byte {
+func ConstGraph(in []int64, outShape []int64, out []float32) []byte {
 	var g []byte
 	// node ReduceSum(images) -> s, keepdims 0 (a scalar)
 	g = msg(g, 1, node("ReduceSum", []string{"images"}, "s", attrInt("keepdims", 0)))
@@ -105,4 +113,29 @@ func valueInfo(name string, dims []int64) []byte {
 	tt = msg(tt, 2, shape)
 	b := str(nil, 1, name)
 	return msg(b, 2, msg(nil, 1, tt))
+}
+
+// Manifest is the manifest WriteModel writes next to its model: a 32×32
+// input and one class, person, in a yolov8 head.
+const Manifest = `input: {width: 32, height: 32}
+output: {format: yolov8}
+classes:
+  - {name: person, role: person}
+`
+
+// WriteModel writes dir/name.onnx, a model that finds one person in the
+// middle of any frame at score 0.9, and its manifest dir/name.yaml. It
+// returns the model's path and its sha256 in hex.
+func WriteModel(t testing.TB, dir, name string) (path, sum string) {
+	t.Helper()
+	model := ConstGraph([]int64{1, 3, 32, 32}, []int64{1, 5, 1}, []float32{16, 16, 8, 8, 0.9})
+	path = filepath.Join(dir, name+".onnx")
+	if err := os.WriteFile(path, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".yaml"), []byte(Manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(model)
+	return path, hex.EncodeToString(s[:])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +42,7 @@ type Supervisor struct {
 	// QuarantineFor is how long a quarantined plugin waits before one more
 	// try. Default 30m.
 	QuarantineFor time.Duration
-	// Options are passed to Launch.
+	// Options are passed to Launch. Relaunch replaces Options.Env.
 	Options Options
 	// OnChange, if set, is called with the new State whenever the plugin
 	// becomes ready, fails or is quarantined; never concurrently.
@@ -59,6 +60,7 @@ type Supervisor struct {
 	lastErr     string
 	failures    []time.Time
 	kick        chan failure
+	relaunch    chan struct{}
 	cancel      context.CancelFunc
 	done        chan struct{}
 	closed      bool
@@ -123,6 +125,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 	}
 	ctx, s.cancel = context.WithCancel(ctx)
 	s.kick = make(chan failure, 1)
+	s.relaunch = make(chan struct{}, 1)
 	s.done = make(chan struct{})
 	go s.run(ctx)
 	return nil
@@ -140,6 +143,26 @@ func (s *Supervisor) Close() error {
 	cancel()
 	<-done
 	return nil
+}
+
+// Relaunch replaces the plugin process: the running one is stopped and a
+// new one launched at once with env in place of Options.Env (the gateway's
+// environment is still passed), whatever state the plugin is in; a
+// quarantine ends. It is not a failure: it counts toward neither Restarts
+// nor quarantine. Meanwhile Detect fails with ErrNotReady. For a change of
+// what the plugin runs, such as its model.
+func (s *Supervisor) Relaunch(env []string) {
+	s.mu.Lock()
+	s.Options.Env = slices.Clone(env)
+	ch := s.relaunch
+	s.mu.Unlock()
+	if ch == nil {
+		return // not started: Start launches with env
+	}
+	select {
+	case ch <- struct{}{}:
+	default: // one is pending already; it launches with the newest env
+	}
 }
 
 // Info is the plugin's Describe answer while it is ready.
@@ -250,9 +273,14 @@ func (s *Supervisor) run(ctx context.Context) {
 	backoff := s.BackoffMin
 	for ctx.Err() == nil {
 		started := time.Now()
-		reason := s.serve(ctx)
+		reason, relaunch := s.serve(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if relaunch {
+			s.relaunched()
+			backoff = s.BackoffMin
+			continue
 		}
 		if time.Since(started) > 2*s.Window/time.Duration(s.MaxRestarts) {
 			backoff = s.BackoffMin // it ran well for a while
@@ -282,6 +310,12 @@ func (s *Supervisor) run(ctx context.Context) {
 		case <-ctx.Done():
 			t.Stop()
 			return
+		case <-s.relaunch:
+			t.Stop()
+			s.relaunched()
+			s.Logger.Info("plugin relaunched with new settings", "plugin", s.Name)
+			backoff = s.BackoffMin
+			continue
 		case <-t.C:
 		}
 		if quarantine {
@@ -291,19 +325,31 @@ func (s *Supervisor) run(ctx context.Context) {
 	}
 }
 
+// relaunched forgets the failures before a Relaunch: what failed then is
+// not what runs now.
+func (s *Supervisor) relaunched() {
+	s.setState(func() {
+		s.ready, s.conn, s.pid, s.lastErr = false, nil, 0, ""
+		s.quarantined, s.failures = false, s.failures[:0]
+	})
+}
+
 // serve launches the plugin and watches it until it fails (the reason is
-// returned) or ctx ends.
-func (s *Supervisor) serve(ctx context.Context) string {
-	conn, err := Launch(ctx, s.Path, s.Options)
+// returned), Relaunch is called (relaunch is true) or ctx ends.
+func (s *Supervisor) serve(ctx context.Context) (reason string, relaunch bool) {
+	s.mu.Lock()
+	opts := s.Options
+	s.mu.Unlock()
+	conn, err := Launch(ctx, s.Path, opts)
 	if err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	defer conn.Kill()
-	dctx, cancel := context.WithTimeout(ctx, s.Options.startTimeout())
+	dctx, cancel := context.WithTimeout(ctx, opts.startTimeout())
 	info, err := conn.Describe(dctx)
 	cancel()
 	if err != nil {
-		return err.Error()
+		return err.Error(), false
 	}
 	if info.Name != s.Name {
 		s.Logger.Warn("plugin describes itself under another name", "plugin", s.Name, "described", info.Name)
@@ -318,20 +364,25 @@ func (s *Supervisor) serve(ctx context.Context) string {
 		case <-ctx.Done():
 			s.setState(func() { s.ready, s.conn = false, nil })
 			conn.Close()
-			return ""
+			return "", false
+		case <-s.relaunch:
+			s.setState(func() { s.ready, s.conn = false, nil })
+			conn.Close()
+			s.Logger.Info("plugin relaunched with new settings", "plugin", s.Name)
+			return "", true
 		case f := <-s.kick:
 			if f.conn != conn {
 				continue // a stale failure of an earlier process
 			}
-			return exitedOr(conn, f.reason)
+			return exitedOr(conn, f.reason), false
 		case now := <-poll.C:
 			if conn.Exited() {
-				return "plugin exited"
+				return "plugin exited", false
 			}
 			if now.Sub(lastPing) >= s.PingEvery {
 				lastPing = now
 				if err := pingWithin(conn, s.Deadline); err != nil {
-					return exitedOr(conn, "ping: "+err.Error())
+					return exitedOr(conn, "ping: "+err.Error()), false
 				}
 			}
 		}

@@ -32,14 +32,18 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testPlugin: "echo" answers one detection per frame (params: "hang" blocks
+// testPlugin: BK_SDK_TEST_VERSION is added to the version it describes;
+// with BK_SDK_TEST_REFUSE set, Describe fails with that message. "echo" answers one detection per frame (params: "hang" blocks
 // for an hour, "panic" panics, "sleep" sleeps that duration); "crashy"
 // exits on every Detect; "garbage" answers malformed detections with one
 // good one.
 type testPlugin string
 
 func (p testPlugin) Describe(context.Context) (sdk.Info, error) {
-	return sdk.Info{Name: string(p), Version: "test", Labels: []string{"echo", "other"},
+	if msg := os.Getenv("BK_SDK_TEST_REFUSE"); msg != "" {
+		return sdk.Info{}, errors.New(msg) // as a plugin whose model is wrong
+	}
+	return sdk.Info{Name: string(p), Version: "test" + os.Getenv("BK_SDK_TEST_VERSION"), Labels: []string{"echo", "other"},
 		Input: sdk.Input{Formats: []sdk.Format{sdk.FormatGRAY8, sdk.FormatI420, sdk.FormatRGB24}, MaxWidth: 64, MaxHeight: 36}}, nil
 }
 
@@ -153,6 +157,52 @@ func TestRelaunchAfterKill(t *testing.T) {
 	}
 	if otherErrs.Load() != 0 || otherCalls.Load() == 0 {
 		t.Errorf("the other plugin: %d errors in %d calls", otherErrs.Load(), otherCalls.Load())
+	}
+}
+
+// TestRelaunchWithNewEnv: Relaunch replaces a ready plugin at once with a
+// process that has the new environment, and it is no failure; a plugin
+// relaunched into one that refuses to describe itself (as bk-plugin-onnx
+// does for a model whose sha256 is wrong) shows that error, takes no
+// frames and is quarantined; relaunched again with a good environment it
+// leaves quarantine at once and answers.
+func TestRelaunchWithNewEnv(t *testing.T) {
+	env := func(extra string) []string { return []string{"BK_SDK_TEST_PLUGIN=echo", extra} }
+	s := startSupervisor(t, "echo", func(s *sdk.Supervisor) {
+		s.MaxRestarts = 2
+		s.Options.Env = env("BK_SDK_TEST_VERSION=-a")
+	})
+	if in, _ := s.Info(); in.Version != "test-a" {
+		t.Fatalf("version %q", in.Version)
+	}
+	pid := s.State().Pid
+
+	s.Relaunch(env("BK_SDK_TEST_VERSION=-b"))
+	waitFor(t, 10*time.Second, "relaunch with -b", func() bool { in, ok := s.Info(); return ok && in.Version == "test-b" })
+	detectOK(t, s)
+	if st := s.State(); st.Pid == pid || st.Restarts != 0 || st.LastError != "" {
+		t.Errorf("state after relaunch: %+v (pid before %d)", st, pid)
+	}
+
+	s.Relaunch(env("BK_SDK_TEST_REFUSE=model m.onnx: sha256 ab does not match the desired cd"))
+	waitFor(t, 10*time.Second, "quarantine", func() bool { return s.State().Quarantined })
+	st := s.State()
+	if st.Ready || !strings.Contains(st.LastError, "model m.onnx: sha256 ab does not match the desired cd") {
+		t.Errorf("state of the refusing plugin: %+v", st)
+	}
+	calls := st.Calls
+	if _, err := s.Detect(context.Background(), frame(nil)); !errors.Is(err, sdk.ErrQuarantined) {
+		t.Errorf("detect on the refusing plugin: %v", err)
+	}
+	if s.State().Calls != calls {
+		t.Error("a frame was sent to the refusing plugin")
+	}
+
+	s.Relaunch(env("BK_SDK_TEST_VERSION=-c"))
+	waitFor(t, 10*time.Second, "relaunch out of quarantine", func() bool { in, ok := s.Info(); return ok && in.Version == "test-c" })
+	detectOK(t, s)
+	if st := s.State(); st.Quarantined || st.LastError != "" {
+		t.Errorf("state after the good relaunch: %+v", st)
 	}
 }
 

@@ -19,6 +19,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"os"
@@ -56,9 +57,20 @@ type Config struct {
 	// detect.plugins. Local only, like PluginDir: they are executables on
 	// this machine. Default none.
 	Plugins []Plugin `yaml:"plugins"`
-	Cameras []Camera `yaml:"cameras"`
-	Live    Live     `yaml:"live"`
-	Debug   Debug    `yaml:"debug"`
+	// ModelDir is where the models that Models names are found, as
+	// <name>.onnx with the model's manifest next to it. Loaded with Load,
+	// a relative directory is taken from the config file's directory.
+	// Local only, like PluginDir. Default /usr/lib/bk-gateway/models.
+	ModelDir string `yaml:"model_dir"`
+	// Models chooses the model a plugin runs, by plugin name (a plugin in
+	// Plugins). The fleet's desired config may set it, which is how a model
+	// is rolled out to some gateways first; a change relaunches that
+	// plugin only. Default none: each plugin runs the model it finds on
+	// its own.
+	Models  map[string]Model `yaml:"models"`
+	Cameras []Camera         `yaml:"cameras"`
+	Live    Live             `yaml:"live"`
+	Debug   Debug            `yaml:"debug"`
 
 	// where each key path came from, for error messages: a line in the file
 	// or an environment variable. Nil for a Config built in Go.
@@ -195,6 +207,21 @@ type Plugin struct {
 	MaxRestarts int `yaml:"max_restarts"`
 }
 
+// Model is the model a plugin runs: ModelDir/<Name>.onnx, which must have
+// the checksum SHA256. The gateway starts the plugin with the path in
+// BK_ONNX_MODEL and the checksum in BK_ONNX_SHA256; the plugin refuses a
+// file that does not match (bk-plugin-onnx does), and the gateway shows
+// its error and sends it no frames.
+type Model struct {
+	// Name is the model's file name in ModelDir without ".onnx": 1 to 64
+	// letters, digits, '.', '_' or '-', starting with a letter or digit,
+	// without "..": a name, never a path. Required.
+	Name string `yaml:"name"`
+	// SHA256 is the checksum of the .onnx file, 64 lowercase hex digits
+	// (sha256sum prints it). Required.
+	SHA256 string `yaml:"sha256"`
+}
+
 // Live is the gateway's side of live view: when the fleet asks
 // (live.start), a camera is published over WebRTC (WHIP) to the fleet.
 type Live struct {
@@ -248,6 +275,7 @@ func Default() Config {
 		HTTP:      HTTP{Listen: "127.0.0.1:8081"},
 		Log:       Log{Level: "info", Format: "text"},
 		PluginDir: "/usr/lib/bk-gateway/plugins",
+		ModelDir:  "/usr/lib/bk-gateway/models",
 	}
 }
 
@@ -260,7 +288,8 @@ func defaultPlugin() Plugin {
 }
 
 // Load reads the file at path, applies the BK_* environment and validates.
-// Relative plugin paths are taken from the file's directory.
+// Relative plugin paths and directories are taken from the file's
+// directory.
 func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -334,6 +363,9 @@ func (c *Config) fill(dir string) {
 	if len(c.Live.ICEServers) == 0 {
 		c.Live.ICEServers = nil // "ice_servers: []" is the default, as in JSON
 	}
+	if len(c.Models) == 0 {
+		c.Models = nil // "models: {}" is the default, as in JSON
+	}
 	if c.Broker.ClientID == "" {
 		c.Broker.ClientID = c.Gateway.ID
 	}
@@ -345,6 +377,7 @@ func (c *Config) fill(dir string) {
 		return filepath.Join(dir, p)
 	}
 	c.PluginDir = abs(c.PluginDir)
+	c.ModelDir = abs(c.ModelDir)
 	c.Broker.CAFile = abs(c.Broker.CAFile)
 	c.Broker.CertFile = abs(c.Broker.CertFile)
 	c.Broker.KeyFile = abs(c.Broker.KeyFile)
@@ -367,6 +400,16 @@ func (c *Config) Plugin(name string) (Plugin, bool) {
 	return Plugin{}, false
 }
 
+// Model returns the model that Models chooses for the named plugin, and
+// its file, ModelDir/<name>.onnx; false when it chooses none.
+func (c *Config) Model(plugin string) (m Model, path string, ok bool) {
+	m, ok = c.Models[plugin]
+	if !ok {
+		return Model{}, "", false
+	}
+	return m, filepath.Join(c.ModelDir, m.Name+".onnx"), true
+}
+
 // Camera returns the camera with the given id.
 func (c *Config) Camera(id string) (Camera, bool) {
 	for _, cam := range c.Cameras {
@@ -385,6 +428,7 @@ func (c Config) Redacted() Config {
 		r.Broker.Password = redacted
 	}
 	r.Plugins = slices.Clone(c.Plugins)
+	r.Models = maps.Clone(c.Models)
 	r.Cameras = make([]Camera, len(c.Cameras))
 	for i, cam := range c.Cameras {
 		cam.URL = redactURL(cam.URL)

@@ -86,7 +86,7 @@ func TestExample(t *testing.T) {
 
 	// and it names every environment override
 	for _, ev := range []string{"BK_GATEWAY_ID", "BK_BROKER_URL", "BK_BROKER_USERNAME", "BK_BROKER_PASSWORD",
-		"BK_SPOOL_PATH", "BK_SPOOL_MAX_BYTES", "BK_HTTP_LISTEN", "BK_LOG_LEVEL", "BK_LOG_FORMAT", "BK_PLUGIN_DIR"} {
+		"BK_SPOOL_PATH", "BK_SPOOL_MAX_BYTES", "BK_HTTP_LISTEN", "BK_LOG_LEVEL", "BK_LOG_FORMAT", "BK_PLUGIN_DIR", "BK_MODEL_DIR"} {
 		if !strings.Contains(string(data), ev) {
 			t.Errorf("example.yaml does not mention %s", ev)
 		}
@@ -485,5 +485,90 @@ func TestFleetURL(t *testing.T) {
 		if (want == "" && err != nil) || (want != "" && (err == nil || err.Error() != want)) {
 			t.Errorf("%s: %v, want %q", doc, err, want)
 		}
+	}
+}
+
+// TestModels: the models section names a model in model_dir by file stem
+// and checksum, for a plugin in the plugins list; anything that could be a
+// path, a checksum that is not 64 lowercase hex digits and a plugin this
+// gateway does not have are refused naming the key, from the file and
+// from the fleet's JSON alike.
+func TestModels(t *testing.T) {
+	const sum = "9f2c4e4b8a1d3c5e7f60718293a4b5c6d7e8f90112233445566778899aabbccd"
+	head := "gateway: {id: gw-01}\nplugins: [{name: onnx}, {name: tamper}]\nmodels:\n"
+	c, err := Parse([]byte(head+"  onnx: {name: camsim-demo.v2_1, sha256: "+sum+"}\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, path, ok := c.Model("onnx"); !ok || m.SHA256 != sum || path != "/usr/lib/bk-gateway/models/camsim-demo.v2_1.onnx" {
+		t.Errorf("model: %+v %q %v", m, path, ok)
+	}
+	if _, _, ok := c.Model("tamper"); ok {
+		t.Error("tamper has a model")
+	}
+	b, err := c.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"models":{"onnx":{"name":"camsim-demo.v2_1","sha256":"`+sum+`"}}`) {
+		t.Errorf("JSON: %s", b)
+	}
+	if back, err := FromJSON(b); err != nil || !reflect.DeepEqual(back.Models, c.Models) {
+		t.Errorf("JSON round trip: %+v %v", back.Models, err)
+	}
+
+	for _, tc := range []struct{ entry, want string }{
+		{"onnx: {name: '../../etc/passwd', sha256: " + sum + "}",
+			`models.onnx.name: "../../etc/passwd" is not a valid model name (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, no ".."; a name in model_dir, not a path) (line 4)`},
+		{"onnx: {name: sub/model, sha256: " + sum + "}", `models.onnx.name: "sub/model" is not a valid model name`},
+		{"onnx: {name: /abs/model, sha256: " + sum + "}", `models.onnx.name: "/abs/model" is not a valid model name`},
+		{"onnx: {name: 'a..b', sha256: " + sum + "}", `models.onnx.name: "a..b" is not a valid model name`},
+		{"onnx: {name: .hidden, sha256: " + sum + "}", `models.onnx.name: ".hidden" is not a valid model name`},
+		{"onnx: {name: 'sp ace', sha256: " + sum + "}", `models.onnx.name: "sp ace" is not a valid model name`},
+		{"onnx: {name: " + strings.Repeat("m", 65) + ", sha256: " + sum + "}", `models.onnx.name: "` + strings.Repeat("m", 65) + `" is not a valid model name`},
+		{"onnx: {name: demo.onnx, sha256: " + sum + "}", `models.onnx.name: "demo.onnx": give the name without .onnx (line 4)`},
+		{"onnx: {sha256: " + sum + "}", "models.onnx.name: required"},
+		{"onnx: {name: demo}", "models.onnx.sha256: required"},
+		{"onnx: {name: demo, sha256: " + strings.ToUpper(sum) + "}", `models.onnx.sha256: "` + strings.ToUpper(sum) + `" is not 64 lowercase hex digits (line 4)`},
+		{"onnx: {name: demo, sha256: " + sum[:63] + "}", `models.onnx.sha256: "` + sum[:63] + `" is not 64 lowercase hex digits`},
+		{"onnx: {name: demo, sha256: " + sum[:62] + "zz}", `models.onnx.sha256: "` + sum[:62] + `zz" is not 64 lowercase hex digits`},
+		{"motion: {name: demo, sha256: " + sum + "}", `models.motion: unknown plugin "motion": not in the top-level plugins list (line 4)`},
+		{"Onnx: {name: demo, sha256: " + sum + "}", `models.Onnx: "Onnx" is not a valid plugin name`},
+		{"onnx: {name: demo, sha256: " + sum + ", path: /x}", `models.onnx: unknown key "path" (line 4)`},
+		{"onnx: demo", `models.onnx: want a mapping, got "demo" (line 4)`},
+	} {
+		_, err := Parse([]byte(head+"  "+tc.entry+"\n"), nil)
+		if err == nil || !slices.ContainsFunc(strings.Split(err.Error(), "\n"), func(l string) bool { return strings.HasPrefix(l, tc.want) }) {
+			t.Errorf("%s:\n got %v\nwant %s", tc.entry, err, tc.want)
+		}
+	}
+
+	// as the fleet pushes it
+	_, err = FromJSON([]byte(`{"gateway": {"id": "gw-01"}, "plugins": [{"name": "onnx"}],
+		"models": {"onnx": {"name": "../x", "sha256": "` + sum + `"}}}`))
+	if want := `models.onnx.name: "../x" is not a valid model name`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("from JSON: %v, want %s", err, want)
+	}
+
+	// model_dir: relative to the file, from the environment, required
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(head+"  onnx: {name: demo, sha256: "+sum+"}\nmodel_dir: models\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, p, _ := c.Model("onnx"); p != filepath.Join(dir, "models", "demo.onnx") {
+		t.Errorf("relative model_dir: %q", p)
+	}
+	t.Setenv("BK_MODEL_DIR", "/opt/models")
+	if c, err = Load(path); err != nil || c.ModelDir != "/opt/models" {
+		t.Errorf("BK_MODEL_DIR: %q %v", c.ModelDir, err)
+	}
+	t.Setenv("BK_MODEL_DIR", "")
+	if _, err = Load(path); err == nil || !strings.Contains(err.Error(), "model_dir: required (from BK_MODEL_DIR)") {
+		t.Errorf("empty BK_MODEL_DIR: %v", err)
 	}
 }

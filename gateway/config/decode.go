@@ -162,7 +162,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 		}
 		d.mapping(n, v, path, make(map[string]int), 0)
 	case v.Kind() == reflect.Map:
-		// string-keyed maps appear only inside a detect section (params)
+		// string-keyed maps: models, and a detect section's params
 		if n.Kind != yaml.MappingNode {
 			d.fail(path, n, "want a mapping, got %s", describe(n))
 			return

@@ -408,8 +408,8 @@ func TestDetectEnv(t *testing.T) {
 	}
 }
 
-// TestExampleAICamera: the commented AI camera of example.yaml, once
-// uncommented, is a valid config.
+// TestExampleAICamera: the commented AI camera of example.yaml, with its
+// plugin and its model, once uncommented, is a valid config.
 func TestExampleAICamera(t *testing.T) {
 	data, err := os.ReadFile("example.yaml")
 	if err != nil {
@@ -437,12 +437,15 @@ func TestExampleAICamera(t *testing.T) {
 		}
 		out = append(out, line)
 	}
-	if blocks != 2 {
-		t.Fatalf("%d example blocks, want the plugin's and the camera's", blocks)
+	if blocks != 3 {
+		t.Fatalf("%d example blocks, want the plugin's, its model's and the camera's", blocks)
 	}
 	c, err := Parse([]byte(strings.Join(out, "\n")), nil)
 	if err != nil {
 		t.Fatalf("uncommented AI camera: %v", err)
+	}
+	if m, path, ok := c.Model("onnx"); !ok || m.Name != "camsim-demo" || path != "/usr/lib/bk-gateway/models/camsim-demo.onnx" {
+		t.Errorf("model of onnx: %+v %q", m, path)
 	}
 	cam, ok := c.Camera("cam-2")
 	if !ok {

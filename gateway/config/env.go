@@ -19,7 +19,7 @@ func EnvName(path string) string {
 type EnvVar struct{ Name, Path string }
 
 // EnvVars lists every environment override in schema order. Every scalar
-// key outside the lists (cameras, plugins) has one.
+// key outside the lists (cameras, plugins) and models has one.
 func EnvVars() []EnvVar {
 	var out []EnvVar
 	walkScalars(reflect.ValueOf(&Config{}).Elem(), "", func(_ reflect.Value, path string) {
@@ -29,7 +29,7 @@ func EnvVars() []EnvVar {
 }
 
 // walkScalars calls f for each scalar field of the struct v (not inside
-// lists, not inside a detect section), with its key path.
+// lists or maps, not inside a detect section), with its key path.
 func walkScalars(v reflect.Value, path string, f func(reflect.Value, string)) {
 	for _, fl := range fieldList(v.Type()) {
 		fv, p := v.Field(fl.index), join(path, fl.name)
@@ -39,7 +39,7 @@ func walkScalars(v reflect.Value, path string, f func(reflect.Value, string)) {
 		switch fv.Kind() {
 		case reflect.Struct:
 			walkScalars(fv, p, f)
-		case reflect.Slice:
+		case reflect.Slice, reflect.Map:
 		default:
 			f(fv, p)
 		}

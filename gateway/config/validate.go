@@ -3,10 +3,12 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,6 +114,13 @@ func (c *Config) Validate() error {
 		v.intRange(p+".max_restarts", pl.MaxRestarts, 1, 100)
 	}
 
+	if c.ModelDir == "" {
+		v.fail("model_dir", "required")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Models)) {
+		v.model("models."+name, name, c.Models[name], plugins)
+	}
+
 	if len(c.Cameras) > MaxCameras {
 		v.fail("cameras", "%d cameras, limit %d", len(c.Cameras), MaxCameras)
 	}
@@ -173,6 +182,50 @@ func (v *validator) detect(path string, r rules.CameraRules, plugins map[string]
 			v.errs.add(p, where(v.origin, p), fmt.Sprintf("unknown plugin %q: not in the top-level plugins list", ref.Name))
 		}
 	}
+}
+
+var sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// model checks the model chosen for the plugin named name, at path.
+func (v *validator) model(path, name string, m Model, plugins map[string]int) {
+	switch {
+	case !validPluginName(name):
+		v.fail(path, "%q is not a valid plugin name (1 to 64 lowercase letters, digits, '_' or '-', starting with a letter or digit)", name)
+	default:
+		if _, ok := plugins[name]; !ok {
+			v.fail(path, "unknown plugin %q: not in the top-level plugins list", name)
+		}
+	}
+	switch {
+	case m.Name == "":
+		v.fail(path+".name", "required")
+	case strings.HasSuffix(m.Name, ".onnx"):
+		v.fail(path+".name", "%q: give the name without .onnx", m.Name)
+	case !validModelName(m.Name):
+		v.fail(path+".name", "%q is not a valid model name (1 to 64 letters, digits, '.', '_' or '-', starting with a letter or digit, no \"..\"; a name in model_dir, not a path)", m.Name)
+	}
+	switch {
+	case m.SHA256 == "":
+		v.fail(path+".sha256", "required")
+	case !sha256Re.MatchString(m.SHA256):
+		v.fail(path+".sha256", "%q is not 64 lowercase hex digits", m.SHA256)
+	}
+}
+
+// validModelName is a model's file name without .onnx: 1 to 64 of
+// [A-Za-z0-9._-], starting with a letter or digit, without "..", so it
+// names a file in the model directory and nothing else.
+func validModelName(s string) bool {
+	if s == "" || len(s) > 64 || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || i > 0 && (c == '.' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return true
 }
 
 // validPluginName is a plugin name: 1 to 64 of [a-z0-9_-], starting with a

@@ -102,9 +102,24 @@ type Heartbeat struct {
 	System  System         `json:"system"`
 	// Quarantined names detector plugins the gateway has stopped relaunching.
 	Quarantined []string `json:"quarantined,omitempty"`
+	// PluginErrors are the detector plugins that are not running, each
+	// with the error that stopped it (quarantined ones included): a crash,
+	// a failed launch, or the plugin's own refusal, such as a model whose
+	// sha256 is not the one the config chose.
+	PluginErrors []PluginError `json:"plugin_errors,omitempty"`
 	// Epoch is the spool's epoch (see State).
 	Epoch string `json:"epoch,omitempty"`
 }
+
+// PluginError is a detector plugin that is not running, and why.
+type PluginError struct {
+	Name string `json:"name"`
+	// Error is at most MaxPluginError bytes of UTF-8.
+	Error string `json:"error"`
+}
+
+// MaxPluginError bounds PluginError.Error; the gateway cuts longer ones.
+const MaxPluginError = 1024
 
 // CameraStatus is one change of a camera's health, spooled, so the fleet can
 // rebuild health intervals after an outage. Seq is the spool's sequence.
@@ -340,6 +355,17 @@ func DecodeHeartbeat(b []byte) (Heartbeat, error) {
 	}
 	if !finite(h.System.CPUPercent, h.System.TempC) {
 		return h, bad(KindHeartbeat, "system: not a number")
+	}
+	if len(h.PluginErrors) > 256 {
+		return h, bad(KindHeartbeat, "%d plugin_errors, limit 256", len(h.PluginErrors))
+	}
+	for i, p := range h.PluginErrors {
+		if !ValidID(p.Name) {
+			return h, bad(KindHeartbeat, "plugin_errors[%d].name %q invalid", i, p.Name)
+		}
+		if len(p.Error) > MaxPluginError {
+			return h, bad(KindHeartbeat, "plugin_errors[%d].error: %d bytes, limit %d", i, len(p.Error), MaxPluginError)
+		}
 	}
 	return h, nil
 }

@@ -124,3 +124,22 @@ func TestEpochValidated(t *testing.T) {
 		t.Error("ack with a wildcard epoch accepted")
 	}
 }
+
+// TestHeartbeatPluginErrors: a plugin's error travels in the heartbeat,
+// named and bounded.
+func TestHeartbeatPluginErrors(t *testing.T) {
+	const head = `{"v":1,"at":"2024-01-01T00:00:00Z","cameras":[],"plugin_errors":`
+	h, err := DecodeHeartbeat([]byte(head + `[{"name":"onnx","error":"model x.onnx: sha256 ab does not match the desired cd"}]}`))
+	if err != nil || len(h.PluginErrors) != 1 || h.PluginErrors[0].Name != "onnx" {
+		t.Fatalf("%+v %v", h.PluginErrors, err)
+	}
+	for _, p := range []string{
+		`[{"name":"a/b","error":"x"}]`,
+		`[{"name":"","error":"x"}]`,
+		`[{"name":"onnx","error":"` + strings.Repeat("e", MaxPluginError+1) + `"}]`,
+	} {
+		if _, err := DecodeHeartbeat([]byte(head + p + `}`)); err == nil {
+			t.Errorf("%.80s: accepted", p)
+		}
+	}
+}

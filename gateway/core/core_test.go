@@ -62,6 +62,9 @@ func TestApplyConfig(t *testing.T) {
 		{`{"log": {"format": "json"}}`, "log.format: cannot change while the gateway runs"},
 		{`{"broker": {"url": "tcp://evil:1883"}}`, "broker: set only in the gateway's local file"},
 		{`{"plugins": []}`, "plugins: set only in the gateway's local file"},
+		{`{"model_dir": "/tmp"}`, "model_dir: set only in the gateway's local file"},
+		{`{"models": {"onnx": {"name": "../../bin/sh", "sha256": "` + strings.Repeat("a", 64) + `"}}}`, `models.onnx: unknown plugin "onnx"`},
+		{`{"models": {"onnx": {"name": "../../bin/sh", "sha256": "` + strings.Repeat("a", 64) + `"}}}`, `models.onnx.name: "../../bin/sh" is not a valid model name`},
 		{`{"log": {"level": "loud"}}`, "log.level"},
 	} {
 		err := g.applyConfig(ctx, desired(1, tc.doc))

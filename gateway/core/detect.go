@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -15,6 +16,26 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/rules"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
+
+// The environment a plugin is started with when the config's models section
+// chooses its model: the model's file and the sha256 it must have (the
+// plugin refuses a file that does not match). bk-plugin-onnx reads them.
+const (
+	envModel       = "BK_ONNX_MODEL"
+	envModelSHA256 = "BK_ONNX_SHA256"
+)
+
+// pluginEnv is what the named plugin's environment gets on top of the
+// gateway's own: its model, when the config chooses one (m).
+func (g *Gateway) pluginEnv(name string) (env []string, m config.Model) {
+	g.mu.Lock()
+	m, path, ok := g.cfg.Model(name)
+	g.mu.Unlock()
+	if !ok {
+		return nil, m
+	}
+	return []string{envModel + "=" + path, envModelSHA256 + "=" + m.SHA256}, m
+}
 
 // plugin returns the supervisor of the named plugin, starting it on first
 // use. Plugins are shared by every camera that names them.
@@ -34,16 +55,36 @@ func (g *Gateway) plugin(name string) (*sdk.Supervisor, error) {
 		path = filepath.Join(g.cfg.PluginDir, "bk-plugin-"+pc.Name)
 	}
 	log := g.log.With("component", "plugin", "plugin", pc.Name)
+	env, _ := g.pluginEnv(name)
 	s := &sdk.Supervisor{
 		Name: pc.Name, Path: path,
 		Deadline: pc.Deadline, PingEvery: pc.PingEvery, MaxRestarts: pc.MaxRestarts,
-		Logger: log,
+		Options: sdk.Options{Env: env},
+		Logger:  log,
 	}
 	if err := s.Start(g.ctx); err != nil {
 		return nil, fmt.Errorf("start plugin %s: %w", pc.Name, err)
 	}
 	g.plugins[name] = s
+	g.pluginEnvs[name] = env
 	return s, nil
+}
+
+// reconcilePlugins relaunches each started plugin whose environment the
+// config now sets otherwise (its model changed); the others, and the
+// cameras, are not touched.
+func (g *Gateway) reconcilePlugins() {
+	g.pluginMu.Lock()
+	defer g.pluginMu.Unlock()
+	for name, s := range g.plugins {
+		env, m := g.pluginEnv(name)
+		if slices.Equal(env, g.pluginEnvs[name]) {
+			continue
+		}
+		g.pluginEnvs[name] = env
+		g.log.Info("plugin model changed; relaunching it", "plugin", name, "model", m.Name, "sha256", m.SHA256)
+		s.Relaunch(env)
+	}
 }
 
 // closePlugins stops every plugin; the cameras using them have stopped.
@@ -51,6 +92,7 @@ func (g *Gateway) closePlugins() {
 	g.pluginMu.Lock()
 	ps := g.plugins
 	g.plugins = map[string]*sdk.Supervisor{}
+	g.pluginEnvs = map[string][]string{}
 	g.pluginMu.Unlock()
 	for _, s := range ps {
 		_ = s.Close()
@@ -86,6 +128,30 @@ func (g *Gateway) quarantined() []string {
 		}
 	}
 	return out
+}
+
+// pluginErrors are the plugins that are not running and why, for the
+// heartbeat: a plugin that failed (crashed, could not launch, refused its
+// model in Describe) and is waiting to be relaunched or is quarantined.
+func (g *Gateway) pluginErrors() []wire.PluginError {
+	var out []wire.PluginError
+	for _, st := range g.pluginStates() {
+		if !st.Ready && st.LastError != "" {
+			out = append(out, wire.PluginError{Name: st.Name, Error: cut(st.LastError, wire.MaxPluginError)})
+		}
+	}
+	return out
+}
+
+// cut shortens s to at most n bytes, at a rune boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // startDetection starts the camera's detection pipeline, if its config has

@@ -56,7 +56,8 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 const metaConfig = "config.applied"
 
 // applyConfig applies the fleet's desired config, all of it or nothing:
-// cameras (restarted as needed) and log.level take effect at once. The
+// cameras (restarted as needed), models (the plugins whose model changed
+// are relaunched) and log.level take effect at once. The
 // running uplink and the logger's format cannot change, so a desired config
 // whose uplink or log.format differs from the running one is refused,
 // naming the keys, rather than reported applied and silently ignored.
@@ -84,6 +85,10 @@ func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	if err := g.spool.SetMeta(metaConfig, b); err != nil {
 		return fmt.Errorf("persist config: %w", err)
 	}
+	g.mu.Lock()
+	g.cfg.Models = next.Models
+	g.mu.Unlock()
+	g.reconcilePlugins() // before the cameras, which may start plugins
 	g.reconcileCameras(next.Cameras)
 	g.mu.Lock()
 	g.cfg.Cameras = next.Cameras
@@ -92,12 +97,12 @@ func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	if g.level != nil {
 		g.level.Set(next.Log.SlogLevel())
 	}
-	g.log.Info("applied desired config", "version", d.Version, "cameras", len(next.Cameras), "log_level", next.Log.Level)
+	g.log.Info("applied desired config", "version", d.Version, "cameras", len(next.Cameras), "models", len(next.Models), "log_level", next.Log.Level)
 	return nil
 }
 
-// loadAppliedConfig returns the file config with the cameras and log level
-// of the last config the fleet pushed, if any. Anything else a config saved
+// loadAppliedConfig returns the file config with the cameras, models and
+// log level of the last config the fleet pushed, if any. Anything else a config saved
 // by an older gateway may hold (uplink, log.format) yields to the file.
 func (g *Gateway) loadAppliedConfig() (config.Config, int64, bool) {
 	b, err := g.spool.Meta(metaConfig)
@@ -138,7 +143,7 @@ func diffKeys(prefix string, a, b any) []string {
 // remoteKeys are the config sections the fleet may set; the rest stays as
 // the local file has it. (uplink and log may be sent, with the running
 // values but for log.level: see applyConfig.)
-var remoteKeys = []string{"cameras", "uplink", "log"}
+var remoteKeys = []string{"cameras", "models", "uplink", "log"}
 
 // mergeDesired lays the remote sections of a desired config over the local
 // config and validates the result. A desired config naming a local-only

@@ -3,7 +3,8 @@
 #   sudo scripts/install-gateway.sh path/to/bk-gateway [path/to/config.yaml]
 # The detector plugins built next to the binary (bk-plugin-*, as make build
 # and make cross leave them) go to /usr/lib/bk-gateway/plugins, the config's
-# default plugin_dir.
+# default plugin_dir; /usr/lib/bk-gateway/models, the default model_dir, is
+# made empty (the models the config's models section names go there).
 # Idempotent: an existing /etc/bk-gateway/config.yaml is kept unless a new
 # one is given; the binary and the unit are replaced; the service restarted.
 set -euo pipefail
@@ -15,7 +16,7 @@ prefix=${PREFIX:-}   # for a staged install (packaging, tests)
 "$bin" --version >/dev/null || { echo "install: $bin does not run on this machine" >&2; exit 1; }
 install -d "$prefix/usr/local/bin" "$prefix/etc/bk-gateway" "$prefix/var/lib/bk-gateway" "$prefix/etc/systemd/system"
 install -m 0755 "$bin" "$prefix/usr/local/bin/bk-gateway"
-install -d "$prefix/usr/lib/bk-gateway/plugins"
+install -d "$prefix/usr/lib/bk-gateway/plugins" "$prefix/usr/lib/bk-gateway/models"
 for p in "$(dirname "$bin")"/bk-plugin-*; do
   [ -f "$p" ] && install -m 0755 "$p" "$prefix/usr/lib/bk-gateway/plugins/"
 done

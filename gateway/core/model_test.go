@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -180,5 +181,17 @@ cameras:
 	}
 	if d := g.detectionStats()["cam1"]; d.Detections == 0 {
 		t.Errorf("no detections from onnx: %+v", d)
+	}
+	// the model's time per frame is in the plugin's state and on the page
+	st := pluginState(g, "onnx")
+	if st.DetectMeanMS <= 0 || st.InferLastMS <= 0 || st.InferLastMS > st.DetectLastMS+1000 {
+		t.Errorf("onnx times: %+v", st)
+	}
+	page.Reset()
+	if err := statusPage.Execute(&page, g.Status()); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`<td>onnx</td>.*<td>[0-9.]+ / [0-9.]+</td><td>[0-9.]+</td>`).MatchString(page.String()) {
+		t.Errorf("the status page has no inference time:\n%s", page.String())
 	}
 }

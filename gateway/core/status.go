@@ -80,8 +80,8 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <table><tr><th>摄像头</th><th>区域</th><th>状态</th><th>画面</th><th>fps</th><th>kbps</th></tr>
 {{range .Cameras}}<tr><td>{{.CameraID}}</td><td>{{.Area}}</td><td>{{if .Online}}<span class="ok">在线</span>{{else}}<span class="bad">离线</span>{{end}}</td><td>{{.Picture}}</td><td>{{printf "%.1f" .FPS}}</td><td>{{printf "%.0f" .Kbps}}</td></tr>
 {{end}}</table>
-{{if .Plugins}}<table><tr><th>检测插件</th><th>版本</th><th>状态</th><th>错误</th></tr>
-{{range .Plugins}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{if .Ready}}<span class="ok">运行中</span>{{else if .Quarantined}}<span class="bad">已隔离</span>{{else}}<span class="bad">未运行</span>{{end}}</td><td>{{if not .Ready}}{{.LastError}}{{end}}</td></tr>
+{{if .Plugins}}<table><tr><th>检测插件</th><th>版本</th><th>状态</th><th>帧数</th><th>每帧耗时 ms (平均/最近)</th><th>推理 ms</th><th>错误</th></tr>
+{{range .Plugins}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{if .Ready}}<span class="ok">运行中</span>{{else if .Quarantined}}<span class="bad">已隔离</span>{{else}}<span class="bad">未运行</span>{{end}}</td><td>{{.Calls}}</td><td>{{printf "%.1f / %.1f" .DetectMeanMS .DetectLastMS}}</td><td>{{if .InferLastMS}}{{printf "%.1f" .InferLastMS}}{{else}}-{{end}}</td><td>{{if not .Ready}}{{.LastError}}{{end}}</td></tr>
 {{end}}</table>{{end}}</body></html>`))
 
 func (g *Gateway) startHTTP(addr string) error {

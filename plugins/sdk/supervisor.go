@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -67,6 +68,9 @@ type Supervisor struct {
 	calls       atomic.Uint64
 	errs        atomic.Uint64
 	deadlines   atomic.Uint64
+	// answered Detect calls: their total and last time, and the last
+	// inference time a plugin reported in a detection's "infer_ms" attr
+	answered, answerNanos, lastNanos, inferMicros atomic.Int64
 }
 
 // State is a plugin's condition, for the heartbeat and status page.
@@ -84,6 +88,14 @@ type State struct {
 	Calls     uint64 `json:"calls"`
 	Errors    uint64 `json:"errors"`
 	Deadlines uint64 `json:"deadlines"`
+	// DetectMeanMS and DetectLastMS are the time a frame took, sent to the
+	// plugin and answered (milliseconds): mean since Start, and the last.
+	DetectMeanMS float64 `json:"detect_mean_ms"`
+	DetectLastMS float64 `json:"detect_last_ms"`
+	// InferLastMS is the model's own time on the last frame that had a
+	// detection saying it (attr "infer_ms", as bk-plugin-onnx reports);
+	// 0 when the plugin says nothing of it.
+	InferLastMS float64 `json:"infer_last_ms,omitempty"`
 }
 
 // Start launches the plugin in the background and returns at once.
@@ -191,7 +203,17 @@ func (s *Supervisor) stateLocked() State {
 		Name: s.Name, Ready: s.ready, Quarantined: s.quarantined, Pid: s.pid, Version: s.info.Version,
 		Restarts: s.restarts, LastError: s.lastErr,
 		Calls: s.calls.Load(), Errors: s.errs.Load(), Deadlines: s.deadlines.Load(),
+		DetectMeanMS: ms(s.answerNanos.Load(), s.answered.Load()), DetectLastMS: ms(s.lastNanos.Load(), 1),
+		InferLastMS: float64(s.inferMicros.Load()) / 1000,
 	}
+}
+
+// ms is nanos/n in milliseconds, 0 for no n.
+func ms(nanos, n int64) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(nanos) / float64(n) / 1e6
 }
 
 // Detect sends a frame to the plugin within the deadline. The detections
@@ -219,8 +241,19 @@ func (s *Supervisor) Detect(ctx context.Context, f Frame) ([]Detection, error) {
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.Deadline)
 	defer cancel()
+	t0 := time.Now()
 	ds, err := conn.Detect(dctx, f)
 	if err == nil {
+		took := int64(time.Since(t0))
+		s.answered.Add(1)
+		s.answerNanos.Add(took)
+		s.lastNanos.Store(took)
+		for _, d := range ds {
+			if v, perr := strconv.ParseFloat(d.Attrs["infer_ms"], 64); perr == nil && v >= 0 && v < 1e6 {
+				s.inferMicros.Store(int64(v * 1000))
+				break
+			}
+		}
 		return ds, nil
 	}
 	s.errs.Add(1)

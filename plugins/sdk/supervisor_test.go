@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -73,6 +74,7 @@ func (p testPlugin) Detect(ctx context.Context, f sdk.Frame) ([]sdk.Detection, e
 	case f.Params["sleep"] != "":
 		d, _ := time.ParseDuration(f.Params["sleep"])
 		time.Sleep(d)
+		good.Attrs["infer_ms"] = strconv.FormatInt(d.Milliseconds(), 10)
 	}
 	return []sdk.Detection{good}, nil
 }
@@ -120,6 +122,28 @@ func detectOK(t *testing.T, s *sdk.Supervisor) {
 	ds, err := s.Detect(context.Background(), frame(nil))
 	if err != nil || len(ds) != 1 || ds[0].Label != "echo" {
 		t.Fatalf("detect: %v %+v", err, ds)
+	}
+}
+
+// TestDetectTimes: the state says how long frames take, and the model's own
+// time when the plugin reports it.
+func TestDetectTimes(t *testing.T) {
+	s := startSupervisor(t, "times", nil)
+	if st := s.State(); st.DetectMeanMS != 0 || st.DetectLastMS != 0 || st.InferLastMS != 0 {
+		t.Fatalf("before any frame: %+v", st)
+	}
+	for _, d := range []string{"30ms", "90ms"} {
+		if _, err := s.Detect(context.Background(), frame(map[string]string{"sleep": d})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := s.State()
+	if st.DetectLastMS < 90 || st.DetectLastMS > 1500 || st.DetectMeanMS < 60 || st.DetectMeanMS > st.DetectLastMS || st.InferLastMS != 90 {
+		t.Fatalf("state %+v", st)
+	}
+	detectOK(t, s) // no infer_ms: the last reported stays
+	if st := s.State(); st.InferLastMS != 90 || st.DetectLastMS >= 90 {
+		t.Fatalf("state %+v", st)
 	}
 }
 

@@ -213,6 +213,7 @@ func (b *Broker) Start() error {
 		ClientNetReadBufferSize:  32 << 10,
 		ClientNetWriteBufferSize: 32 << 10,
 		SysTopicResendInterval:   60,
+		InlineClient:             true, // the fleet's in-process client: Subscribe, Publish
 	})
 	gwRate := cmp.Or(b.GatewayBytesPerSec, DefaultGatewayBytesPerSec)
 	hook := &aclHook{

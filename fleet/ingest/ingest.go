@@ -102,7 +102,10 @@ type Consumer struct {
 	QueueBytes int
 	// PendingMax and PendingBytes bound one gateway's snapshots waiting for
 	// their event, and PendingMax its events waiting for their snapshot
-	// (defaults 256 and 8 MiB); over them, that gateway's oldest go.
+	// (defaults 256 and 2 MiB); over them, that gateway's oldest go. The
+	// newest snapshot is kept whatever its size, and a gateway sends each
+	// snapshot just before its event, so one normally waits at a time;
+	// more are a flood of snapshots whose event never comes.
 	PendingMax   int
 	PendingBytes int
 	// SnapshotQuota is the most snapshot bytes stored per gateway and UTC
@@ -210,7 +213,7 @@ func (c *Consumer) Start(ctx context.Context) error {
 		c.PendingMax = 256
 	}
 	if c.PendingBytes <= 0 {
-		c.PendingBytes = 8 << 20
+		c.PendingBytes = 2 << 20
 	}
 	if c.SnapshotQuota == 0 {
 		c.SnapshotQuota = 1 << 30

@@ -40,10 +40,11 @@ func anonRSS(pid int) int64 {
 // the size limit), against the same fleet idle. Goal: within 50 MB. RSS
 // counts the SQLite file pages the fleet maps (up to 1 GiB) as they are
 // written, so the goal is checked on anonymous memory (anon-delta-MB).
-// The fleet's Go heap, read from its /metrics at each sample, says what
-// of that is live (peak-heap-inuse-MB), what the collector let it grow to
-// before its next cycle (peak-next-gc-MB) and what the heap held from the
-// OS (peak-heap-held-MB).
+// The fleet's Go heap, read from its /metrics at each sample, says how much
+// of that is heap in use, live or garbage not yet swept
+// (peak-heap-inuse-MB), what the collector let it grow to before its next
+// cycle (peak-next-gc-MB: twice what was live at the last one, GOGC=100)
+// and what the heap held from the OS (peak-heap-held-MB).
 func BenchmarkFleetFlood(b *testing.B) {
 	for range b.N {
 		f := newFleet(b, "")

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -38,9 +40,16 @@ func anonRSS(pid int) int64 {
 // the size limit), against the same fleet idle. Goal: within 50 MB. RSS
 // counts the SQLite file pages the fleet maps (up to 1 GiB) as they are
 // written, so the goal is checked on anonymous memory (anon-delta-MB).
+// The fleet's Go heap, read from its /metrics at each sample, says how much
+// of that is heap in use, live or garbage not yet swept
+// (peak-heap-inuse-MB), what the collector let it grow to before its next
+// cycle (peak-next-gc-MB: twice what was live at the last one, GOGC=100)
+// and what the heap held from the OS (peak-heap-held-MB).
 func BenchmarkFleetFlood(b *testing.B) {
 	for range b.N {
 		f := newFleet(b, "")
+		metrics := freePort(b)
+		f.args = append(f.args, "--metrics-listen", metrics)
 		f.start()
 		user, pass := f.addGateway("gw-flood", "canteen-1")
 		time.Sleep(2 * time.Second)
@@ -59,6 +68,7 @@ func BenchmarkFleetFlood(b *testing.B) {
 		pid := f.p.cmd.Process.Pid
 		idleAnon := anonRSS(pid)
 		var peak, peakAnon int64
+		var peakHeap memStats
 		sent := 0
 		end := time.Now().Add(15 * time.Second)
 		next := time.Now()
@@ -84,6 +94,7 @@ func BenchmarkFleetFlood(b *testing.B) {
 					peak = max(peak, s.rss)
 				}
 				peakAnon = max(peakAnon, anonRSS(pid))
+				peakHeap = peakHeap.max(readMemStats(metrics))
 				next = time.Now().Add(100 * time.Millisecond)
 			}
 		}
@@ -97,8 +108,56 @@ func BenchmarkFleetFlood(b *testing.B) {
 		b.ReportMetric(float64(idleAnon)/(1<<20), "idle-anon-MB")
 		b.ReportMetric(float64(peakAnon-idleAnon)/(1<<20), "anon-delta-MB")
 		b.ReportMetric(float64(sent)/15, "msgs/s")
+		b.ReportMetric(float64(peakHeap.inuse)/(1<<20), "peak-heap-inuse-MB")
+		b.ReportMetric(float64(peakHeap.nextGC)/(1<<20), "peak-next-gc-MB")
+		b.ReportMetric(float64(peakHeap.held)/(1<<20), "peak-heap-held-MB")
 		if err := f.p.stop(); err != nil {
 			b.Log(err)
 		}
 	}
+}
+
+// memStats are the Go runtime's figures bk-fleet exports on /metrics.
+type memStats struct {
+	inuse, nextGC int64
+	held          int64 // heap memory taken from the OS and not given back
+}
+
+func (m memStats) max(o memStats) memStats {
+	return memStats{max(m.inuse, o.inuse), max(m.nextGC, o.nextGC), max(m.held, o.held)}
+}
+
+// readMemStats reads the fleet's heap figures from its /metrics (zero on
+// error), uncompressed, so that the fleet does not allocate a gzip writer for
+// every sample.
+func readMemStats(addr string) memStats {
+	req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return memStats{}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var m memStats
+	var sys, released int64
+	for _, line := range strings.Split(string(body), "\n") {
+		name, val, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, _ := strconv.ParseFloat(val, 64)
+		switch name {
+		case "go_memstats_heap_inuse_bytes":
+			m.inuse = int64(v)
+		case "go_memstats_next_gc_bytes":
+			m.nextGC = int64(v)
+		case "go_memstats_heap_sys_bytes":
+			sys = int64(v)
+		case "go_memstats_heap_released_bytes":
+			released = int64(v)
+		}
+	}
+	m.held = sys - released
+	return m
 }

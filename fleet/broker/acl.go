@@ -129,8 +129,11 @@ func (h *aclHook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet,
 	if !pk.FixedHeader.Retain {
 		return pk, nil
 	}
-	v, ok := h.users.Load(string(cl.Properties.Username))
-	if ok && mayRetain(v.(identity), pk.TopicName) {
+	if cl.Net.Inline { // the fleet's in-process client (Broker.Publish)
+		if mayRetain(identity{fleet: true}, pk.TopicName) {
+			return pk, nil
+		}
+	} else if v, ok := h.users.Load(string(cl.Properties.Username)); ok && mayRetain(v.(identity), pk.TopicName) {
 		return pk, nil
 	}
 	pk.FixedHeader.Retain = false

@@ -103,7 +103,7 @@ type Broker struct {
 	// TLSCertFile and TLSKeyFile (PEM). TLSClientCAFile, when set, is a PEM
 	// bundle of CAs: every TLS client must then present a certificate one
 	// of them signed (credentials are still required). The plain listener
-	// stays; keep it on loopback for the fleet's own client.
+	// stays; keep it on loopback unless gateways are to use plain MQTT.
 	TLSListen, TLSCertFile, TLSKeyFile, TLSClientCAFile string
 	// ConnectTimeout is how long a new connection has for its TLS handshake
 	// and CONNECT packet (default DefaultConnectTimeout, 5 s).
@@ -213,6 +213,7 @@ func (b *Broker) Start() error {
 		ClientNetReadBufferSize:  32 << 10,
 		ClientNetWriteBufferSize: 32 << 10,
 		SysTopicResendInterval:   60,
+		InlineClient:             true, // the fleet's in-process client: Subscribe, Publish
 	})
 	gwRate := cmp.Or(b.GatewayBytesPerSec, DefaultGatewayBytesPerSec)
 	hook := &aclHook{

@@ -27,7 +27,7 @@ type fleetRig struct {
 	pass map[string]string
 }
 
-func newFleetRig(t testing.TB, c *Consumer, gateways ...string) *fleetRig {
+func newFleetRig(t testing.TB, c *Consumer, inProcess bool, gateways ...string) *fleetRig {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "")
@@ -48,7 +48,12 @@ func newFleetRig(t testing.TB, c *Consumer, gateways ...string) *fleetRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.b.Close() })
-	c.BrokerURL, c.Username, c.Password, c.Store = "tcp://"+r.b.Addr(), "fleet", "pw", st
+	c.Store = st
+	if inProcess {
+		c.InProcess = r.b // as bk-fleet with its embedded broker
+	} else {
+		c.BrokerURL, c.Username, c.Password = "tcp://"+r.b.Addr(), "fleet", "pw"
+	}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -138,11 +143,18 @@ func flood(gw string, cl mqtt.Client, stop <-chan struct{}) int {
 
 // TestFloodingGatewayLeavesOthersIntact: while one gateway floods the fleet,
 // another gateway's 1,000 events and their snapshots are all committed and
-// acknowledged, with no resend needed.
+// acknowledged, with no resend needed; with the consumer in the broker's
+// process (bk-fleet's embedded broker) and connected to it over MQTT (an
+// external broker).
 func TestFloodingGatewayLeavesOthersIntact(t *testing.T) {
+	t.Run("in process", func(t *testing.T) { testFlooding(t, true) })
+	t.Run("over MQTT", func(t *testing.T) { testFlooding(t, false) })
+}
+
+func testFlooding(t *testing.T, inProcess bool) {
 	const events = 1000
 	reg := prometheus.NewRegistry()
-	r := newFleetRig(t, &Consumer{SnapshotWait: 5 * time.Second, SnapshotQuota: 4 << 20, Registerer: reg}, "gw-good", "gw-bad")
+	r := newFleetRig(t, &Consumer{SnapshotWait: 5 * time.Second, SnapshotQuota: 4 << 20, Registerer: reg}, inProcess, "gw-good", "gw-bad")
 	t.Cleanup(func() {
 		if t.Failed() {
 			mfs, _ := reg.Gather()

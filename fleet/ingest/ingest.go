@@ -1,6 +1,7 @@
-// Package ingest is the fleet's MQTT consumer: it subscribes (with shared
-// subscriptions, so fleet replicas split the load) to every gateway's
-// topics, validates each payload against the device contract, commits events
+// Package ingest is the fleet's MQTT consumer: it subscribes (at an
+// external broker with shared subscriptions, so fleet replicas split the
+// load; at the embedded broker in process, see [Consumer.InProcess]) to
+// every gateway's topics, validates each payload against the device contract, commits events
 // and camera statuses to the store in batches, and only then acknowledges
 // them to the gateway with an application-level ack. Ingest is idempotent by
 // (gateway_id, event_id): a replay is acknowledged again but stored once.
@@ -57,10 +58,28 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
+// InProcess is a broker in the same process that the consumer uses without
+// an MQTT connection (the embedded broker, broker.Broker).
+type InProcess interface {
+	// Subscribe calls handler with every message on filter (handler must
+	// not block, and must not change payload).
+	Subscribe(filter string, handler func(topic string, payload []byte)) error
+	Unsubscribe(filter string) error
+	Publish(topic string, payload []byte, retain bool, qos byte) error
+}
+
 // Consumer reads the device topics and writes them to the store.
 type Consumer struct {
 	// BrokerURL is the broker to consume from, e.g. tcp://127.0.0.1:1883.
 	BrokerURL string
+	// InProcess, when set, is the broker to consume from instead of
+	// BrokerURL (which, with Username, Password and ClientID, is then
+	// unused): its messages come to the consumer as the broker read them,
+	// not encoded again and read back over a connection, so a snapshot is
+	// in memory once on its way instead of four times. It subscribes to
+	// the device topics without a share group ($share is for replicas
+	// sharing one broker; an embedded broker has one consumer).
+	InProcess InProcess
 	// Username and Password authenticate the fleet's own client.
 	Username, Password string
 	// ClientID defaults to "bk-fleet-" and a random suffix.
@@ -83,7 +102,10 @@ type Consumer struct {
 	QueueBytes int
 	// PendingMax and PendingBytes bound one gateway's snapshots waiting for
 	// their event, and PendingMax its events waiting for their snapshot
-	// (defaults 256 and 8 MiB); over them, that gateway's oldest go.
+	// (defaults 256 and 2 MiB); over them, that gateway's oldest go. The
+	// newest snapshot is kept whatever its size, and a gateway sends each
+	// snapshot just before its event, so one normally waits at a time;
+	// more are a flood of snapshots whose event never comes.
 	PendingMax   int
 	PendingBytes int
 	// SnapshotQuota is the most snapshot bytes stored per gateway and UTC
@@ -191,7 +213,7 @@ func (c *Consumer) Start(ctx context.Context) error {
 		c.PendingMax = 256
 	}
 	if c.PendingBytes <= 0 {
-		c.PendingBytes = 8 << 20
+		c.PendingBytes = 2 << 20
 	}
 	if c.SnapshotQuota == 0 {
 		c.SnapshotQuota = 1 << 30
@@ -209,6 +231,44 @@ func (c *Consumer) Start(ctx context.Context) error {
 	c.wake = make(chan struct{}, 1)
 	ctx, c.cancel = context.WithCancel(ctx)
 
+	if c.InProcess != nil {
+		for _, f := range c.filters(false) {
+			if err := c.InProcess.Subscribe(f, c.receive); err != nil {
+				c.cancel()
+				return fmt.Errorf("ingest: subscribe %s: %w", f, err)
+			}
+		}
+		c.setConnected(true)
+		c.Logger.Info("consuming", "broker", "in process")
+	} else {
+		c.connect()
+	}
+
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		c.run(ctx)
+	}()
+	return nil
+}
+
+// filters are the device topics the consumer takes, shared among fleet
+// replicas or not.
+func (c *Consumer) filters(shared bool) []string {
+	kinds := []string{wire.KindState, wire.KindHeartbeat, wire.KindCameraStatus, wire.KindEvent,
+		wire.KindSnapshot + "/+", wire.KindCmdAck, wire.KindConfigReported}
+	filters := make([]string, len(kinds))
+	for i, k := range kinds {
+		filters[i] = wire.SharedFilter(k)
+		if !shared {
+			filters[i] = wire.Filter(k)
+		}
+	}
+	return filters
+}
+
+// connect starts the MQTT client, which keeps reconnecting in the background.
+func (c *Consumer) connect() {
 	opts := mqtt.NewClientOptions().
 		AddBroker(c.BrokerURL).
 		SetClientID(c.ClientID).
@@ -229,13 +289,6 @@ func (c *Consumer) Start(ctx context.Context) error {
 		})
 	c.client = mqtt.NewClient(opts)
 	c.client.Connect() // with ConnectRetry this returns at once and keeps trying
-
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.run(ctx)
-	}()
-	return nil
 }
 
 // Connected reports whether the consumer is subscribed to the broker.
@@ -256,7 +309,14 @@ func (c *Consumer) Close() error {
 	if c.cancel == nil {
 		return nil
 	}
-	c.client.Disconnect(250)
+	if c.InProcess != nil {
+		for _, f := range c.filters(false) {
+			_ = c.InProcess.Unsubscribe(f)
+		}
+		c.setConnected(false)
+	} else {
+		c.client.Disconnect(250)
+	}
 	c.cancel()
 	c.wg.Wait()
 	c.cancel = nil
@@ -265,6 +325,9 @@ func (c *Consumer) Close() error {
 
 // Publish sends a message to a gateway (commands, desired config).
 func (c *Consumer) Publish(topic string, retained bool, payload []byte, timeout time.Duration) error {
+	if c.InProcess != nil {
+		return c.InProcess.Publish(topic, payload, retained, 1)
+	}
 	tok := c.client.Publish(topic, 1, retained, payload)
 	if !tok.WaitTimeout(timeout) {
 		return fmt.Errorf("publish %s: timed out", topic)
@@ -272,12 +335,22 @@ func (c *Consumer) Publish(topic string, retained bool, payload []byte, timeout 
 	return tok.Error()
 }
 
+// publishAsync publishes at QoS 1 without waiting for the broker's ack (a
+// lost message is sent again by the caller's next round).
+func (c *Consumer) publishAsync(topic string, retained bool, payload []byte) {
+	if c.InProcess != nil {
+		if err := c.InProcess.Publish(topic, payload, retained, 1); err != nil {
+			c.Logger.Warn("publish", "topic", topic, "err", err)
+		}
+		return
+	}
+	c.client.Publish(topic, 1, retained, payload)
+}
+
 func (c *Consumer) onConnect(cl mqtt.Client) {
-	kinds := []string{wire.KindState, wire.KindHeartbeat, wire.KindCameraStatus, wire.KindEvent,
-		wire.KindSnapshot + "/+", wire.KindCmdAck, wire.KindConfigReported}
-	filters := make(map[string]byte, len(kinds))
-	for _, k := range kinds {
-		filters[wire.SharedFilter(k)] = 1
+	filters := map[string]byte{}
+	for _, f := range c.filters(true) {
+		filters[f] = 1
 	}
 	tok := cl.SubscribeMultiple(filters, c.onMessage)
 	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -288,16 +361,26 @@ func (c *Consumer) onConnect(cl mqtt.Client) {
 	c.Logger.Info("consuming", "broker", c.BrokerURL)
 }
 
-// onMessage runs on paho's goroutine: parse the topic and put the message
-// in its gateway's queue, or drop it if that queue is full. It never blocks.
-func (c *Consumer) onMessage(_ mqtt.Client, m mqtt.Message) {
-	p, err := wire.ParseTopic(m.Topic())
+func (c *Consumer) onMessage(_ mqtt.Client, m mqtt.Message) { c.receive(m.Topic(), m.Payload()) }
+
+// receive runs on paho's goroutine (or, in process, on the broker's read
+// loop of the publishing gateway): parse the topic and put the message in
+// its gateway's queue, or drop it if that queue is full. It never blocks.
+func (c *Consumer) receive(topic string, payload []byte) {
+	p, err := wire.ParseTopic(topic)
 	if err != nil {
 		c.reject("topic", "bad_topic", err)
 		return
 	}
 	c.metrics.received.WithLabelValues(p.Kind).Inc()
-	if !c.enqueue(inbound{topic: p, payload: m.Payload(), at: time.Now()}) {
+	// Too large for its kind: dropped here, so that it neither takes its
+	// gateway's queue nor stays in memory until the batcher gets to it.
+	if limit := wire.MaxPayload; p.Kind == wire.KindSnapshot && len(payload) > wire.MaxSnapshot ||
+		p.Kind != wire.KindSnapshot && len(payload) > limit {
+		c.reject(p.Kind, "malformed", fmt.Errorf("%d bytes, over the limit for %s", len(payload), p.Kind))
+		return
+	}
+	if !c.enqueue(inbound{topic: p, payload: payload, at: time.Now()}) {
 		c.reject(p.Kind, "overload", nil)
 	}
 }
@@ -649,7 +732,7 @@ func (c *Consumer) resendConfig(ctx context.Context, gw string, always bool) {
 		c.Logger.Error("encode desired config", "gateway_id", gw, "err", err)
 		return
 	}
-	c.client.Publish(wire.Topic(gw, wire.KindConfigDesired), 1, true, b) // async; the next state or heartbeat tries again
+	c.publishAsync(wire.Topic(gw, wire.KindConfigDesired), true, b) // the next state or heartbeat tries again
 	c.metrics.configResent.Inc()
 	c.Logger.Info("desired config sent again", "gateway_id", gw, "version", ver)
 }
@@ -727,7 +810,7 @@ func (c *Consumer) commit(ctx context.Context, batch []store.IngestItem) {
 		for len(seqs) > 0 {
 			n := min(len(seqs), wire.MaxSeqs)
 			b, _ := wire.Marshal(wire.Ack{V: wire.Version, Seqs: seqs[:n], Epoch: k[1]})
-			c.client.Publish(wire.Topic(k[0], wire.KindAck), 1, false, b) // async; a lost ack means a resend, which is idempotent
+			c.publishAsync(wire.Topic(k[0], wire.KindAck), false, b) // a lost ack means a resend, which is idempotent
 			c.metrics.acks.Inc()
 			seqs = seqs[n:]
 		}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +20,7 @@ type rig struct {
 	st   *store.Store
 	gw   mqtt.Client
 	acks chan wire.Ack
+	c    *Consumer
 }
 
 func newRig(t *testing.T) *rig {
@@ -47,7 +49,7 @@ func newRig(t *testing.T) *rig {
 	for !c.Connected() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	r := &rig{st: st, acks: make(chan wire.Ack, 64)}
+	r := &rig{st: st, acks: make(chan wire.Ack, 64), c: c}
 	r.gw = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("gw-1").
 		SetUsername(user).SetPassword(pass))
 	if tok := r.gw.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
@@ -99,6 +101,27 @@ func (r *rig) waitAck(t *testing.T, seq uint64, within time.Duration) bool {
 		case <-deadline:
 			return false
 		}
+	}
+}
+
+// TestLargeSnapshotPairs: a snapshot over PendingBytes (2 MiB by default)
+// still pairs with its event: a gateway's newest pending snapshot is always
+// kept, and a gateway sends its snapshot just before its event, so one is
+// all that normally waits.
+func TestLargeSnapshotPairs(t *testing.T) {
+	r := newRig(t)
+	if r.c.PendingBytes != 2<<20 {
+		t.Fatalf("PendingBytes defaults to %d, want 2 MiB", r.c.PendingBytes)
+	}
+	jpeg := bytes.Repeat([]byte{0xab}, 3<<20)
+	r.publish(t, wire.SnapshotTopic("gw-1", "ev-big"), jpeg)
+	r.event(t, "ev-big", 1, jpeg, false)
+	if !r.waitAck(t, 1, 10*time.Second) {
+		t.Fatal("event with a 3 MiB snapshot not acked")
+	}
+	vs, err := r.st.Violations(context.Background(), store.ViolationFilter{GatewayID: "gw-1", Limit: 10})
+	if err != nil || len(vs) != 1 || !vs[0].HasSnapshot {
+		t.Fatalf("stored %+v, %v; want the event with its snapshot", vs, err)
 	}
 }
 

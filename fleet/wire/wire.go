@@ -55,9 +55,12 @@ func SnapshotTopic(gatewayID, eventID string) string {
 	return Root(gatewayID) + KindSnapshot + "/" + eventID
 }
 
+// Filter is the filter for one kind from every gateway.
+func Filter(kind string) string { return TopicPrefix + "+/" + kind }
+
 // SharedFilter is the filter the fleet subscribes to for one kind from every
 // gateway, shared among fleet replicas ($share/fleet/...).
-func SharedFilter(kind string) string { return "$share/fleet/" + TopicPrefix + "+/" + kind }
+func SharedFilter(kind string) string { return "$share/fleet/" + Filter(kind) }
 
 // ParsedTopic is a device topic taken apart.
 type ParsedTopic struct {

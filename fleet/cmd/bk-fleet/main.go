@@ -2,6 +2,7 @@
 //
 //	bk-fleet serve [--http ADDR] [--tls-cert FILE --tls-key FILE] [--metrics-listen ADDR]
 //		[--mqtt-listen ADDR [--mqtt-tls-listen ADDR --mqtt-tls-cert F --mqtt-tls-key F] | --broker URL] [--data DIR] [--db URL]
+//		[--memory-limit MIB]
 //	bk-fleet gateway add --id ID --canteen CANTEEN
 //	bk-fleet gateway list
 //	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION|never]
@@ -16,9 +17,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -223,6 +226,8 @@ func serve(args []string, stderr io.Writer) int {
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
 	retain := addRetentionFlags(fs)
 	db := addDBFlags(fs)
+	memLimit := fs.str("memory-limit", strconv.Itoa(defaultMemoryLimitMiB),
+		"soft memory limit in MiB: the Go collector works harder near it (0: none; default gives way to GOMEMLIMIT)")
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -231,6 +236,13 @@ func serve(args []string, stderr io.Writer) int {
 	log, err := logging.New(stderr, *logFormat, *logLevel)
 	if err != nil {
 		fmt.Fprintf(stderr, "bk-fleet: %v\n", err)
+		return 2
+	}
+	_, memSet := os.LookupEnv(envName("memory-limit"))
+	fs.Visit(func(f *flag.Flag) { memSet = memSet || f.Name == "memory-limit" })
+	memBytes, setMem, err := memoryLimit(*memLimit, memSet)
+	if err != nil {
+		fmt.Fprintf(stderr, "bk-fleet serve: %v\n", err)
 		return 2
 	}
 	for _, l := range []struct {
@@ -326,6 +338,12 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	if *publicIPs != "" {
 		lc.PublicIPs = strings.Split(*publicIPs, ",")
+	}
+	if setMem {
+		debug.SetMemoryLimit(memBytes)
+	}
+	if l := debug.SetMemoryLimit(-1); l < math.MaxInt64 {
+		log.Info("soft memory limit", "mib", l>>20)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

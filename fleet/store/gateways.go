@@ -66,6 +66,11 @@ func hashSecret(p string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// ReservedGatewayID is the client id of the embedded broker's in-process
+// client (mochi's "inline"), which the fleet's ingest uses: no gateway may
+// have it.
+const ReservedGatewayID = "inline"
+
 // AddGateway enrols a gateway for a canteen and returns its MQTT
 // credentials; the password is shown only now (only its hash is stored).
 // The username is the gateway id. The canteen is created (with only its id)
@@ -73,6 +78,9 @@ func hashSecret(p string) string {
 func (s *Store) AddGateway(ctx context.Context, id, canteenID string) (username, password string, err error) {
 	if !wire.ValidID(id) {
 		return "", "", fmt.Errorf("add gateway: id %q: want 1-64 letters, digits, '.', '_' or '-'", id)
+	}
+	if id == ReservedGatewayID {
+		return "", "", fmt.Errorf("add gateway: id %q is the embedded broker's own client: choose another", id)
 	}
 	if canteenID != "" && !wire.ValidID(canteenID) {
 		return "", "", fmt.Errorf("add gateway: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", canteenID)

@@ -154,6 +154,9 @@ func TestGatewayCredentials(t *testing.T) {
 		if _, _, err := s.AddGateway(ctx, "gw-a", "canteen-2"); !errors.Is(err, ErrExists) {
 			t.Fatalf("second AddGateway: %v, want ErrExists", err)
 		}
+		if _, _, err := s.AddGateway(ctx, ReservedGatewayID, "canteen-1"); err == nil {
+			t.Fatal("a gateway took the embedded broker's in-process client id")
+		}
 		if _, _, err := s.AddGateway(ctx, "bad/id", "canteen-1"); err == nil {
 			t.Fatal("bad id accepted")
 		}

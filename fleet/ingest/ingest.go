@@ -94,8 +94,8 @@ type Consumer struct {
 	// dropped unacknowledged (the gateway resends both; default 10 s).
 	SnapshotWait time.Duration
 	// QueueMax and QueueBytes bound one gateway's messages waiting to be
-	// processed (defaults 1024 messages and 8 MiB, a second of the broker's
-	// read rate per gateway; a message larger than
+	// processed (defaults 1024 messages and DefaultQueueBytes, about a
+	// second of the broker's read rate per gateway; a message larger than
 	// QueueBytes is still taken when the queue is empty). Over either, the
 	// gateway's new messages are dropped unacknowledged.
 	QueueMax   int
@@ -207,7 +207,7 @@ func (c *Consumer) Start(ctx context.Context) error {
 		c.QueueMax = 1024
 	}
 	if c.QueueBytes <= 0 {
-		c.QueueBytes = 8 << 20
+		c.QueueBytes = DefaultQueueBytes
 	}
 	if c.PendingMax <= 0 {
 		c.PendingMax = 256
@@ -384,6 +384,12 @@ func (c *Consumer) receive(topic string, payload []byte) {
 		c.reject(p.Kind, "overload", nil)
 	}
 }
+
+// DefaultQueueBytes is room for the largest snapshot and its event right
+// behind it: with less, a gateway whose snapshot is near wire.MaxSnapshot
+// would see that event dropped each time it sends both, and never be
+// acknowledged.
+const DefaultQueueBytes = wire.MaxSnapshot + wire.MaxPayload
 
 func (c *Consumer) enqueue(m inbound) bool {
 	c.mu.Lock()

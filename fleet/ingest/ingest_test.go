@@ -113,11 +113,13 @@ func TestLargeSnapshotPairs(t *testing.T) {
 	if r.c.PendingBytes != 2<<20 {
 		t.Fatalf("PendingBytes defaults to %d, want 2 MiB", r.c.PendingBytes)
 	}
-	jpeg := bytes.Repeat([]byte{0xab}, 3<<20)
+	// the largest snapshot there may be, its event right behind it: the
+	// gateway's queue has room for both
+	jpeg := bytes.Repeat([]byte{0xab}, wire.MaxSnapshot)
 	r.publish(t, wire.SnapshotTopic("gw-1", "ev-big"), jpeg)
 	r.event(t, "ev-big", 1, jpeg, false)
 	if !r.waitAck(t, 1, 10*time.Second) {
-		t.Fatal("event with a 3 MiB snapshot not acked")
+		t.Fatal("event with a snapshot of wire.MaxSnapshot bytes not acked")
 	}
 	vs, err := r.st.Violations(context.Background(), store.ViolationFilter{GatewayID: "gw-1", Limit: 10})
 	if err != nil || len(vs) != 1 || !vs[0].HasSnapshot {

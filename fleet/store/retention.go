@@ -125,11 +125,15 @@ const (
 	RetainedAudit          = "audit"
 	RetainedUserSessions   = "user_sessions"
 	RetainedInvites        = "invites"
+	// RetainedSnapshotUsage are the per-gateway, per-day counts of snapshot
+	// bytes behind the daily quota: only today's counts, so the days
+	// before yesterday go whatever the settings.
+	RetainedSnapshotUsage = "snapshot_usage"
 )
 
 // RetainedKinds lists the kinds of Retain's counts.
 var RetainedKinds = []string{RetainedSnapshots, RetainedPhotos, RetainedEvents, RetainedStatuses, RetainedIntervals,
-	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites}
+	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites, RetainedSnapshotUsage}
 
 // retentionMark names in retention_marks.
 const (
@@ -192,6 +196,11 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 		{RetainedInvites, r.Logins, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			return execN(ctx, tx, `DELETE FROM invites WHERE code_hash IN (SELECT code_hash FROM invites
 				WHERE expires_at < $1 OR used_at < $1 LIMIT $2)`, cutoff, r.Batch)
+		}},
+		{RetainedSnapshotUsage, 48 * time.Hour, func(ctx context.Context, tx *sql.Tx, _ int64) (int64, error) {
+			day := now.UTC().Add(-24 * time.Hour).Format(time.DateOnly)
+			return execN(ctx, tx, `DELETE FROM snapshot_usage WHERE (gateway_id, day) IN (
+				SELECT gateway_id, day FROM snapshot_usage WHERE day < $1 LIMIT $2)`, day, r.Batch)
 		}},
 	}
 	for _, j := range jobs {

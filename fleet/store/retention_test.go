@@ -491,3 +491,31 @@ func TestRetentionMarksForward(t *testing.T) {
 		}
 	})
 }
+
+// TestRetentionSnapshotUsage: the daily snapshot quota's counts of the days
+// before yesterday go, whatever the settings; yesterday's and today's stay.
+func TestRetentionSnapshotUsage(t *testing.T) {
+	eachDB(t, func(t *testing.T, url string) {
+		s := open(t, url)
+		if _, _, err := s.AddGateway(ctx, "gw-q", "c-q"); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range []int{0, 1, 2, 30} {
+			day := retNow.UTC().AddDate(0, 0, -d).Format(time.DateOnly)
+			if _, err := s.w.ExecContext(ctx, `INSERT INTO snapshot_usage (gateway_id, day, bytes) VALUES ('gw-q', $1, 100)`, day); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.Retain(ctx, Retention{}, retNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n[RetainedSnapshotUsage] != 2 {
+			t.Errorf("deleted %d usage rows, want 2", n[RetainedSnapshotUsage])
+		}
+		var left int
+		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM snapshot_usage`).Scan(&left); err != nil || left != 2 {
+			t.Fatalf("%d rows left (%v), want today's and yesterday's", left, err)
+		}
+	})
+}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -177,6 +178,21 @@ func TestBodyCap(t *testing.T) {
 	r, _ := http.NewRequest("POST", "/api/v1/violations/7/rectification", nil)
 	if bodyLimit(r) != MaxRectification {
 		t.Errorf("rectification limit %d", bodyLimit(r))
+	}
+	// the cap is on every request, before any handler: a handler that
+	// reads all it is given gets MaxBody bytes at most
+	var got int
+	h := harden(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		got = len(b)
+		if err != nil {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/api/v1/anything", strings.NewReader(big)))
+	if rec.Code != 413 || got > MaxBody {
+		t.Errorf("a handler without a cap of its own read %d bytes (%d), want at most MaxBody %d", got, rec.Code, MaxBody)
 	}
 }
 

@@ -17,7 +17,7 @@ planes (3 x H x W each), letterboxed to the model input; DIR/labels.json is
 h], ...], ...]}, boxes in model input pixels.
 
 Model: a small anchor-free detector, CenterNet style. A conv backbone
-(BatchNorm + ReLU, 16..96 channels, about 0.3 GFLOPs a frame) goes down to stride 32, an FPN-lite path
+(BatchNorm + ReLU, 16..96 channels) goes down to stride 32, an FPN-lite path
 comes back up, and two levels predict: stride 8 (objects up to 64 px) and
 stride 16 (larger: people). Each cell has C class logits, trained with the
 penalty-reduced focal loss on a Gaussian around each object's centre cell,
@@ -164,18 +164,26 @@ def cbr(cin, cout, k=3, s=1):
     return nn.Sequential(nn.Conv2d(cin, cout, k, s, k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+class Res(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.a = cbr(c, c)
+        self.b = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1, bias=False), nn.BatchNorm2d(c))
+
+    def forward(self, x):
+        return F.relu(x + self.b(self.a(x)))
+
+
 class Head(nn.Module):
     def __init__(self, c, nc):
         super().__init__()
-        self.stem = cbr(c, c)
-        self.cls = nn.Conv2d(c, nc, 1)
-        self.box = nn.Conv2d(c, 4, 1)
-        nn.init.constant_(self.cls.bias, -math.log(99.0))  # prior 0.01
-        nn.init.normal_(self.box.weight, std=0.01)
-        nn.init.zeros_(self.box.bias)
+        self.cls = nn.Sequential(cbr(c, c), nn.Conv2d(c, nc, 1))
+        self.box = nn.Sequential(cbr(c, c), nn.Conv2d(c, 4, 1))
+        nn.init.constant_(self.cls[-1].bias, -math.log(99.0))  # prior 0.01
+        nn.init.zeros_(self.box[-1].weight)
+        nn.init.zeros_(self.box[-1].bias)
 
     def forward(self, x):
-        x = self.stem(x)
         return self.box(x), self.cls(x)
 
 
@@ -184,14 +192,14 @@ class Net(nn.Module):
 
     def __init__(self, nc):
         super().__init__()
-        self.s2 = nn.Sequential(cbr(3, 16, 3, 2), cbr(16, 24, 3, 2))
-        self.s8 = nn.Sequential(cbr(24, 48, 3, 2), cbr(48, 48))
-        self.s16 = nn.Sequential(cbr(48, 64, 3, 2), cbr(64, 64))
-        self.s32 = nn.Sequential(cbr(64, 96, 3, 2), cbr(96, 96))
+        self.s2 = nn.Sequential(cbr(3, 16, 3, 2), cbr(16, 24, 3, 2), cbr(24, 24))
+        self.s8 = nn.Sequential(cbr(24, 48, 3, 2), Res(48))
+        self.s16 = nn.Sequential(cbr(48, 64, 3, 2), Res(64))
+        self.s32 = nn.Sequential(cbr(64, 96, 3, 2), Res(96))
         self.lat32 = cbr(96, 64, 1)
-        self.fuse16 = cbr(128, 64, 1)
+        self.fuse16 = cbr(128, 64)
         self.lat16 = cbr(64, 32, 1)
-        self.fuse8 = cbr(80, 48, 1)
+        self.fuse8 = cbr(80, 48)
         self.head8 = Head(48, nc)
         self.head16 = Head(64, nc)
 
@@ -807,7 +815,7 @@ def main():
     ap.add_argument("--train", help="training set directory (frames.u8, labels.json)")
     ap.add_argument("--val", help="validation set directory")
     ap.add_argument("--out", default="models/demo/camsim-demo.onnx", help="output model (default %(default)s)")
-    ap.add_argument("--epochs", type=int, default=2, help="epochs (default %(default)s)")
+    ap.add_argument("--epochs", type=int, default=8, help="epochs (default %(default)s)")
     ap.add_argument("--batch", type=int, default=16, help="batch size (default %(default)s)")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate, AdamW (default %(default)s)")
     ap.add_argument("--wd", type=float, default=1e-4, help="weight decay (default %(default)s)")

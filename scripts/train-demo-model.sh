@@ -5,7 +5,7 @@
 #   bash scripts/train-demo-model.sh [extra trainer flags...]
 #
 # Environment (all optional):
-#   FRAMES=3000       training frames (validation: VAL_FRAMES=400)
+#   FRAMES=4000       training frames (validation: VAL_FRAMES=500)
 #   OUT=models/demo/camsim-demo.onnx   the model; OUT.train.json beside it
 #   TRAIN_DIR, VAL_DIR  prepared data sets (frames.u8, labels.json): when
 #                     both are set the rendering step is skipped
@@ -20,8 +20,8 @@ set -euo pipefail
 export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-/usr/bin/python3}
-FRAMES=${FRAMES:-3000}
-VAL_FRAMES=${VAL_FRAMES:-400}
+FRAMES=${FRAMES:-4000}
+VAL_FRAMES=${VAL_FRAMES:-500}
 OUT=${OUT:-models/demo/camsim-demo.onnx}
 DATASET_CMD=${DATASET_CMD:-go run ./hw/cmd/bk-scenes dataset}
 

@@ -23,7 +23,7 @@ type detectRig struct {
 	gwHTTP string
 }
 
-func startDetectRig(t testing.TB, cams []camsim.Camera, plugins string, detect map[string]string) *detectRig {
+func startDetectRig(t testing.TB, cams []camsim.Camera, plugins string, detect map[string]string, env ...string) *detectRig {
 	t.Helper()
 	r := &detectRig{cam: startCamsim(t, cams...)}
 	r.fleet = newFleet(t, "")
@@ -39,7 +39,7 @@ func startDetectRig(t testing.TB, cams []camsim.Camera, plugins string, detect m
 		Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: r.gwHTTP, Grace: 3 * time.Second,
 		Cameras: urls, CameraYAML: detect, YAML: plugins,
 	})
-	r.gw = startProc(t, "gateway", nil, "bk-gateway", "run", "--config", cfg)
+	r.gw = startProc(t, "gateway", env, "bk-gateway", "run", "--config", cfg)
 	return r
 }
 

@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 		build = []string{"build", "-trimpath", "-o", dir + "/"}
 	}
 	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim",
-		"plugins/tamper/cmd/bk-plugin-tamper", "plugins/motion/cmd/bk-plugin-motion", "e2e/testplugin"} {
+		"plugins/tamper/cmd/bk-plugin-tamper", "plugins/motion/cmd/bk-plugin-motion", "plugins/onnx/cmd/bk-plugin-onnx",
+		"e2e/testplugin"} {
 		cmd := exec.Command("go", append(build, "../"+pkg)...)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {

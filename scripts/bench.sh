@@ -29,6 +29,19 @@ run ./plugins/sdk/ 'RoundTrip' "$COUNT" 2000x
 run ./e2e/ 'GatewayDetect' "$SLOW" 1x
 run ./e2e/ 'EpisodeLatency' "$SLOW" 1x
 run ./e2e/ 'LiveFirstFrame' 1 1x
+# Issue 12: inference. Networks of YOLOv8n's size with random weights, written
+# once by the training script (Debian's python3-torch; installed if missing).
+export BK_BENCH_MODELS=${BK_BENCH_MODELS:-$HOME/.cache/bk-bench-models}
+mkdir -p "$BK_BENCH_MODELS"
+if ! /usr/bin/python3 -c 'import torch, onnx, numpy' 2>/dev/null; then
+  apt-get install -y --no-install-recommends python3-torch python3-onnx python3-numpy >/dev/null
+fi
+for s in 320 640; do
+  [ -s "$BK_BENCH_MODELS/yolov8n-random-$s.onnx" ] ||
+    /usr/bin/python3 scripts/train-demo-model.py --random-yolov8n "$s" "$BK_BENCH_MODELS/yolov8n-random-$s.onnx" >&2
+done
+run ./plugins/onnx/ 'Inference' "$COUNT" 50x
+run ./e2e/ 'GatewayONNX' "$SLOW" 1x
 # Fleet RSS while 100 unauthenticated connections hold the MQTT port.
 run ./e2e/ 'MQTTPreAuth' "$SLOW" 1x
 # Relay scale: real pion viewers in a child process, relay measured alone.
@@ -112,14 +125,36 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "| 8 cameras detecting, IDR-only: gateway RSS, CPU per camera | $(d idr-only/cameras=8 RSS-MB) MB, $(d idr-only/cameras=8 cpu%/camera)% per camera (plugin process $(d idr-only/cameras=8 plugin-RSS-MB) MB) | RSS ≤ 150 MB | |"
   echo "| plugin round trip, 640×360 GRAY8 (supervisor → gRPC → plugin process → back), p50 / p99 | $(get BenchmarkRoundTrip/GRAY8-640x360 p50-µs) / $(get BenchmarkRoundTrip/GRAY8-640x360 p99-µs) µs | | \`go test -bench RoundTrip ./plugins/sdk/\` |"
   echo "| plugin round trip, 640×360 RGB24, p50 / p99 | $(get BenchmarkRoundTrip/RGB24-640x360 p50-µs) / $(get BenchmarkRoundTrip/RGB24-640x360 p99-µs) µs | | |"
-  echo "| first frame of an episode (covered lens) → event committed at the fleet | $(get BenchmarkEpisodeLatency first-frame-to-commit-ms) ms | | \`go test -bench EpisodeLatency ./e2e/\` |"
-  echo "| camera online → event committed (includes connect and the first IDR) | $(get BenchmarkEpisodeLatency online-to-commit-ms) ms | | |"
+  echo "| first frame of an episode (covered lens) → event committed at the fleet | $(get BenchmarkEpisodeLatency/covered/tamper first-frame-to-commit-ms) ms | | \`go test -bench EpisodeLatency ./e2e/\` |"
+  echo "| camera online → event committed (includes connect and the first IDR) | $(get BenchmarkEpisodeLatency/covered/tamper online-to-commit-ms) ms | | |"
   echo
   echo "The detecting cameras are the same \`kitchen-1080\` paths with a \`detect\` section running the"
   echo "tamper plugin (GRAY8 640×360). IDR-only decoding frees the decoder between IDR frames."
   echo "The episode latency is dominated by the persistence the rules ask for (the plugin's"
   echo "hysteresis of 3 frames and the rule's hits, at one frame per GOP of 1 s); the transport"
   echo "after the starting frame (snapshot, spool, MQTT, commit) is the event latency of issue 2."
+  echo
+  echo "## Issue 12: AI on the edge"
+  echo
+  i() { get "BenchmarkInference/$1" "$2"; }
+  o() { get "BenchmarkGatewayONNX/$1" "$2"; }
+  echo "ONNX Runtime 1.30's CPU provider, one intra-op thread, through bk-plugin-onnx's Go binding; the model's run"
+  echo "only (letterbox and decoding apart), on a camsim frame. The YOLOv8n-size networks have random weights"
+  echo "(\`scripts/train-demo-model.py --random-yolov8n\`: same op set and size, nothing learnt)."
+  echo
+  echo "| what | median | goal | command |"
+  echo "|---|---|---|---|"
+  echo "| demo model (384×224), per frame | $(i demo ms/frame-p50) ms ($(i demo frames/s/core) frames/s per core) | | \`go test -run '^\$' -bench Inference ./plugins/onnx/\` |"
+  echo "| YOLOv8n size at 320×320, per frame | $(i yolov8n-320 ms/frame-p50) ms ($(i yolov8n-320 frames/s/core) frames/s per core) | reference 13 ms | |"
+  echo "| YOLOv8n size at 640×640, per frame | $(i yolov8n-640 ms/frame-p50) ms ($(i yolov8n-640 frames/s/core) frames/s per core) | reference 51 ms | |"
+  echo "| 8 cameras, YOLOv8n size at 640, 1 detection/s each: gateway + plugin CPU, RSS | $(o yolov8n-640/fps1/cameras=8 cpu%)% + $(o yolov8n-640/fps1/cameras=8 plugin-cpu%)% of a core, $(o yolov8n-640/fps1/cameras=8 RSS-MB) MB | ≤ 50% of a core, ≤ 250 MB | \`go test -run '^\$' -bench GatewayONNX ./e2e/\` |"
+  echo "| same, 2 detections/s each | $(o yolov8n-640/fps2/cameras=8 cpu%)% + $(o yolov8n-640/fps2/cameras=8 plugin-cpu%)% of a core, $(o yolov8n-640/fps2/cameras=8 RSS-MB) MB | | |"
+  echo "| 8 cameras, demo model, 1 detection/s each | $(o demo/fps1/cameras=8 cpu%)% + $(o demo/fps1/cameras=8 plugin-cpu%)% of a core, $(o demo/fps1/cameras=8 RSS-MB) MB | | |"
+  echo "| same, 2 detections/s each | $(o demo/fps2/cameras=8 cpu%)% + $(o demo/fps2/cameras=8 plugin-cpu%)% of a core, $(o demo/fps2/cameras=8 RSS-MB) MB | | |"
+  echo "| first frame of a no_chef_hat episode (demo model, 2 frames/s) → event committed at the fleet | $(get BenchmarkEpisodeLatency/no-hat/onnx first-frame-to-commit-ms) ms | | \`go test -run '^\$' -bench EpisodeLatency ./e2e/\` |"
+  echo
+  echo "The cameras play camsim's no-hat scene (640×360, 10 fps, GOP 2 s); with detect.fps set the gateway decodes"
+  echo "every frame and sends the plugin one RGB24 picture at the model's size N times a second."
   echo
   echo "## Issue 4: live view"
   echo

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the demo on loopback: a simulated camera with two kitchens, the fleet
-# with its embedded broker, and one gateway. Ctrl-C stops everything.
+# Runs the demo on loopback: a simulated camera with kitchens (one of them
+# watched by the demo AI model), the fleet with its embedded broker, and one
+# gateway. Ctrl-C stops everything.
 # Ports can be moved with DEMO_HTTP, DEMO_MQTT, DEMO_RTSP, DEMO_GW_HTTP.
 set -euo pipefail
 export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
@@ -28,7 +29,7 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-"$BIN/bk-camsim" --listen "$RTSP" --gop 2 --camera cam-hot=kitchen --camera cam-wash=empty \
+"$BIN/bk-camsim" --listen "$RTSP" --gop 2 --camera cam-hot=kitchen --camera cam-wash=empty --camera cam-line=no-hat \
   >"$DIR/camsim.log" 2>&1 &
 pids+=($!)
 
@@ -68,10 +69,24 @@ http:
 uplink:
   heartbeat: 10s
 plugin_dir: $(cd "$BIN" && pwd)
+# The AI camera's detector: the demo model, trained on camsim's drawn
+# kitchens only (models/demo/README.md), chosen by name and checksum as the
+# fleet would push it.
+model_dir: $PWD/models/demo
+models:
+  onnx: {name: camsim-demo, sha256: $(sha256sum models/demo/camsim-demo.onnx | cut -d' ' -f1)}
 plugins:
   - name: tamper
   - name: motion
+  - name: onnx
 cameras:
+  - id: cam-line
+    name: 切配间 (AI 演示模型)
+    url: rtsp://$RTSP/cam-line
+    area: rough_processing
+    public: true
+    detect:
+$(grep -v '^#' models/demo/rules.yaml | sed 's/^/      /')
   - id: cam-hot
     name: 热菜间
     url: rtsp://$RTSP/cam-hot
@@ -103,7 +118,9 @@ cameras:
       schedule: {hours: ["$(TZ=Asia/Shanghai date -d '+2 hour' +%H):00-$(TZ=Asia/Shanghai date -d '+3 hour' +%H):00"]}
       rules: [{type: after_hours_motion, zone: [[0,0.3],[1,0.3],[1,1],[0,1]]}]
 YAML
-"$BIN/bk-gateway" run --config "$DIR/gateway.yaml" >"$DIR/gateway.log" 2>&1 &
+# ONNX Runtime for the AI camera's detector, as make deps fetched it.
+BK_ONNXRUNTIME_LIB=$PWD/third_party/onnxruntime/linux-$(go env GOARCH)/libonnxruntime.so.1 \
+  "$BIN/bk-gateway" run --config "$DIR/gateway.yaml" >"$DIR/gateway.log" 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 50); do
@@ -122,6 +139,7 @@ api POST /api/v1/canteens '{"id":"canteen-demo","name":"徐汇区实验小学食
 invite=""
 for _ in $(seq 1 50); do # the cameras are known after the gateway's first heartbeat
   if api PUT /api/v1/cameras/cam-hot '{"area":"cooking","public":true}' >/dev/null 2>&1; then
+    api PUT /api/v1/cameras/cam-line '{"area":"rough_processing","public":true}' >/dev/null 2>&1 || true
     api PUT /api/v1/cameras/cam-wash '{"area":"washing","public":false}' >/dev/null 2>&1 || true
     invite=$(api POST /api/v1/canteens/canteen-demo/invites '{"label":"demo parents"}' | sed -n 's/.*"code":"\([^"]*\)".*/\1/p')
     break
@@ -137,7 +155,10 @@ $(sed 's/^/                      /' "$DIR/users.txt")
   Parents:          http://$HTTP/#/join with the access code ${invite:-(none: cameras not up yet)}
   Admin API token:  $TOKEN     e.g. curl -H 'Authorization: Bearer $TOKEN' http://$HTTP/api/v1/gateways
   Gateway status:   http://$GW_HTTP/
-  Cameras (RTSP):   rtsp://$RTSP/cam-hot  rtsp://$RTSP/cam-wash
+  Cameras (RTSP):   rtsp://$RTSP/cam-hot  rtsp://$RTSP/cam-wash  rtsp://$RTSP/cam-line
+  AI camera:        cam-line (切配间) plays camsim's no-hat scene; within a few seconds a
+                    未戴厨师帽 (no_chef_hat) alarm arrives with its snapshot. Its model is
+                    the demo model: it knows camsim's drawn cooks, not real kitchens.
 Press Ctrl-C to stop.
 MSG
 wait -n "${pids[@]}" || true

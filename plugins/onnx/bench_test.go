@@ -1,8 +1,15 @@
 package onnx
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
+
+	"github.com/brightkitchen/brightkitchen/hw/camsim/scene"
 )
 
 // BenchmarkDecodeNMS is the Go side of a frame for a YOLOv8n-size head at
@@ -35,5 +42,70 @@ func BenchmarkDecodeNMS(b *testing.B) {
 			b.Fatal(err)
 		}
 		NMS(cs, 0.45, 100)
+	}
+}
+
+// BenchmarkInference is the model's run per frame (ONNX Runtime's CPU
+// provider, one intra-op thread; letterbox and decoding excluded) on a
+// camsim frame: the demo model, and networks of YOLOv8n's size with random
+// weights at 320×320 and 640×640, which scripts/bench.sh writes into
+// $BK_BENCH_MODELS with scripts/train-demo-model.py --random-yolov8n
+// (skipped without them). Reported: the median per frame, and frames per
+// second on one core.
+func BenchmarkInference(b *testing.B) {
+	yolo := func(size int) (string, Manifest) {
+		classes := make([]Class, 80)
+		for i := range classes {
+			classes[i] = Class{Name: fmt.Sprintf("c%d", i)}
+		}
+		m := Manifest{Name: fmt.Sprintf("yolov8n-size-%d", size), Input: Input{Width: size, Height: size},
+			Output: Output{Format: FormatYOLOv8}, Classes: classes}
+		return filepath.Join(os.Getenv("BK_BENCH_MODELS"), fmt.Sprintf("yolov8n-random-%d.onnx", size)), m
+	}
+	img, _, err := scene.Render("no-hat", 0, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rgb := make([]byte, 0, 3*scene.Width*scene.Height)
+	for i := 0; i < len(img.Pix); i += 4 {
+		rgb = append(rgb, img.Pix[i:i+3]...)
+	}
+	for _, c := range []string{"demo", "yolov8n-320", "yolov8n-640"} {
+		b.Run(c, func(b *testing.B) {
+			var m *Model
+			var err error
+			switch c {
+			case "demo":
+				m, err = Load("../../models/demo/camsim-demo.onnx", Options{Lib: testLib(b), Threads: 1})
+			default:
+				size := 320
+				if c == "yolov8n-640" {
+					size = 640
+				}
+				path, man := yolo(size)
+				if _, serr := os.Stat(path); serr != nil {
+					b.Skipf("%v: scripts/bench.sh writes it", serr)
+				}
+				if err = man.fill(); err == nil {
+					m, err = LoadWith(path, man, Options{Lib: testLib(b), Threads: 1})
+				}
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			var took []time.Duration
+			for b.Loop() {
+				_, _, d, err := m.Run(rgb, scene.Width, scene.Height)
+				if err != nil {
+					b.Fatal(err)
+				}
+				took = append(took, d)
+			}
+			slices.Sort(took)
+			p50 := took[len(took)/2]
+			b.ReportMetric(float64(p50.Microseconds())/1000, "ms/frame-p50")
+			b.ReportMetric(float64(time.Second)/float64(p50), "frames/s/core")
+		})
 	}
 }

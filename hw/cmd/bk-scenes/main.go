@@ -94,37 +94,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// labels turns the scene's truths into a clip's labels.
-func labels(ts []scene.Truth) *eval.Labels {
-	l := &eval.Labels{Width: scene.Width, Height: scene.Height, FPS: scene.FPS}
-	for _, t := range ts {
-		f := eval.FrameLabels{Violations: t.Violations, Boxes: []eval.Box{}}
-		for _, b := range t.Boxes {
-			f.Boxes = append(f.Boxes, eval.Box{Class: b.Class, X: b.X0 / scene.Width, Y: b.Y0 / scene.Height,
-				W: (b.X1 - b.X0) / scene.Width, H: (b.Y1 - b.Y0) / scene.Height})
-		}
-		l.Frames = append(l.Frames, f)
-	}
-	return l
-}
-
 func render(ctx context.Context, name string, seed uint64, n, gop int, dir string, stdout io.Writer) error {
-	clip, ts, err := scene.Encode(ctx, name, seed, n, gop)
+	clip, err := eval.WriteSceneClip(ctx, dir, name, seed, n, gop)
 	if err != nil {
 		return err
 	}
-	base := filepath.Join(dir, fmt.Sprintf("%s-s%d", name, seed))
-	js, err := json.Marshal(labels(ts))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(base+".h264", clip, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(base+".json", js, 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s.h264: %d frames, %d bytes\n", base, n, len(clip))
+	fmt.Fprintf(stdout, "%s: %d frames\n", clip, n)
 	return nil
 }
 

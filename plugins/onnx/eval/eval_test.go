@@ -60,6 +60,9 @@ func TestClipTypes(t *testing.T) {
 	e.AddClip([]string{"no_chef_hat"}, []string{"no_chef_hat"})
 	e.AddClip([]string{"smoking", "no_mask"}, []string{"no_mask"})
 	e.AddClip(nil, []string{"phone"})
+	for range 3 {
+		e.EndClip()
+	}
 	r := e.Report()
 	want := map[string][3]int{"no_chef_hat": {1, 0, 0}, "smoking": {0, 0, 1}, "no_mask": {1, 0, 0}, "phone": {0, 1, 0}}
 	if len(r.Types) != len(want) || r.Clips != 3 {

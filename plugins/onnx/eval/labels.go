@@ -17,14 +17,17 @@
 package eval
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"regexp"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/hw/camsim/scene"
 )
 
 // Limits of a labels file: it is input like any other.
@@ -128,3 +131,40 @@ func fraction(v float64) bool { return !math.IsNaN(v) && v >= 0 && v <= 1 }
 
 // errNoFrames is returned for a clip that decoded to nothing.
 var errNoFrames = errors.New("no picture decoded")
+
+// SceneLabels are the labels of a clip of camsim's scenes, from the truth
+// of its frames (package scene).
+func SceneLabels(ts []scene.Truth) *Labels {
+	l := &Labels{Width: scene.Width, Height: scene.Height, FPS: scene.FPS}
+	for _, t := range ts {
+		f := FrameLabels{Violations: t.Violations, Boxes: []Box{}}
+		for _, b := range t.Boxes {
+			f.Boxes = append(f.Boxes, Box{Class: b.Class, X: b.X0 / scene.Width, Y: b.Y0 / scene.Height,
+				W: (b.X1 - b.X0) / scene.Width, H: (b.Y1 - b.Y0) / scene.Height})
+		}
+		l.Frames = append(l.Frames, f)
+	}
+	return l
+}
+
+// WriteSceneClip renders frames 0..n-1 of a scene with a seed (see
+// scene.Encode) into dir as <name>-s<seed>.h264 with its labels, and
+// returns the clip's path.
+func WriteSceneClip(ctx context.Context, dir, name string, seed uint64, n, gop int) (string, error) {
+	data, ts, err := scene.Encode(ctx, name, seed, n, gop)
+	if err != nil {
+		return "", err
+	}
+	js, err := json.Marshal(SceneLabels(ts))
+	if err != nil {
+		return "", err
+	}
+	base := filepath.Join(dir, fmt.Sprintf("%s-s%d", name, seed))
+	if err := os.WriteFile(base+".h264", data, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(base+".json", js, 0o644); err != nil {
+		return "", err
+	}
+	return base + ".h264", nil
+}

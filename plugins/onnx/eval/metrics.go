@@ -107,9 +107,11 @@ func (e *Evaluator) AddFrame(truth []Box, preds []Pred, took time.Duration) {
 	}
 }
 
+// EndClip counts a clip evaluated.
+func (e *Evaluator) EndClip() { e.clips++ }
+
 // AddClip compares the violation types a clip shows with those raised.
 func (e *Evaluator) AddClip(truth, raised []string) {
-	e.clips++
 	for _, t := range truth {
 		if slices.Contains(raised, t) {
 			counts(e.typ, t).TP++

@@ -159,5 +159,6 @@ func (r *Runner) Clip(ctx context.Context, path string, l *Labels) error {
 	if eng != nil {
 		r.Eval.AddClip(shown, raised)
 	}
+	r.Eval.EndClip()
 	return nil
 }

@@ -58,8 +58,10 @@ func TestInProcessClient(t *testing.T) {
 		t.Fatal("snapshot not delivered in process")
 	}
 	runtime.ReadMemStats(&after)
-	if d := after.TotalAlloc - before.TotalAlloc; d > 4*uint64(len(jpeg)) {
-		t.Fatalf("%.1f MiB allocated to pass a %d MiB snapshot in process, want 3 copies (over MQTT: 7)", float64(d)/(1<<20), len(jpeg)>>20)
+	// TotalAlloc is the whole process's (the race detector, buffers grown
+	// on the way): 5.5 copies still tells 3 from 7
+	if d := after.TotalAlloc - before.TotalAlloc; d > 11*uint64(len(jpeg))/2 {
+		t.Fatalf("%.1f MiB allocated to pass a %d MiB snapshot in process, want about 3 copies (over MQTT: 7)", float64(d)/(1<<20), len(jpeg)>>20)
 	}
 
 	// Publish: retained config/desired stays retained for a later subscriber.

@@ -44,6 +44,11 @@ func demoDetect(t testing.TB) string {
 	return b.String()
 }
 
+// onnxPluginYAML is a gateway's plugins section with bk-plugin-onnx.
+func onnxPluginYAML() string {
+	return "plugins:\n  - name: onnx\n    path: " + filepath.Join(binDir, "bk-plugin-onnx") + "\n"
+}
+
 // aiScenes are camsim's AI scenes and the violation types each must raise
 // (smoking cooks wear no mask); the staff kitchen must raise none.
 var aiScenes = map[string][]string{
@@ -60,25 +65,13 @@ func TestAIScenes(t *testing.T) {
 	model, lib := demoModel(t)
 	var cams []camsim.Camera
 	detect := map[string]string{}
+	section := demoDetect(t)
 	for sc := range aiScenes {
 		cams = append(cams, camsim.Camera{Path: sc, Scene: sc, GOP: 2})
-		detect[sc] = demoDetect(t)
+		detect[sc] = section
 	}
-	plugins := "plugins:\n  - name: onnx\n    path: " + filepath.Join(binDir, "bk-plugin-onnx") + "\n"
-	r := startDetectRig(t, cams, plugins, detect, "BK_ONNX_MODEL="+model, "BK_ONNXRUNTIME_LIB="+lib)
-	waitFor(t, 30*time.Second, "cameras online", func() bool {
-		st, err := getGatewayStatus(r.gwHTTP)
-		if err != nil {
-			return false
-		}
-		n := 0
-		for _, c := range st.Cameras {
-			if c.Online {
-				n++
-			}
-		}
-		return n == len(cams)
-	})
+	r := startDetectRig(t, cams, onnxPluginYAML(), detect, "BK_ONNX_MODEL="+model, "BK_ONNXRUNTIME_LIB="+lib)
+	r.waitOnline(t, len(cams), 30*time.Second)
 	online := time.Now()
 	for sc, types := range aiScenes {
 		for _, typ := range types {

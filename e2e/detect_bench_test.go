@@ -166,33 +166,19 @@ func episodeLatency(b *testing.B, scene, typ string) {
 	gop := camsim.SceneGOPs(scene)[0] // 1 s where there is one; the AI scenes have 2 s only
 	cams := []camsim.Camera{{Path: "c1", Scene: scene, GOP: gop}, {Path: "c2", Scene: scene, GOP: gop},
 		{Path: "c3", Scene: scene, GOP: gop}, {Path: "c4", Scene: scene, GOP: gop}}
-	detect := map[string]string{}
-	plugins, env := pluginsYAML(""), []string(nil)
-	for _, c := range cams {
-		detect[c.Path] = tamperDetect
-	}
+	plugins, env, section := pluginsYAML(""), []string(nil), tamperDetect
 	if typ == "no_chef_hat" {
 		model, lib := demoModel(b)
-		plugins = "plugins:\n  - name: onnx\n    path: " + filepath.Join(binDir, "bk-plugin-onnx") + "\n"
+		plugins = onnxPluginYAML()
 		env = []string{"BK_ONNX_MODEL=" + model, "BK_ONNXRUNTIME_LIB=" + lib}
-		for _, c := range cams {
-			detect[c.Path] = demoDetect(b)
-		}
+		section = demoDetect(b)
+	}
+	detect := map[string]string{}
+	for _, c := range cams {
+		detect[c.Path] = section
 	}
 	r := startDetectRig(b, cams, plugins, detect, env...)
-	waitFor(b, 30*time.Second, "cameras online", func() bool {
-		st, err := getGatewayStatus(r.gwHTTP)
-		if err != nil {
-			return false
-		}
-		n := 0
-		for _, c := range st.Cameras {
-			if c.Online {
-				n++
-			}
-		}
-		return n == len(cams)
-	})
+	r.waitOnline(b, len(cams), 30*time.Second)
 	online := time.Now()
 	var got []apiViolation
 	waitFor(b, 30*time.Second, "four "+typ+" events", func() bool {

@@ -59,6 +59,24 @@ func (r *detectRig) events(t testing.TB, camera, typ, phase string) []apiViolati
 	return out
 }
 
+// waitOnline waits until the gateway reports n cameras online.
+func (r *detectRig) waitOnline(t testing.TB, n int, d time.Duration) {
+	t.Helper()
+	waitFor(t, d, "cameras online", func() bool {
+		st, err := getGatewayStatus(r.gwHTTP)
+		if err != nil {
+			return false
+		}
+		on := 0
+		for _, c := range st.Cameras {
+			if c.Online {
+				on++
+			}
+		}
+		return on == n
+	})
+}
+
 func (r *detectRig) status(t *testing.T) gatewayStatus {
 	t.Helper()
 	st, err := getGatewayStatus(r.gwHTTP)
@@ -152,19 +170,7 @@ func TestDetectionScenes(t *testing.T) {
 		"closed": motionDetect(hoursAround(2*time.Hour, time.Hour)),
 		"open":   motionDetect(hoursAround(-time.Hour, 2*time.Hour)),
 	})
-	waitFor(t, 20*time.Second, "cameras online", func() bool {
-		st, err := getGatewayStatus(r.gwHTTP)
-		if err != nil {
-			return false
-		}
-		n := 0
-		for _, c := range st.Cameras {
-			if c.Online {
-				n++
-			}
-		}
-		return n == len(cams)
-	})
+	r.waitOnline(t, len(cams), 20*time.Second)
 	online := time.Now()
 
 	want := []struct{ camera, typ string }{

@@ -1,6 +1,7 @@
 package scene
 
 import (
+	"cmp"
 	"image"
 	"image/color"
 	"math"
@@ -12,10 +13,11 @@ type canvas struct{ img *image.RGBA }
 
 func (c canvas) rect(x0, y0, x1, y1 float64, col color.RGBA) {
 	r := image.Rect(int(math.Round(x0)), int(math.Round(y0)), int(math.Round(x1)), int(math.Round(y1))).Intersect(c.img.Rect)
+	px := [4]uint8{col.R, col.G, col.B, 255}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		row := c.img.Pix[y*c.img.Stride:]
 		for x := r.Min.X; x < r.Max.X; x++ {
-			copy(row[4*x:4*x+4], []uint8{col.R, col.G, col.B, 255})
+			copy(row[4*x:4*x+4], px[:])
 		}
 	}
 }
@@ -76,7 +78,7 @@ func (k kitchen) draw(i int) (*image.RGBA, Truth) {
 		items = append(items, item{b.feet, func() []Box { return b.draw(c) }})
 		seen["bin_uncovered"] = seen["bin_uncovered"] || b.open
 	}
-	slices.SortStableFunc(items, func(a, b item) int { return cmpFloat(a.feet, b.feet) })
+	slices.SortStableFunc(items, func(a, b item) int { return cmp.Compare(a.feet, b.feet) })
 	for _, it := range items {
 		for _, b := range it.draw() {
 			if b, ok := clip(b); ok {
@@ -98,16 +100,6 @@ func (k kitchen) draw(i int) (*image.RGBA, Truth) {
 	}
 	slices.Sort(t.Violations)
 	return c.img, t
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // clip cuts a box to the frame; a box less than half inside is dropped (a

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -64,6 +65,20 @@ var classRe = regexp.MustCompile(`^[\x21-\x7e]{1,64}$`)
 
 // LoadLabels reads and checks a labels file.
 func LoadLabels(path string) (*Labels, error) {
+	data, err := readCapped(path, MaxLabelsBytes)
+	if err != nil {
+		return nil, fmt.Errorf("labels %w", err)
+	}
+	l, err := ParseLabels(data)
+	if err != nil {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	return l, nil
+}
+
+// readCapped reads a file of at most max bytes; a larger one is an error
+// before anything is read.
+func readCapped(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -73,18 +88,10 @@ func LoadLabels(path string) (*Labels, error) {
 	if err != nil {
 		return nil, err
 	}
-	if st.Size() > MaxLabelsBytes {
-		return nil, fmt.Errorf("labels %s: %d bytes, at most %d", path, st.Size(), MaxLabelsBytes)
+	if st.Size() > max {
+		return nil, fmt.Errorf("%s: %d bytes, at most %d", path, st.Size(), max)
 	}
-	data := make([]byte, st.Size())
-	if _, err := f.ReadAt(data, 0); err != nil && st.Size() > 0 {
-		return nil, fmt.Errorf("labels %s: %w", path, err)
-	}
-	l, err := ParseLabels(data)
-	if err != nil {
-		return nil, fmt.Errorf("labels %s: %w", path, err)
-	}
-	return l, nil
+	return io.ReadAll(io.LimitReader(f, max))
 }
 
 // ParseLabels decodes and checks labels.

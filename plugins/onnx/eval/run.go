@@ -3,7 +3,6 @@ package eval
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -59,16 +58,9 @@ func (r *Runner) Clip(ctx context.Context, path string, l *Labels) error {
 	if err != nil {
 		return err
 	}
-	st, err := os.Stat(path)
+	data, err := readCapped(path, MaxClipBytes)
 	if err != nil {
-		return err
-	}
-	if st.Size() > MaxClipBytes {
-		return fmt.Errorf("clip %s: %d bytes, at most %d", path, st.Size(), MaxClipBytes)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
+		return fmt.Errorf("clip %w", err)
 	}
 	aus, err := camsim.SplitAccessUnits(cc, data)
 	if err != nil {
@@ -123,14 +115,10 @@ func (r *Runner) Clip(ctx context.Context, path string, l *Labels) error {
 			return fmt.Errorf("clip %s: picture %d: %w", path, n, err)
 		}
 		preds := make([]Pred, 0, len(ds))
-		var took time.Duration
 		for _, d := range ds {
 			preds = append(preds, Pred{Box: Box{Class: d.Attrs["class"], X: d.Box.X, Y: d.Box.Y, W: d.Box.W, H: d.Box.H}, Score: d.Score})
 		}
-		if s := det.Stats(); s.Runs > 0 {
-			took = s.Last
-		}
-		r.Eval.AddFrame(l.Frames[n].Boxes, preds, took)
+		r.Eval.AddFrame(l.Frames[n].Boxes, preds, det.Stats().Last)
 		for _, v := range l.Frames[n].Violations {
 			if !slices.Contains(shown, v) {
 				shown = append(shown, v)

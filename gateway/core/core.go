@@ -47,8 +47,6 @@ type Gateway struct {
 
 	pluginMu sync.Mutex
 	plugins  map[string]*sdk.Supervisor
-	// pluginEnvs is the environment each plugin was last launched with.
-	pluginEnvs map[string][]string
 
 	live *live.Manager
 
@@ -71,8 +69,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 		log = slog.New(slog.DiscardHandler)
 	}
 	g = &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
-		plugins: map[string]*sdk.Supervisor{}, pluginEnvs: map[string][]string{},
-		sys: &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
+		plugins: map[string]*sdk.Supervisor{},
+		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {

@@ -66,7 +66,6 @@ func (g *Gateway) plugin(name string) (*sdk.Supervisor, error) {
 		return nil, fmt.Errorf("start plugin %s: %w", pc.Name, err)
 	}
 	g.plugins[name] = s
-	g.pluginEnvs[name] = env
 	return s, nil
 }
 
@@ -78,10 +77,9 @@ func (g *Gateway) reconcilePlugins() {
 	defer g.pluginMu.Unlock()
 	for name, s := range g.plugins {
 		env, m := g.pluginEnv(name)
-		if slices.Equal(env, g.pluginEnvs[name]) {
+		if slices.Equal(env, s.Env()) {
 			continue
 		}
-		g.pluginEnvs[name] = env
 		g.log.Info("plugin model changed; relaunching it", "plugin", name, "model", m.Name, "sha256", m.SHA256)
 		s.Relaunch(env)
 	}
@@ -92,7 +90,6 @@ func (g *Gateway) closePlugins() {
 	g.pluginMu.Lock()
 	ps := g.plugins
 	g.plugins = map[string]*sdk.Supervisor{}
-	g.pluginEnvs = map[string][]string{}
 	g.pluginMu.Unlock()
 	for _, s := range ps {
 		_ = s.Close()

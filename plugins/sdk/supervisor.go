@@ -177,6 +177,14 @@ func (s *Supervisor) Relaunch(env []string) {
 	}
 }
 
+// Env is the environment the plugin is launched with on top of the
+// caller's own: Options.Env, or what the last Relaunch gave.
+func (s *Supervisor) Env() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.Options.Env)
+}
+
 // Info is the plugin's Describe answer while it is ready.
 func (s *Supervisor) Info() (Info, bool) {
 	s.mu.Lock()

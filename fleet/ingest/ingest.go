@@ -259,8 +259,9 @@ func (c *Consumer) filters(shared bool) []string {
 		wire.KindSnapshot + "/+", wire.KindCmdAck, wire.KindConfigReported}
 	filters := make([]string, len(kinds))
 	for i, k := range kinds {
-		filters[i] = wire.SharedFilter(k)
-		if !shared {
+		if shared {
+			filters[i] = wire.SharedFilter(k)
+		} else {
 			filters[i] = wire.Filter(k)
 		}
 	}
@@ -635,7 +636,7 @@ func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pendi
 		}
 		return item, true
 	case wire.KindSnapshot:
-		if len(m.payload) == 0 || len(m.payload) > wire.MaxSnapshot {
+		if len(m.payload) == 0 { // larger than wire.MaxSnapshot: dropped by receive
 			c.reject(kind, "malformed", fmt.Errorf("snapshot of %d bytes", len(m.payload)))
 			return store.IngestItem{}, false
 		}

@@ -69,7 +69,7 @@ func TestDecodeIDROnly(t *testing.T) {
 				if idr != IsRandomAccess(codec, au) {
 					t.Fatalf("unit %d: IsRandomAccess = %v, camsim says %v", i, !idr, idr)
 				}
-				if !s.Feed(idr) {
+				if !s.Feed(idr, pts(c, i)) {
 					continue
 				}
 				idrs++
@@ -100,18 +100,25 @@ func TestDecodeIDROnly(t *testing.T) {
 	}
 }
 
-func TestDecodeAll(t *testing.T) {
+// TestDecodeSampled decodes at 5 pictures a second what the Sampler feeds:
+// every unit up to the last wanted picture of a GOP, none of the tail after
+// it; nothing fed is corrupt, and every wanted picture comes.
+func TestDecodeSampled(t *testing.T) {
 	for _, scene := range []string{"kitchen", "kitchen-h265"} {
 		t.Run(scene, func(t *testing.T) {
 			c, codec := loadClip(t, scene, 2)
 			d := newDecoder(t, codec)
 			s := Sampler{FPS: 5}
-			wanted := 0
+			wanted, fed, gops := 0, 0, 0
 			for i, au := range c.AccessUnits {
 				idr := c.IsRandomAccess(i)
-				if !s.Feed(idr) {
-					t.Fatalf("unit %d not fed with FPS 5", i)
+				if idr {
+					gops++
 				}
+				if !s.Feed(idr, pts(c, i)) {
+					continue
+				}
+				fed++
 				ok, err := d.Decode(au, pts(c, i))
 				if err != nil || !ok {
 					t.Fatalf("unit %d: ok %v, %v", i, ok, err)
@@ -128,8 +135,15 @@ func TestDecodeAll(t *testing.T) {
 					d.Recycle(f)
 				}
 			}
-			if st := d.Stats(); st.Decoded != uint64(len(c.AccessUnits)) || st.Corrupt != 0 || st.Skipped != 0 {
-				t.Errorf("Stats = %+v after %d units", st, len(c.AccessUnits))
+			if st := d.Stats(); st.Decoded != uint64(fed) || st.Corrupt != 0 || st.Skipped != 0 {
+				t.Errorf("Stats = %+v after %d units fed", st, fed)
+			}
+			// With a 2 s GOP the last wanted picture is at 1.8 s: from the
+			// third GOP on (the first two show the GOP is steady), the units
+			// after it are not decoded (1 at 10 fps, 4 at 25).
+			tail := c.FPS/5 - 1
+			if skipped := len(c.AccessUnits) - fed; c.FPS%5 != 0 || gops < 3 || skipped != tail*(gops-2) {
+				t.Errorf("%d units of %d in %d GOPs at %d fps not fed, want %d", skipped, len(c.AccessUnits), gops, c.FPS, tail*(gops-2))
 			}
 			want := (len(c.AccessUnits)*5 + c.FPS - 1) / c.FPS
 			if wanted != want {

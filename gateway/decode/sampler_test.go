@@ -9,7 +9,7 @@ func TestSamplerIDROnly(t *testing.T) {
 	var s Sampler
 	for i, idr := range []bool{true, false, false, true, false} {
 		pts := time.Duration(i) * 40 * time.Millisecond
-		if got := s.Feed(idr); got != idr {
+		if got := s.Feed(idr, pts); got != idr {
 			t.Errorf("unit %d: Feed(%v) = %v", i, idr, got)
 		}
 		if got := s.Want(idr, pts); got != idr {
@@ -24,33 +24,35 @@ func TestSamplerFPS(t *testing.T) {
 		fps    float64
 		frame  time.Duration // camera frame interval
 		jitter time.Duration // added to every other frame
-		n      int           // units
+		n      int           // units, an IDR every 50
 		want   int           // wanted pictures
+		skip   int           // units not fed: GOP tails with nothing wanted
 	}{
-		{"5 of 25", 5, 40 * time.Millisecond, 0, 250, 50},
-		{"5 of 25 jittery", 5, 40 * time.Millisecond, 7 * time.Millisecond, 250, 50},
-		{"1 of 25", 1, 40 * time.Millisecond, 0, 250, 10},
-		{"above camera rate", 50, 40 * time.Millisecond, 0, 100, 100},
-		{"3 of 10", 3, 100 * time.Millisecond, 0, 100, 30},
+		{"5 of 25", 5, 40 * time.Millisecond, 0, 250, 50, 3 * 4},
+		{"5 of 25 jittery", 5, 40 * time.Millisecond, 7 * time.Millisecond, 250, 50, 3 * 4},
+		{"1 of 25", 1, 40 * time.Millisecond, 0, 250, 10, 3 * 24},
+		{"above camera rate", 50, 40 * time.Millisecond, 0, 100, 100, 0},
+		{"3 of 10", 3, 100 * time.Millisecond, 0, 100, 30, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Sampler{FPS: tt.fps}
-			got := 0
+			got, skipped := 0, 0
 			for i := range tt.n {
 				pts := time.Duration(i) * tt.frame
 				if i%2 == 1 {
 					pts += tt.jitter
 				}
-				if !s.Feed(false) {
-					t.Fatal("Feed(false) = false with FPS > 0")
+				if !s.Feed(i%50 == 0, pts) {
+					skipped++
+					continue
 				}
 				if s.Want(i%50 == 0, pts) {
 					got++
 				}
 			}
-			if got != tt.want {
-				t.Errorf("wanted %d pictures, want %d", got, tt.want)
+			if got != tt.want || skipped != tt.skip {
+				t.Errorf("wanted %d pictures and skipped %d units, want %d and %d", got, skipped, tt.want, tt.skip)
 			}
 		})
 	}
@@ -123,5 +125,48 @@ func TestPixFmtSize(t *testing.T) {
 		if got := tt.p.Size(tt.w, tt.h); got != tt.size {
 			t.Errorf("%v.Size(%d, %d) = %d, want %d", tt.p, tt.w, tt.h, got, tt.size)
 		}
+	}
+}
+
+// TestSamplerGOPChanges: GOPs that grow, shrink and restart. Once a P unit
+// is skipped no P unit is fed before the next IDR (its reference is gone),
+// and every IDR is fed.
+func TestSamplerGOPChanges(t *testing.T) {
+	s := Sampler{FPS: 1}
+	const frame = 40 * time.Millisecond
+	var pts time.Duration
+	skipped, wanted := false, 0
+	unit := func(idr bool) {
+		fed := s.Feed(idr, pts)
+		switch {
+		case idr && !fed:
+			t.Fatalf("IDR at %v not fed", pts)
+		case idr:
+			skipped = false
+		case !fed:
+			skipped = true
+		case skipped:
+			t.Fatalf("P unit at %v fed after a skipped one", pts)
+		}
+		if fed && s.Want(idr, pts) {
+			wanted++
+		}
+		pts += frame
+	}
+	for _, gop := range []int{50, 50, 100, 25, 50, 200, 50} { // units
+		for i := range gop {
+			unit(i == 0)
+		}
+	}
+	// 525 units, 21 s, a picture a second but for the 4 s GOP after two
+	// steady 2 s ones: its tail after 5 s is skipped, so its third and
+	// fourth pictures are lost. The GOPs after it vary: decoded whole.
+	if wanted != 19 {
+		t.Errorf("%d pictures wanted in 21 s at 1 a second, want 19", wanted)
+	}
+	// A reconnect: PTS starts again near zero with an IDR.
+	pts = 0
+	for i := range 100 {
+		unit(i%50 == 0)
 	}
 }

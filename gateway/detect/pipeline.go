@@ -174,8 +174,8 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				return
 			}
 			p.stats.units.Add(1)
-			if p.FPS <= 0 && !au.IDR {
-				continue // IDR-only: P-frames are never decoded
+			if !sampler.Feed(au.IDR, au.PTS) {
+				continue // IDR-only, or no picture left in this GOP is wanted
 			}
 			m, ok := p.Source.Media()
 			if !ok {

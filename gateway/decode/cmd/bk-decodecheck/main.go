@@ -85,11 +85,11 @@ func run(path, codec string, all bool) error {
 	)
 	for i, au := range aus {
 		idr := decode.IsRandomAccess(c, au)
-		if !s.Feed(idr) {
+		pts := time.Duration(i) * time.Second / 25
+		if !s.Feed(idr, pts) {
 			continue
 		}
 		fed++
-		pts := time.Duration(i) * time.Second / 25
 		ok, err := d.Decode(au, pts)
 		if err != nil {
 			return fmt.Errorf("access unit %d: %w", i, err)

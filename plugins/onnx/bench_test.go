@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,19 +49,24 @@ func BenchmarkDecodeNMS(b *testing.B) {
 // BenchmarkInference is the model's run per frame (ONNX Runtime's CPU
 // provider, one intra-op thread; letterbox and decoding excluded) on a
 // camsim frame: the demo model, and networks of YOLOv8n's size with random
-// weights at 320×320 and 640×640, which scripts/bench.sh writes into
+// weights at 320×320, 640×640 and 640×384 (a 16:9 picture letterboxed
+// with the least padding), which scripts/bench.sh writes into
 // $BK_BENCH_MODELS with scripts/train-demo-model.py --random-yolov8n
 // (skipped without them). Reported: the median per frame, and frames per
 // second on one core.
 func BenchmarkInference(b *testing.B) {
-	yolo := func(size int) (string, Manifest) {
+	yolo := func(size string) (string, Manifest) {
 		classes := make([]Class, 80)
 		for i := range classes {
 			classes[i] = Class{Name: fmt.Sprintf("c%d", i)}
 		}
-		m := Manifest{Name: fmt.Sprintf("yolov8n-size-%d", size), Input: Input{Width: size, Height: size},
+		var w, h int
+		if n, _ := fmt.Sscanf(size, "%dx%d", &w, &h); n == 1 {
+			h = w
+		}
+		m := Manifest{Name: "yolov8n-size-" + size, Input: Input{Width: w, Height: h},
 			Output: Output{Format: FormatYOLOv8}, Classes: classes}
-		return filepath.Join(os.Getenv("BK_BENCH_MODELS"), fmt.Sprintf("yolov8n-random-%d.onnx", size)), m
+		return filepath.Join(os.Getenv("BK_BENCH_MODELS"), "yolov8n-random-"+size+".onnx"), m
 	}
 	img, _, err := scene.Render("no-hat", 0, 0)
 	if err != nil {
@@ -70,7 +76,7 @@ func BenchmarkInference(b *testing.B) {
 	for i := 0; i < len(img.Pix); i += 4 {
 		rgb = append(rgb, img.Pix[i:i+3]...)
 	}
-	for _, c := range []string{"demo", "yolov8n-320", "yolov8n-640"} {
+	for _, c := range []string{"demo", "yolov8n-320", "yolov8n-640", "yolov8n-640x384"} {
 		b.Run(c, func(b *testing.B) {
 			var m *Model
 			var err error
@@ -78,11 +84,7 @@ func BenchmarkInference(b *testing.B) {
 			case "demo":
 				m, err = Load("../../models/demo/camsim-demo.onnx", Options{Lib: testLib(b), Threads: 1})
 			default:
-				size := 320
-				if c == "yolov8n-640" {
-					size = 640
-				}
-				path, man := yolo(size)
+				path, man := yolo(strings.TrimPrefix(c, "yolov8n-"))
 				if _, serr := os.Stat(path); serr != nil {
 					b.Skipf("%v: scripts/bench.sh writes it", serr)
 				}

@@ -236,6 +236,19 @@ func TestBadModels(t *testing.T) {
 			}
 		})
 	}
+	// An output of more values than the bound (16 M; here lowered to fit
+	// the tiny model's 56) is refused before anything is made for it.
+	defer func(v int64) { maxOutputValues = v }(maxOutputValues)
+	maxOutputValues = 50
+	if _, err := Load(good, Options{Lib: lib}); err == nil || !strings.Contains(err.Error(), "[1 7 8]: more than 50 values") {
+		t.Errorf("output too large: %v", err)
+	}
+	maxOutputValues = 56
+	if m, err := Load(good, Options{Lib: lib}); err != nil {
+		t.Errorf("output at the bound: %v", err)
+	} else {
+		m.Close()
+	}
 	if _, err := Load(good, Options{Lib: filepath.Join(dir, "nope.so")}); err == nil || !strings.Contains(err.Error(), "nope.so") {
 		t.Errorf("missing library: %v", err)
 	}

@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
 
@@ -54,6 +55,10 @@ func main() {
 	flag.Parse()
 
 	m, err := load(*model, *lib, *threads, *sum)
+	// The model's bytes (read to check them, then handed to the runtime,
+	// which keeps its own copy) are garbage now: give them back to the
+	// system rather than keep a model's size of idle heap for good.
+	debug.FreeOSMemory()
 	if *once != "" {
 		if err == nil {
 			err = runOnce(onnx.NewDetector(m, nil, version.Version), *once, *width, *height)

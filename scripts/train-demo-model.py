@@ -9,7 +9,7 @@ and calls this script.
   /usr/bin/python3 scripts/train-demo-model.py --train DIR --val DIR \
       [--out models/demo/camsim-demo.onnx] [--epochs N] [--batch N] [--lr X] \
       [--seed N] [--threads N] [--max-minutes M] [--score 0.4] [--limit N]
-  /usr/bin/python3 scripts/train-demo-model.py --random-yolov8n SIZE OUT.onnx
+  /usr/bin/python3 scripts/train-demo-model.py --random-yolov8n SIZE OUT.onnx   (SIZE: N or WxH)
 
 Data set (bk-scenes dataset): DIR/frames.u8 holds N pictures, uint8 RGB
 planes (3 x H x W each), letterboxed to the model input; DIR/labels.json is
@@ -35,7 +35,7 @@ precision and recall per class and the score threshold chosen per class.
 --random-yolov8n SIZE OUT.onnx writes, untrained, a network of YOLOv8n's
 shape (C2f blocks with SiLU, SPPF, PAN neck, decoupled DFL head; 80 classes,
 about 3.2 M parameters and 8.7 GFLOPs at 640) in the same output format,
-[1, 84, N] (N = 8400 at 640), for inference benchmarks only.
+[1, 84, N] (N = 8400 at 640, 5040 at 640x384), for inference benchmarks only.
 """
 
 import argparse
@@ -496,7 +496,7 @@ class SPPF(nn.Module):
 class YOLOv8n(nn.Module):
     """YOLOv8n's layers (width 0.25, depth 0.33), exported at a fixed size."""
 
-    def __init__(self, size, nc=80, reg_max=16):
+    def __init__(self, w, h, nc=80, reg_max=16):
         super().__init__()
         self.b0, self.b1 = Conv(3, 16, 3, 2), Conv(16, 32, 3, 2)
         self.b2, self.b3 = C2f(32, 32, 1, True), Conv(32, 64, 3, 2)
@@ -519,10 +519,10 @@ class YOLOv8n(nn.Module):
         self.nc, self.reg_max = nc, reg_max
         anchors, strides = [], []
         for s in (8, 16, 32):
-            g = size // s
-            gy, gx = torch.meshgrid(torch.arange(g, dtype=torch.float32) + 0.5, torch.arange(g, dtype=torch.float32) + 0.5, indexing="ij")
+            gw, gh = w // s, h // s
+            gy, gx = torch.meshgrid(torch.arange(gh, dtype=torch.float32) + 0.5, torch.arange(gw, dtype=torch.float32) + 0.5, indexing="ij")
             anchors.append(torch.stack([gx, gy]).reshape(2, -1))
-            strides.append(torch.full((1, g * g), float(s)))
+            strides.append(torch.full((1, gw * gh), float(s)))
         self.register_buffer("anchors", torch.cat(anchors, 1).unsqueeze(0))
         self.register_buffer("strides", torch.cat(strides, 1).unsqueeze(0))
 
@@ -563,15 +563,20 @@ def conv_macs(model, x):
 
 
 def random_yolov8n(size, out, seed):
-    if size % 32 or size < 64:
-        sys.exit("--random-yolov8n: SIZE must be a multiple of 32, at least 64")
+    w, _, h = size.partition("x")
+    try:
+        w, h = int(w), int(h or w)
+    except ValueError:
+        sys.exit(f"--random-yolov8n: SIZE {size!r} is not N or WxH")
+    if w % 32 or h % 32 or w < 64 or h < 64:
+        sys.exit("--random-yolov8n: width and height must be multiples of 32, at least 64")
     torch.manual_seed(seed)
-    m = YOLOv8n(size).eval()
+    m = YOLOv8n(w, h).eval()
     params = sum(p.numel() for p in m.parameters())
-    macs = conv_macs(m, torch.zeros(1, 3, size, size))
-    ins, dims, ops = export(m, out, size, size)
+    macs = conv_macs(m, torch.zeros(1, 3, h, w))
+    ins, dims, ops = export(m, out, h, w)
     print(f"yolov8n-like, random weights: {params} parameters ({params / 1e6:.2f} M), "
-          f"{2 * macs / 1e9:.2f} GFLOPs at {size}x{size}")
+          f"{2 * macs / 1e9:.2f} GFLOPs at {w}x{h}")
     print(f"{out}: input images {ins}, output output0 {dims}, {os.path.getsize(out)} bytes, sha256 {sha256(out)}")
     print("ops:", " ".join(ops))
 
@@ -826,11 +831,11 @@ def main():
     ap.add_argument("--threshold-frames", type=int, default=600, help="training frames used to choose per-class thresholds (default %(default)s)")
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training frames (default: all)")
     ap.add_argument("--random-yolov8n", nargs=2, metavar=("SIZE", "OUT.onnx"),
-                    help="write an untrained YOLOv8n-sized network at SIZExSIZE (80 classes) and exit")
+                    help="write an untrained YOLOv8n-sized network at SIZE (N for NxN, or WxH; 80 classes) and exit")
     args = ap.parse_args()
     if args.random_yolov8n:
         torch.set_num_threads(args.threads)
-        random_yolov8n(int(args.random_yolov8n[0]), args.random_yolov8n[1], args.seed)
+        random_yolov8n(args.random_yolov8n[0], args.random_yolov8n[1], args.seed)
         return
     if not args.train or not args.val:
         ap.error("--train and --val are required (or --random-yolov8n)")

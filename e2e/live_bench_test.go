@@ -42,7 +42,7 @@ func report(b *testing.B, what string, ms []float64) {
 func measureFirstFrame(b *testing.B, gop int, cache bool) (warm, cold []float64) {
 	args := []string{"--live-linger", "1s"}
 	if !cache {
-		args = append(args, "--live-no-gop-cache", "true")
+		args = append(args, "--live-no-gop-cache")
 	}
 	r := startLiveRig(b, args, camsim.Camera{Path: "cam", Scene: "kitchen", GOP: gop})
 	bctx := browser(b)

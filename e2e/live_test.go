@@ -30,7 +30,7 @@ func startLiveRig(t testing.TB, fleetArgs []string, cams ...camsim.Camera) *live
 	t.Helper()
 	r := &liveRig{cam: startCamsim(t, cams...)}
 	r.fleet = newFleet(t, "")
-	r.fleet.args = append([]string{"--webrtc-loopback", "true", "--live-linger", "3s"}, fleetArgs...)
+	r.fleet.args = append([]string{"--webrtc-loopback", "--live-linger", "3s"}, fleetArgs...)
 	r.fleet.start()
 	user, pass := r.fleet.addGateway("gw-l", "canteen-l")
 	r.gwHTTP = freePort(t)

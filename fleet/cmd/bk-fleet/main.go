@@ -269,6 +269,8 @@ func serve(args []string, stderr io.Writer) int {
 	loopback := fs.boolean("webrtc-loopback", "offer loopback ICE candidates only (tests, one host)")
 	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
 	noGOP := fs.boolean("live-no-gop-cache", "turn the relay's GOP cache off (a benchmark baseline)")
+	perCamera := fs.str("live-max-viewers-per-camera", strconv.Itoa(live.DefaultMaxViewersPerCamera), "viewers of one camera at once, beyond which a viewer is refused (0: no cap)")
+	perCanteen := fs.str("live-max-viewers-per-canteen", strconv.Itoa(live.DefaultMaxViewersPerCanteen), "viewers of one canteen's cameras at once (0: no cap)")
 	reviewDeadline := fs.str("review-deadline", "24h", "how soon an alarm must be reviewed")
 	rectifyDeadline := fs.str("rectify-deadline", "72h", "how soon a confirmed alarm must be rectified")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
@@ -321,6 +323,19 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	lc := live.Config{UDPListen: *webrtcUDP, Loopback: *loopback, NoGOPCache: *noGOP}
+	for _, c := range []struct {
+		name, v string
+		to      *int
+	}{{"live-max-viewers-per-camera", *perCamera, &lc.MaxViewersPerCamera}, {"live-max-viewers-per-canteen", *perCanteen, &lc.MaxViewersPerCanteen}} {
+		n, err := strconv.Atoi(c.v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "bk-fleet serve: --%s %q: want a number of viewers, 0 for no cap\n", c.name, c.v)
+			return 2
+		}
+		if *c.to = n; n == 0 {
+			*c.to = -1 // the relay's "no cap"
+		}
+	}
 	if lc.Linger, err = time.ParseDuration(*linger); err != nil || lc.Linger <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
 		return 2

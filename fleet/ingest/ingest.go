@@ -193,7 +193,6 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.Logger = c.Logger.With("component", "ingest")
 	if c.BatchMax <= 0 {
 		c.BatchMax = 512
 	}

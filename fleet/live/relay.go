@@ -78,7 +78,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r := &Relay{
 		cfg:      cfg,
-		log:      cfg.Logger.With("component", "live"),
+		log:      cfg.Logger,
 		m:        m,
 		epoch:    time.Now(),
 		cameras:  map[string]*camera{},

@@ -209,7 +209,7 @@ func (m *Manager) publisher(s *session) *Publisher {
 	return &Publisher{
 		CameraID: a.CameraID, Session: a.Session, Token: a.Token, WHIPURL: a.WHIPURL,
 		Source: s.src, ICEServers: m.ICEServers, Loopback: m.Loopback, HTTPClient: m.HTTPClient,
-		Logger: m.Logger.With("component", "live"),
+		Logger: m.Logger,
 	}
 }
 
@@ -235,7 +235,7 @@ func (m *Manager) run(ctx context.Context, s *session, old *session) {
 		return
 	}
 
-	log := m.Logger.With("component", "live", "camera_id", s.args.CameraID, "session", s.args.Session)
+	log := m.Logger.With("camera_id", s.args.CameraID, "session", s.args.Session)
 	backoff := republishBackoff
 	for attempt := 0; ; attempt++ {
 		select {

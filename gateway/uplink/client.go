@@ -82,8 +82,8 @@ type Client struct {
 	// config/reported with its outcome. Called from one goroutine, once per
 	// version that succeeds. Nil reports every new version failed.
 	OnConfig func(ctx context.Context, d wire.ConfigDesired) error
-	// Logger receives the uplink's logs (with component=uplink added) and
-	// paho's. Default: discard.
+	// Logger receives the uplink's logs and paho's (with lib=paho); its
+	// owner names the component. Default: discard.
 	Logger *slog.Logger
 
 	log    *slog.Logger
@@ -184,7 +184,7 @@ func (c *Client) setup(ctx context.Context) error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.log = c.Logger.With("component", "uplink")
+	c.log = c.Logger
 	pahoLog.Store(c.log.With("lib", "paho"))
 
 	id := c.GatewayID

@@ -343,7 +343,7 @@ func (r *Relay) callStart(c *camera, t Ticket) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.ticket != nil && c.ticket.Session == t.Session {
-		c.startErr = fmt.Errorf("%w for camera %q: %v", ErrStartFailed, c.id, err)
+		c.startErr = fmt.Errorf("%w for camera %q: %w", ErrStartFailed, c.id, err)
 		c.signalLocked()
 	}
 }

@@ -1,0 +1,3 @@
+package pluginpb
+
+//go:generate bash ../../../scripts/gen-proto.sh

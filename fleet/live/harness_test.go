@@ -515,18 +515,6 @@ func (e *env) del(location string) int {
 	return resp.StatusCode
 }
 
-// eventually polls cond every 10 ms for up to timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // testCounter reads a counter's value.
 func testCounter(c prometheus.Counter) float64 {
 	var m dto.Metric

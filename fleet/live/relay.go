@@ -12,6 +12,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
@@ -525,7 +526,7 @@ func (r *Relay) restartLoop(c *camera) {
 		r.mu.Unlock()
 	}()
 	p := r.restart
-	wait, backoff := p.grace, p.backoff
+	wait, retry := p.grace, backoff.Backoff{Min: p.backoff, Max: p.maxBackoff}
 	for attempt := 1; ; attempt++ {
 		if r.waitReadyFor(c, wait) {
 			return
@@ -554,8 +555,7 @@ func (r *Relay) restartLoop(c *camera) {
 			r.log.Info("re-starting camera upstream", "camera_id", c.id, "attempt", attempt)
 		}
 		r.mu.Unlock()
-		wait = r.cfg.StartTimeout + backoff
-		backoff = min(2*backoff, p.maxBackoff)
+		wait = r.cfg.StartTimeout + retry.Next()
 	}
 }
 

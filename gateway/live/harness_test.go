@@ -24,6 +24,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 	"github.com/brightkitchen/brightkitchen/internal/rtc"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) {
@@ -118,20 +119,8 @@ func (f *fixture) close() {
 func (f *fixture) source(t testing.TB, path string) *camera.Source {
 	t.Helper()
 	src := f.get(t).sources[path]
-	eventually(t, 10*time.Second, "camera "+path+" GOP cache", func() bool { return len(src.GOP()) > 0 })
+	wait.For(t, 10*time.Second, "camera "+path+" GOP cache", func() bool { return len(src.GOP()) > 0 })
 	return src
-}
-
-// eventually polls cond every 10 ms for up to timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // receiverAPI is the pion API of the test's WHIP endpoint: loopback only,

@@ -15,9 +15,9 @@ import (
 // streams of cameras under it in practice; the level is not enforced.
 var videoCodec = webrtc.RTPCodecParameters{
 	RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType:    webrtc.MimeTypeH264,
-		ClockRate:   clockRate,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+		MimeType:     webrtc.MimeTypeH264,
+		ClockRate:    clockRate,
+		SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
 		RTCPFeedback: rtc.VideoFeedback(),
 	},
 	PayloadType: 96,

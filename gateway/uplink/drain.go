@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // readBatch is the most records read from the outbox at once.
@@ -74,7 +75,7 @@ func (c *Client) drain(ctx context.Context, cl mqtt.Client, b boundary) {
 			recs, err := c.Outbox.Read(cursor, n)
 			if err != nil {
 				c.log.Error("read outbox", "err", err)
-				if !sleepCtx(ctx, time.Second) {
+				if !backoff.Sleep(ctx, time.Second) {
 					return
 				}
 				continue
@@ -387,15 +388,4 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

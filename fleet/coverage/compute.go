@@ -1,5 +1,8 @@
 package coverage
 
+// Long file: the rates are one computation over the same intervals and
+// calendars; each rate's function sits next to the ones it shares steps with.
+
 import (
 	"cmp"
 	"fmt"

@@ -40,6 +40,10 @@
 // at most once per [Consumer.ConfigResend].
 package ingest
 
+// Long file: one consumer's pipeline (queue, batches, acks, snapshot pairing)
+// shares its state and locks; split, the ordering rules would be spread over
+// files.
+
 import (
 	"context"
 	"crypto/sha256"

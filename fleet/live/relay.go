@@ -1,5 +1,9 @@
 package live
 
+// Long file: the relay's camera and viewer lifecycle shares one lock and its
+// invariants; the WebRTC plumbing and HTTP handlers are in files of their
+// own.
+
 import (
 	"context"
 	"crypto/rand"

@@ -1,5 +1,7 @@
 package live
 
+// Long file: the relay's lifecycle cases with real pion peers.
+
 import (
 	"encoding/json"
 	"fmt"

@@ -1,5 +1,8 @@
 package camera
 
+// Long file: every camera fault (auth, codec, loss, reconnect, GOP cache)
+// against a real RTSP server.
+
 import (
 	"bytes"
 	"context"

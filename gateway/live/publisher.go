@@ -1,5 +1,8 @@
 package live
 
+// Long file: one WHIP session's lifecycle (negotiate, pace, reconnect) shares
+// its state; SDP and WHIP helpers are in files of their own.
+
 import (
 	"context"
 	"errors"

@@ -1,5 +1,8 @@
 package uplink
 
+// Long file: the uplink's protocol cases against a real broker: sessions,
+// acks, commands, config.
+
 import (
 	"context"
 	"crypto/sha256"

@@ -10,6 +10,9 @@
 //	bk-fleet token revoke ID...
 package main
 
+// Long file: serve's flags and their checks, one after the other; the other
+// subcommands are in files of their own.
+
 import (
 	"context"
 	"encoding/json"

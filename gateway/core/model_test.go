@@ -144,6 +144,24 @@ cameras:
 	run := g.cameras["cam1"]
 	g.mu.Unlock()
 
+	// a sum the file does not have, or a model not on the box, from the
+	// fleet: the desired config is refused, naming the model, and the
+	// running one stays
+	for cfg, want := range map[string]string{
+		`{"models": {"onnx": {"name": "camsim-demo", "sha256": "` + strings.Repeat("1", 64) + `"}}}`: "models.onnx: " + filepath.Join(models, "camsim-demo.onnx") + " has sha256 " + sum + ", not the chosen 111",
+		`{"models": {"onnx": {"name": "elsewhere", "sha256": "` + sum + `"}}}`:                       "models.onnx: open " + filepath.Join(models, "elsewhere.onnx") + ": no such file",
+	} {
+		if err := g.applyConfig(context.Background(), desired(1, cfg)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("applied %s: %v, want %q", cfg, err, want)
+		}
+	}
+	g.mu.Lock()
+	kept := g.cfg.Models["onnx"].SHA256
+	g.mu.Unlock()
+	if kept != wrong {
+		t.Errorf("a refused config changed the model's sum to %s", kept)
+	}
+
 	// the right sum, from the fleet: onnx alone is relaunched and runs
 	if err := g.applyConfig(context.Background(), desired(1,
 		`{"models": {"onnx": {"name": "camsim-demo", "sha256": "`+sum+`"}}}`)); err != nil {

@@ -11,7 +11,9 @@ COUNT=${COUNT:-5}
 SLOW=${SLOW_COUNT:-3}
 raw=docs/bench-raw.txt
 # REPORT_ONLY=1 rewrites docs/benchmarks.md from the raw output of the last
-# run, without running anything (after a change to the text below).
+# run, without running anything (after a change to the text below), and
+# BENCH_NOTE, when set, is printed under the header (say there what was
+# measured again, or how the machine was loaded).
 if [ -z "${REPORT_ONLY:-}" ]; then
 : >"$raw"
 
@@ -96,6 +98,7 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(go version | cut -d' ' -f3)."
   echo "Medians of ${COUNT} runs (${SLOW} for the end-to-end ones); raw output in \`docs/bench-raw.txt\`."
   echo "The machine is shared and noisy: compare ratios measured in the same run."
+  [ -z "${BENCH_NOTE:-}" ] || { echo; echo "$BENCH_NOTE"; }
   echo
   echo "## Issue 2: the spine"
   echo

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // demoModel is the demo model and the runtime's library, or a fatal
@@ -76,7 +77,7 @@ func TestAIScenes(t *testing.T) {
 	for sc, types := range aiScenes {
 		for _, typ := range types {
 			var got []apiViolation
-			waitFor(t, 60*time.Second, sc+" "+typ, func() bool {
+			wait.For(t, 60*time.Second, sc+" "+typ, func() bool {
 				got = r.events(t, sc, typ, "start")
 				return len(got) > 0 && got[0].HasSnapshot
 			})

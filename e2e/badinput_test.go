@@ -8,6 +8,8 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // Malformed payloads on every topic the fleet consumes are rejected and
@@ -48,7 +50,7 @@ func TestMalformedPayloadsRejected(t *testing.T) {
 	// An empty snapshot is malformed too.
 	c.Publish(root+"snapshot/01J0000000000000000000000A", 1, false, []byte{}).WaitTimeout(5 * time.Second)
 	sent++
-	waitFor(t, 10*time.Second, "rejections counted in /metrics", func() bool {
+	wait.For(t, 10*time.Second, "rejections counted in /metrics", func() bool {
 		return f.metric("bk_fleet_ingest_rejected_total") >= float64(sent-len(kinds))
 	})
 	for _, k := range kinds {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func (f *fleet) send(method, path, body string, v any) (int, error) {
@@ -32,7 +33,7 @@ func (f *fleet) send(method, path, body string, v any) (int, error) {
 // pushed by the fleet is applied (a camera added) and reported.
 func TestCommandsAndDesiredConfig(t *testing.T) {
 	s := startSpine(t, 2*time.Second)
-	waitFor(t, 10*time.Second, "cameras online", func() bool {
+	wait.For(t, 10*time.Second, "cameras online", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true})
 	})
 
@@ -43,7 +44,7 @@ func TestCommandsAndDesiredConfig(t *testing.T) {
 		t.Fatalf("send command: %d %v", code, err)
 	}
 	var cmd struct{ Status, Detail string }
-	waitFor(t, 10*time.Second, "camera.probe ok", func() bool {
+	wait.For(t, 10*time.Second, "camera.probe ok", func() bool {
 		_, _ = s.fleet.send("GET", "/api/v1/gateways/gw-1/commands/"+sent.CmdID, "", &cmd)
 		return cmd.Status == "ok"
 	})
@@ -53,7 +54,7 @@ func TestCommandsAndDesiredConfig(t *testing.T) {
 	if code, _ := s.fleet.send("POST", "/api/v1/gateways/gw-1/commands", `{"name":"self.destruct"}`, &sent); code != 202 {
 		t.Fatalf("send unknown command: %d", code)
 	}
-	waitFor(t, 10*time.Second, "unknown command failed", func() bool {
+	wait.For(t, 10*time.Second, "unknown command failed", func() bool {
 		_, _ = s.fleet.send("GET", "/api/v1/gateways/gw-1/commands/"+sent.CmdID, "", &cmd)
 		return cmd.Status == "failed"
 	})
@@ -69,10 +70,10 @@ func TestCommandsAndDesiredConfig(t *testing.T) {
 	if code, err := s.fleet.send("PUT", "/api/v1/gateways/gw-1/config", cfg, &ver); err != nil || code != 202 {
 		t.Fatalf("put config: %d %v", code, err)
 	}
-	waitFor(t, 15*time.Second, "the new camera online at the fleet", func() bool {
+	wait.For(t, 15*time.Second, "the new camera online at the fleet", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true, "cam-store": true})
 	})
-	waitFor(t, 10*time.Second, "config reported applied", func() bool {
+	wait.For(t, 10*time.Second, "config reported applied", func() bool {
 		var out struct {
 			Gateways []struct {
 				ConfigReportedVersion int64 `json:"config_reported_version"`
@@ -87,7 +88,7 @@ func TestCommandsAndDesiredConfig(t *testing.T) {
 	if code, _ := s.fleet.send("PUT", "/api/v1/gateways/gw-1/config", `{"cameras":[{"id":"x","url":"http://nope"}]}`, &ver); code != 202 {
 		t.Fatalf("put bad config: %d", code)
 	}
-	waitFor(t, 10*time.Second, "bad config reported with its error", func() bool {
+	wait.For(t, 10*time.Second, "bad config reported with its error", func() bool {
 		var out struct {
 			Gateways []struct {
 				ConfigReportedVersion int64  `json:"config_reported_version"`

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // BenchmarkGatewayDetect measures bk-gateway's CPU and RSS with N simulated
@@ -181,7 +182,7 @@ func episodeLatency(b *testing.B, scene, typ string) {
 	r.waitOnline(b, len(cams), 30*time.Second)
 	online := time.Now()
 	var got []apiViolation
-	waitFor(b, 30*time.Second, "four "+typ+" events", func() bool {
+	wait.For(b, 30*time.Second, "four "+typ+" events", func() bool {
 		vs, err := r.fleet.violations("gateway_id=gw-d&type=" + typ + "&limit=100")
 		got = got[:0]
 		for _, v := range vs {

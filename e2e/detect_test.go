@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // detectRig is camsim, a fleet and one gateway running detector plugins.
@@ -62,7 +63,7 @@ func (r *detectRig) events(t testing.TB, camera, typ, phase string) []apiViolati
 // waitOnline waits until the gateway reports n cameras online.
 func (r *detectRig) waitOnline(t testing.TB, n int, d time.Duration) {
 	t.Helper()
-	waitFor(t, d, "cameras online", func() bool {
+	wait.For(t, d, "cameras online", func() bool {
 		st, err := getGatewayStatus(r.gwHTTP)
 		if err != nil {
 			return false
@@ -178,7 +179,7 @@ func TestDetectionScenes(t *testing.T) {
 	}
 	for _, w := range want {
 		var got []apiViolation
-		took := waitFor(t, 20*time.Second, w.camera+" "+w.typ, func() bool {
+		took := wait.For(t, 20*time.Second, w.camera+" "+w.typ, func() bool {
 			got = r.events(t, w.camera, w.typ, "start")
 			return len(got) > 0 && got[0].HasSnapshot
 		})
@@ -216,7 +217,7 @@ func TestDetectionScenes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ends []apiViolation
-	waitFor(t, 20*time.Second, "episode end", func() bool {
+	wait.For(t, 20*time.Second, "episode end", func() bool {
 		ends = r.events(t, "closed", "after_hours_motion", "end")
 		return len(ends) > 0
 	})
@@ -305,7 +306,7 @@ func TestPluginFailures(t *testing.T) {
 		return p
 	}
 	var st gatewayStatus
-	waitFor(t, 30*time.Second, "probe-ok answering", func() bool {
+	wait.For(t, 30*time.Second, "probe-ok answering", func() bool {
 		var err error
 		if st, err = getGatewayStatus(r.gwHTTP); err != nil {
 			return false
@@ -319,24 +320,24 @@ func TestPluginFailures(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := st.Detection["k-ok"].Detections
-	waitFor(t, 20*time.Second, "probe-ok relaunched and detecting", func() bool {
+	wait.For(t, 20*time.Second, "probe-ok relaunched and detecting", func() bool {
 		st = r.status(t)
 		p := plugin(st, "probe-ok")
 		return p.Ready && p.Pid != pid && p.Restarts >= 1 && st.Detection["k-ok"].Detections > before+2
 	})
 
 	// Hang: cut off at the deadline and relaunched.
-	waitFor(t, 30*time.Second, "probe-hang cut off and relaunched", func() bool {
+	wait.For(t, 30*time.Second, "probe-hang cut off and relaunched", func() bool {
 		st = r.status(t)
 		p := plugin(st, "probe-hang")
 		return p.Deadlines >= 1 && p.Restarts >= 1
 	})
 	// Crash on every frame: quarantined, and the fleet is told.
-	waitFor(t, 60*time.Second, "probe-crash quarantined", func() bool {
+	wait.For(t, 60*time.Second, "probe-crash quarantined", func() bool {
 		st = r.status(t)
 		return plugin(st, "probe-crash").Quarantined
 	})
-	waitFor(t, 10*time.Second, "fleet sees the quarantine", func() bool {
+	wait.For(t, 10*time.Second, "fleet sees the quarantine", func() bool {
 		var out struct {
 			Gateways []struct {
 				ID            string `json:"id"`

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 const durabilityEvents = 5000
@@ -51,7 +53,7 @@ func runDurability(t *testing.T, mosq *mosquitto, plan killPlan) {
 		return len(vs)
 	}
 	// Let a part of the stream through, then kill mid-stream.
-	waitFor(t, 30*time.Second, "first events at the fleet", func() bool { return stored() >= 800 })
+	wait.For(t, 30*time.Second, "first events at the fleet", func() bool { return stored() >= 800 })
 	if plan.fleet {
 		f.p.kill()
 		time.Sleep(500 * time.Millisecond)
@@ -62,13 +64,13 @@ func runDurability(t *testing.T, mosq *mosquitto, plan killPlan) {
 		time.Sleep(500 * time.Millisecond)
 		mosq.start(t)
 	}
-	waitFor(t, 30*time.Second, "more events at the fleet", func() bool { return stored() >= 2500 })
+	wait.For(t, 30*time.Second, "more events at the fleet", func() bool { return stored() >= 2500 })
 	if plan.gateway {
 		gw.kill()
 		time.Sleep(300 * time.Millisecond)
 		startProc(t, "gateway-2", nil, "bk-gateway", "run", "--config", cfg)
 	}
-	waitFor(t, 90*time.Second, fmt.Sprintf("%d events at the fleet", durabilityEvents), func() bool {
+	wait.For(t, 90*time.Second, fmt.Sprintf("%d events at the fleet", durabilityEvents), func() bool {
 		return stored() >= durabilityEvents
 	})
 	// Give any duplicate a moment to arrive, then count exactly.
@@ -93,7 +95,7 @@ func runDurability(t *testing.T, mosq *mosquitto, plan killPlan) {
 		}
 	}
 	// The gateway's spool drains completely once the fleet has acked it all.
-	waitFor(t, 30*time.Second, "gateway spool drained", func() bool {
+	wait.For(t, 30*time.Second, "gateway spool drained", func() bool {
 		st, err := getGatewayStatus(gwHTTP)
 		return err == nil && st.Spool.Depth == 0
 	})
@@ -144,7 +146,7 @@ var mosqBin string
 func (m *mosquitto) start(t *testing.T) {
 	m.n++
 	m.p = startAbs(t, fmt.Sprintf("mosquitto-%d", m.n), mosqBin, "-c", m.conf)
-	waitFor(t, 10*time.Second, "mosquitto listening", func() bool { return dialOK(m.addr) })
+	wait.For(t, 10*time.Second, "mosquitto listening", func() bool { return dialOK(m.addr) })
 }
 
 func (m *mosquitto) kill() { m.p.kill() }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // cameraIntervals counts a camera's health intervals in the fleet's
@@ -48,15 +49,15 @@ func TestSpoolResetNewEpoch(t *testing.T) {
 	var before int
 	for run := range 2 {
 		gw := startProc(t, "gateway-old", nil, "bk-gateway", "run", "--config", writeGatewayConfig(t, conf))
-		waitFor(t, 20*time.Second, "gateway online", online)
-		waitFor(t, 20*time.Second, "camera status stored", func() bool {
+		wait.For(t, 20*time.Second, "gateway online", online)
+		wait.For(t, 20*time.Second, "camera status stored", func() bool {
 			before = f.cameraIntervals(t, "gw-sd", "cam-1")
 			return before > run
 		})
 		if err := gw.stop(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 20*time.Second, "gateway offline", func() bool { return !online() })
+		wait.For(t, 20*time.Second, "gateway offline", func() bool { return !online() })
 	}
 
 	// New SD card: the spool is gone.
@@ -64,8 +65,8 @@ func TestSpoolResetNewEpoch(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw := startProc(t, "gateway-new", nil, "bk-gateway", "run", "--config", writeGatewayConfig(t, conf))
-	waitFor(t, 20*time.Second, "gateway online again with a new spool", online)
-	waitFor(t, 20*time.Second, "the new spool's camera status stored", func() bool {
+	wait.For(t, 20*time.Second, "gateway online again with a new spool", online)
+	wait.For(t, 20*time.Second, "the new spool's camera status stored", func() bool {
 		return f.cameraIntervals(t, "gw-sd", "cam-1") > before
 	})
 	if err := gw.stop(); err != nil {
@@ -73,11 +74,11 @@ func TestSpoolResetNewEpoch(t *testing.T) {
 	}
 	conf.SyntheticTotal, conf.SyntheticRate = events, 1000
 	startProc(t, "gateway-new-2", nil, "bk-gateway", "run", "--config", writeGatewayConfig(t, conf))
-	waitFor(t, 60*time.Second, "1,000 events of the new spool stored", func() bool {
+	wait.For(t, 60*time.Second, "1,000 events of the new spool stored", func() bool {
 		vs, err := f.violations("gateway_id=gw-sd&type=synthetic&limit=10000")
 		return err == nil && len(vs) == events
 	})
-	waitFor(t, 10*time.Second, "gateway online", online)
+	wait.For(t, 10*time.Second, "gateway online", online)
 }
 
 // A desired config pushed while the gateway is offline survives a fleet
@@ -97,7 +98,7 @@ func TestDesiredConfigSurvivesFleetRestart(t *testing.T) {
 	cfg := writeGatewayConfig(t, gatewayConfig{ID: "gw-cfg", Broker: "tcp://" + f.mqtt, User: user, Pass: pass,
 		Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: freePort(t)})
 	startProc(t, "gateway", nil, "bk-gateway", "run", "--config", cfg)
-	waitFor(t, 20*time.Second, "config reported applied", func() bool {
+	wait.For(t, 20*time.Second, "config reported applied", func() bool {
 		var out struct {
 			Gateways []struct {
 				ConfigReportedVersion int64 `json:"config_reported_version"`

@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 var binDir string
@@ -176,7 +178,7 @@ func (f *fleet) start() {
 		args = append(args, "--mqtt-listen", f.mqtt)
 	}
 	f.p = startProc(f.t, fmt.Sprintf("fleet-%d", f.started), []string{"BK_ADMIN_TOKEN=" + f.token}, "bk-fleet", args...)
-	waitFor(f.t, 20*time.Second, "fleet healthy", func() bool {
+	wait.For(f.t, 20*time.Second, "fleet healthy", func() bool {
 		resp, err := f.client().Get(f.url("/healthz"))
 		if err != nil {
 			return false
@@ -405,20 +407,6 @@ func getGatewayStatus(addr string) (gatewayStatus, error) {
 	}
 	defer resp.Body.Close()
 	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
-// waitFor polls cond every 100 ms until it holds or the time is up.
-func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for time.Since(start) < limit {
-		if cond() {
-			return time.Since(start)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", limit, what)
-	return 0
 }
 
 var _ = context.Background

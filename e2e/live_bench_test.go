@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // BenchmarkLiveFirstFrame measures, in headless Chromium, the time from the
@@ -42,7 +43,7 @@ func report(b *testing.B, what string, ms []float64) {
 func measureFirstFrame(b *testing.B, gop int, cache bool) (warm, cold []float64) {
 	args := []string{"--live-linger", "1s"}
 	if !cache {
-		args = append(args, "--live-no-gop-cache", "true")
+		args = append(args, "--live-no-gop-cache")
 	}
 	r := startLiveRig(b, args, camsim.Camera{Path: "cam", Scene: "kitchen", GOP: gop})
 	bctx := browser(b)
@@ -54,7 +55,7 @@ func measureFirstFrame(b *testing.B, gop int, cache bool) (warm, cold []float64)
 			b.Fatal(err)
 		}
 		var ms float64
-		waitFor(b, 30*time.Second, "first frame", func() bool {
+		wait.For(b, 30*time.Second, "first frame", func() bool {
 			ctx, cancel := context.WithTimeout(tab, 5*time.Second)
 			defer cancel()
 			v, err := chromedp.Run(ctx, chromedp.Evaluate[float64]("window.bkFirstFrameMs || 0"))
@@ -65,7 +66,7 @@ func measureFirstFrame(b *testing.B, gop int, cache bool) (warm, cold []float64)
 		return ms
 	}
 	idle := func() {
-		waitFor(b, 20*time.Second, "upstream stopped", func() bool {
+		wait.For(b, 20*time.Second, "upstream stopped", func() bool {
 			st, err := getGatewayStatus(r.gwHTTP)
 			return err == nil && len(st.Live) == 0 && r.fleet.metric("bk_live_upstreams") == 0
 		})

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/internal/headless"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 )
@@ -30,7 +31,7 @@ func startLiveRig(t testing.TB, fleetArgs []string, cams ...camsim.Camera) *live
 	t.Helper()
 	r := &liveRig{cam: startCamsim(t, cams...)}
 	r.fleet = newFleet(t, "")
-	r.fleet.args = append([]string{"--webrtc-loopback", "true", "--live-linger", "3s"}, fleetArgs...)
+	r.fleet.args = append([]string{"--webrtc-loopback", "--live-linger", "3s"}, fleetArgs...)
 	r.fleet.start()
 	user, pass := r.fleet.addGateway("gw-l", "canteen-l")
 	r.gwHTTP = freePort(t)
@@ -44,7 +45,7 @@ func startLiveRig(t testing.TB, fleetArgs []string, cams ...camsim.Camera) *live
 	})
 	r.gw = startProc(t, "gateway", nil, "bk-gateway", "run", "--config", cfg)
 	// The fleet learns of the cameras from the gateway's first heartbeat.
-	waitFor(t, 20*time.Second, "cameras known to the fleet", func() bool {
+	wait.For(t, 20*time.Second, "cameras known to the fleet", func() bool {
 		for _, g := range r.fleet.gateways() {
 			if g.ID == "gw-l" && len(g.Cameras) == len(cams) {
 				for _, c := range g.Cameras {
@@ -119,7 +120,7 @@ func readPlayback(tab context.Context) (playback, error) {
 func waitDecoding(t testing.TB, tab context.Context, min int, limit time.Duration, what string) playback {
 	t.Helper()
 	var p playback
-	waitFor(t, limit, what, func() bool {
+	wait.For(t, limit, what, func() bool {
 		var err error
 		p, err = readPlayback(tab)
 		return err == nil && p.Width > 0 && p.Decoded > min
@@ -290,7 +291,7 @@ func TestLiveManyViewers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 20*time.Second, "upstream stopped after the linger", func() bool {
+	wait.For(t, 20*time.Second, "upstream stopped after the linger", func() bool {
 		st, err := getGatewayStatus(r.gwHTTP)
 		return err == nil && len(st.Live) == 0 && r.fleet.metric("bk_live_upstreams") == 0
 	})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func startCamsim(t testing.TB, cams ...camsim.Camera) *camsim.Server {
@@ -69,7 +70,7 @@ func (s *spine) fleetSees(online map[string]bool) bool {
 func TestEndToEndOnline(t *testing.T) {
 	start := time.Now()
 	s := startSpine(t, 2*time.Second)
-	took := waitFor(t, 10*time.Second, "gateway and both cameras online at the fleet", func() bool {
+	took := wait.For(t, 10*time.Second, "gateway and both cameras online at the fleet", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true})
 	})
 	t.Logf("gateway and cameras online at the fleet %s after the fleet was up (%s after test start)", took, time.Since(start))
@@ -81,7 +82,7 @@ func TestEndToEndOnline(t *testing.T) {
 		}
 	}
 	// The heartbeat carries the board's health.
-	waitFor(t, 5*time.Second, "a heartbeat with system health", func() bool {
+	wait.For(t, 5*time.Second, "a heartbeat with system health", func() bool {
 		var out struct {
 			Gateways []struct {
 				LastHeartbeat struct {
@@ -103,7 +104,7 @@ func TestEndToEndOnline(t *testing.T) {
 	if err := s.gw.stop(); err != nil {
 		t.Errorf("gateway clean stop: %v", err)
 	}
-	waitFor(t, 10*time.Second, "gateway and its cameras offline at the fleet after a clean stop", func() bool {
+	wait.For(t, 10*time.Second, "gateway and its cameras offline at the fleet after a clean stop", func() bool {
 		for _, g := range s.fleet.gateways() {
 			if g.ID == "gw-1" {
 				return !g.Online && len(g.Cameras) == 2 && !g.Cameras[0].Online && !g.Cameras[1].Online
@@ -116,7 +117,7 @@ func TestEndToEndOnline(t *testing.T) {
 func TestCameraOfflineAndFlaps(t *testing.T) {
 	const grace = 2 * time.Second
 	s := startSpine(t, grace)
-	waitFor(t, 10*time.Second, "cameras online", func() bool {
+	wait.For(t, 10*time.Second, "cameras online", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true})
 	})
 
@@ -125,7 +126,7 @@ func TestCameraOfflineAndFlaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	waitFor(t, grace+5*time.Second, "camera_offline stored", func() bool {
+	wait.For(t, grace+5*time.Second, "camera_offline stored", func() bool {
 		vs, err := s.fleet.violations("gateway_id=gw-1&type=camera_offline")
 		if err != nil {
 			return false
@@ -148,12 +149,12 @@ func TestCameraOfflineAndFlaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := time.Now()
-	waitFor(t, 32*time.Second, "cam-wash online at the gateway", func() bool {
+	wait.For(t, 32*time.Second, "cam-wash online at the gateway", func() bool {
 		st, err := getGatewayStatus(s.gwHTTP)
 		return err == nil && camOnline(st, "cam-wash")
 	})
 	t.Logf("cam-wash online at the gateway %s after the path restarted", time.Since(restarted))
-	waitFor(t, 5*time.Second, "cam-wash online at the fleet", func() bool {
+	wait.For(t, 5*time.Second, "cam-wash online at the fleet", func() bool {
 		return s.fleetSees(map[string]bool{"cam-wash": true})
 	})
 
@@ -167,14 +168,14 @@ func TestCameraOfflineAndFlaps(t *testing.T) {
 		if err := s.cam.StopPath("cam-hot"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "cam-hot offline", func() bool {
+		wait.For(t, 10*time.Second, "cam-hot offline", func() bool {
 			st, err := getGatewayStatus(s.gwHTTP)
 			return err == nil && !camOnline(st, "cam-hot")
 		})
 		if err := s.cam.StartPath("cam-hot"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 35*time.Second, "cam-hot back online", func() bool {
+		wait.For(t, 35*time.Second, "cam-hot back online", func() bool {
 			st, err := getGatewayStatus(s.gwHTTP)
 			return err == nil && camOnline(st, "cam-hot")
 		})
@@ -187,7 +188,7 @@ func TestCameraOfflineAndFlaps(t *testing.T) {
 		t.Errorf("goroutines grew from %d to %d over 20 flaps", before, st.Goroutines)
 	}
 	// Both cameras' flaps reached the fleet as camera-status intervals.
-	waitFor(t, 10*time.Second, "fleet shows both online after flaps", func() bool {
+	wait.For(t, 10*time.Second, "fleet shows both online after flaps", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true})
 	})
 }

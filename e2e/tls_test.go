@@ -9,6 +9,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 	"github.com/brightkitchen/brightkitchen/internal/testpki"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // TestTLSEndToEnd: bk-fleet serves HTTPS and MQTT over TLS with
@@ -52,7 +53,7 @@ func TestTLSEndToEnd(t *testing.T) {
 	})
 	startProc(t, "gateway", nil, "bk-gateway", "run", "--config", cfg)
 
-	waitFor(t, 30*time.Second, "the gateway and its camera online at the fleet over TLS", func() bool {
+	wait.For(t, 30*time.Second, "the gateway and its camera online at the fleet over TLS", func() bool {
 		for _, g := range f.gateways() {
 			if g.ID == "gw-tls" && g.Online && len(g.Cameras) == 1 && g.Cameras[0].Online {
 				return true
@@ -60,7 +61,7 @@ func TestTLSEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	waitFor(t, 30*time.Second, "every event stored, read over HTTPS", func() bool {
+	wait.For(t, 30*time.Second, "every event stored, read over HTTPS", func() bool {
 		vs, err := f.violations("gateway_id=gw-tls&type=synthetic&limit=1000")
 		return err == nil && len(vs) == events
 	})

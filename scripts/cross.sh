@@ -6,7 +6,7 @@
 # Settings (environment):
 #   CROSS_ARCHS  architectures to build, default "arm64 armv7"
 #   CROSS_PKGS   packages to build, default "./gateway/cmd/bk-gateway
-#                ./gateway/decode/cmd/bk-decodecheck" and the built-in detector
+#                ./gateway/cmd/bk-decodecheck" and the built-in detector
 #                plugins (bk-plugin-tamper, bk-plugin-motion)
 #   CROSS_OUT    output directory, default bin; binaries go to
 #                $CROSS_OUT/linux-<arch>/
@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 export PATH=$PATH:/usr/local/go/bin
 
 archs=${CROSS_ARCHS:-arm64 armv7}
-pkgs=${CROSS_PKGS:-./gateway/cmd/bk-gateway ./gateway/decode/cmd/bk-decodecheck ./plugins/tamper/cmd/bk-plugin-tamper ./plugins/motion/cmd/bk-plugin-motion}
+pkgs=${CROSS_PKGS:-./gateway/cmd/bk-gateway ./gateway/cmd/bk-decodecheck ./plugins/tamper/cmd/bk-plugin-tamper ./plugins/motion/cmd/bk-plugin-motion}
 out=${CROSS_OUT:-bin}
 ldflags=${LDFLAGS:--s -w}
 

@@ -171,7 +171,7 @@ encode kitchen-1080 h264 2 25 24 3000k "$TMP/out/kitchen-1080-g2.h264"
 # ground truth is its Render), 8 s loops, H.264 with a GOP of 2 s only.
 echo "make-clips: rendering the AI scenes (bk-scenes)" >&2
 export GOTOOLCHAIN=go1.27.3
-go build -o "$TMP/bk-scenes" ./hw/cmd/bk-scenes
+go build -o "$TMP/bk-scenes" ./plugins/onnx/cmd/bk-scenes
 for scene in $("$TMP/bk-scenes" 2>&1 | sed -n 's/^Scenes: \[\(.*\)\] and random$/\1/p'); do
 	"$TMP/bk-scenes" render -scene "$scene" -seed 0 -gop 20 -out "$TMP/ai" >/dev/null
 	mv "$TMP/ai/$scene-s0.h264" "$TMP/out/$scene-g2.h264"

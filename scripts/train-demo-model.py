@@ -1,4 +1,6 @@
 #!/usr/bin/python3
+# Long file: the model, its loss, the dataset reader, training, export and
+# the random YOLOv8n-size network for benchmarks, one script to run.
 """train-demo-model.py: train BrightKitchen's demo detector on camsim renders.
 
 Run it with Debian's Python (/usr/bin/python3, 3.11) and Debian's packages

@@ -9,7 +9,7 @@
 #   OUT=models/demo/camsim-demo.onnx   the model; OUT.train.json beside it
 #   TRAIN_DIR, VAL_DIR  prepared data sets (frames.u8, labels.json): when
 #                     both are set the rendering step is skipped
-#   DATASET_CMD="go run ./hw/cmd/bk-scenes dataset"  what renders a set
+#   DATASET_CMD="go run ./plugins/onnx/cmd/bk-scenes dataset"  what renders a set
 #                     (called with -out DIR -seed N -frames N)
 #   PYTHON=/usr/bin/python3  Debian's Python, which has python3-torch; a
 #                     pyenv python3 on PATH does not
@@ -23,7 +23,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 FRAMES=${FRAMES:-4000}
 VAL_FRAMES=${VAL_FRAMES:-500}
 OUT=${OUT:-models/demo/camsim-demo.onnx}
-DATASET_CMD=${DATASET_CMD:-go run ./hw/cmd/bk-scenes dataset}
+DATASET_CMD=${DATASET_CMD:-go run ./plugins/onnx/cmd/bk-scenes dataset}
 
 if ! "$PYTHON" -c 'import torch, numpy, onnx' 2>/dev/null; then
   SUDO=""

@@ -304,7 +304,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 		return cmd, fmt.Errorf("encode command: %w", err)
 	}
 	if err := s.MQTT.Publish(wire.Topic(gw, wire.KindCmd), false, b, 5*time.Second); err != nil {
-		return cmd, fmt.Errorf("%w: %v", errPublish, err)
+		return cmd, fmt.Errorf("%w: %w", errPublish, err)
 	}
 	return cmd, nil
 }

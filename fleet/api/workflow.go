@@ -301,7 +301,7 @@ func photoType(b []byte) (string, error) {
 	if err := checkImage(b); errors.Is(err, ErrImageTooLarge) {
 		return "", err
 	} else if err != nil {
-		return "", fmt.Errorf("not a readable %s: %v", typ, err)
+		return "", fmt.Errorf("not a readable %s: %w", typ, err)
 	}
 	return typ, nil
 }

@@ -204,7 +204,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 
 	f.Ingest = &ingest.Consumer{
 		BrokerURL: brokerURL, Username: user, Password: pass,
-		Store: f.Store, Registerer: f.registry, Logger: o.Logger,
+		Store: f.Store, Registerer: f.registry, Logger: o.Logger.With("component", "ingest"),
 	}
 	if f.Broker != nil {
 		// In process: each message reaches ingest as the broker read it,

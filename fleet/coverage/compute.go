@@ -1,5 +1,8 @@
 package coverage
 
+// Long file: the rates are one computation over the same intervals and
+// calendars; each rate's function sits next to the ones it shares steps with.
+
 import (
 	"cmp"
 	"fmt"
@@ -141,7 +144,7 @@ func (c *computation) canteens(canteens []Canteen) error {
 				loc, err = time.LoadLocation(tz)
 			}
 			if err != nil {
-				return fmt.Errorf("%w: canteen %q: tz %q: %v", ErrInput, ct.ID, tz, err)
+				return fmt.Errorf("%w: canteen %q: tz %q: %w", ErrInput, ct.ID, tz, err)
 			}
 			locs[tz] = loc
 		}
@@ -157,7 +160,7 @@ func (c *computation) canteens(canteens []Canteen) error {
 		if sch == nil {
 			ws, err := ct.Hours.parse()
 			if err != nil {
-				return fmt.Errorf("%w: canteen %q: %v", ErrInput, ct.ID, err)
+				return fmt.Errorf("%w: canteen %q: %w", ErrInput, ct.ID, err)
 			}
 			sch = buildSchedule(loc, &ws, c.from, c.ndays, c.now)
 			if c.withEnds {
@@ -418,7 +421,7 @@ func (w *worker) days(r *canteenRun) (built bool, err error) {
 		}
 		var err error
 		if w.segs, err = sweep(w.segs, ivs, cr.sess, sch.wins); err != nil {
-			return false, fmt.Errorf("%w: camera %q of gateway %q: %v", ErrInput, cr.cam.ID, cr.cam.GatewayID, err)
+			return false, fmt.Errorf("%w: camera %q of gateway %q: %w", ErrInput, cr.cam.ID, cr.cam.GatewayID, err)
 		}
 		for _, s := range w.segs[at:] {
 			w.out[s.day].healthy += s.e - s.s

@@ -1,5 +1,8 @@
 package coverage_test
 
+// Long file: one table-driven test per rate, with the calendars and edge days
+// each needs.
+
 import (
 	"encoding/json"
 	"errors"

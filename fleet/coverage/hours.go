@@ -43,7 +43,7 @@ func (w Week) parse() (weekSpans, error) {
 		for i, r := range ranges {
 			sp, err := parseRange(r)
 			if err != nil {
-				return out, fmt.Errorf("hours[%s][%d] %q: %v", strings.ToLower(time.Weekday(d).String()[:3]), i, r, err)
+				return out, fmt.Errorf("hours[%s][%d] %q: %w", strings.ToLower(time.Weekday(d).String()[:3]), i, r, err)
 			}
 			out[d] = append(out[d], sp)
 		}

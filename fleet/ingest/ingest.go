@@ -40,6 +40,10 @@
 // at most once per [Consumer.ConfigResend].
 package ingest
 
+// Long file: one consumer's pipeline (queue, batches, acks, snapshot pairing)
+// shares its state and locks; split, the ordering rules would be spread over
+// files.
+
 import (
 	"context"
 	"crypto/sha256"
@@ -193,7 +197,6 @@ func (c *Consumer) Start(ctx context.Context) error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.Logger = c.Logger.With("component", "ingest")
 	if c.BatchMax <= 0 {
 		c.BatchMax = 512
 	}

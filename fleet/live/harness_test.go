@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,15 +15,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/hw/camsim"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/rtc"
 )
 
 // testLogger logs to stderr with BK_LIVE_TEST_LOG=debug|info, else discards.
@@ -42,21 +39,11 @@ func testLogger() *slog.Logger {
 // only, with pion's default codecs and interceptors (like a browser).
 func peerAPI(t testing.TB) *webrtc.API {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.LoggerFactory = logging.Pion{Log: testLogger().With("side", "peer")}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	api, err := rtc.BrowserAPI(testLogger().With("side", "peer"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		t.Fatal(err)
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	return api
 }
 
 // env is a relay behind an HTTP server, a fake gateway and its metrics.
@@ -526,18 +513,6 @@ func (e *env) del(location string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
-}
-
-// eventually polls cond every 10 ms for up to timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // testCounter reads a counter's value.

@@ -47,7 +47,7 @@ func readOffer(w http.ResponseWriter, req *http.Request) ([]byte, error) {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, MaxOfferBytes)
 		}
-		return nil, fmt.Errorf("%w: read body: %v", ErrBadSDP, err)
+		return nil, fmt.Errorf("%w: read body: %w", ErrBadSDP, err)
 	}
 	return body, nil
 }
@@ -65,7 +65,7 @@ func parseOffer(body []byte, role offerRole) (offerInfo, error) {
 	}
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(string(body)); err != nil {
-		return info, fmt.Errorf("%w: %v", ErrBadSDP, err)
+		return info, fmt.Errorf("%w: %w", ErrBadSDP, err)
 	}
 	if len(sd.MediaDescriptions) > maxMediaSections {
 		return info, fmt.Errorf("%w: %d m-sections (at most %d)", ErrBadSDP, len(sd.MediaDescriptions), maxMediaSections)

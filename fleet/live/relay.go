@@ -1,5 +1,9 @@
 package live
 
+// Long file: the relay's camera and viewer lifecycle shares one lock and its
+// invariants; the WebRTC plumbing and HTTP handlers are in files of their
+// own.
+
 import (
 	"context"
 	"crypto/rand"
@@ -12,6 +16,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
 )
 
@@ -78,7 +83,7 @@ func New(cfg Config) (*Relay, error) {
 	}
 	r := &Relay{
 		cfg:      cfg,
-		log:      cfg.Logger.With("component", "live"),
+		log:      cfg.Logger,
 		m:        m,
 		epoch:    time.Now(),
 		cameras:  map[string]*camera{},
@@ -343,7 +348,7 @@ func (r *Relay) callStart(c *camera, t Ticket) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if c.ticket != nil && c.ticket.Session == t.Session {
-		c.startErr = fmt.Errorf("%w for camera %q: %v", ErrStartFailed, c.id, err)
+		c.startErr = fmt.Errorf("%w for camera %q: %w", ErrStartFailed, c.id, err)
 		c.signalLocked()
 	}
 }
@@ -525,7 +530,7 @@ func (r *Relay) restartLoop(c *camera) {
 		r.mu.Unlock()
 	}()
 	p := r.restart
-	wait, backoff := p.grace, p.backoff
+	wait, retry := p.grace, backoff.Backoff{Min: p.backoff, Max: p.maxBackoff}
 	for attempt := 1; ; attempt++ {
 		if r.waitReadyFor(c, wait) {
 			return
@@ -554,8 +559,7 @@ func (r *Relay) restartLoop(c *camera) {
 			r.log.Info("re-starting camera upstream", "camera_id", c.id, "attempt", attempt)
 		}
 		r.mu.Unlock()
-		wait = r.cfg.StartTimeout + backoff
-		backoff = min(2*backoff, p.maxBackoff)
+		wait = r.cfg.StartTimeout + retry.Next()
 	}
 }
 

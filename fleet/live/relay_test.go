@@ -1,5 +1,7 @@
 package live
 
+// Long file: the relay's lifecycle cases with real pion peers.
+
 import (
 	"encoding/json"
 	"fmt"
@@ -11,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // joinMidGOP waits until the publisher of session is gopSec*0.3 s into a
@@ -18,9 +22,9 @@ import (
 func joinMidGOP(t *testing.T, e *env, session string, gop time.Duration) time.Time {
 	t.Helper()
 	var pub *publisher
-	eventually(t, 10*time.Second, "publisher", func() bool { pub = e.gw.publisher(session); return pub != nil })
+	wait.For(t, 10*time.Second, "publisher", func() bool { pub = e.gw.publisher(session); return pub != nil })
 	var idrs []time.Time
-	eventually(t, 10*time.Second, "an IDR", func() bool { idrs = pub.idrTimes(); return len(idrs) > 0 })
+	wait.For(t, 10*time.Second, "an IDR", func() bool { idrs = pub.idrTimes(); return len(idrs) > 0 })
 	last := idrs[len(idrs)-1]
 	join := last.Add(gop * 3 / 10)
 	for time.Until(join) < 0 {
@@ -196,14 +200,14 @@ func TestManyViewersOneUpstream(t *testing.T) {
 	}
 	left := time.Now()
 	e.del(back.location)
-	eventually(t, 5*time.Second, "Stop after the linger", func() bool {
+	wait.For(t, 5*time.Second, "Stop after the linger", func() bool {
 		_, stops := e.gw.counts()
 		return stops == 1 && e.relay.Upstreams() == 0
 	})
 	if d := time.Since(left); d < linger-50*time.Millisecond {
 		t.Fatalf("upstream stopped %v after the last viewer left, before the %v linger", d, linger)
 	}
-	eventually(t, 5*time.Second, "OnViewerEnd for every session", func() bool { return len(e.endedSessions()) == n+1 })
+	wait.For(t, 5*time.Second, "OnViewerEnd for every session", func() bool { return len(e.endedSessions()) == n+1 })
 	if got := e.metric("bk_live_bytes_total", "direction", "out"); got <= 0 {
 		t.Fatalf("bk_live_bytes_total{direction=out} = %v", got)
 	}
@@ -291,7 +295,7 @@ func TestWHIPAuth(t *testing.T) {
 	if r.status != http.StatusGatewayTimeout || !strings.Contains(r.err.Error(), "start_timeout") {
 		t.Fatalf("first viewer of a camera that never streams: %d %v, want 504 start_timeout", r.status, r.err)
 	}
-	eventually(t, 5*time.Second, "Stop after the failed start", func() bool {
+	wait.For(t, 5*time.Second, "Stop after the failed start", func() bool {
 		_, stops := e.gw.counts()
 		return stops == 1
 	})
@@ -394,7 +398,7 @@ func TestUpstreamReplaced(t *testing.T) {
 		}
 	}
 	t.Logf("viewer received %d packets across 2 upstream switches, %d sequence gaps", len(pkts), gaps)
-	eventually(t, 5*time.Second, "Stop of the old session", func() bool {
+	wait.For(t, 5*time.Second, "Stop of the old session", func() bool {
 		e.gw.mu.Lock()
 		defer e.gw.mu.Unlock()
 		return slices.Contains(e.gw.stops, tk.Session)
@@ -438,7 +442,7 @@ func TestBadInput(t *testing.T) {
 	if st, code := e.postRaw("POST", "/whep/cam1", "application/sdp", "", offerNoFinger); st != http.StatusBadRequest || code != "offer_rejected" {
 		t.Errorf("offer without fingerprint: %d %s, want 400 offer_rejected", st, code)
 	}
-	eventually(t, 5*time.Second, "no viewers left", func() bool { return e.relay.Viewers("cam1") == 0 })
+	wait.For(t, 5*time.Second, "no viewers left", func() bool { return e.relay.Viewers("cam1") == 0 })
 	if starts, _ := e.gw.counts(); starts != 0 {
 		t.Fatalf("an offer pion refused started the camera: %d starts", starts)
 	}
@@ -511,16 +515,16 @@ func TestViewerEnds(t *testing.T) {
 	a.waitPackets(t, 5, 5*time.Second)
 	b.waitPackets(t, 5, 5*time.Second)
 	_ = b.pc.Close()
-	eventually(t, 5*time.Second, "the closed viewer removed", func() bool { return e.relay.Viewers("cam1") == 1 })
+	wait.For(t, 5*time.Second, "the closed viewer removed", func() bool { return e.relay.Viewers("cam1") == 1 })
 	if got := e.metric("bk_live_viewer_drops_total", "reason", "closed"); got != 1 {
 		t.Fatalf("drops{reason=closed} = %v, want 1", got)
 	}
-	eventually(t, 5*time.Second, "the TTL to expire", func() bool { return e.relay.Viewers("cam1") == 0 })
+	wait.For(t, 5*time.Second, "the TTL to expire", func() bool { return e.relay.Viewers("cam1") == 0 })
 	if got := e.metric("bk_live_viewer_drops_total", "reason", "ttl"); got != 1 {
 		t.Fatalf("drops{reason=ttl} = %v, want 1", got)
 	}
 	// OnViewerEnd runs once the viewer's peer connection is closed.
-	eventually(t, 5*time.Second, "OnViewerEnd for a and b", func() bool {
+	wait.For(t, 5*time.Second, "OnViewerEnd for a and b", func() bool {
 		ends := e.endedSessions()
 		slices.Sort(ends)
 		return slices.Equal(ends, []string{"a", "b"})
@@ -541,7 +545,7 @@ func TestViewerUntil(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent.waitPackets(t, 5, 5*time.Second)
-	eventually(t, 5*time.Second, "the parent cut off", func() bool { return e.relay.Viewers("cam1") == 1 })
+	wait.For(t, 5*time.Second, "the parent cut off", func() bool { return e.relay.Viewers("cam1") == 1 })
 	if got := e.metric("bk_live_viewer_drops_total", "reason", "until"); got != 1 {
 		t.Fatalf("drops{reason=until} = %v, want 1", got)
 	}
@@ -577,7 +581,7 @@ func TestEndViewers(t *testing.T) {
 	}
 	n := len(stays.packets())
 	stays.waitPackets(t, n+5, 5*time.Second)
-	eventually(t, 5*time.Second, "OnViewerEnd for the ended one", func() bool {
+	wait.For(t, 5*time.Second, "OnViewerEnd for the ended one", func() bool {
 		return slices.Equal(e.endedSessions(), []string{"user:gone"})
 	})
 }
@@ -635,11 +639,11 @@ func TestRestartIsBounded(t *testing.T) {
 	if st, code := e.postRaw("DELETE", e.gw.publisher(tk.Session).location, "", "Bearer "+tk.Token, ""); st != http.StatusOK {
 		t.Fatalf("WHIP DELETE: %d %s", st, code)
 	}
-	eventually(t, 10*time.Second, "the viewer closed after the re-Starts", func() bool { return e.relay.Viewers("cam1") == 0 })
+	wait.For(t, 10*time.Second, "the viewer closed after the re-Starts", func() bool { return e.relay.Viewers("cam1") == 0 })
 	if got := e.metric("bk_live_viewer_drops_total", "reason", reasonUpstreamLost); got != 1 {
 		t.Fatalf("drops{reason=upstream_lost} = %v, want 1", got)
 	}
-	eventually(t, 5*time.Second, "every session stopped", func() bool {
+	wait.For(t, 5*time.Second, "every session stopped", func() bool {
 		starts, stops := e.gw.counts()
 		return starts == 1+3 && stops == starts
 	})

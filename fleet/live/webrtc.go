@@ -2,14 +2,11 @@ package live
 
 import (
 	"fmt"
-	"net"
-	"time"
 
-	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/internal/rtc"
 )
 
 // h264Profiles are the profile-level-ids the relay accepts, each with
@@ -24,11 +21,8 @@ var h264Profiles = []string{
 	"64001f", // High
 }
 
-// videoFeedback is what the relay understands from peers: NACKs (answered
-// from the ring for viewers, sent by pion to publishers) and picture loss.
-var videoFeedback = []webrtc.RTCPFeedback{
-	{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
-}
+// The relay understands from peers NACKs (answered from the ring for
+// viewers, sent by pion to publishers) and picture loss: rtc.VideoFeedback.
 
 func h264MediaEngine() (*webrtc.MediaEngine, error) {
 	me := &webrtc.MediaEngine{}
@@ -38,7 +32,7 @@ func h264MediaEngine() (*webrtc.MediaEngine, error) {
 				MimeType:     webrtc.MimeTypeH264,
 				ClockRate:    90000,
 				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + pl,
-				RTCPFeedback: videoFeedback,
+				RTCPFeedback: rtc.VideoFeedback(),
 			},
 			PayloadType: webrtc.PayloadType(102 + i),
 		}, webrtc.RTPCodecTypeVideo)
@@ -51,17 +45,9 @@ func h264MediaEngine() (*webrtc.MediaEngine, error) {
 
 // settingEngine applies the relay's ICE settings.
 func (r *Relay) settingEngine() (webrtc.SettingEngine, error) {
-	var se webrtc.SettingEngine
-	se.LoggerFactory = logging.Pion{Log: r.log}
-	// mDNS would open a multicast socket per peer connection; a relay
-	// learns a browser's address from its connectivity checks anyway.
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
-	if r.cfg.Loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	}
+	// No mDNS: a relay learns a browser's address from its connectivity
+	// checks anyway.
+	se := rtc.Settings(r.log, r.cfg.Loopback)
 	if r.mux != nil {
 		se.SetICEUDPMux(r.mux)
 		if !r.cfg.Loopback {
@@ -100,12 +86,9 @@ func (r *Relay) buildAPIs() error {
 	if err != nil {
 		return err
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(ume, ir); err != nil {
-		return fmt.Errorf("configure NACK: %w", err)
-	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return fmt.Errorf("configure RTCP reports: %w", err)
+	ir, err := rtc.NackAndReports(ume)
+	if err != nil {
+		return err
 	}
 	r.upAPI = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(ume),
 		webrtc.WithInterceptorRegistry(ir))

@@ -130,15 +130,15 @@ func (r *Relay) newViewerPC(c *camera, who Viewer, offer string, info offerInfo)
 // when ICE gathering completes.
 func applyOffer(pc *webrtc.PeerConnection, offer string) (<-chan struct{}, error) {
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrOfferRejected, err)
+		return nil, fmt.Errorf("%w: %w", ErrOfferRejected, err)
 	}
 	answer, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrOfferRejected, err)
+		return nil, fmt.Errorf("%w: %w", ErrOfferRejected, err)
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(answer); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrOfferRejected, err)
+		return nil, fmt.Errorf("%w: %w", ErrOfferRejected, err)
 	}
 	return gathered, nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // Defaults of the Notifier's zero settings.
@@ -36,13 +37,7 @@ const batch = 100
 
 // DefaultBackoff waits FirstBackoff × 2^tries, at most MaxBackoff.
 func DefaultBackoff(tries int) time.Duration {
-	if tries < 0 {
-		tries = 0
-	}
-	if tries >= 20 {
-		return MaxBackoff
-	}
-	return min(FirstBackoff<<tries, MaxBackoff)
+	return (&backoff.Backoff{Min: FirstBackoff, Max: MaxBackoff}).After(tries)
 }
 
 // Payload is the JSON body POSTed to the webhook for a notice.

@@ -25,6 +25,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -114,17 +115,6 @@ func (r *receiver) deliveries() []notify.Payload {
 	return append([]notify.Payload(nil), r.got...)
 }
 
-// waitFor polls cond for at most 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func start(t *testing.T, n *notify.Notifier) {
 	t.Helper()
 	if err := n.Start(ctx); err != nil {
@@ -168,8 +158,8 @@ func TestDeliverSigned(t *testing.T) {
 	}
 	rcv := newReceiver(t)
 	start(t, &notify.Notifier{Store: s, URL: rcv.srv.URL, Secret: secret, Every: 10 * time.Millisecond})
-	waitFor(t, "the delivery", func() bool { return len(rcv.deliveries()) == 1 })
-	waitFor(t, "the notice marked sent", func() bool { return pending(t, s) == 0 })
+	wait.For(t, 10*time.Second, "the delivery", func() bool { return len(rcv.deliveries()) == 1 })
+	wait.For(t, 10*time.Second, "the notice marked sent", func() bool { return pending(t, s) == 0 })
 	p := rcv.deliveries()[0]
 	ns, _ := s.Notices(ctx, store.NoticeFilter{})
 	if p.ID != ns[0].ID || p.Kind != store.NoticeConfirmed || p.CanteenID != "c1" || p.CanteenName != "No. 1 Primary" ||
@@ -194,7 +184,7 @@ func TestRetryAfterFailure(t *testing.T) {
 			waits = append(waits, tries)
 			return 50 * time.Millisecond
 		}})
-	waitFor(t, "the notice marked sent", func() bool { return len(rcv.deliveries()) == 2 && pending(t, s) == 0 })
+	wait.For(t, 10*time.Second, "the notice marked sent", func() bool { return len(rcv.deliveries()) == 2 && pending(t, s) == 0 })
 	got := rcv.deliveries()
 	if got[0].ID != got[1].ID {
 		t.Fatalf("retried another notice: %+v", got)
@@ -221,7 +211,7 @@ func TestGiveUp(t *testing.T) {
 	n := &notify.Notifier{Store: s, URL: rcv.srv.URL, Secret: secret, Every: 5 * time.Millisecond,
 		Backoff: func(int) time.Duration { return 0 }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	start(t, n)
-	waitFor(t, "the give-up", func() bool { return pending(t, s) == 0 })
+	wait.For(t, 10*time.Second, "the give-up", func() bool { return pending(t, s) == 0 })
 	time.Sleep(100 * time.Millisecond) // 20 more polls: none may deliver
 	if k := len(rcv.deliveries()); k != notify.DefaultMaxTries {
 		t.Fatalf("%d deliveries; want %d", k, notify.DefaultMaxTries)
@@ -249,7 +239,7 @@ func TestOverdue(t *testing.T) {
 				n.URL = rcv.srv.URL
 			}
 			start(t, n)
-			waitFor(t, "the overdue notice", func() bool {
+			wait.For(t, 10*time.Second, "the overdue notice", func() bool {
 				ns, err := s.Notices(ctx, store.NoticeFilter{})
 				return err == nil && len(ns) == 2 && ns[0].Kind == store.NoticeRectificationOverdue
 			})
@@ -259,7 +249,7 @@ func TestOverdue(t *testing.T) {
 				}
 				return
 			}
-			waitFor(t, "both delivered", func() bool { return pending(t, s) == 0 })
+			wait.For(t, 10*time.Second, "both delivered", func() bool { return pending(t, s) == 0 })
 			var kinds []string
 			for _, p := range rcv.deliveries() {
 				kinds = append(kinds, p.Kind)

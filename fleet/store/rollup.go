@@ -1,5 +1,9 @@
 package store
 
+// Long file: the rollup's SQL for both dialects and the day arithmetic it
+// depends on read best side by side; it splits with the store (issue 13,
+// planned).
+
 // The rates' rollup. A canteen's day, once its operating hours have ended,
 // changes only when late data arrives (a status replayed after an uplink
 // outage, a session recorded late) or when the registry changes (hours,

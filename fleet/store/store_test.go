@@ -1,5 +1,8 @@
 package store
 
+// Long file: the registry and ingest methods' tests, each on both SQLite and
+// PostgreSQL.
+
 import (
 	"context"
 	"crypto/sha256"

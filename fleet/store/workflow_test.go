@@ -1,5 +1,8 @@
 package store
 
+// Long file: one test per step of the alarm workflow, each on both SQLite and
+// PostgreSQL.
+
 import (
 	"errors"
 	"fmt"

@@ -1,5 +1,8 @@
 package web
 
+// Long file: the fake API the UI tests run against where no real store is
+// needed (to shrink with issue 13's UI work, planned).
+
 import (
 	"bytes"
 	"encoding/json"

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/internal/headless"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // browser is one headless Chromium tab that records the page's
@@ -177,18 +178,6 @@ func startFake(t *testing.T) (*fakeAPI, string) {
 	return f, srv.URL
 }
 
-// waitUntil polls cond for at most 10 s.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for range 100 {
-		if cond() {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 func pngFile(t *testing.T) string {
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
 	for i := range 240 {
@@ -260,7 +249,7 @@ func TestUI(t *testing.T) {
 	if got := b.text(`.rates-block h2`); got != "近 30 日指标" {
 		t.Errorf("period title %q", got)
 	}
-	waitUntil(t, "GET /coverage for 30 days", func() bool {
+	wait.For(t, 10*time.Second, "GET /coverage for 30 days", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return slices.Contains(f.coverageDays, 30)
@@ -347,7 +336,7 @@ func TestUI(t *testing.T) {
 	b.do("unread badge", 30*time.Second, chromedp.WaitReady(css(`#top a[data-nav="my"] .count[data-unread="1"]`)))
 	b.do("mark read", 30*time.Second, chromedp.Click(css(`[data-notice="3"] button`)),
 		chromedp.WaitReady(css(`[data-notice="3"]:not(.unread)`)))
-	waitUntil(t, "the unread badge gone after the notice was read", func() bool {
+	wait.For(t, 10*time.Second, "the unread badge gone after the notice was read", func() bool {
 		return b.eval(`String(!!document.querySelector('#top a[data-nav="my"] .count'))`) == "false"
 	})
 	b.do("invite", 30*time.Second, chromedp.WaitVisible(css("#invite-label")),
@@ -429,7 +418,7 @@ func TestUI(t *testing.T) {
 		chromedp.Click(css(`[data-user="wang.mum"] button`)),
 		chromedp.Click(css(`[data-user="wang.mum"] button`)),
 		chromedp.WaitReady(css(`body[data-page="users"]`)))
-	waitUntil(t, "the user deleted", func() bool {
+	wait.For(t, 10*time.Second, "the user deleted", func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		return len(f.deleted) == 1 && f.deleted[0] == "wang.mum"

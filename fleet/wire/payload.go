@@ -272,7 +272,7 @@ func decode(kind string, b []byte, v any) error {
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrPayload, kind, err)
+		return fmt.Errorf("%w: %s: %w", ErrPayload, kind, err)
 	}
 	if dec.More() {
 		return fmt.Errorf("%w: %s: trailing data after JSON", ErrPayload, kind)

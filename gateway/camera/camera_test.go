@@ -1,5 +1,8 @@
 package camera
 
+// Long file: every camera fault (auth, codec, loss, reconnect, GOP cache)
+// against a real RTSP server.
+
 import (
 	"bytes"
 	"context"
@@ -19,6 +22,8 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/pion/rtp"
 	"go.uber.org/goleak"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -255,18 +260,6 @@ func (c *testCam) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, err
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
-// waitFor polls cond every 10ms until it holds or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func startSource(t *testing.T, s *Source) *Source {
 	t.Helper()
 	if s.BackoffMin == 0 {
@@ -307,7 +300,7 @@ func TestOnlineAndHealth(t *testing.T) {
 		t.Errorf("before the first frame: %+v", h)
 	}
 
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 	time.Sleep(1500 * time.Millisecond)
 
 	h := s.Health()
@@ -354,12 +347,12 @@ func TestH265(t *testing.T) {
 	cam := &testCam{Codec: CodecH265}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), Transport: "tcp"})
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 	m, _ := s.Media()
 	if m.Codec != CodecH265 || !bytes.Equal(m.VPS, h265VPS) || m.Width == 0 || m.Height == 0 {
 		t.Errorf("media %+v", m)
 	}
-	waitFor(t, 2*time.Second, "a GOP", func() bool { return len(s.GOP()) > 2 })
+	wait.For(t, 2*time.Second, "a GOP", func() bool { return len(s.GOP()) > 2 })
 	gop := s.GOP()
 	first := gop[0]
 	if !first.IDR || len(first.NALUs) != 4 || !bytes.Equal(first.NALUs[0], h265VPS) ||
@@ -389,8 +382,8 @@ func TestFanOut(t *testing.T) {
 		})
 	}
 
-	waitFor(t, 2*time.Second, "online", online(s))
-	waitFor(t, 3*time.Second, "50 units", func() bool { return s.Stats().Frames >= 50 })
+	wait.For(t, 2*time.Second, "online", online(s))
+	wait.For(t, 3*time.Second, "50 units", func() bool { return s.Stats().Frames >= 50 })
 	fast1.Close()
 	fast2.Close()
 	fast1.Close() // twice is fine
@@ -430,7 +423,7 @@ func TestGOPCache(t *testing.T) {
 	cam := &testCam{FPS: 50, GOP: 10}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url()})
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 
 	for range 20 {
 		gop := s.GOP()
@@ -472,7 +465,7 @@ func TestGOPBounds(t *testing.T) {
 			cam := &testCam{FPS: 50, GOP: 10}
 			cam.start(t, "127.0.0.1:0")
 			s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), GOPMaxUnits: tc.maxUnits, GOPMaxBytes: tc.maxBytes})
-			waitFor(t, 2*time.Second, "online", online(s))
+			wait.For(t, 2*time.Second, "online", online(s))
 			empty, full := false, false
 			deadline := time.Now().Add(2 * time.Second)
 			for time.Now().Before(deadline) && !(empty && full) {
@@ -506,14 +499,14 @@ func TestInBandParameterSets(t *testing.T) {
 	cam := &testCam{InBand: true, SPS: h264SPS2}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url()})
-	waitFor(t, 2*time.Second, "the in-band SPS", func() bool {
+	wait.For(t, 2*time.Second, "the in-band SPS", func() bool {
 		m, _ := s.Media()
 		return bytes.Equal(m.SPS, h264SPS2)
 	})
 	if m, _ := s.Media(); m.Width != 1280 || m.Height != 720 {
 		t.Errorf("size %dx%d, want 1280x720 from the in-band SPS", m.Width, m.Height)
 	}
-	waitFor(t, 2*time.Second, "a GOP", func() bool { return len(s.GOP()) > 0 })
+	wait.For(t, 2*time.Second, "a GOP", func() bool { return len(s.GOP()) > 0 })
 	if gop := s.GOP(); len(gop[0].NALUs) != 3 || !bytes.Equal(gop[0].NALUs[0], h264SPS2) {
 		t.Errorf("in-band parameter sets not kept as sent")
 	}
@@ -523,10 +516,10 @@ func TestReconnect(t *testing.T) {
 	cam := &testCam{}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), BackoffMin: 50 * time.Millisecond, BackoffMax: 800 * time.Millisecond})
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 
 	cam.setOnline(t, false)
-	waitFor(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
+	wait.For(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
 	if h := s.Health(); h.FPS != 0 || h.Err == "" {
 		t.Errorf("offline health %+v", h)
 	}
@@ -535,7 +528,7 @@ func TestReconnect(t *testing.T) {
 	}
 	// DESCRIBE now answers 404: the wait doubles after each attempt
 	var seen []time.Duration
-	waitFor(t, 5*time.Second, "backoff to reach 400ms", func() bool {
+	wait.For(t, 5*time.Second, "backoff to reach 400ms", func() bool {
 		b := s.Backoff()
 		if len(seen) == 0 || seen[len(seen)-1] != b {
 			seen = append(seen, b)
@@ -554,7 +547,7 @@ func TestReconnect(t *testing.T) {
 	back := time.Now()
 	limit := s.Backoff() + 2*time.Second
 	cam.setOnline(t, true)
-	waitFor(t, limit, "online again", online(s))
+	wait.For(t, limit, "online again", online(s))
 	t.Logf("online again after %v (backoff %v)", time.Since(back), s.Backoff())
 	if s.Backoff() != 50*time.Millisecond {
 		t.Errorf("backoff %v after frames, want reset to 50ms", s.Backoff())
@@ -572,7 +565,7 @@ func TestBackoffCapped(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	s := startSource(t, &Source{ID: "cam-1", URL: "rtsp://" + addr + "/x", BackoffMin: 10 * time.Millisecond, BackoffMax: 40 * time.Millisecond})
-	waitFor(t, 3*time.Second, "8 attempts", func() bool { return s.Stats().Attempts >= 8 })
+	wait.For(t, 3*time.Second, "8 attempts", func() bool { return s.Stats().Attempts >= 8 })
 	if b := s.Backoff(); b != 40*time.Millisecond {
 		t.Errorf("backoff %v, want capped at 40ms", b)
 	}
@@ -587,25 +580,25 @@ func TestFirstConnectRetries(t *testing.T) {
 	ln.Close() // nothing listens there now
 
 	s := startSource(t, &Source{ID: "cam-1", URL: "rtsp://" + addr + "/kitchen", BackoffMin: 50 * time.Millisecond, BackoffMax: 400 * time.Millisecond})
-	waitFor(t, 3*time.Second, "3 failed attempts", func() bool { return s.Stats().Attempts >= 3 })
+	wait.For(t, 3*time.Second, "3 failed attempts", func() bool { return s.Stats().Attempts >= 3 })
 	if h := s.Health(); h.Online || !strings.Contains(h.Err, "refused") {
 		t.Errorf("health %+v, want offline with connection refused", h)
 	}
 
 	cam := &testCam{}
 	cam.start(t, addr)
-	waitFor(t, s.Backoff()+2*time.Second, "online once the camera appears", online(s))
+	wait.For(t, s.Backoff()+2*time.Second, "online once the camera appears", online(s))
 }
 
 func TestReadTimeout(t *testing.T) {
 	cam := &testCam{}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), ReadTimeout: 500 * time.Millisecond})
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 
 	cam.pause(true) // the session stays up, the pictures stop
 	paused := time.Now()
-	waitFor(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
+	wait.For(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
 	if d := time.Since(paused); d < 400*time.Millisecond {
 		t.Errorf("offline after %v, before ReadTimeout", d)
 	}
@@ -613,14 +606,14 @@ func TestReadTimeout(t *testing.T) {
 		t.Errorf("LastFrameAge %v", h.LastFrameAge)
 	}
 	cam.pause(false)
-	waitFor(t, 3*time.Second, "online again", online(s))
+	wait.For(t, 3*time.Second, "online again", online(s))
 }
 
 func TestNoVideo(t *testing.T) {
 	cam := &testCam{NoVideo: true}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url()})
-	waitFor(t, 2*time.Second, "an error", func() bool { return s.Health().Err != "" })
+	wait.For(t, 2*time.Second, "an error", func() bool { return s.Health().Err != "" })
 	if h := s.Health(); h.Online || h.Err != ErrNoVideo.Error() {
 		t.Errorf("health %+v", h)
 	}
@@ -633,7 +626,7 @@ func TestFlapsNoLeak(t *testing.T) {
 	cam := &testCam{FPS: 50, GOP: 5}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), BackoffMin: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond})
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 	sub := s.Subscribe(1000)
 	defer sub.Close()
 
@@ -641,9 +634,9 @@ func TestFlapsNoLeak(t *testing.T) {
 	base := runtime.NumGoroutine()
 	for i := range 20 {
 		cam.setOnline(t, false)
-		waitFor(t, 2*time.Second, fmt.Sprintf("flap %d offline", i), func() bool { return !s.Health().Online })
+		wait.For(t, 2*time.Second, fmt.Sprintf("flap %d offline", i), func() bool { return !s.Health().Online })
 		cam.setOnline(t, true)
-		waitFor(t, 2*time.Second, fmt.Sprintf("flap %d online", i), online(s))
+		wait.For(t, 2*time.Second, fmt.Sprintf("flap %d online", i), online(s))
 	}
 	time.Sleep(100 * time.Millisecond)
 	if n := runtime.NumGoroutine(); n > base+5 {
@@ -689,9 +682,9 @@ func TestContextEndsLoop(t *testing.T) {
 	if err := s.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 2*time.Second, "online", online(s))
+	wait.For(t, 2*time.Second, "online", online(s))
 	cancel()
-	waitFor(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
+	wait.For(t, 2*time.Second, "offline", func() bool { return !s.Health().Online })
 	s.Close()
 }
 

@@ -14,13 +14,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5"
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
+
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // Defaults of the Source settings.
@@ -230,7 +231,9 @@ func (s *Source) run(ctx context.Context) {
 		close(s.done)
 	}()
 
-	failures := 0
+	// Up to 20% off each wait, so that cameras behind one recorder do not
+	// retry in step.
+	retry := backoff.Backoff{Min: s.BackoffMin, Max: s.BackoffMax, Jitter: 0.2}
 	prevErr := ""
 	for {
 		begun := time.Now()
@@ -245,17 +248,9 @@ func (s *Source) run(ctx context.Context) {
 			s.lastErr = err.Error()
 		}
 		if frames > 0 || up >= stableAfter {
-			failures = 0
+			retry.Reset()
 		}
-		delay := s.BackoffMin
-		for range failures {
-			delay *= 2
-			if delay >= s.BackoffMax {
-				delay = s.BackoffMax
-				break
-			}
-		}
-		failures++
+		delay := retry.Peek()
 		s.backoff = delay
 		s.mu.Unlock()
 
@@ -272,14 +267,8 @@ func (s *Source) run(ctx context.Context) {
 		}
 		prevErr = err.Error()
 
-		// up to 20% less, so cameras behind one recorder do not retry in step
-		wait := delay - time.Duration(rand.Int64N(int64(delay/5)+1))
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, retry.Next()) {
 			return
-		case <-t.C:
 		}
 	}
 }

@@ -130,7 +130,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 		Heartbeat:      g.heartbeat,
 		OnCommand:      g.command,
 		OnConfig:       g.applyConfig,
-		Logger:         log,
+		Logger:         log.With("component", "uplink"),
 	}
 	if err := g.uplink.Start(g.ctx); err != nil {
 		return nil, fmt.Errorf("start uplink: %w", err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 	"github.com/brightkitchen/brightkitchen/plugins/onnx"
 	"github.com/brightkitchen/brightkitchen/plugins/onnx/onnxtest"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
@@ -38,18 +39,6 @@ func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// waitUntil polls cond every 50 ms until it holds or d passes.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func pluginState(g *Gateway, name string) sdk.State {
@@ -121,12 +110,12 @@ cameras:
 
 	// the wrong sum: refused, shown, logged, no frames
 	refusal := "model " + filepath.Join(models, "camsim-demo.onnx") + ": sha256 " + sum + " does not match the desired " + wrong
-	waitUntil(t, 30*time.Second, "onnx refusing its model", func() bool {
+	wait.For(t, 30*time.Second, "onnx refusing its model", func() bool {
 		st := pluginState(g, "onnx")
 		return !st.Ready && strings.Contains(st.LastError, refusal) && st.Restarts >= 1
 	})
 	tamperBefore := pluginState(g, "tamper").Calls
-	waitUntil(t, 20*time.Second, "the camera streaming and tamper answering", func() bool {
+	wait.For(t, 20*time.Second, "the camera streaming and tamper answering", func() bool {
 		h := g.Cameras()
 		return len(h) == 1 && h[0].Online && h[0].FPS > 0 && pluginState(g, "tamper").Calls >= tamperBefore+4
 	})
@@ -155,12 +144,30 @@ cameras:
 	run := g.cameras["cam1"]
 	g.mu.Unlock()
 
+	// a sum the file does not have, or a model not on the box, from the
+	// fleet: the desired config is refused, naming the model, and the
+	// running one stays
+	for cfg, want := range map[string]string{
+		`{"models": {"onnx": {"name": "camsim-demo", "sha256": "` + strings.Repeat("1", 64) + `"}}}`: "models.onnx: " + filepath.Join(models, "camsim-demo.onnx") + " has sha256 " + sum + ", not the chosen 111",
+		`{"models": {"onnx": {"name": "elsewhere", "sha256": "` + sum + `"}}}`:                       "models.onnx: open " + filepath.Join(models, "elsewhere.onnx") + ": no such file",
+	} {
+		if err := g.applyConfig(context.Background(), desired(1, cfg)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("applied %s: %v, want %q", cfg, err, want)
+		}
+	}
+	g.mu.Lock()
+	kept := g.cfg.Models["onnx"].SHA256
+	g.mu.Unlock()
+	if kept != wrong {
+		t.Errorf("a refused config changed the model's sum to %s", kept)
+	}
+
 	// the right sum, from the fleet: onnx alone is relaunched and runs
 	if err := g.applyConfig(context.Background(), desired(1,
 		`{"models": {"onnx": {"name": "camsim-demo", "sha256": "`+sum+`"}}}`)); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 30*time.Second, "onnx describing itself and detecting", func() bool {
+	wait.For(t, 30*time.Second, "onnx describing itself and detecting", func() bool {
 		st := pluginState(g, "onnx")
 		return st.Ready && strings.Contains(st.Version, "model camsim-demo") && st.Calls > 2
 	})

@@ -2,9 +2,14 @@ package core
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -60,7 +65,8 @@ const metaConfig = "config.applied"
 // are relaunched) and log.level take effect at once. The
 // running uplink and the logger's format cannot change, so a desired config
 // whose uplink or log.format differs from the running one is refused,
-// naming the keys, rather than reported applied and silently ignored.
+// naming the keys, rather than reported applied and silently ignored, and
+// so is one that chooses a model the gateway cannot run (see checkModels).
 // Identity, broker, spool and plugins stay as the local file has them.
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	next, err := g.mergeDesired(d.Config)
@@ -74,6 +80,9 @@ func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	fixed = slices.DeleteFunc(fixed, func(k string) bool { return k == "log.level" && g.level != nil })
 	if len(fixed) > 0 {
 		return fmt.Errorf("%s: cannot change while the gateway runs; set in the gateway's local file", strings.Join(fixed, ", "))
+	}
+	if err := checkModels(cur, next); err != nil {
+		return err
 	}
 	b, err := json.Marshal(struct {
 		Version int64           `json:"version"`
@@ -277,4 +286,33 @@ func (g *Gateway) systemStats() wire.System {
 		TempC:        in.TempC,
 		UptimeS:      int64(time.Since(g.started).Seconds()),
 	}
+}
+
+// checkModels refuses a desired config that chooses a model this gateway
+// cannot run: for each choice that changed, the file must be in model_dir
+// and have the sha256 chosen. The config is then reported failed, naming
+// the model, and the running one stays (the fleet sends it again while the
+// reported version is behind, so it applies once the file has arrived).
+// The plugin checks the sum again when it loads the file.
+func checkModels(cur, next config.Config) error {
+	for _, plugin := range slices.Sorted(maps.Keys(next.Models)) {
+		m, path, _ := next.Model(plugin)
+		if old, ok := cur.Models[plugin]; ok && old == m {
+			continue
+		}
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("models.%s: %w", plugin, err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("models.%s: %w", plugin, err)
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); sum != m.SHA256 {
+			return fmt.Errorf("models.%s: %s has sha256 %s, not the chosen %s", plugin, path, sum, m.SHA256)
+		}
+	}
+	return nil
 }

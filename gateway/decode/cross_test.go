@@ -44,7 +44,7 @@ func TestArm64DecodeUnderQemu(t *testing.T) {
 	cross := exec.CommandContext(ctx, "bash", "../../scripts/cross.sh")
 	cross.Env = append(os.Environ(),
 		"CROSS_ARCHS=arm64",
-		"CROSS_PKGS=./gateway/decode/cmd/bk-decodecheck",
+		"CROSS_PKGS=./gateway/cmd/bk-decodecheck",
 		"CROSS_OUT="+out,
 	)
 	if b, err := cross.CombinedOutput(); err != nil {
@@ -54,7 +54,7 @@ func TestArm64DecodeUnderQemu(t *testing.T) {
 	checkArm64Cgo(t, armBin)
 
 	hostBin := filepath.Join(out, "host", "bk-decodecheck")
-	host := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", hostBin, "./cmd/bk-decodecheck")
+	host := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", hostBin, "../cmd/bk-decodecheck")
 	host.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := host.CombinedOutput(); err != nil {
 		t.Fatalf("host build of bk-decodecheck: %v\n%s", err, b)

@@ -38,13 +38,10 @@ type Decoder struct {
 	mu       sync.Mutex
 	c        *C.bkdec // nil after Close
 	cleanup  runtime.Cleanup
-	needIDR  bool          // skip units until an IDR
-	lastPTS  time.Duration // PTS of the last unit fed
-	fed      bool          // a unit was fed since New or Reset
-	pool     [][]byte      // recycled frame buffers
+	in       gate
+	pool     [][]byte // recycled frame buffers
 	decoded  atomic.Uint64
 	corrupt  atomic.Uint64
-	skipped  atomic.Uint64
 	errorBuf [128]C.char
 }
 
@@ -65,7 +62,8 @@ func New(codec Codec) (*Decoder, error) {
 	if ret := C.bkdec_open(id, &c); ret < 0 {
 		return nil, fmt.Errorf("open %s decoder: %s", codec, averror(ret))
 	}
-	d := &Decoder{codec: codec, c: c, needIDR: true}
+	d := &Decoder{codec: codec, c: c}
+	d.in.init(codec, func() { C.bkdec_flush(d.c) })
 	d.cleanup = runtime.AddCleanup(d, func(c *C.bkdec) { C.bkdec_close(c) }, c)
 	return d, nil
 }
@@ -94,13 +92,7 @@ func (d *Decoder) Decode(nalus [][]byte, pts time.Duration) (bool, error) {
 	if refused != "" {
 		return false, d.corruptf("%s", refused)
 	}
-	if d.fed && pts < d.lastPTS {
-		d.resetLocked()
-	}
-	d.fed, d.lastPTS = true, pts
-
-	if d.needIDR && !IsRandomAccess(d.codec, nalus) {
-		d.skipped.Add(1)
+	if !d.in.admit(nalus, pts) {
 		return false, nil
 	}
 
@@ -117,7 +109,7 @@ func (d *Decoder) Decode(nalus [][]byte, pts time.Duration) (bool, error) {
 		}
 		return false, d.corruptf("%s", d.errorText(ret))
 	}
-	d.needIDR = false
+	d.in.took()
 	if got == 0 {
 		return false, nil
 	}
@@ -133,7 +125,7 @@ const averrorENOMEM = -C.int(C.ENOMEM)
 func (d *Decoder) corruptf(format string, args ...any) error {
 	d.corrupt.Add(1)
 	if d.c != nil {
-		d.resetLocked()
+		d.in.restart()
 	}
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
@@ -146,14 +138,9 @@ func (d *Decoder) Reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.c != nil {
-		d.resetLocked()
+		d.in.restart()
 	}
-	d.fed = false
-}
-
-func (d *Decoder) resetLocked() {
-	C.bkdec_flush(d.c)
-	d.needIDR = true
+	d.in.fed = false
 }
 
 // Picture reports the size and PTS of the last decoded picture; ok is false
@@ -263,7 +250,7 @@ func (d *Decoder) recycleLocked(b []byte) {
 // Stats returns the decoder's counters. It does not wait for a running
 // Decode.
 func (d *Decoder) Stats() Stats {
-	return Stats{Decoded: d.decoded.Load(), Corrupt: d.corrupt.Load(), Skipped: d.skipped.Load()}
+	return Stats{Decoded: d.decoded.Load(), Corrupt: d.corrupt.Load(), Skipped: d.in.skipped.Load()}
 }
 
 // Close frees the decoder's codec context, pictures, scaler and buffers. It

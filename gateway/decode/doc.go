@@ -27,6 +27,6 @@
 //
 // Cross builds for linux/arm64 and linux/arm/v7 use Debian's cross compilers
 // and multiarch FFmpeg packages: see scripts/deps.sh and scripts/cross.sh.
-// cmd/bk-decodecheck is a tiny program that decodes a clip, used to check
-// such a build under qemu.
+// gateway/cmd/bk-decodecheck is a tiny program that decodes a clip, used to
+// check such a build under qemu.
 package decode

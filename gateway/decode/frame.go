@@ -2,6 +2,7 @@ package decode
 
 import (
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -154,4 +155,44 @@ func IsRandomAccess(codec Codec, nalus [][]byte) bool {
 		}
 	}
 	return false
+}
+
+// gate is the input side that Decoder and Transcoder share. A unit must
+// fit (annexBSize, checked by the owner before its lock); a PTS that goes
+// backwards is a new camera session, so the owner's codec is flushed; and
+// after a flush or at the start units are skipped, and counted, until a
+// random-access one. Its methods run under the owner's lock.
+type gate struct {
+	codec   Codec
+	flush   func() // the owner's codec flush
+	needIDR bool   // skip units until a random-access one
+	fed     bool   // a unit was fed since the start or Reset
+	lastPTS time.Duration
+	skipped atomic.Uint64
+}
+
+func (g *gate) init(codec Codec, flush func()) {
+	g.codec, g.flush, g.needIDR = codec, flush, true
+}
+
+// admit reports whether the unit goes to the codec; a false one is skipped.
+func (g *gate) admit(nalus [][]byte, pts time.Duration) bool {
+	if g.fed && pts < g.lastPTS {
+		g.restart()
+	}
+	g.fed, g.lastPTS = true, pts
+	if g.needIDR && !IsRandomAccess(g.codec, nalus) {
+		g.skipped.Add(1)
+		return false
+	}
+	return true
+}
+
+// took records that the codec accepted a unit: the reference is there.
+func (g *gate) took() { g.needIDR = false }
+
+// restart flushes the codec: decoding starts again at a random-access unit.
+func (g *gate) restart() {
+	g.flush()
+	g.needIDR = true
 }

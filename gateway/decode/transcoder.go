@@ -42,16 +42,14 @@ type Transcoder struct {
 	mu       sync.Mutex
 	c        *C.bktrans // nil after Close
 	cleanup  runtime.Cleanup
-	needIDR  bool          // skip units until an IDR
-	lastPTS  time.Duration // PTS of the last unit fed
-	fed      bool          // a unit was fed
-	pictures int64         // pictures sent to the encoder: their PTS
+	in       gate
+	pictures int64 // pictures sent to the encoder: their PTS
 	queue    ptsQueue
 	params   paramSets
 	errorBuf [128]C.char
 
-	forceKey                                          atomic.Bool
-	in, skipped, decoded, encoded, keyframes, corrupt atomic.Uint64
+	forceKey                                    atomic.Bool
+	units, decoded, encoded, keyframes, corrupt atomic.Uint64
 }
 
 // NewTranscoder returns a transcoder from codec (CodecH265, or CodecH264 to
@@ -89,7 +87,8 @@ func NewTranscoder(from Codec, o TranscodeOptions) (*Transcoder, error) {
 		C.bktrans_close(c)
 		return nil, fmt.Errorf("%w: %s does not open: %s", ErrNoEncoder, name, averror(ret))
 	}
-	t := &Transcoder{from: from, opts: o, encoder: name, c: c, needIDR: true}
+	t := &Transcoder{from: from, opts: o, encoder: name, c: c}
+	t.in.init(from, func() { C.bktrans_flush(t.c) })
 	t.cleanup = runtime.AddCleanup(t, func(c *C.bktrans) { C.bktrans_close(c) }, c)
 	return t, nil
 }
@@ -116,7 +115,7 @@ func (t *Transcoder) Encoder() string { return t.encoder }
 //
 // Transcode does not keep nalus: they may be shared and are only read.
 func (t *Transcoder) Transcode(nalus [][]byte, pts time.Duration) ([]EncodedUnit, error) {
-	t.in.Add(1)
+	t.units.Add(1)
 	n, refused := annexBSize(nalus)
 
 	t.mu.Lock()
@@ -127,13 +126,7 @@ func (t *Transcoder) Transcode(nalus [][]byte, pts time.Duration) ([]EncodedUnit
 	if refused != "" {
 		return nil, t.corruptf("%s", refused)
 	}
-	if t.fed && pts < t.lastPTS {
-		t.resetLocked()
-	}
-	t.fed, t.lastPTS = true, pts
-
-	if t.needIDR && !IsRandomAccess(t.from, nalus) {
-		t.skipped.Add(1)
+	if !t.in.admit(nalus, pts) {
 		return nil, nil
 	}
 
@@ -145,7 +138,7 @@ func (t *Transcoder) Transcode(nalus [][]byte, pts time.Duration) ([]EncodedUnit
 	if ret := C.bktrans_decode(t.c, C.size_t(n), C.int64_t(pts)); ret < 0 {
 		return nil, t.failf("decode", ret)
 	}
-	t.needIDR = false
+	t.in.took()
 
 	var out []EncodedUnit
 	for {
@@ -198,7 +191,7 @@ func (t *Transcoder) drainLocked(out []EncodedUnit) ([]EncodedUnit, C.int) {
 		}
 		pts, ok := t.queue.pop(int64(num))
 		if !ok {
-			pts = t.lastPTS
+			pts = t.in.lastPTS
 		}
 		u := t.params.unit(C.GoBytes(unsafe.Pointer(data), size), pts)
 		if len(u.NALUs) == 0 {
@@ -227,14 +220,9 @@ func (t *Transcoder) failf(what string, ret C.int) error {
 func (t *Transcoder) corruptf(format string, args ...any) error {
 	t.corrupt.Add(1)
 	if t.c != nil {
-		t.resetLocked()
+		t.in.restart()
 	}
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
-}
-
-func (t *Transcoder) resetLocked() {
-	C.bktrans_flush(t.c)
-	t.needIDR = true
 }
 
 // ForceKeyframe makes the next unit out an IDR (with SPS and PPS): call it
@@ -246,8 +234,8 @@ func (t *Transcoder) ForceKeyframe() { t.forceKey.Store(true) }
 // Transcode.
 func (t *Transcoder) Stats() TranscodeStats {
 	return TranscodeStats{
-		In:        t.in.Load(),
-		Skipped:   t.skipped.Load(),
+		In:        t.units.Load(),
+		Skipped:   t.in.skipped.Load(),
 		Decoded:   t.decoded.Load(),
 		Encoded:   t.encoded.Load(),
 		Keyframes: t.keyframes.Load(),

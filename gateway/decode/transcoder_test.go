@@ -2,6 +2,9 @@
 
 package decode
 
+// Long file: the transcoder's cases (resize, keyframes, corrupt input, PTS,
+// H.265 in) each need real encoded clips.
+
 import (
 	"bytes"
 	"errors"

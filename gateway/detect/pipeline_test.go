@@ -14,6 +14,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/gateway/rules"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
@@ -82,17 +83,6 @@ func engine(t *testing.T, doc string) *rules.Engine {
 	return e
 }
 
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 const thingRules = "plugins: [{name: fake}]\nrules: [{type: intruder, label: thing, persistence: {hits: 2, window: 3}}]\n"
 
 // TestIDROnlyEpisodeWithSnapshot: IDR frames only are decoded and sent to
@@ -123,7 +113,7 @@ func TestIDROnlyEpisodeWithSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	waitUntil(t, 15*time.Second, "an episode", func() bool { mu.Lock(); defer mu.Unlock(); return len(eps) > 0 })
+	wait.For(t, 15*time.Second, "an episode", func() bool { mu.Lock(); defer mu.Unlock(); return len(eps) > 0 })
 	time.Sleep(1500 * time.Millisecond)
 	st := p.Stats()
 	frames := fake.calls()
@@ -176,7 +166,7 @@ func TestSampledFPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	waitUntil(t, 10*time.Second, "frames", func() bool { return len(fake.calls()) > 0 })
+	wait.For(t, 10*time.Second, "frames", func() bool { return len(fake.calls()) > 0 })
 	n0, t0 := len(fake.calls()), time.Now()
 	time.Sleep(3 * time.Second)
 	rate := float64(len(fake.calls())-n0) / time.Since(t0).Seconds()
@@ -217,7 +207,7 @@ func TestOffPostNotWhileBlind(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	waitUntil(t, 15*time.Second, "4 frames", func() bool { return len(seer.calls()) >= 4 })
+	wait.For(t, 15*time.Second, "4 frames", func() bool { return len(seer.calls()) >= 4 })
 	mu.Lock()
 	n := len(eps)
 	mu.Unlock()
@@ -225,7 +215,7 @@ func TestOffPostNotWhileBlind(t *testing.T) {
 		t.Fatalf("%d episodes while a plugin was down", n)
 	}
 	down.ready.Store(true)
-	waitUntil(t, 15*time.Second, "off_post once both answer", func() bool {
+	wait.For(t, 15*time.Second, "off_post once both answer", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
 		return len(eps) > 0 && eps[0].Transition.Type == "off_post"

@@ -21,7 +21,7 @@ func checkAnswer(answer string) (err error) {
 	}
 	var sd sdp.SessionDescription
 	if err := sd.UnmarshalString(answer); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadAnswer, err)
+		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
 	sessionDir := direction(sd.Attributes, "sendrecv")
 	for _, md := range sd.MediaDescriptions {

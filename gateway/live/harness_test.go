@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,16 +17,14 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
-
-	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/internal/rtc"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) {
@@ -122,41 +119,19 @@ func (f *fixture) close() {
 func (f *fixture) source(t testing.TB, path string) *camera.Source {
 	t.Helper()
 	src := f.get(t).sources[path]
-	eventually(t, 10*time.Second, "camera "+path+" GOP cache", func() bool { return len(src.GOP()) > 0 })
+	wait.For(t, 10*time.Second, "camera "+path+" GOP cache", func() bool { return len(src.GOP()) > 0 })
 	return src
-}
-
-// eventually polls cond every 10 ms for up to timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // receiverAPI is the pion API of the test's WHIP endpoint: loopback only,
 // pion's default codecs and interceptors (NACKs, reports), like a relay.
 func receiverAPI(t testing.TB) *webrtc.API {
 	t.Helper()
-	var se webrtc.SettingEngine
-	se.LoggerFactory = logging.Pion{Log: testLogger().With("side", "receiver")}
-	se.SetIncludeLoopbackCandidate(true)
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	me := &webrtc.MediaEngine{}
-	if err := me.RegisterDefaultCodecs(); err != nil {
+	api, err := rtc.BrowserAPI(testLogger().With("side", "receiver"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
-		t.Fatal(err)
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
+	return api
 }
 
 // whipServer is a WHIP endpoint on 127.0.0.1: it checks the bearer token,

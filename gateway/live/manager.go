@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
+
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // Defaults of the Manager settings.
@@ -209,7 +211,7 @@ func (m *Manager) publisher(s *session) *Publisher {
 	return &Publisher{
 		CameraID: a.CameraID, Session: a.Session, Token: a.Token, WHIPURL: a.WHIPURL,
 		Source: s.src, ICEServers: m.ICEServers, Loopback: m.Loopback, HTTPClient: m.HTTPClient,
-		Logger: m.Logger.With("component", "live"),
+		Logger: m.Logger,
 	}
 }
 
@@ -235,8 +237,8 @@ func (m *Manager) run(ctx context.Context, s *session, old *session) {
 		return
 	}
 
-	log := m.Logger.With("component", "live", "camera_id", s.args.CameraID, "session", s.args.Session)
-	backoff := republishBackoff
+	log := m.Logger.With("camera_id", s.args.CameraID, "session", s.args.Session)
+	retry := backoff.Backoff{Min: republishBackoff, Max: maxRepublishBackoff}
 	for attempt := 0; ; attempt++ {
 		select {
 		case <-s.ctx.Done():
@@ -247,7 +249,8 @@ func (m *Manager) run(ctx context.Context, s *session, old *session) {
 		cause := p.Err()
 		_ = p.Close()
 		if st := p.Stats(); !st.Connected.IsZero() && time.Since(st.Connected) >= stableAfter {
-			attempt, backoff = 0, republishBackoff
+			attempt = 0
+			retry.Reset()
 		}
 		if cause == nil || Permanent(cause) || attempt >= m.Republish {
 			if cause != nil {
@@ -255,14 +258,9 @@ func (m *Manager) run(ctx context.Context, s *session, old *session) {
 			}
 			return
 		}
-		t := time.NewTimer(backoff)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(s.ctx, retry.Next()) {
 			return
-		case <-t.C:
 		}
-		backoff = min(backoff*2, maxRepublishBackoff)
 		log.Info("republishing live session", "after", cause, "attempt", attempt+1)
 		p = m.publisher(s)
 		if err := p.Start(s.ctx); err != nil {

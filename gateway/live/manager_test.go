@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func newTestManager(t *testing.T) *Manager {
@@ -51,7 +53,7 @@ func TestManager(t *testing.T) {
 		t.Fatalf("Active = %v", got)
 	}
 	first := w.last()
-	eventually(t, 5*time.Second, "media of s1", func() bool { return len(first.packets()) > 0 })
+	wait.For(t, 5*time.Second, "media of s1", func() bool { return len(first.packets()) > 0 })
 
 	// a new session replaces the old one, whose resource is deleted
 	if err := m.Start(ctx, src, startArgs(w, "cam1", "s2")); err != nil {
@@ -61,11 +63,11 @@ func TestManager(t *testing.T) {
 	if second == first {
 		t.Fatal("no new WHIP session for s2")
 	}
-	eventually(t, 5*time.Second, "DELETE of s1's resource", func() bool {
+	wait.For(t, 5*time.Second, "DELETE of s1's resource", func() bool {
 		_, _, dels := w.counts()
 		return dels == 1
 	})
-	eventually(t, 5*time.Second, "media of s2", func() bool { return len(second.packets()) > 0 })
+	wait.For(t, 5*time.Second, "media of s2", func() bool { return len(second.packets()) > 0 })
 	if got := m.Active(); !slices.Equal(got, []string{"cam1"}) {
 		t.Fatalf("Active = %v", got)
 	}
@@ -122,15 +124,15 @@ func TestManagerRepublish(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := w.last()
-	eventually(t, 5*time.Second, "media", func() bool { return len(first.packets()) > 0 })
+	wait.For(t, 5*time.Second, "media", func() bool { return len(first.packets()) > 0 })
 	_ = first.pc.Close() // the relay drops the upstream
 
-	eventually(t, 5*time.Second, "a second WHIP session", func() bool {
+	wait.For(t, 5*time.Second, "a second WHIP session", func() bool {
 		_, sessions, _ := w.counts()
 		return sessions == 2
 	})
 	second := w.last()
-	eventually(t, 5*time.Second, "media on the second session", func() bool { return len(second.packets()) > 0 })
+	wait.For(t, 5*time.Second, "media on the second session", func() bool { return len(second.packets()) > 0 })
 	us := units(t, second.packets())
 	if len(us) > 0 && !us[0].key() {
 		t.Errorf("the republished session does not start with a keyframe: %v", naluTypes(us[0]))
@@ -145,7 +147,7 @@ func TestManagerRepublish(t *testing.T) {
 	w.mu.Unlock()
 	posts0, _, _ := w.counts()
 	_ = second.pc.Close()
-	eventually(t, 5*time.Second, "the session to end", func() bool { return len(m.Active()) == 0 })
+	wait.For(t, 5*time.Second, "the session to end", func() bool { return len(m.Active()) == 0 })
 	time.Sleep(700 * time.Millisecond)
 	if posts, _, _ := w.counts(); posts != posts0+1 {
 		t.Errorf("%d POSTs after the refusal, want exactly 1", posts-posts0)

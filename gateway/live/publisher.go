@@ -1,5 +1,8 @@
 package live
 
+// Long file: one WHIP session's lifecycle (negotiate, pace, reconnect) shares
+// its state; SDP and WHIP helpers are in files of their own.
+
 import (
 	"context"
 	"errors"
@@ -415,7 +418,7 @@ func setAnswer(pc *webrtc.PeerConnection, answer string) (err error) {
 		}
 	}()
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
-		return fmt.Errorf("%w: %v", ErrBadAnswer, err)
+		return fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
 	return nil
 }
@@ -587,7 +590,7 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 			if tr == nil {
 				var err error
 				if tr, err = decode.NewTranscoder(decode.CodecH265, decode.LiveTranscodeOptions(transcodeFPS)); err != nil {
-					return fmt.Errorf("camera %s: %w: %v", p.CameraID, ErrH265Unsupported, err)
+					return fmt.Errorf("camera %s: %w: %w", p.CameraID, ErrH265Unsupported, err)
 				}
 				p.log.Info("transcoding H.265 to H.264 for live view", "encoder", tr.Encoder())
 			}

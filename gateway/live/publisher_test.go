@@ -12,6 +12,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/gateway/decode"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 const testToken = "secret-token"
@@ -36,7 +37,7 @@ func publish(t *testing.T, w *whipServer, cameraID string, src Source) *Publishe
 func waitUnits(t *testing.T, w *whipServer, n int, timeout time.Duration) []unit {
 	t.Helper()
 	var us []unit
-	eventually(t, timeout, "received access units", func() bool {
+	wait.For(t, timeout, "received access units", func() bool {
 		s := w.last()
 		if s == nil {
 			return false
@@ -163,7 +164,7 @@ func TestCameraFlap(t *testing.T) {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
-	eventually(t, 5*time.Second, "camera offline", func() bool { return len(src.GOP()) == 0 })
+	wait.For(t, 5*time.Second, "camera offline", func() bool { return len(src.GOP()) == 0 })
 	time.Sleep(700 * time.Millisecond)
 	if err := sim.StartPath(camFlap); err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestCameraFlap(t *testing.T) {
 
 	// a keyframe from the new camera session, and a few units after it
 	var us []unit
-	eventually(t, 8*time.Second, "units after the camera returned", func() bool {
+	wait.For(t, 8*time.Second, "units after the camera returned", func() bool {
 		us = units(t, w.last().packets())
 		n := 0
 		for _, u := range us {

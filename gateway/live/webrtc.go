@@ -3,14 +3,10 @@ package live
 import (
 	"fmt"
 	"log/slog"
-	"net"
-	"time"
 
-	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/internal/rtc"
 )
 
 // videoCodec is the one format offered: H.264, packetization-mode=1,
@@ -19,12 +15,10 @@ import (
 // streams of cameras under it in practice; the level is not enforced.
 var videoCodec = webrtc.RTPCodecParameters{
 	RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType:    webrtc.MimeTypeH264,
-		ClockRate:   clockRate,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-		RTCPFeedback: []webrtc.RTCPFeedback{
-			{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"},
-		},
+		MimeType:     webrtc.MimeTypeH264,
+		ClockRate:    clockRate,
+		SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+		RTCPFeedback: rtc.VideoFeedback(),
 	},
 	PayloadType: 96,
 }
@@ -36,24 +30,10 @@ func newAPI(loopback bool, log *slog.Logger) (*webrtc.API, error) {
 	if err := me.RegisterCodec(videoCodec, webrtc.RTPCodecTypeVideo); err != nil {
 		return nil, fmt.Errorf("register H.264: %w", err)
 	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.ConfigureNack(me, ir); err != nil {
-		return nil, fmt.Errorf("configure NACK: %w", err)
+	ir, err := rtc.NackAndReports(me)
+	if err != nil {
+		return nil, err
 	}
-	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("configure RTCP reports: %w", err)
-	}
-	var se webrtc.SettingEngine
-	se.LoggerFactory = logging.Pion{Log: log}
-	// The relay never sends .local candidates, and mDNS would open a
-	// multicast socket per session.
-	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
-	se.SetICETimeouts(5*time.Second, 10*time.Second, 2*time.Second)
-	if loopback {
-		se.SetIncludeLoopbackCandidate(true)
-		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
-	}
-	return webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me),
+	return webrtc.NewAPI(webrtc.WithSettingEngine(rtc.Settings(log, loopback)), webrtc.WithMediaEngine(me),
 		webrtc.WithInterceptorRegistry(ir)), nil
 }

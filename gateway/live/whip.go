@@ -62,7 +62,7 @@ func postOffer(ctx context.Context, hc *http.Client, endpoint *url.URL, token, o
 	if loc := resp.Header.Get("Location"); loc != "" {
 		u, err := endpoint.Parse(loc)
 		if err != nil {
-			return "", nil, fmt.Errorf("%w: Location %q: %v", ErrBadAnswer, loc, err)
+			return "", nil, fmt.Errorf("%w: Location %q: %w", ErrBadAnswer, loc, err)
 		}
 		resource = u
 	}

@@ -30,6 +30,9 @@
 // the defaults of a rule depend on its type (see RuleDefaults).
 package rules
 
+// Long file: every rule type's settings, defaults and validation in one
+// table, so that a new type is added in one place.
+
 import (
 	"bytes"
 	"errors"

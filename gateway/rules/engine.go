@@ -1,5 +1,8 @@
 package rules
 
+// Long file: the engine's per-camera state machine (tracks, persistence,
+// cooldown, episodes) is one piece of state that every method touches.
+
 import (
 	"cmp"
 	"crypto/rand"

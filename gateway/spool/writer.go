@@ -1,5 +1,8 @@
 package spool
 
+// Long file: the group-commit writer, its quotas and its drop order share one
+// goroutine's state.
+
 import (
 	"context"
 	"errors"

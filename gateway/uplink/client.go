@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // Client is the gateway's MQTT uplink. Set the fields, then call Start; the
@@ -82,8 +82,8 @@ type Client struct {
 	// config/reported with its outcome. Called from one goroutine, once per
 	// version that succeeds. Nil reports every new version failed.
 	OnConfig func(ctx context.Context, d wire.ConfigDesired) error
-	// Logger receives the uplink's logs (with component=uplink added) and
-	// paho's. Default: discard.
+	// Logger receives the uplink's logs and paho's (with lib=paho); its
+	// owner names the component. Default: discard.
 	Logger *slog.Logger
 
 	log    *slog.Logger
@@ -184,7 +184,7 @@ func (c *Client) setup(ctx context.Context) error {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.log = c.Logger.With("component", "uplink")
+	c.log = c.Logger
 	pahoLog.Store(c.log.With("lib", "paho"))
 
 	id := c.GatewayID
@@ -282,7 +282,8 @@ func (c *Client) Stats() Stats {
 // run is the connection loop: connect, serve until the connection drops,
 // back off, again, until ctx ends.
 func (c *Client) run(ctx context.Context) {
-	backoff := c.RetryMin
+	// Full jitter on the upper half: each wait in [d/2, d].
+	retry := backoff.Backoff{Min: c.RetryMin, Max: c.RetryMax, Jitter: 0.5}
 	failures := 0
 	for {
 		began := time.Now()
@@ -293,9 +294,9 @@ func (c *Client) run(ctx context.Context) {
 		if up {
 			failures = 0
 			if time.Since(began) >= c.RetryMax {
-				backoff = c.RetryMin // a connection that held resets the backoff
+				retry.Reset() // a connection that held
 			}
-			c.log.Warn("connection lost", "err", err, "retry_in", backoff)
+			c.log.Warn("connection lost", "err", err, "retry_in", retry.Peek())
 		} else {
 			failures++
 			c.stats.connectFailures.Add(1)
@@ -303,17 +304,10 @@ func (c *Client) run(ctx context.Context) {
 			if failures == 1 || failures%10 == 0 {
 				lvl = slog.LevelWarn
 			}
-			c.log.Log(ctx, lvl, "connect failed", "broker", c.BrokerURL, "attempt", failures, "err", err, "retry_in", backoff)
+			c.log.Log(ctx, lvl, "connect failed", "broker", c.BrokerURL, "attempt", failures, "err", err, "retry_in", retry.Peek())
 		}
-		// Full jitter on the upper half: [backoff/2, backoff).
-		wait := backoff/2 + rand.N(backoff/2+1)
-		backoff = min(2*backoff, c.RetryMax)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !backoff.Sleep(ctx, retry.Next()) {
 			return
-		case <-t.C:
 		}
 	}
 }

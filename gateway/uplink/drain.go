@@ -14,6 +14,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // readBatch is the most records read from the outbox at once.
@@ -74,7 +75,7 @@ func (c *Client) drain(ctx context.Context, cl mqtt.Client, b boundary) {
 			recs, err := c.Outbox.Read(cursor, n)
 			if err != nil {
 				c.log.Error("read outbox", "err", err)
-				if !sleepCtx(ctx, time.Second) {
+				if !backoff.Sleep(ctx, time.Second) {
 					return
 				}
 				continue
@@ -176,7 +177,7 @@ func (c *Client) encode(r *Record, hist bool) ([]message, error) {
 	case wire.KindEvent:
 		var ev wire.Event
 		if err := json.Unmarshal(r.Payload, &ev); err != nil {
-			return nil, fmt.Errorf("%w: event: %v", errUnsendable, err)
+			return nil, fmt.Errorf("%w: event: %w", errUnsendable, err)
 		}
 		if !wire.ValidID(ev.EventID) {
 			return nil, fmt.Errorf("%w: event_id %q invalid", errUnsendable, ev.EventID)
@@ -199,13 +200,13 @@ func (c *Client) encode(r *Record, hist bool) ([]message, error) {
 		}
 		b, err := wire.Marshal(ev)
 		if err != nil {
-			return nil, fmt.Errorf("%w: encode event: %v", errUnsendable, err)
+			return nil, fmt.Errorf("%w: encode event: %w", errUnsendable, err)
 		}
 		return append(msgs, message{c.topics.event, b}), nil
 	case wire.KindCameraStatus:
 		var cs wire.CameraStatus
 		if err := json.Unmarshal(r.Payload, &cs); err != nil {
-			return nil, fmt.Errorf("%w: camera-status: %v", errUnsendable, err)
+			return nil, fmt.Errorf("%w: camera-status: %w", errUnsendable, err)
 		}
 		if cs.V == 0 {
 			cs.V = wire.Version
@@ -213,7 +214,7 @@ func (c *Client) encode(r *Record, hist bool) ([]message, error) {
 		cs.Seq, cs.Historical, cs.Epoch = r.Seq, hist, c.epoch()
 		b, err := wire.Marshal(cs)
 		if err != nil {
-			return nil, fmt.Errorf("%w: encode camera-status: %v", errUnsendable, err)
+			return nil, fmt.Errorf("%w: encode camera-status: %w", errUnsendable, err)
 		}
 		return []message{{c.topics.cameraStatus, b}}, nil
 	}
@@ -387,15 +388,4 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

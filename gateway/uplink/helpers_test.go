@@ -441,23 +441,6 @@ func (f *fleet) checkNoBad(t testing.TB) {
 
 // ---- helpers ----
 
-// debugState, when set, describes the test's state on a timeout.
-var debugState atomic.Pointer[func() string]
-
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if dbg := debugState.Load(); dbg != nil {
-				t.Logf("state: %s", (*dbg)())
-			}
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // newClient returns a Client on b with short timers for tests.
 func newClient(b *broker, o Outbox, gw string) *Client {
 	return &Client{

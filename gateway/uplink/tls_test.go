@@ -11,6 +11,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/brightkitchen/brightkitchen/internal/testpki"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // TestTLS: the uplink reaches a broker that serves TLS with a certificate
@@ -59,10 +60,10 @@ func TestTLS(t *testing.T) {
 			}
 			defer c.Close()
 			if tc.ok {
-				waitFor(t, 10*time.Second, "connected over TLS", c.Connected)
+				wait.For(t, 10*time.Second, "connected over TLS", c.Connected)
 				return
 			}
-			waitFor(t, 10*time.Second, "two failed attempts", func() bool { return c.Stats().ConnectFailures >= 2 })
+			wait.For(t, 10*time.Second, "two failed attempts", func() bool { return c.Stats().ConnectFailures >= 2 })
 			if st := c.Stats(); st.Connects != 0 || c.Connected() {
 				t.Fatalf("connected: %+v", st)
 			}

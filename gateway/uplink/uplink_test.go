@@ -1,5 +1,8 @@
 package uplink
 
+// Long file: the uplink's protocol cases against a real broker: sessions,
+// acks, commands, config.
+
 import (
 	"context"
 	"crypto/sha256"
@@ -14,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -23,7 +27,7 @@ func startClient(t testing.TB, c *Client) {
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "connected", c.Connected)
+	wait.For(t, 10*time.Second, "connected", c.Connected)
 }
 
 // 5,000 records drain in seq order, each delivered once, the fleet acks
@@ -45,7 +49,7 @@ func TestDrainInOrder(t *testing.T) {
 	defer c.Close()
 	after := o.appendEvents(t, n-n/2)
 
-	waitFor(t, 60*time.Second, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(t, 60*time.Second, "outbox empty", func() bool { return o.len() == 0 })
 	elapsed := time.Since(began)
 	t.Logf("drained %d records in %v: %.0f records/s (acks applied in %d deletes)",
 		n, elapsed, n/elapsed.Seconds(), o.deletes.Load())
@@ -102,7 +106,7 @@ func TestNoDeleteWithoutAck(t *testing.T) {
 	startClient(t, c)
 	defer c.Close()
 
-	waitFor(t, 10*time.Second, "first 10 sent twice", func() bool {
+	wait.For(t, 10*time.Second, "first 10 sent twice", func() bool {
 		for _, s := range seqs[:10] {
 			if f.seen(s) < 2 {
 				return false
@@ -131,7 +135,7 @@ func TestNoDeleteWithoutAck(t *testing.T) {
 	})
 
 	f.ack.Store(true)
-	waitFor(t, 10*time.Second, "outbox empty once acked", func() bool { return o.len() == 0 })
+	wait.For(t, 10*time.Second, "outbox empty once acked", func() bool { return o.len() == 0 })
 	f.checkNoBad(t)
 }
 
@@ -147,10 +151,10 @@ func TestAckUpto(t *testing.T) {
 	c := newClient(b, o, "gw-1")
 	startClient(t, c)
 	defer c.Close()
-	waitFor(t, 10*time.Second, "all sent", func() bool { return f.seen(seqs[19]) > 0 })
+	wait.For(t, 10*time.Second, "all sent", func() bool { return f.seen(seqs[19]) > 0 })
 	f.sendJSON(wire.KindAck, false, wire.Ack{V: wire.Version, Upto: seqs[14]})
-	waitFor(t, 10*time.Second, "15 deleted", func() bool { return o.len() == 5 })
-	waitFor(t, 10*time.Second, "5 in flight", func() bool { return c.Stats().Inflight == 5 })
+	wait.For(t, 10*time.Second, "15 deleted", func() bool { return o.len() == 5 })
+	wait.For(t, 10*time.Second, "5 in flight", func() bool { return c.Stats().Inflight == 5 })
 }
 
 // Killing the gateway's TCP connection at the broker publishes its Will
@@ -166,13 +170,13 @@ func TestLastWill(t *testing.T) {
 	startClient(t, c)
 	defer c.Close()
 	s1 := c.Session()
-	waitFor(t, 5*time.Second, "online state", func() bool { return f.hasState(true, s1) })
+	wait.For(t, 5*time.Second, "online state", func() bool { return f.hasState(true, s1) })
 
 	b.kill(t, c.ClientID)
-	waitFor(t, 5*time.Second, "the Will", func() bool { return f.hasState(false, s1) })
-	waitFor(t, 10*time.Second, "reconnect", func() bool { return c.Session() > s1 && c.Connected() })
+	wait.For(t, 5*time.Second, "the Will", func() bool { return f.hasState(false, s1) })
+	wait.For(t, 10*time.Second, "reconnect", func() bool { return c.Session() > s1 && c.Connected() })
 	s2 := c.Session()
-	waitFor(t, 5*time.Second, "online with the new session", func() bool { return f.hasState(true, s2) })
+	wait.For(t, 5*time.Second, "online with the new session", func() bool { return f.hasState(true, s2) })
 
 	// A newcomer sees the retained state of the new session.
 	got := retainedState(t, b, "gw-1")
@@ -225,7 +229,7 @@ func TestBrokerRestart(t *testing.T) {
 	s1 := c.Session()
 	seqs := o.appendEvents(t, n) // after connect: not historical
 
-	waitFor(t, 20*time.Second, "a third delivered", func() bool {
+	wait.For(t, 20*time.Second, "a third delivered", func() bool {
 		var k int
 		f.with(func(f *fleet) { k = len(f.count) })
 		return k >= n/3
@@ -233,15 +237,15 @@ func TestBrokerRestart(t *testing.T) {
 	b.stop()
 	time.Sleep(200 * time.Millisecond) // let the fleet take in what it had
 	f.phase.Store(1)
-	waitFor(t, 5*time.Second, "disconnected", func() bool { return !c.Connected() })
+	wait.For(t, 5*time.Second, "disconnected", func() bool { return !c.Connected() })
 	remaining := o.len()
 	b = startBroker(t, addr)
 	t.Cleanup(b.close) // after the client and the fleet
 
-	waitFor(t, 20*time.Second, "reconnected", func() bool { return c.Connected() && c.Session() > s1 })
+	wait.For(t, 20*time.Second, "reconnected", func() bool { return c.Connected() && c.Session() > s1 })
 	s2 := c.Session()
-	waitFor(t, 30*time.Second, "outbox empty", func() bool { return o.len() == 0 })
-	waitFor(t, 5*time.Second, "online state of the new session", func() bool { return f.hasState(true, s2) })
+	wait.For(t, 30*time.Second, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(t, 5*time.Second, "online state of the new session", func() bool { return f.hasState(true, s2) })
 
 	var replayed int
 	f.with(func(f *fleet) {
@@ -281,7 +285,7 @@ func TestReplayRate(t *testing.T) {
 	began := time.Now()
 	startClient(t, c)
 	defer c.Close()
-	waitFor(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
 	if d := time.Since(began); d < 190*time.Millisecond {
 		t.Fatalf("300 records at 1000/s took only %v", d)
 	}
@@ -338,38 +342,38 @@ func TestCommands(t *testing.T) {
 
 	// Run once, ack received, running, ok.
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c1", Name: wire.CmdPing, ExpiresAt: future})
-	waitFor(t, 5*time.Second, "c1 ok", func() bool { return last("c1").Status == wire.CmdOK })
+	wait.For(t, 5*time.Second, "c1 ok", func() bool { return last("c1").Status == wire.CmdOK })
 	if a := acksOf("c1"); len(a) != 3 || a[0].Status != wire.CmdReceived || a[1].Status != wire.CmdRunning || a[2].Detail != "pong" {
 		t.Fatalf("c1 acks %+v", a)
 	}
 	// The same id again: answered from memory, not run.
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c1", Name: wire.CmdPing, ExpiresAt: future})
-	waitFor(t, 5*time.Second, "c1 answered again", func() bool { return len(acksOf("c1")) == 4 })
+	wait.For(t, 5*time.Second, "c1 answered again", func() bool { return len(acksOf("c1")) == 4 })
 	if a := last("c1"); a.Status != wire.CmdOK || a.Detail != "pong" {
 		t.Fatalf("repeat answered %+v", a)
 	}
 
 	// Repeated while still running: answered with its current status.
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c2", Name: "slow"})
-	waitFor(t, 5*time.Second, "c2 running", func() bool { return last("c2").Status == wire.CmdRunning })
+	wait.For(t, 5*time.Second, "c2 running", func() bool { return last("c2").Status == wire.CmdRunning })
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c2", Name: "slow"})
-	waitFor(t, 5*time.Second, "c2 answered again", func() bool { return len(acksOf("c2")) == 3 })
+	wait.For(t, 5*time.Second, "c2 answered again", func() bool { return len(acksOf("c2")) == 3 })
 	if a := last("c2"); a.Status != wire.CmdRunning {
 		t.Fatalf("repeat while running answered %+v", a)
 	}
 	close(release)
-	waitFor(t, 5*time.Second, "c2 ok", func() bool { return last("c2").Status == wire.CmdOK })
+	wait.For(t, 5*time.Second, "c2 ok", func() bool { return last("c2").Status == wire.CmdOK })
 
 	// A failure carries its error as detail.
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c3", Name: "boom"})
-	waitFor(t, 5*time.Second, "c3 failed", func() bool { return last("c3").Status == wire.CmdFailed })
+	wait.For(t, 5*time.Second, "c3 failed", func() bool { return last("c3").Status == wire.CmdFailed })
 	if a := last("c3"); a.Detail != "no such camera" {
 		t.Fatalf("c3 %+v", a)
 	}
 
 	// Expired: failed "expired", never run.
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "c4", Name: wire.CmdPing, ExpiresAt: time.Now().Add(-time.Minute)})
-	waitFor(t, 5*time.Second, "c4 failed", func() bool { return last("c4").Status == wire.CmdFailed })
+	wait.For(t, 5*time.Second, "c4 failed", func() bool { return last("c4").Status == wire.CmdFailed })
 	if a := acksOf("c4"); len(a) != 1 || a[0].Detail != "expired" {
 		t.Fatalf("c4 acks %+v", a)
 	}
@@ -378,7 +382,7 @@ func TestCommands(t *testing.T) {
 	f.send(wire.KindCmd, false, []byte(`{"v":1,"name":"ping"}`))
 	f.send(wire.KindCmd, false, []byte(`not json`))
 	f.send(wire.KindAck, false, []byte(`{"v":1}`))
-	waitFor(t, 5*time.Second, "malformed counted", func() bool { return c.Stats().Malformed == 3 })
+	wait.For(t, 5*time.Second, "malformed counted", func() bool { return c.Stats().Malformed == 3 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -418,8 +422,11 @@ func TestConfigDesired(t *testing.T) {
 		f.with(func(f *fleet) { s = fmt.Sprintf("reported %+v states %+v", f.reported, f.states) })
 		return fmt.Sprintf("%s stats %+v", s, c.Stats())
 	}
-	debugState.Store(&dbg)
-	defer debugState.Store(nil)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("state: %s", dbg())
+		}
+	})
 	startClient(t, c)
 	defer c.Close()
 
@@ -434,7 +441,7 @@ func TestConfigDesired(t *testing.T) {
 	last := func(v int64, n int) wire.ConfigReported {
 		t.Helper()
 		var r []wire.ConfigReported
-		waitFor(t, 5*time.Second, fmt.Sprintf("v%d reported", v), func() bool {
+		wait.For(t, 5*time.Second, fmt.Sprintf("v%d reported", v), func() bool {
 			r = reports()
 			return len(r) > n && r[len(r)-1].Version == v
 		})
@@ -466,7 +473,7 @@ func TestConfigDesired(t *testing.T) {
 	}
 	// Malformed: counted.
 	f.send(wire.KindConfigDesired, false, []byte(`{"v":1,"version":5,"config":[1]}`))
-	waitFor(t, 5*time.Second, "malformed counted", func() bool { return c.Stats().Malformed == 1 })
+	wait.For(t, 5*time.Second, "malformed counted", func() bool { return c.Stats().Malformed == 1 })
 
 	mu.Lock()
 	defer mu.Unlock()
@@ -503,8 +510,8 @@ func TestSnapshotsAndKinds(t *testing.T) {
 	}
 	startClient(t, c)
 	defer c.Close()
-	waitFor(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
-	waitFor(t, 5*time.Second, "heartbeats", func() bool {
+	wait.For(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(t, 5*time.Second, "heartbeats", func() bool {
 		var n int
 		f.with(func(f *fleet) { n = len(f.heartbeats) })
 		return n >= 3
@@ -553,10 +560,10 @@ func TestFirstConnectRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	waitFor(t, 5*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectFailures > 0 })
+	wait.For(t, 5*time.Second, "a failed attempt", func() bool { return c.Stats().ConnectFailures > 0 })
 	b = startBroker(t, addr)
 	t.Cleanup(b.close) // after the client
-	waitFor(t, 10*time.Second, "connected", c.Connected)
+	wait.For(t, 10*time.Second, "connected", c.Connected)
 }
 
 // Close says offline with the session, disconnects, and leaves nothing
@@ -573,7 +580,7 @@ func TestCloseNoLeak(t *testing.T) {
 	}
 	startClient(t, c)
 	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "hang", Name: "slow"})
-	waitFor(t, 5*time.Second, "command running", func() bool { return c.Stats().Commands == 1 })
+	wait.For(t, 5*time.Second, "command running", func() bool { return c.Stats().Commands == 1 })
 	s := c.Session()
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -581,7 +588,7 @@ func TestCloseNoLeak(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "offline state", func() bool { return f.hasState(false, s) })
+	wait.For(t, 5*time.Second, "offline state", func() bool { return f.hasState(false, s) })
 	if got := retainedState(t, b, "gw-1"); got.Online || got.Session != s {
 		t.Fatalf("retained state after Close %+v", got)
 	}
@@ -648,7 +655,7 @@ func BenchmarkDrain(b *testing.B) {
 	for range b.N {
 		o.append(wire.KindEvent, payload, nil, false)
 	}
-	waitFor(b, 5*time.Minute, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(b, 5*time.Minute, "outbox empty", func() bool { return o.len() == 0 })
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/time.Since(began).Seconds(), "records/s")
 }
@@ -669,7 +676,7 @@ func TestHistoricalByTime(t *testing.T) {
 	defer c.Close()
 	time.Sleep(10 * time.Millisecond)
 	fresh := o.appendEvents(t, 5)
-	waitFor(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
+	wait.For(t, 10*time.Second, "outbox empty", func() bool { return o.len() == 0 })
 	f.with(func(f *fleet) {
 		for _, s := range old {
 			if !f.events[s].Historical {

@@ -13,6 +13,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
 // Supervisor keeps one plugin process running for the gateway: it launches
@@ -311,7 +313,7 @@ func (s *Supervisor) setState(f func()) {
 
 func (s *Supervisor) run(ctx context.Context) {
 	defer close(s.done)
-	backoff := s.BackoffMin
+	retry := backoff.Backoff{Min: s.BackoffMin, Max: s.BackoffMax}
 	for ctx.Err() == nil {
 		started := time.Now()
 		reason, relaunch := s.serve(ctx)
@@ -320,11 +322,11 @@ func (s *Supervisor) run(ctx context.Context) {
 		}
 		if relaunch {
 			s.relaunched()
-			backoff = s.BackoffMin
+			retry.Reset()
 			continue
 		}
 		if time.Since(started) > 2*s.Window/time.Duration(s.MaxRestarts) {
-			backoff = s.BackoffMin // it ran well for a while
+			retry.Reset() // it ran well for a while
 		}
 		now := time.Now()
 		quarantine := false
@@ -338,13 +340,13 @@ func (s *Supervisor) run(ctx context.Context) {
 			quarantine = len(s.failures) >= s.MaxRestarts
 			s.quarantined = quarantine
 		})
-		wait := backoff
+		var wait time.Duration
 		if quarantine {
 			s.Logger.Error("plugin quarantined", "plugin", s.Name, "failures", s.MaxRestarts, "window", s.Window, "err", reason)
 			wait = s.QuarantineFor
 		} else {
-			s.Logger.Warn("plugin failed; relaunching", "plugin", s.Name, "err", reason, "backoff", backoff)
-			backoff = min(2*backoff, s.BackoffMax)
+			wait = retry.Next()
+			s.Logger.Warn("plugin failed; relaunching", "plugin", s.Name, "err", reason, "backoff", wait)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -355,7 +357,7 @@ func (s *Supervisor) run(ctx context.Context) {
 			t.Stop()
 			s.relaunched()
 			s.Logger.Info("plugin relaunched with new settings", "plugin", s.Name)
-			backoff = s.BackoffMin
+			retry.Reset()
 			continue
 		case <-t.C:
 		}

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk/sdktest"
 )
@@ -95,20 +96,8 @@ func startSupervisor(t testing.TB, name string, tune func(*sdk.Supervisor)) *sdk
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	waitFor(t, 15*time.Second, name+" ready", func() bool { _, ok := s.Info(); return ok })
+	wait.For(t, 15*time.Second, name+" ready", func() bool { _, ok := s.Info(); return ok })
 	return s
-}
-
-// waitFor polls cond every 20 ms until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, d)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func frame(params map[string]string) sdk.Frame {
@@ -173,7 +162,7 @@ func TestRelaunchAfterKill(t *testing.T) {
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	waitFor(t, 10*time.Second, "relaunch", func() bool { st := s.State(); return st.Ready && st.Pid != pid })
+	wait.For(t, 10*time.Second, "relaunch", func() bool { st := s.State(); return st.Ready && st.Pid != pid })
 	close(stop)
 	detectOK(t, s)
 	if st := s.State(); st.Restarts != 1 || st.LastError != "plugin exited" {
@@ -202,14 +191,14 @@ func TestRelaunchWithNewEnv(t *testing.T) {
 	pid := s.State().Pid
 
 	s.Relaunch(env("BK_SDK_TEST_VERSION=-b"))
-	waitFor(t, 10*time.Second, "relaunch with -b", func() bool { in, ok := s.Info(); return ok && in.Version == "test-b" })
+	wait.For(t, 10*time.Second, "relaunch with -b", func() bool { in, ok := s.Info(); return ok && in.Version == "test-b" })
 	detectOK(t, s)
 	if st := s.State(); st.Pid == pid || st.Restarts != 0 || st.LastError != "" {
 		t.Errorf("state after relaunch: %+v (pid before %d)", st, pid)
 	}
 
 	s.Relaunch(env("BK_SDK_TEST_REFUSE=model m.onnx: sha256 ab does not match the desired cd"))
-	waitFor(t, 10*time.Second, "quarantine", func() bool { return s.State().Quarantined })
+	wait.For(t, 10*time.Second, "quarantine", func() bool { return s.State().Quarantined })
 	st := s.State()
 	if st.Ready || !strings.Contains(st.LastError, "model m.onnx: sha256 ab does not match the desired cd") {
 		t.Errorf("state of the refusing plugin: %+v", st)
@@ -223,7 +212,7 @@ func TestRelaunchWithNewEnv(t *testing.T) {
 	}
 
 	s.Relaunch(env("BK_SDK_TEST_VERSION=-c"))
-	waitFor(t, 10*time.Second, "relaunch out of quarantine", func() bool { in, ok := s.Info(); return ok && in.Version == "test-c" })
+	wait.For(t, 10*time.Second, "relaunch out of quarantine", func() bool { in, ok := s.Info(); return ok && in.Version == "test-c" })
 	detectOK(t, s)
 	if st := s.State(); st.Quarantined || st.LastError != "" {
 		t.Errorf("state after the good relaunch: %+v", st)
@@ -243,7 +232,7 @@ func TestDeadlineKillsHungPlugin(t *testing.T) {
 	if took := time.Since(start); took > time.Second {
 		t.Errorf("hung detect returned after %v, deadline 300ms", took)
 	}
-	waitFor(t, 10*time.Second, "relaunch", func() bool { st := s.State(); return st.Ready && st.Pid != pid })
+	wait.For(t, 10*time.Second, "relaunch", func() bool { st := s.State(); return st.Ready && st.Pid != pid })
 	detectOK(t, s)
 	if st := s.State(); st.Deadlines != 1 || !strings.Contains(st.LastError, "deadline") {
 		t.Errorf("state: %+v", st)

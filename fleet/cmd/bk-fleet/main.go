@@ -10,6 +10,9 @@
 //	bk-fleet token revoke ID...
 package main
 
+// Long file: serve's flags and their checks, one after the other; the other
+// subcommands are in files of their own.
+
 import (
 	"context"
 	"encoding/json"
@@ -127,12 +130,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 // flagSet makes a flag set whose defaults come from BK_* variables.
 type flagSet struct {
 	*flag.FlagSet
+	*envFlags
 }
+
+// envFlags are the switches whose BK_* variable is set, read by Parse.
+type envFlags struct{ envBools []envBool }
 
 func newFlags(name string, stderr io.Writer) flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return flagSet{fs}
+	return flagSet{fs, &envFlags{}}
 }
 
 func (fs flagSet) str(name, def, help string) *string {
@@ -140,6 +147,55 @@ func (fs flagSet) str(name, def, help string) *string {
 		def = v
 	}
 	return fs.String(name, def, help+" (env "+envName(name)+")")
+}
+
+// boolean is a switch: --name alone turns it on, --name=false off. Its
+// BK_* variable, when set, must say true or false (or 1 or 0); it is read
+// when the flags are parsed, so that a bad one is an error of the command.
+func (fs flagSet) boolean(name string, help string) *bool {
+	v := new(bool)
+	fs.Var((*boolFlag)(v), name, help+" (env "+envName(name)+")")
+	if env, ok := os.LookupEnv(envName(name)); ok {
+		fs.envBools = append(fs.envBools, envBool{name, env, v})
+	}
+	return v
+}
+
+type envBool struct {
+	name, value string
+	v           *bool
+}
+
+type boolFlag bool
+
+func (b *boolFlag) String() string {
+	if b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(bool(*b))
+}
+
+func (b *boolFlag) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*b = boolFlag(v)
+	return nil
+}
+
+func (b *boolFlag) IsBoolFlag() bool { return true }
+
+// Parse reads the BK_* variables of the switches, then args: a flag given
+// wins over its variable.
+func (fs flagSet) Parse(args []string) error {
+	for _, e := range fs.envBools {
+		if err := (*boolFlag)(e.v).Set(e.value); err != nil {
+			fmt.Fprintf(fs.Output(), "%s=%q: %v\n", envName(e.name), e.value, err)
+			return err
+		}
+	}
+	return fs.FlagSet.Parse(args)
 }
 
 func envName(flag string) string {
@@ -213,14 +269,16 @@ func serve(args []string, stderr io.Writer) int {
 	iceUser := fs.str("ice-username", "", "TURN username")
 	icePass := fs.str("ice-credential", "", "TURN credential")
 	publicIPs := fs.str("webrtc-public-ips", "", "comma-separated public IPs of a 1:1 NAT in front of the fleet")
-	loopback := fs.str("webrtc-loopback", "false", "offer loopback ICE candidates only (tests, one host)")
+	loopback := fs.boolean("webrtc-loopback", "offer loopback ICE candidates only (tests, one host)")
 	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
-	noGOP := fs.str("live-no-gop-cache", "false", "turn the relay's GOP cache off (a benchmark baseline)")
+	noGOP := fs.boolean("live-no-gop-cache", "turn the relay's GOP cache off (a benchmark baseline)")
+	perCamera := fs.str("live-max-viewers-per-camera", strconv.Itoa(live.DefaultMaxViewersPerCamera), "viewers of one camera at once, beyond which a viewer is refused (0: no cap)")
+	perCanteen := fs.str("live-max-viewers-per-canteen", strconv.Itoa(live.DefaultMaxViewersPerCanteen), "viewers of one canteen's cameras at once (0: no cap)")
 	reviewDeadline := fs.str("review-deadline", "24h", "how soon an alarm must be reviewed")
 	rectifyDeadline := fs.str("rectify-deadline", "72h", "how soon a confirmed alarm must be rectified")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
-	secureCookies := fs.str("secure-cookies", "false", "mark session cookies Secure (behind a TLS proxy)")
+	secureCookies := fs.boolean("secure-cookies", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
@@ -231,6 +289,12 @@ func serve(args []string, stderr io.Writer) int {
 	logFormat := fs.str("log-format", "text", "text or json")
 	logLevel := fs.str("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		// "--webrtc-loopback true" ends the flags at "true": a switch takes
+		// its value as --name=false, or none.
+		fmt.Fprintf(stderr, "bk-fleet serve: unexpected argument %q (a switch such as --secure-cookies takes no value, or --name=false)\n", fs.Arg(0))
 		return 2
 	}
 	log, err := logging.New(stderr, *logFormat, *logLevel)
@@ -261,14 +325,19 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bk-fleet serve: --tls-cert and --tls-key: set both or neither")
 		return 2
 	}
-	lc := live.Config{UDPListen: *webrtcUDP}
-	if lc.Loopback, err = strconv.ParseBool(*loopback); err != nil {
-		fmt.Fprintf(stderr, "bk-fleet serve: --webrtc-loopback %q: want true or false\n", *loopback)
-		return 2
-	}
-	if lc.NoGOPCache, err = strconv.ParseBool(*noGOP); err != nil {
-		fmt.Fprintf(stderr, "bk-fleet serve: --live-no-gop-cache %q: want true or false\n", *noGOP)
-		return 2
+	lc := live.Config{UDPListen: *webrtcUDP, Loopback: *loopback, NoGOPCache: *noGOP}
+	for _, c := range []struct {
+		name, v string
+		to      *int
+	}{{"live-max-viewers-per-camera", *perCamera, &lc.MaxViewersPerCamera}, {"live-max-viewers-per-canteen", *perCanteen, &lc.MaxViewersPerCanteen}} {
+		n, err := strconv.Atoi(c.v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(stderr, "bk-fleet serve: --%s %q: want a number of viewers, 0 for no cap\n", c.name, c.v)
+			return 2
+		}
+		if *c.to = n; n == 0 {
+			*c.to = -1 // the relay's "no cap"
+		}
 	}
 	if lc.Linger, err = time.ParseDuration(*linger); err != nil || lc.Linger <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
@@ -306,11 +375,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rectify-deadline %q: want a positive duration such as 72h\n", *rectifyDeadline)
 		return 2
 	}
-	secure, err := strconv.ParseBool(*secureCookies)
-	if err != nil {
-		fmt.Fprintf(stderr, "bk-fleet serve: --secure-cookies %q: want true or false\n", *secureCookies)
-		return 2
-	}
+	secure := *secureCookies
 	parents, err := strconv.Atoi(*maxParents)
 	if err != nil || parents < 1 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --max-parent-viewers %q: want a positive number\n", *maxParents)

@@ -19,6 +19,8 @@ func TestServeMQTTFlagErrors(t *testing.T) {
 		{[]string{"--mqtt-max-pending-per-ip", "none"}, "--mqtt-max-pending-per-ip"},
 		{[]string{"--mqtt-gateway-rate", "-1"}, "--mqtt-gateway-rate"},
 		{[]string{"--mqtt-gateway-rate", "fast"}, "--mqtt-gateway-rate"},
+		{[]string{"--live-max-viewers-per-camera", "-1"}, "--live-max-viewers-per-camera"},
+		{[]string{"--live-max-viewers-per-canteen", "many"}, "--live-max-viewers-per-canteen"},
 	} {
 		var stderr bytes.Buffer
 		code := run(append([]string{"serve", "--data", t.TempDir()}, c.args...), &bytes.Buffer{}, &stderr)

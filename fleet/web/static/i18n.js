@@ -1,3 +1,5 @@
+// Long file: both dictionaries, key by key (to become data per language
+// with issue 13's UI work, planned).
 // Every visible string of the UI, in Chinese (the default) and English.
 // t(key, params) looks a key up in the chosen language, then in Chinese,
 // and fills {name} placeholders from params. The choice is kept in

@@ -13,12 +13,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/brightkitchen/brightkitchen/internal/version"
 	"github.com/brightkitchen/brightkitchen/plugins/motion"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
-
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // detector adapts motion.Detector to sdk.Detector.
 type detector struct {
@@ -28,7 +26,7 @@ type detector struct {
 func (*detector) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:    "motion",
-		Version: version,
+		Version: version.Version, // stamped by make build
 		Labels:  []string{motion.Label},
 		// The detector works at 160 px wide; 320x180 is plenty and halves
 		// the bytes on the wire.

@@ -12,12 +12,10 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/brightkitchen/brightkitchen/internal/version"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 	"github.com/brightkitchen/brightkitchen/plugins/tamper"
 )
-
-// version is stamped at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 // detector adapts tamper.Detector to sdk.Detector.
 type detector struct {
@@ -27,7 +25,7 @@ type detector struct {
 func (*detector) Describe(context.Context) (sdk.Info, error) {
 	return sdk.Info{
 		Name:    "tamper",
-		Version: version,
+		Version: version.Version, // stamped by make build
 		Labels:  tamper.Labels,
 		// The gateway decodes IDR frames only by default: about one
 		// frame per GOP is what this plugin is built for.

@@ -1,0 +1,9 @@
+package board
+
+import (
+	"testing"
+
+	_ "example.com/scratch/fleet/wire"
+)
+
+func TestBoard(t *testing.T) {}

@@ -69,6 +69,8 @@ func TestAuthAndErrors(t *testing.T) {
 		{"GET", "/api/v1/nothing", "secret", "", 404, "no such endpoint"},
 		{"GET", "/", "", "", 200, "明厨亮灶"},
 		{"GET", "/status", "", "", 200, "BrightKitchen"},
+		{"GET", "/api/v1/violation-types", "", "", 401, "unauthenticated"},
+		{"GET", "/api/v1/violation-types", "secret", "", 200, `{"id":"no_mask","zh":"未戴口罩","en":"No mask","kind":"detection"}`},
 	}
 	for _, c := range cases {
 		status, body := do(t, c.method, srv.URL+c.path, c.token, c.body)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // fakeAPI answers the fleet's /api/v1 (docs/SPEC.md §4) with canned data
@@ -54,11 +56,29 @@ const (
 	fakeInvite   = "GOOD-CODE-1"
 )
 
-var fakeUsers = map[string]map[string]any{
-	"li.reg":   {"id": "li.reg", "name": "李科长", "role": "regulator", "canteens": []string{}, "districts": []string{"徐汇区"}},
-	"zhang.op": {"id": "zhang.op", "name": "张经理", "role": "operator", "canteens": []string{fakeCanteen}, "districts": []string{}},
-	"wang.mum": {"id": "wang.mum", "name": "王妈妈", "role": "parent", "canteens": []string{fakeCanteen}, "districts": []string{}},
-	"admin":    {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{}},
+// FakeUsers are the fake's principals as /me answers. Their permissions
+// are fleet/api's for their roles (TestFakeMe checks, from outside: this
+// package cannot import fleet/api).
+var FakeUsers = map[string]map[string]any{
+	"li.reg": {"id": "li.reg", "name": "李科长", "role": "regulator", "canteens": []string{}, "districts": []string{"徐汇区"},
+		"permissions": fakePermissions["regulator"], "scope": map[string]any{"canteens": nil, "districts": []string{"徐汇区"}}},
+	"zhang.op": {"id": "zhang.op", "name": "张经理", "role": "operator", "canteens": []string{fakeCanteen}, "districts": []string{},
+		"permissions": fakePermissions["operator"], "scope": map[string]any{"canteens": []string{fakeCanteen}, "districts": nil}},
+	"wang.mum": {"id": "wang.mum", "name": "王妈妈", "role": "parent", "canteens": []string{fakeCanteen}, "districts": []string{},
+		"permissions": fakePermissions["parent"], "scope": map[string]any{"canteens": []string{fakeCanteen}, "districts": nil}},
+	"admin": {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{},
+		"permissions": fakePermissions["admin"], "scope": map[string]any{"canteens": nil, "districts": nil}},
+}
+
+var fakePermissions = map[string][]string{
+	"admin": {"live.watch", "canteen.view", "canteens.list", "canteens.manage", "canteens.viewing", "invites.manage",
+		"cameras.map", "gateways.list", "gateways.manage", "alarms.view", "alarms.review", "alarms.rectify", "notices.read",
+		"dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "metrics.view"},
+	"regulator": {"live.watch", "canteen.view", "canteens.list", "gateways.list", "alarms.view", "alarms.review",
+		"dashboard.view", "coverage.view", "audit.view"},
+	"operator": {"live.watch", "canteen.view", "canteens.list", "canteens.viewing", "invites.manage", "cameras.map",
+		"gateways.list", "alarms.view", "alarms.rectify", "notices.read", "users.list", "canteen.work"},
+	"parent": {"live.watch", "canteen.view", "parent.view"},
 }
 
 func newFakeAPI(t testing.TB) *fakeAPI {
@@ -82,7 +102,7 @@ func writeErr(w http.ResponseWriter, status int, code, msg string) {
 func (f *fakeAPI) user(w http.ResponseWriter, r *http.Request) map[string]any {
 	c, err := r.Cookie("bk_session")
 	if err == nil {
-		if u, ok := fakeUsers[c.Value]; ok {
+		if u, ok := FakeUsers[c.Value]; ok {
 			return u
 		}
 	}
@@ -123,6 +143,9 @@ func (f *fakeAPI) handler() http.Handler {
 		}
 	}
 	mux.HandleFunc("GET /api/v1/me", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) { writeJSON(w, 200, u) }))
+	mux.HandleFunc("GET /api/v1/violation-types", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
+		writeJSON(w, 200, map[string]any{"types": wire.ViolationTypes})
+	}))
 	mux.HandleFunc("GET /api/v1/dashboard", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		writeJSON(w, 200, f.dashboard())
 	}))
@@ -277,7 +300,7 @@ func (f *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/users", auth(func(w http.ResponseWriter, r *http.Request, u map[string]any) {
 		us := []any{}
 		for _, x := range []string{"admin", "li.reg", "zhang.op", "wang.mum"} {
-			v := fakeUsers[x]
+			v := FakeUsers[x]
 			if role := r.URL.Query().Get("role"); role == "" || role == v["role"] {
 				us = append(us, map[string]any{"id": v["id"], "name": v["name"], "role": v["role"], "canteens": v["canteens"],
 					"districts": v["districts"], "created_at": f.ts(-240 * time.Hour), "updated_at": f.ts(-240 * time.Hour)})
@@ -352,7 +375,7 @@ func (f *fakeAPI) login(w http.ResponseWriter, r *http.Request) {
 	if !decode(w, r, &req) {
 		return
 	}
-	u, ok := fakeUsers[req.Login]
+	u, ok := FakeUsers[req.Login]
 	if !ok || req.Password != fakePassword {
 		writeErr(w, 401, "bad_credentials", "wrong login or password")
 		return
@@ -373,7 +396,7 @@ func (f *fakeAPI) redeem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: "bk_session", Value: "wang.mum", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	writeJSON(w, 201, fakeUsers["wang.mum"])
+	writeJSON(w, 201, FakeUsers["wang.mum"])
 }
 
 func ratio(num, den int) map[string]any {

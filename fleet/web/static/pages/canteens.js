@@ -1,11 +1,15 @@
 // #/canteens: the canteen registry in the principal's scope (GET
-// /api/v1/canteens), searchable; an admin also registers canteens (POST
-// /api/v1/canteens) and imports a CSV (POST /api/v1/canteens/import).
+// /api/v1/canteens), searchable; who may manage canteens (admins) also
+// registers canteens (POST /api/v1/canteens) and imports a CSV (POST
+// /api/v1/canteens/import).
 
 import {t, named, categories} from "../i18n.js";
 import {api, qs, errorText} from "../api.js";
-import {h, fill, empty, select, field, act, toast} from "../ui.js";
+import {h, fill} from "../ui.js";
+import {empty, toast} from "../widgets/feedback.js";
+import {select, field, act} from "../widgets/form.js";
 import {go} from "../app.js";
+import {can} from "../me.js";
 
 const page = 200;
 
@@ -46,7 +50,7 @@ export async function render(ctx) {
 
   ctx.root.append(h("div", {id: "canteens"},
     h("div", {class: "page-head"}, h("h1", {}, t("canteens.title")), h("div", {class: "filters"}, search, cSel, dSel, count)),
-    ctx.me.role === "admin" ? adminTools() : null,
+    can(ctx.me, "canteens.manage") ? adminTools() : null,
     list));
 }
 

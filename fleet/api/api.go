@@ -110,7 +110,6 @@ func (s *Server) Handler() http.Handler {
 	}
 	mux.Handle("GET /{$}", web.Handler())
 	mux.Handle("GET /static/", web.Handler())
-	mux.HandleFunc("GET /status", inlineScripts(s.statusPage))
 
 	mux.HandleFunc("POST /api/v1/login", sameOriginOnly(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
@@ -159,7 +158,7 @@ func (s *Server) Handler() http.Handler {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
 		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, PermLive))
-		mux.HandleFunc("GET /live/{camera}", inlineScripts(s.livePage))
+		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)

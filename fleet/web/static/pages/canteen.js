@@ -13,7 +13,7 @@ import {cameraChip} from "../widgets/badges.js";
 import {grid, keyOf} from "../live.js";
 import {alarmList} from "../widgets/alarms.js";
 import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
-import {canteenForm} from "./canteens.js";
+import {canteenForm} from "../widgets/canteen-form.js";
 
 const defaultAreas = ["rough_processing", "cooking", "washing"];
 

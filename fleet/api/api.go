@@ -4,6 +4,12 @@
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
 //
+// Who may call a route is one permission of one table (permissions.go):
+// the routes check it, and GET /api/v1/me lists the principal's
+// permissions and scope from the same table, so the web UI shows what the
+// API allows without repeating the role rules. Which canteens a request
+// reaches is the handler's check, against the principal's scope.
+//
 // # Logins under attack
 //
 // Failed password checks count in a 15-minute sliding window against three

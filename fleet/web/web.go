@@ -9,7 +9,7 @@
 // (ECharts). The files are served as they are, with one exception: the
 // two pages, index.html and live.html, get an import map of every module
 // (JSON modules included), modulepreload links (index.html: every module;
-// live.html: the player's), and ?v=<content hash> on each of their static
+// live.html: player.js and what it imports), and ?v=<content hash> on each of their static
 // URLs, so a browser that keeps /static/ files for an hour
 // (Cache-Control: max-age=3600) still never mixes the modules of two
 // releases.
@@ -24,9 +24,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -65,9 +67,27 @@ type site struct {
 	playerCSP string
 }
 
-// playerModules are the modules live.html preloads: the player and what
-// it imports.
-var playerModules = []string{"/static/player.js", "/static/live.js", "/static/i18n.js", "/static/ui.js"}
+// importRE finds a module's static imports (`import … from "./x.js"`).
+var importRE = regexp.MustCompile(`(?m)^import\s+(?:[^"']*\s+from\s+)?["']([^"']+)["']`)
+
+// modules are entry and the JavaScript modules it imports, directly or
+// not, by URL path.
+func (s *site) modules(entry string) []string {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		a, ok := s.files[name]
+		if !ok || seen[name] || !strings.HasSuffix(name, ".js") {
+			return
+		}
+		seen[name] = true
+		for _, m := range importRE.FindAllSubmatch(a.body, -1) {
+			walk(path.Join(path.Dir(name), string(m[1])))
+		}
+	}
+	walk(entry)
+	return slices.Sorted(maps.Keys(seen))
+}
 
 // CSP is the Content-Security-Policy of everything the fleet serves
 // (fleet/api sets it on every response): scripts, styles, images and
@@ -156,7 +176,7 @@ func build(fsys fs.FS) (*site, error) {
 	if !ok {
 		return nil, fmt.Errorf("static/live.html: %w", fs.ErrNotExist)
 	}
-	page, importMap = s.versioned(pl.body, playerModules)
+	page, importMap = s.versioned(pl.body, s.modules("/static/player.js"))
 	s.player = newAsset("live.html", page)
 	s.playerCSP = ScriptCSP(importMap)
 	return s, nil

@@ -9,10 +9,10 @@
 // (ECharts). The files are served as they are, with one exception: the
 // two pages, index.html and live.html, get an import map of every module
 // (JSON modules included), modulepreload links (index.html: every module;
-// live.html: player.js and what it imports), and ?v=<content hash> on each of their static
-// URLs, so a browser that keeps /static/ files for an hour
-// (Cache-Control: max-age=3600) still never mixes the modules of two
-// releases.
+// live.html: player.js and what it imports), and ?v=<content hash> on
+// each of their static URLs, so a browser that keeps /static/ files for
+// an hour (Cache-Control: max-age=3600) still never mixes the modules of
+// two releases.
 package web
 
 import (

@@ -1,9 +1,10 @@
 // BrightKitchen web UI: hash routes, the session, the header and the
-// navigation, shown by the permissions GET /api/v1/me lists. Pages live in pages/*.js and export
-// render(ctx); ctx carries the page's root element, the route's
-// parameter and query, the signed-in user, an AbortSignal for its fetches
+// navigation, shown by the permissions GET /api/v1/me lists (never by
+// role names). Pages live in pages/*.js and export render(ctx); ctx
+// carries the page's root element, the route's parameter and query, the
+// signed-in principal (as /me gives it), an AbortSignal for its fetches
 // and onLeave() for what must stop when the page is left (videos, timers,
-// charts).
+// charts). What several pages show is in widgets/.
 
 import {t, setLang, lang} from "./i18n.js";
 import {api, onUnauthorized, aborted} from "./api.js";
@@ -126,9 +127,9 @@ function header() {
 }
 
 /**
- * The unread notices of who works a canteen, as a count on "my" in the navigation
- * (a[data-nav=my] .count[data-unread]); refreshed on every page, every
- * minute and when a page reads one (the "bk:notices" event).
+ * The unread notices of who works a canteen, as a count on "my" in the
+ * navigation (a[data-nav=my] .count[data-unread]); refreshed on every
+ * page, every minute and when a page reads one (the "bk:notices" event).
  */
 let unreadTimer = 0;
 async function unread() {

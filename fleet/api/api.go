@@ -4,6 +4,12 @@
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
 //
+// Who may call a route is one permission of one table (permissions.go):
+// the routes check it, and GET /api/v1/me lists the principal's
+// permissions and scope from the same table, so the web UI shows what the
+// API allows without repeating the role rules. Which canteens a request
+// reaches is the handler's check, against the principal's scope.
+//
 // # Logins under attack
 //
 // Failed password checks count in a 15-minute sliding window against three
@@ -106,62 +112,59 @@ func (s *Server) Handler() http.Handler {
 	if s.Gatherer != nil {
 		// The metrics are the admin's (or, with --metrics-listen, a
 		// private listener's: MetricsHandler).
-		mux.Handle("GET /metrics", s.auth(s.MetricsHandler().ServeHTTP))
+		mux.Handle("GET /metrics", s.authorize(s.MetricsHandler().ServeHTTP, PermMetrics))
 	}
 	mux.Handle("GET /{$}", web.Handler())
 	mux.Handle("GET /static/", web.Handler())
-	mux.HandleFunc("GET /status", inlineScripts(s.statusPage))
 
-	staff := []string{store.RoleAdmin, store.RoleRegulator, store.RoleOperator}
-	regulators := []string{store.RoleAdmin, store.RoleRegulator}
-	operators := []string{store.RoleAdmin, store.RoleOperator}
 	mux.HandleFunc("POST /api/v1/login", sameOriginOnly(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
 	mux.HandleFunc("POST /api/v1/invites/redeem", sameOriginOnly(s.redeemInvite))
-	mux.Handle("GET /api/v1/me", s.authorize(s.me, store.Roles...))
-	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, operators...))
-	mux.Handle("POST /api/v1/users", s.auth(s.addUser))
-	mux.Handle("DELETE /api/v1/users/{id}", s.authorize(s.deleteUser, operators...))
-	mux.Handle("GET /api/v1/audit", s.authorize(s.auditLog, regulators...))
-	mux.Handle("GET /api/v1/dashboard", s.authorize(s.dashboard, regulators...))
+	mux.Handle("GET /api/v1/me", s.authorize(s.me, signedIn))
+	mux.Handle("GET /api/v1/violation-types", s.authorize(s.violationTypes, signedIn))
+	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, PermUserList))
+	mux.Handle("POST /api/v1/users", s.authorize(s.addUser, PermUserAdd))
+	mux.Handle("DELETE /api/v1/users/{id}", s.authorize(s.deleteUser, PermUserList))
+	mux.Handle("GET /api/v1/audit", s.authorize(s.auditLog, PermAudit))
+	mux.Handle("GET /api/v1/dashboard", s.authorize(s.dashboard, PermDashboard))
 
-	mux.Handle("GET /api/v1/gateways", s.authorize(s.listGateways, staff...))
-	mux.Handle("PUT /api/v1/gateways/{id}", s.auth(s.bindGateway))
-	mux.Handle("POST /api/v1/gateways/{id}/commands", s.auth(s.sendCommand))
-	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.auth(s.getCommand))
-	mux.Handle("PUT /api/v1/gateways/{id}/config", s.auth(s.putConfig))
-	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, operators...))
+	mux.Handle("GET /api/v1/gateways", s.authorize(s.listGateways, PermGatewayList))
+	mux.Handle("PUT /api/v1/gateways/{id}", s.authorize(s.bindGateway, PermGatewayManage))
+	mux.Handle("POST /api/v1/gateways/{id}/commands", s.authorize(s.sendCommand, PermGatewayManage))
+	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.authorize(s.getCommand, PermGatewayManage))
+	mux.Handle("PUT /api/v1/gateways/{id}/config", s.authorize(s.putConfig, PermGatewayManage))
+	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, PermCameraMap))
 
-	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, staff...))
-	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, store.Roles...))
-	mux.Handle("GET /api/v1/canteens/{id}/cameras", s.authorize(s.canteenCameras, store.Roles...))
-	mux.Handle("PUT /api/v1/canteens/{id}/viewing", s.authorize(s.putViewing, operators...))
-	mux.Handle("GET /api/v1/canteens/{id}/invites", s.authorize(s.listInvites, operators...))
-	mux.Handle("POST /api/v1/canteens/{id}/invites", s.authorize(s.addInvite, operators...))
-	mux.Handle("POST /api/v1/canteens", s.auth(s.putCanteen))
-	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, store.RoleAdmin))
-	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, regulators...))
+	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, PermCanteenList))
+	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, PermCanteenView))
+	mux.Handle("GET /api/v1/canteens/{id}/cameras", s.authorize(s.canteenCameras, PermCanteenView))
+	mux.Handle("PUT /api/v1/canteens/{id}/viewing", s.authorize(s.putViewing, PermViewing))
+	mux.Handle("GET /api/v1/canteens/{id}/invites", s.authorize(s.listInvites, PermInvites))
+	mux.Handle("POST /api/v1/canteens/{id}/invites", s.authorize(s.addInvite, PermInvites))
+	mux.Handle("POST /api/v1/canteens", s.authorize(s.putCanteen, PermCanteenManage))
+	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, PermCanteenManage))
+	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, PermCoverage))
 
-	mux.Handle("GET /api/v1/violations", s.authorize(s.listViolations, staff...))
-	mux.Handle("GET /api/v1/violations/{id}", s.authorize(s.getViolation, staff...))
-	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.authorize(s.getSnapshot, staff...))
-	mux.Handle("POST /api/v1/violations/{id}/review", s.authorize(s.review, regulators...))
-	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, operators...))
-	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, staff...))
-	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, regulators...))
-	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, operators...))
-	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, operators...))
+	mux.Handle("GET /api/v1/violations", s.authorize(s.listViolations, PermAlarmView))
+	mux.Handle("GET /api/v1/violations/{id}", s.authorize(s.getViolation, PermAlarmView))
+	mux.Handle("GET /api/v1/violations/{id}/snapshot", s.authorize(s.getSnapshot, PermAlarmView))
+	mux.Handle("POST /api/v1/violations/{id}/review", s.authorize(s.review, PermAlarmReview))
+	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, PermAlarmRectify))
+	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
+	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
+	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
+	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {
-		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, store.Roles...))
-		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, store.Roles...))
+		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, PermLive))
+		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, PermLive))
 		mux.HandleFunc("POST /whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIP(w, r, r.PathValue("camera"))
 		})
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
-		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, store.Roles...))
-		mux.HandleFunc("GET /live/{camera}", inlineScripts(s.livePage))
+		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, PermLive))
+		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
@@ -196,6 +199,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// violationTypes lists the violation types of the device contract with
+// their Chinese and English names (wire.ViolationTypes): the names the
+// UI shows and the types it filters by.
+func (s *Server) violationTypes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"types": wire.ViolationTypes})
 }
 
 type commandRequest struct {

@@ -68,7 +68,9 @@ func TestAuthAndErrors(t *testing.T) {
 		{"PUT", "/api/v1/gateways/gw-1/config", "secret", `[1]`, 400, "JSON object"},
 		{"GET", "/api/v1/nothing", "secret", "", 404, "no such endpoint"},
 		{"GET", "/", "", "", 200, "明厨亮灶"},
-		{"GET", "/status", "", "", 200, "BrightKitchen"},
+		{"GET", "/status", "", "", 404, ""}, // the legacy page is gone: the UI is at /
+		{"GET", "/api/v1/violation-types", "", "", 401, "unauthenticated"},
+		{"GET", "/api/v1/violation-types", "secret", "", 200, `{"id":"no_mask","zh":"未戴口罩","en":"No mask","kind":"detection"}`},
 	}
 	for _, c := range cases {
 		status, body := do(t, c.method, srv.URL+c.path, c.token, c.body)

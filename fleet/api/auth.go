@@ -101,24 +101,26 @@ func (p Principal) CanWatch(h store.CameraHome, district string) bool {
 	return p.InScope(h.CanteenID, district)
 }
 
-// auth lets admins through: the operations API.
-func (s *Server) auth(h http.HandlerFunc) http.Handler { return s.authorize(h, store.RoleAdmin) }
+// signedIn is the permission every principal has: authorize with it
+// only authenticates.
+const signedIn Permission = ""
 
 // authorize resolves the request's principal (a bearer token or a session
-// cookie), refuses roles not in roles, and hands the principal on in the
-// request's context. Finer checks (which canteen) are the handler's.
-func (s *Server) authorize(h http.HandlerFunc, roles ...string) http.Handler {
-	return s.authorizeBody(h, MaxBody, roles...)
+// cookie), refuses it without perm (the permissions table), and hands the
+// principal on in the request's context. Finer checks (which canteen) are
+// the handler's.
+func (s *Server) authorize(h http.HandlerFunc, perm Permission) http.Handler {
+	return s.authorizeBody(h, MaxBody, perm)
 }
 
 // authorizeBody is authorize with a body limit other than MaxBody.
-func (s *Server) authorizeBody(h http.HandlerFunc, maxBody int64, roles ...string) http.Handler {
+func (s *Server) authorizeBody(h http.HandlerFunc, maxBody int64, perm Permission) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := s.principal(w, r)
 		if !ok {
 			return
 		}
-		if !slices.Contains(roles, p.Role) {
+		if perm != signedIn && !p.Can(perm) {
 			writeError(w, http.StatusForbidden, "forbidden", "role "+p.Role+" may not do this")
 			return
 		}
@@ -293,7 +295,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	if _, err := s.Store.PruneSessions(context.WithoutCancel(r.Context()), time.Now()); err != nil {
 		s.Logger.Warn("prune sessions", "err", err)
 	}
-	writeJSON(w, status, p)
+	writeJSON(w, status, MeOf(p))
 }
 
 func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
@@ -317,9 +319,30 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// Me is what GET /api/v1/me (and a login) answers: the principal, what
+// it may do (Permissions of its role) and the canteens it reaches.
+type Me struct {
+	Principal
+	Permissions []Permission `json:"permissions"`
+	Scope       MeScope      `json:"scope"`
+}
+
+// MeScope is Principal.Scope for the UI: a nil list (JSON null) does not
+// restrict, an empty one reaches nothing.
+type MeScope struct {
+	Canteens  []string `json:"canteens"`
+	Districts []string `json:"districts"`
+}
+
+// MeOf is p as /me shows it.
+func MeOf(p Principal) Me {
+	sc := p.Scope()
+	return Me{Principal: p, Permissions: Permissions(p.Role), Scope: MeScope{Canteens: sc.Canteens, Districts: sc.Districts}}
+}
+
 func (s *Server) me(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	writeJSON(w, http.StatusOK, p)
+	writeJSON(w, http.StatusOK, MeOf(p))
 }
 
 // clientAddr is the request's remote IP (no port). Behind a reverse proxy

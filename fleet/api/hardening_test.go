@@ -203,7 +203,7 @@ func TestSecurityHeaders(t *testing.T) {
 	if err != nil || len(vs) != 1 {
 		t.Fatal(vs, err)
 	}
-	for _, path := range []string{"/", "/static/app.js", "/healthz", "/status", "/live/gw-A:pub-A", "/api/v1/nope",
+	for _, path := range []string{"/", "/static/app.js", "/healthz", "/live/gw-A:pub-A", "/api/v1/nope",
 		fmt.Sprintf("/api/v1/violations/%d/snapshot", vs[0].ID)} {
 		req, _ := http.NewRequest("GET", w.srv.URL+path, nil)
 		req.Header.Set("Authorization", "Bearer secret")
@@ -211,15 +211,20 @@ func TestSecurityHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		h := resp.Header
 		csp := h.Get("Content-Security-Policy")
+		// The player page is the web UI's, with the UI's one WHEP player.
+		if strings.HasPrefix(path, "/live/") && (resp.StatusCode != 200 || !strings.Contains(string(body), `src="/static/player.js?v=`)) {
+			t.Errorf("%s: %d %.300s; want the web UI's player page", path, resp.StatusCode, body)
+		}
 		if !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") ||
 			h.Get("X-Frame-Options") != "DENY" || h.Get("X-Content-Type-Options") != "nosniff" ||
 			h.Get("Referrer-Policy") != "same-origin" {
 			t.Errorf("%s (%d): headers %v", path, resp.StatusCode, h)
 		}
-		if (path == "/status" || strings.HasPrefix(path, "/live/")) && !strings.Contains(csp, "'sha256-") {
+		if (path == "/" || strings.HasPrefix(path, "/live/")) && !strings.Contains(csp, "'sha256-") {
 			t.Errorf("%s: CSP %q allows no inline script", path, csp)
 		}
 		if strings.Contains(csp, "http") {

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"bytes"
 	"cmp"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
@@ -80,33 +78,3 @@ func bodyLimit(r *http.Request) int64 {
 	}
 	return MaxBody
 }
-
-var inlineScript = regexp.MustCompile(`(?s)<script>(.*?)</script>`)
-
-// inlineScripts serves an HTML page h writes with a Content-Security-Policy
-// that allows exactly the page's inline scripts, by their SHA-256 hash.
-func inlineScripts(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		rec := &bufferedWriter{ResponseWriter: w, status: http.StatusOK}
-		h(rec, r)
-		if strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") {
-			var scripts [][]byte
-			for _, m := range inlineScript.FindAllSubmatch(rec.buf.Bytes(), -1) {
-				scripts = append(scripts, m[1])
-			}
-			w.Header().Set("Content-Security-Policy", web.ScriptCSP(scripts...))
-		}
-		w.WriteHeader(rec.status)
-		_, _ = w.Write(rec.buf.Bytes())
-	}
-}
-
-// bufferedWriter keeps a small page's status and body until it is done.
-type bufferedWriter struct {
-	http.ResponseWriter
-	status int
-	buf    bytes.Buffer
-}
-
-func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
-func (b *bufferedWriter) Write(p []byte) (int, error) { return b.buf.Write(p) }

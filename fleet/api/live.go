@@ -3,10 +3,8 @@ package api
 import (
 	"cmp"
 	"context"
-	_ "embed"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"sync"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/web"
 )
 
 // watchable resolves the camera of the request (its key "gateway:camera",
@@ -345,21 +344,14 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-//go:embed live.html
-var livePageSrc string
-
-var livePage = template.Must(template.New("live").Parse(livePageSrc))
-
-// livePage is the player: it plays the camera through WHEP with the bearer
-// token from the URL fragment (#token=…), which never reaches the server
-// in a request line or a log.
+// livePage is the player page (fleet/web's live.html, the UI's own WHEP
+// player): it plays the camera through WHEP with the bearer token from
+// the URL fragment (#token=…), which never reaches the server in a
+// request line or a log, or with the session cookie.
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
-	camera := r.PathValue("camera")
-	if _, _, err := store.ParseCameraKey(camera); err != nil {
+	if _, _, err := store.ParseCameraKey(r.PathValue("camera")); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = livePage.Execute(w, map[string]string{"Camera": camera})
+	web.Player().ServeHTTP(w, r)
 }

@@ -1,12 +1,18 @@
 // Package web is the fleet's browser UI: a single-page app in plain
 // JavaScript modules (no build step, nothing fetched from the internet),
-// embedded in the binary and served at / and /static/.
+// embedded in the binary and served at / and /static/, and the live
+// player page (/live/{camera}, served by fleet/api through Player), which
+// plays with the SPA's own WHEP player (static/live.js).
 //
-// The files under static/ are served as they are, with one exception:
-// index.html gets an import map, a modulepreload link for every module,
-// and ?v=<content hash> on each of its static URLs, so a browser that keeps /static/ files for an hour
-// (Cache-Control: max-age=3600) still never mixes the modules of two
-// releases.
+// static/ holds the app (app.js, its pages/ and shared widgets/), the
+// dictionaries as data (i18n/zh-CN.json, i18n/en.json) and vendor/
+// (ECharts). The files are served as they are, with one exception: the
+// two pages, index.html and live.html, get an import map of every module
+// (JSON modules included), modulepreload links (index.html: every module;
+// live.html: player.js and what it imports), and ?v=<content hash> on
+// each of their static URLs, so a browser that keeps /static/ files for
+// an hour (Cache-Control: max-age=3600) still never mixes the modules of
+// two releases.
 package web
 
 import (
@@ -18,9 +24,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,11 +57,36 @@ type asset struct {
 }
 
 // site is the embedded files, keyed by URL path ("/static/app.js"), and
-// the rewritten index page with its Content-Security-Policy.
+// the rewritten pages with their Content-Security-Policy.
 type site struct {
 	files    map[string]*asset
 	index    *asset
 	indexCSP string
+	player   *asset
+	// playerCSP is the player page's CSP.
+	playerCSP string
+}
+
+// importRE finds a module's static imports (`import … from "./x.js"`).
+var importRE = regexp.MustCompile(`(?m)^import\s+(?:[^"']*\s+from\s+)?["']([^"']+)["']`)
+
+// modules are entry and the JavaScript modules it imports, directly or
+// not, by URL path.
+func (s *site) modules(entry string) []string {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(name string) {
+		a, ok := s.files[name]
+		if !ok || seen[name] || !strings.HasSuffix(name, ".js") {
+			return
+		}
+		seen[name] = true
+		for _, m := range importRE.FindAllSubmatch(a.body, -1) {
+			walk(path.Join(path.Dir(name), string(m[1])))
+		}
+	}
+	walk(entry)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // CSP is the Content-Security-Policy of everything the fleet serves
@@ -133,18 +167,27 @@ func build(fsys fs.FS) (*site, error) {
 	}
 	idx, ok := s.files["/static/index.html"]
 	if !ok {
-		return nil, fs.ErrNotExist
+		return nil, fmt.Errorf("static/index.html: %w", fs.ErrNotExist)
 	}
-	page, importMap := s.versioned(idx.body)
+	page, importMap := s.versioned(idx.body, nil)
 	s.index = newAsset("index.html", page)
 	s.indexCSP = ScriptCSP(importMap)
+	pl, ok := s.files["/static/live.html"]
+	if !ok {
+		return nil, fmt.Errorf("static/live.html: %w", fs.ErrNotExist)
+	}
+	page, importMap = s.versioned(pl.body, s.modules("/static/player.js"))
+	s.player = newAsset("live.html", page)
+	s.playerCSP = ScriptCSP(importMap)
 	return s, nil
 }
 
 // versioned adds ?v=<hash> to the quoted static URLs of page and puts the
-// import map of all modules where page has importMapMarker; it returns
-// the page and the import map (an inline script, for the CSP).
-func (s *site) versioned(page []byte) ([]byte, []byte) {
+// import map of all modules (JavaScript and JSON) and the modulepreload
+// links of preload (nil: every JavaScript module) where page has
+// importMapMarker; it returns the page and the import map (an inline
+// script, for the CSP).
+func (s *site) versioned(page []byte, preload []string) ([]byte, []byte) {
 	names := make([]string, 0, len(s.files))
 	for name := range s.files {
 		names = append(names, name)
@@ -152,19 +195,27 @@ func (s *site) versioned(page []byte) ([]byte, []byte) {
 	sort.Strings(names)
 	imports := map[string]string{}
 	var pairs []string
-	var preload strings.Builder
+	var links strings.Builder
 	for _, name := range names {
 		url := name + "?v=" + s.files[name].version()
 		pairs = append(pairs, `"`+name+`"`, `"`+url+`"`)
-		if strings.HasSuffix(name, ".js") && !strings.HasPrefix(name, "/static/vendor/") {
+		if strings.HasPrefix(name, "/static/vendor/") {
+			continue
+		}
+		if strings.HasSuffix(name, ".json") {
+			imports[name] = url
+		}
+		if strings.HasSuffix(name, ".js") {
 			imports[name] = url
 			// All modules at once, not one level of imports at a time.
-			fmt.Fprintf(&preload, "\n<link rel=\"modulepreload\" href=\"%s\">", url)
+			if preload == nil || slices.Contains(preload, name) {
+				fmt.Fprintf(&links, "\n<link rel=\"modulepreload\" href=\"%s\">", url)
+			}
 		}
 	}
 	page = []byte(strings.NewReplacer(pairs...).Replace(string(page)))
 	m, _ := json.Marshal(map[string]any{"imports": imports})
-	tag := `<script type="importmap">` + string(m) + `</script>` + preload.String()
+	tag := `<script type="importmap">` + string(m) + `</script>` + links.String()
 	return bytes.Replace(page, []byte(importMapMarker), []byte(tag), 1), m
 }
 
@@ -173,6 +224,21 @@ func (s *site) versioned(page []byte) ([]byte, []byte) {
 // HEAD are 405.
 func Handler() http.Handler {
 	return http.HandlerFunc(serve)
+}
+
+// Player serves the live player page, static/live.html, whatever the
+// path: fleet/api routes /live/{camera} to it. The page reads the camera
+// from its path and a bearer token from its URL fragment (#token=…),
+// which never reaches the server in a request line or a log.
+func Player() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := load()
+		if err != nil {
+			http.Error(w, "web UI not built in: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		write(w, r, s.player, IndexCacheControl, s.playerCSP)
+	})
 }
 
 func serve(w http.ResponseWriter, r *http.Request) {
@@ -198,6 +264,11 @@ func serve(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
+	write(w, r, a, cache, csp)
+}
+
+// write answers r with a and the security headers.
+func write(w http.ResponseWriter, r *http.Request, a *asset, cache, csp string) {
 	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("Cache-Control", cache)

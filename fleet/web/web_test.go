@@ -1,7 +1,9 @@
 package web
 
 import (
+	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +28,8 @@ func TestHandler(t *testing.T) {
 		{"HEAD", "/", 200, "text/html; charset=utf-8", IndexCacheControl, ""},
 		{"GET", "/static/app.js", 200, "text/javascript; charset=utf-8", StaticCacheControl, "route()"},
 		{"GET", "/static/pages/alarm.js", 200, "text/javascript; charset=utf-8", StaticCacheControl, "alarm-snapshot"},
+		{"GET", "/static/widgets/table.js", 200, "text/javascript; charset=utf-8", StaticCacheControl, "table-wrap"},
+		{"GET", "/static/i18n/en.json", 200, "application/json", StaticCacheControl, `"app.brand": "BrightKitchen"`},
 		{"GET", "/static/app.css", 200, "text/css; charset=utf-8", StaticCacheControl, ":root"},
 		{"GET", "/static/icon.svg", 200, "image/svg+xml", StaticCacheControl, "<svg"},
 		{"GET", "/static/vendor/echarts.min.js", 200, "text/javascript; charset=utf-8", StaticCacheControl, "echarts"},
@@ -110,17 +114,36 @@ func TestIndexVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	page := string(s.index.body)
+	player := string(s.player.body)
+	// The player and what it imports, and nothing of the app's pages.
+	playerModules := s.modules("/static/player.js")
+	if !slices.Equal(playerModules, []string{"/static/i18n.js", "/static/live.js", "/static/player.js", "/static/ui.js"}) {
+		t.Errorf("the player's modules: %v", playerModules)
+	}
 	for name, a := range s.files {
-		if !strings.HasSuffix(name, ".js") || strings.HasPrefix(name, "/static/vendor/") {
+		js, json := strings.HasSuffix(name, ".js"), strings.HasSuffix(name, ".json")
+		if !js && !json || strings.HasPrefix(name, "/static/vendor/") {
 			continue
 		}
 		url := name + "?v=" + a.version()
-		if want := `"` + name + `":"` + url + `"`; !strings.Contains(page, want) {
-			t.Errorf("import map lacks %s", want)
+		for pname, p := range map[string]string{"index.html": page, "live.html": player} {
+			if want := `"` + name + `":"` + url + `"`; !strings.Contains(p, want) {
+				t.Errorf("%s: import map lacks %s", pname, want)
+			}
 		}
-		if want := `<link rel="modulepreload" href="` + url + `">`; !strings.Contains(page, want) {
-			t.Errorf("no %s", want)
+		preload := `<link rel="modulepreload" href="` + url + `">`
+		if js && !strings.Contains(page, preload) {
+			t.Errorf("index.html: no %s", preload)
 		}
+		if want := slices.Contains(playerModules, name); js && strings.Contains(player, preload) != want {
+			t.Errorf("live.html preloads %s: %v, want %v", name, !want, want)
+		}
+	}
+	if !strings.Contains(player, `src="/static/player.js?v=`) || strings.Contains(player, importMapMarker) {
+		t.Errorf("live.html is not rewritten:\n%s", player)
+	}
+	if !strings.Contains(s.playerCSP, "'sha256-") {
+		t.Errorf("live.html's CSP %q allows no import map", s.playerCSP)
 	}
 	for _, ref := range []string{"/static/app.css?v=", "/static/vendor/echarts.min.js?v=", "/static/app.js?v="} {
 		if !strings.Contains(page, ref) {
@@ -137,37 +160,57 @@ func TestIndexVersions(t *testing.T) {
 }
 
 var (
-	importRE = regexp.MustCompile(`(?m)^import\s+(?:[^"']*\s+from\s+)?["']([^"']+)["']`)
-	tKeyRE   = regexp.MustCompile(`\bt\("([A-Za-z0-9_.]+)"`)
-	dictRE   = regexp.MustCompile(`(?s)const (zh|en) = \{(.*?)\n\};`)
-	entryRE  = regexp.MustCompile(`"([A-Za-z0-9_.]+)":`)
+	tKeyRE = regexp.MustCompile(`\bt\("([A-Za-z0-9_.]+)"`)
+	// roleRE finds a role rule: a role compared with something, something
+	// compared with a role name, or a list of roles asked whether it
+	// holds one.
+	roleRE = regexp.MustCompile(`\brole\s*[!=]==?|[!=]==?\s*[\w.]*\brole\b|[!=]==?\s*"(admin|regulator|operator|parent)"|roles\.includes\(`)
 )
 
-// TestModules: every relative import names an embedded file, and every
-// text key the code asks for exists in Chinese and in English.
+// dictionary reads the texts of one language, static/i18n/<lang>.json.
+func dictionary(t *testing.T, lang string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile("static/i18n/" + lang + ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]string
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("i18n/%s.json: %v", lang, err)
+	}
+	return d
+}
+
+// TestModules: every relative import names an embedded file, both
+// dictionaries have the same keys, every text key the code asks for
+// exists, the violation types' names are not copied from fleet/wire,
+// and no module repeats a role rule (the pages ask /me's permissions).
 func TestModules(t *testing.T) {
 	s, err := load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	i18n, err := os.ReadFile("static/i18n.js")
-	if err != nil {
-		t.Fatal(err)
+	zh, en := dictionary(t, "zh-CN"), dictionary(t, "en")
+	if len(zh) < 100 || len(en) < 100 {
+		t.Fatalf("dictionaries: zh %d, en %d keys", len(zh), len(en))
 	}
-	dicts := map[string][]string{}
-	for _, m := range dictRE.FindAllStringSubmatch(string(i18n), -1) {
-		for _, e := range entryRE.FindAllStringSubmatch(m[2], -1) {
-			dicts[m[1]] = append(dicts[m[1]], e[1])
-		}
-	}
-	if len(dicts["zh"]) < 100 || len(dicts["en"]) < 100 {
-		t.Fatalf("dictionaries: zh %d, en %d keys", len(dicts["zh"]), len(dicts["en"]))
-	}
-	for _, k := range dicts["zh"] {
-		if !slices.Contains(dicts["en"], k) {
+	for k, v := range zh {
+		if _, ok := en[k]; !ok {
 			t.Errorf("i18n: %q has no English text", k)
 		}
+		if strings.TrimSpace(v) == "" {
+			t.Errorf("i18n: %q has no Chinese text", k)
+		}
+		if strings.HasPrefix(k, "vt.") {
+			t.Errorf("i18n: %q: violation types are named by fleet/wire (GET /api/v1/violation-types)", k)
+		}
 	}
+	for k := range en {
+		if _, ok := zh[k]; !ok {
+			t.Errorf("i18n: %q has no Chinese text", k)
+		}
+	}
+	keys := slices.Sorted(maps.Keys(zh))
 	for name, a := range s.files {
 		if !strings.HasSuffix(name, ".js") || strings.Contains(name, "/vendor/") {
 			continue
@@ -181,14 +224,20 @@ func TestModules(t *testing.T) {
 		}
 		for _, m := range tKeyRE.FindAllStringSubmatch(src, -1) {
 			if prefix, ok := strings.CutSuffix(m[1], "."); ok { // t("day." + d)
-				if !slices.ContainsFunc(dicts["zh"], func(k string) bool { return strings.HasPrefix(k, prefix+".") }) {
+				if !slices.ContainsFunc(keys, func(k string) bool { return strings.HasPrefix(k, prefix+".") }) {
 					t.Errorf("%s: t(%q + …): no such texts", name, m[1])
 				}
 				continue
 			}
-			if !slices.Contains(dicts["zh"], m[1]) {
+			if _, ok := zh[m[1]]; !ok {
 				t.Errorf("%s: t(%q): no such text", name, m[1])
 			}
+		}
+		// The user form shows the fields of the role being given (canteens
+		// or districts): what a user record holds, not what the principal
+		// may do.
+		if m := roleRE.FindString(src); m != "" && name != "/static/pages/users.js" {
+			t.Errorf("%s: a role rule (%q): ask the permissions of /api/v1/me (me.js can)", name, m)
 		}
 	}
 }

@@ -1,27 +1,43 @@
 package wire
 
-// Violation types (SPEC.md §2), with their Chinese names for the UI.
-var ViolationTypes = map[string]string{
-	"no_chef_hat":        "未戴厨师帽",
-	"no_mask":            "未戴口罩",
-	"no_uniform":         "未穿工作服",
-	"no_gloves":          "未戴手套",
-	"smoking":            "吸烟",
-	"phone":              "玩手机",
-	"shirtless":          "赤膊",
-	"rodent":             "鼠患",
-	"pest":               "蝇虫",
-	"bin_uncovered":      "垃圾桶未盖",
-	"floor_water":        "地面积水",
-	"intruder":           "非工作人员闯入",
-	"off_post":           "离岗",
-	"after_hours_motion": "非营业时段活动",
-	"camera_offline":     "摄像头离线",
-	"camera_occluded":    "摄像头遮挡",
-	"camera_dark":        "画面过暗",
-	"camera_blurred":     "画面模糊",
-	"camera_frozen":      "画面冻结",
-	"spool_dropped":      "网关缓存溢出",
+// ViolationType is a violation type of the contract (SPEC.md §2) with its
+// names for people, in Chinese and in English.
+type ViolationType struct {
+	ID string `json:"id"`
+	ZH string `json:"zh"`
+	EN string `json:"en"`
+	// Kind groups the types as SPEC.md §2 does: "detection" (what the
+	// detectors and rules see), "camera" (camera health), "gateway" and
+	// "test" (TypeSynthetic, for the load generator).
+	Kind string `json:"kind"`
+}
+
+// ViolationTypes are the violation types in the order of SPEC.md §2: the
+// one list the gateway's rules, the fleet's ingest and the web UI (GET
+// /api/v1/violation-types) read. TypeSynthetic comes last; it is no
+// violation but load-generator events.
+var ViolationTypes = []ViolationType{
+	{"no_chef_hat", "未戴厨师帽", "No chef hat", "detection"},
+	{"no_mask", "未戴口罩", "No mask", "detection"},
+	{"no_uniform", "未穿工作服", "No uniform", "detection"},
+	{"no_gloves", "未戴手套", "No gloves", "detection"},
+	{"smoking", "吸烟", "Smoking", "detection"},
+	{"phone", "玩手机", "Phone use", "detection"},
+	{"shirtless", "赤膊", "Shirtless", "detection"},
+	{"rodent", "鼠患", "Rodent", "detection"},
+	{"pest", "蝇虫", "Flies / insects", "detection"},
+	{"bin_uncovered", "垃圾桶未盖", "Bin uncovered", "detection"},
+	{"floor_water", "地面积水", "Water on the floor", "detection"},
+	{"intruder", "非工作人员闯入", "Intruder", "detection"},
+	{"off_post", "离岗", "Off post", "detection"},
+	{"after_hours_motion", "非营业时段活动", "After-hours activity", "detection"},
+	{TypeCameraOffline, "摄像头离线", "Camera offline", "camera"},
+	{TypeCameraOccluded, "摄像头遮挡", "Camera covered", "camera"},
+	{TypeCameraDark, "画面过暗", "Picture too dark", "camera"},
+	{TypeCameraBlurred, "画面模糊", "Picture blurred", "camera"},
+	{TypeCameraFrozen, "画面冻结", "Picture frozen", "camera"},
+	{TypeSpoolDropped, "网关缓存溢出", "Gateway dropped data", "gateway"},
+	{TypeSynthetic, "测试事件", "Test event", "test"},
 }
 
 // Camera health violation types.
@@ -38,8 +54,19 @@ const (
 	TypeSynthetic = "synthetic"
 )
 
-// KnownType reports whether t is a violation type of the contract.
+// LookupType is the violation type t, if the contract has it.
+func LookupType(t string) (ViolationType, bool) {
+	for _, v := range ViolationTypes {
+		if v.ID == t {
+			return v, true
+		}
+	}
+	return ViolationType{}, false
+}
+
+// KnownType reports whether t is a violation type of the contract (or
+// TypeSynthetic).
 func KnownType(t string) bool {
-	_, ok := ViolationTypes[t]
-	return ok || t == TypeSynthetic
+	_, ok := LookupType(t)
+	return ok
 }

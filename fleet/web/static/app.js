@@ -1,14 +1,18 @@
 // BrightKitchen web UI: hash routes, the session, the header and the
-// navigation of each role. Pages live in pages/*.js and export
-// render(ctx); ctx carries the page's root element, the route's
-// parameter and query, the signed-in user, an AbortSignal for its fetches
+// navigation, shown by the permissions GET /api/v1/me lists (never by
+// role names). Pages live in pages/*.js and export render(ctx); ctx
+// carries the page's root element, the route's parameter and query, the
+// signed-in principal (as /me gives it), an AbortSignal for its fetches
 // and onLeave() for what must stop when the page is left (videos, timers,
-// charts).
+// charts). What several pages show is in widgets/.
 
 import {t, setLang, lang} from "./i18n.js";
 import {api, onUnauthorized, aborted} from "./api.js";
-import {h, fill, errorBox, loading, toast} from "./ui.js";
+import {h, fill} from "./ui.js";
+import {errorBox, loading, toast} from "./widgets/feedback.js";
 import {stopAll} from "./live.js";
+import {can} from "./me.js";
+import {loadTypes} from "./types.js";
 import * as login from "./pages/login.js";
 import * as join from "./pages/join.js";
 import * as dashboard from "./pages/dashboard.js";
@@ -22,36 +26,44 @@ import * as parent from "./pages/parent.js";
 import * as audit from "./pages/audit.js";
 import * as users from "./pages/users.js";
 
-const staff = ["admin", "regulator", "operator"];
-const regulators = ["admin", "regulator"];
-
-/** Routes: the page module and the roles that may open it (none: public). */
+/**
+ * Routes: the page module and the permission (GET /api/v1/me) that opens
+ * it; none: public.
+ */
 const routes = {
   login: {page: login},
   join: {page: join},
-  dashboard: {page: dashboard, roles: regulators},
-  canteens: {page: canteens, roles: staff},
-  canteen: {page: canteen, roles: staff},
-  review: {page: review, roles: staff},
-  alarm: {page: alarm, roles: staff},
-  my: {page: my, roles: ["operator"]},
-  gateways: {page: gateways, roles: staff},
-  parent: {page: parent, roles: ["parent"]},
-  audit: {page: audit, roles: regulators},
-  users: {page: users, roles: ["admin"]},
+  dashboard: {page: dashboard, perm: "dashboard.view"},
+  canteens: {page: canteens, perm: "canteens.list"},
+  canteen: {page: canteen, perm: "canteens.list"},
+  review: {page: review, perm: "alarms.view"},
+  alarm: {page: alarm, perm: "alarms.view"},
+  my: {page: my, perm: "canteen.work"},
+  gateways: {page: gateways, perm: "gateways.list"},
+  parent: {page: parent, perm: "parent.view"},
+  audit: {page: audit, perm: "audit.view"},
+  users: {page: users, perm: "users.add"},
 };
 
-/** The navigation of each role, in order. */
-const navs = {
-  admin: ["dashboard", "review", "canteens", "gateways", "audit", "users"],
-  regulator: ["dashboard", "review", "canteens", "gateways", "audit"],
-  operator: ["my", "review", "canteens", "gateways"],
-  parent: ["parent"],
-};
+/**
+ * The navigation in order: a principal sees the pages its permissions
+ * open, and the first of them is its home.
+ */
+const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "audit", "users", "parent"];
 
-/** The first page of each role. */
-export function home(role) {
-  return {admin: "dashboard", regulator: "dashboard", operator: "my", parent: "parent"}[role] || "login";
+function mayOpen(me, name) {
+  const def = routes[name];
+  return !!def && (!def.perm || can(me, def.perm));
+}
+
+function navOf(me) { return me ? navOrder.filter(n => mayOpen(me, n)) : []; }
+
+/** The first page of the signed-in principal. */
+export function home(me) { return navOf(me)[0] || "login"; }
+
+/** The navigation label of a page: who only answers alarms sees "alarms". */
+function navLabel(me, name) {
+  return name === "review" && !can(me, "alarms.review") ? "nav.alarms" : "nav." + name;
 }
 
 const state = {me: null, seq: 0, leave: [], abort: null, current: ""};
@@ -63,8 +75,8 @@ export function signedIn(user) {
   let target = "";
   try { target = sessionStorage.getItem("bk.after") || ""; sessionStorage.removeItem("bk.after"); } catch (e) { /* none */ }
   const r = parse(target);
-  if (r && routes[r.name] && routes[r.name].roles && routes[r.name].roles.includes(user.role)) go(target.slice(1));
-  else go("/" + home(user.role));
+  if (r && routes[r.name] && routes[r.name].perm && mayOpen(user, r.name)) go(target.slice(1));
+  else go("/" + home(user));
 }
 
 /** Goes to a hash route ("/alarm/3"). */
@@ -95,7 +107,7 @@ function leave() {
 function header() {
   const top = document.getElementById("top");
   const u = state.me;
-  const items = u ? navs[u.role] || [] : [];
+  const items = navOf(u);
   const langBtn = h("button", {type: "button", id: "lang", class: "btn small ghost", title: t("app.langTitle"),
     lang: lang() === "zh" ? "en" : "zh"}, t("app.lang"));
   langBtn.addEventListener("click", () => {
@@ -109,20 +121,20 @@ function header() {
     u ? h("button", {type: "button", id: "logout", class: "btn small ghost", on: {click: logout}}, t("app.logout")) : null);
   const nav = h("nav", {class: "nav", "aria-label": t("app.nav")}, items.map(n => h("a", {href: "#/" + n, dataset: {nav: n},
     class: n === navActive(state.current) ? "active" : null},
-  t(n === "review" && u.role === "operator" ? "nav.alarms" : "nav." + n))));
-  fill(top, h("a", {class: "brand", href: u ? "#/" + home(u.role) : "#/login"}, h("span", {class: "logo", "aria-hidden": "true"}, "明"),
+  t(navLabel(u, n)))));
+  fill(top, h("a", {class: "brand", href: u ? "#/" + home(u) : "#/login"}, h("span", {class: "logo", "aria-hidden": "true"}, "明"),
     h("span", {}, t("app.brand"))), items.length ? nav : null, right);
 }
 
 /**
- * An operator's unread notices, as a count on "my" in the navigation
- * (a[data-nav=my] .count[data-unread]); refreshed on every page, every
- * minute and when a page reads one (the "bk:notices" event).
+ * The unread notices of who works a canteen, as a count on "my" in the
+ * navigation (a[data-nav=my] .count[data-unread]); refreshed on every
+ * page, every minute and when a page reads one (the "bk:notices" event).
  */
 let unreadTimer = 0;
 async function unread() {
   const u = state.me;
-  if (!u || u.role !== "operator") return;
+  if (!can(u, "canteen.work")) return;
   if (!unreadTimer) unreadTimer = setInterval(unread, 60000);
   let n;
   try {
@@ -169,11 +181,11 @@ export async function route() {
   const main = document.getElementById("main");
   const r = parse(location.hash);
   if (!r || !routes[r.name]) {
-    location.replace("#/" + (state.me ? home(state.me.role) : "login"));
+    location.replace("#/" + (state.me ? home(state.me) : "login"));
     return;
   }
   const def = routes[r.name];
-  if (def.roles && !state.me) {
+  if (def.perm && !state.me) {
     fill(main, loading());
     try {
       state.me = await api("/me", {quiet401: true});
@@ -192,14 +204,18 @@ export async function route() {
     }
     if (seq !== state.seq) return;
   }
-  if (def.roles && !def.roles.includes(state.me.role)) {
-    location.replace("#/" + home(state.me.role));
+  if (def.perm && !mayOpen(state.me, r.name)) {
+    location.replace("#/" + home(state.me));
     return;
+  }
+  if (def.perm) {
+    try { await loadTypes(); } catch (e) { console.warn("violation types", e); }
+    if (seq !== state.seq) return;
   }
   state.current = r.name;
   header();
   unread();
-  const navKey = r.name === "review" && state.me && state.me.role === "operator" ? "nav.alarms" : "nav." + navActive(r.name);
+  const navKey = navLabel(state.me, navActive(r.name));
   document.title = (r.name === "login" ? t("login.title") : r.name === "join" ? t("join.title") : t(navKey)) + " · " + t("app.brand");
   const ctrl = new AbortController();
   state.abort = ctrl;

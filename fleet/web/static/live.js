@@ -1,7 +1,8 @@
-// Live video over WHEP (the logic of fleet/api/live.html): a recvonly
-// peer connection, a non-trickle offer (ICE gathering completes first)
-// POSTed to /whep/{camera} as application/sdp with the session cookie,
-// the answer applied, the Location DELETEd when the viewer leaves.
+// Live video over WHEP, the UI's one player (the pages' camera grids and
+// the player page, player.js): a recvonly peer connection, a non-trickle
+// offer (ICE gathering completes first) POSTed to /whep/{camera} as
+// application/sdp with the session cookie (or a bearer token), the answer
+// applied, the Location DELETEd when the viewer leaves.
 // Failures are retried with backoff (1 s doubling to 15 s); a picture that
 // stops for 20 s while "connected" starts over.
 
@@ -29,10 +30,12 @@ function gathered(pc) {
 }
 
 /**
- * Plays one camera into a <video>. Callbacks: onState(kind, text) with
- * kind connecting / playing / retrying / stopped / refused, onFrame()
+ * Plays one camera into a <video>. opts: token, a bearer token to send
+ * (else the session cookie authenticates); callbacks onState(kind, text)
+ * with kind connecting / playing / retrying / stopped / refused, onFrame()
  * when the first frame is decoded, onRefused(code, message, status) for a
- * 401/403/429 answer.
+ * 401/403/429 answer. postedAt is when the last WHEP request was sent
+ * (performance.now()).
  */
 export class Player {
   constructor(video, camera, opts = {}) {
@@ -47,6 +50,8 @@ export class Player {
     this.lastFrames = 0;
     this.stalled = 0;
     this.watch = 0;
+    this.postedAt = 0;
+    this.auth = opts.token ? {"Authorization": "Bearer " + opts.token} : {};
   }
 
   state(kind, text) { if (this.opts.onState) this.opts.onState(kind, text || ""); }
@@ -73,7 +78,7 @@ export class Player {
 
   close() {
     if (this.resource) {
-      fetch(this.resource, {method: "DELETE", credentials: "same-origin", keepalive: true}).catch(() => {});
+      fetch(this.resource, {method: "DELETE", credentials: "same-origin", headers: this.auth, keepalive: true}).catch(() => {});
       this.resource = null;
     }
     if (this.pc) {
@@ -108,12 +113,14 @@ export class Player {
     await pc.setLocalDescription(await pc.createOffer());
     await gathered(pc);
     if (this.pc !== pc) return;
+    this.postedAt = performance.now();
     const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/sdp"}, body: pc.localDescription.sdp});
+      headers: Object.assign({"Content-Type": "application/sdp"}, this.auth), body: pc.localDescription.sdp});
     if (this.pc !== pc) {
       // Stopped meanwhile: give the session back.
       if (r.status === 201 && r.headers.get("Location")) {
-        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: "same-origin", keepalive: true}).catch(() => {});
+        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: "same-origin",
+          headers: this.auth, keepalive: true}).catch(() => {});
       }
       return;
     }

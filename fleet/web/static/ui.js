@@ -1,7 +1,8 @@
-// Small DOM and formatting helpers shared by the pages.
+// Small DOM and formatting helpers: building elements, times, rates,
+// weeks. The widgets the pages share (forms, tables, badges, alarm lists…)
+// are in widgets/.
 
-import {t, named, locale, lang} from "./i18n.js";
-import {errorText, aborted} from "./api.js";
+import {t, locale, lang} from "./i18n.js";
 
 const boolProps = new Set(["disabled", "checked", "hidden", "multiple", "selected", "muted", "autoplay",
   "playsInline", "required", "readOnly", "open", "defaultMuted"]);
@@ -40,92 +41,6 @@ export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
-}
-
-/** A titled card section. */
-export function section(title, props, ...children) {
-  return h("section", Object.assign({class: "card"}, props || {}), title ? h("h2", {}, title) : null, ...children);
-}
-
-/** A muted message for an empty list. */
-export function empty(text) { return h("p", {class: "empty"}, text); }
-
-/** A spinner line. */
-export function loading() { return h("p", {class: "loading", role: "status"}, t("app.loading")); }
-
-/** An error box with an optional retry. */
-export function errorBox(e, retry) {
-  return h("div", {class: "error-box", role: "alert"}, h("span", {}, t("app.error", {msg: errorText(e)})),
-    retry ? h("button", {type: "button", class: "btn small", on: {click: retry}}, t("app.retry")) : null);
-}
-
-/** A labelled form field. */
-export function field(label, input, help) {
-  return h("label", {class: "field"}, h("span", {class: "field-label"}, label), input,
-    help ? h("small", {class: "help"}, help) : null);
-}
-
-/** A select of options [value, text]; the first may be ["", t("app.all")]. */
-export function select(props, options, selected) {
-  return h("select", props, options.map(([v, text]) => h("option", {value: v, selected: String(v) === String(selected ?? "")}, text)));
-}
-
-/**
- * Wires a button to an async action: disabled while it runs; its error
- * goes to errEl (or a toast). Never lets a rejection escape.
- */
-export function act(btn, fn, errEl) {
-  btn.addEventListener("click", async ev => {
-    ev.preventDefault();
-    if (btn.disabled) return;
-    btn.disabled = true;
-    if (errEl) errEl.textContent = "";
-    try {
-      await fn(ev);
-    } catch (e) {
-      if (aborted(e)) return;
-      if (errEl) errEl.textContent = errorText(e);
-      else toast(errorText(e), "bad");
-    } finally {
-      btn.disabled = false;
-    }
-  });
-  return btn;
-}
-
-/** A button that asks once more before it runs fn. */
-export function twoStep(label, confirmLabel, fn, errEl) {
-  const btn = h("button", {type: "button", class: "btn small danger"}, label);
-  let armed = false, timer = 0;
-  btn.addEventListener("click", async () => {
-    if (!armed) {
-      armed = true;
-      btn.textContent = confirmLabel;
-      timer = setTimeout(() => { armed = false; btn.textContent = label; }, 4000);
-      return;
-    }
-    clearTimeout(timer);
-    armed = false;
-    btn.disabled = true;
-    try { await fn(); } catch (e) {
-      if (!aborted(e)) { if (errEl) errEl.textContent = errorText(e); else toast(errorText(e), "bad"); }
-    } finally { btn.disabled = false; btn.textContent = label; }
-  });
-  return btn;
-}
-
-let toastTimer = 0;
-/** A short message at the bottom of the screen. */
-export function toast(msg, kind) {
-  let el = document.getElementById("toast");
-  if (!el) {
-    el = h("div", {id: "toast", role: "status", "aria-live": "polite"});
-    document.body.append(el);
-  }
-  el.textContent = msg;
-  el.className = "show " + (kind || "");
-  clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { el.className = ""; }, 4000);
 }
 
 // ---- time ----
@@ -207,28 +122,6 @@ export function pct(r) {
 export function pctValue(r) {
   if (!r || !r.den) return null;
   return Math.round(r.num / r.den * 1000) / 10;
-}
-
-// ---- badges ----
-
-export function statusBadge(status) {
-  return h("span", {class: "badge st-" + (status || "none")}, named("status", status || "none"));
-}
-
-export function overdueBadge(overdue) {
-  if (!overdue) return null;
-  return h("span", {class: "badge overdue", title: named("overdue", overdue)}, named("overdue", overdue));
-}
-
-/** A camera's health chip: online, picture. */
-export function cameraChip(c, withId) {
-  const gwDown = c.gateway_online === false;
-  const ok = !gwDown && c.online && (c.picture === "ok" || !c.picture);
-  const state = gwDown ? t("cam.gwOffline") : !c.online ? t("cam.offline") : named("pic", c.picture || "unknown");
-  return h("span", {class: "chip " + (ok ? "ok" : !c.online || gwDown ? "off" : "warn"), title: state,
-    dataset: {cameraChip: c.camera_id}},
-  withId ? h("b", {}, c.camera_id) : null, withId && c.area ? " " + named("area", c.area) : null,
-  withId ? " · " : null, state);
 }
 
 // ---- weeks (operating hours, viewing windows) ----

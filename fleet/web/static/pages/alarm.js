@@ -1,13 +1,16 @@
 // #/alarm/{id}: one alarm: the snapshot with the detection boxes drawn
-// over it, its details, history and rectifications, and what the role may
-// do in its state: a regulator confirms or dismisses a new alarm (POST
-// …/review) and accepts or rejects a rectification (POST …/decision); the
-// operator answers a confirmed alarm with a note and a photo (POST
+// over it, its details, history and rectifications, and what the principal
+// may do in its state (its permissions, GET /api/v1/me): a reviewer confirms or dismisses a new alarm (POST
+// …/review) and accepts or rejects a rectification (POST …/decision); who
+// rectifies answers a confirmed alarm with a note and a photo (POST
 // …/rectification, multipart/form-data).
 
 import {t, named} from "../i18n.js";
 import {api, errorText} from "../api.js";
-import {h, fill, section, empty, fmtTime, statusBadge, overdueBadge, isTime} from "../ui.js";
+import {can} from "../me.js";
+import {h, fill, fmtTime, isTime} from "../ui.js";
+import {section, empty} from "../widgets/feedback.js";
+import {statusBadge, overdueBadge} from "../widgets/badges.js";
 
 const maxPhoto = 8 << 20;
 
@@ -151,9 +154,8 @@ function rectifications(v) {
   }));
 }
 
-/** The actions of the role in the alarm's state. */
+/** The actions the principal may take in the alarm's state. */
 function actions(ctx, v, update, urls) {
-  const role = ctx.me.role;
   const err = h("p", {id: "alarm-error", class: "form-error", role: "alert"});
   const body = [];
   const send = async (btns, path, opts) => {
@@ -167,8 +169,8 @@ function actions(ctx, v, update, urls) {
       btns.forEach(b => { b.disabled = false; });
     }
   };
-  const regulator = role === "regulator" || role === "admin";
-  if (regulator && v.status === "new") {
+  const reviewer = can(ctx.me, "alarms.review");
+  if (reviewer && v.status === "new") {
     const note = h("textarea", {id: "review-note", rows: "2", maxlength: "2000", placeholder: t("alarm.reviewNotePh")});
     const confirm = h("button", {type: "button", id: "confirm", class: "btn primary"}, t("alarm.confirm"));
     const dismiss = h("button", {type: "button", id: "dismiss", class: "btn"}, t("alarm.dismiss"));
@@ -176,7 +178,7 @@ function actions(ctx, v, update, urls) {
     dismiss.addEventListener("click", () => send([confirm, dismiss], "/review", {body: {verdict: "dismissed", note: note.value.trim()}}));
     body.push(note, h("div", {class: "row"}, confirm, dismiss));
   }
-  if ((role === "operator" || role === "admin") && v.status === "confirmed") {
+  if (can(ctx.me, "alarms.rectify") && v.status === "confirmed") {
     const note = h("textarea", {id: "rect-note", rows: "3", maxlength: "2000", placeholder: t("alarm.rectNotePh"),
       "aria-label": t("alarm.rectNote")});
     const photo = h("input", {id: "rect-photo", type: "file", accept: "image/*", capture: "environment"});
@@ -211,7 +213,7 @@ function actions(ctx, v, update, urls) {
     body.push(h("label", {class: "field"}, h("span", {class: "field-label"}, t("alarm.rectNote")), note),
       h("label", {class: "field"}, h("span", {class: "field-label"}, t("alarm.rectPhoto")), photo), preview, submit);
   }
-  if (regulator && v.status === "rectifying") {
+  if (reviewer && v.status === "rectifying") {
     const note = h("textarea", {id: "decision-note", rows: "2", maxlength: "2000", placeholder: t("alarm.decisionNotePh")});
     const accept = h("button", {type: "button", id: "accept", class: "btn primary"}, t("alarm.accept"));
     const reject = h("button", {type: "button", id: "reject", class: "btn danger"}, t("alarm.reject"));

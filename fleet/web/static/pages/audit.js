@@ -4,7 +4,10 @@
 
 import {t, named} from "../i18n.js";
 import {api, qs} from "../api.js";
-import {h, fill, empty, field, act, fmtTime, isTime} from "../ui.js";
+import {h, fill, fmtTime, isTime} from "../ui.js";
+import {empty} from "../widgets/feedback.js";
+import {field, act} from "../widgets/form.js";
+import {table} from "../widgets/table.js";
 import {go} from "../app.js";
 
 const pageSize = 100;
@@ -50,9 +53,7 @@ export async function render(ctx) {
   await load(0);
   ctx.root.append(h("div", {id: "audit"},
     h("div", {class: "page-head"}, h("h1", {}, t("audit.title"))), form,
-    h("div", {class: "table-wrap card"}, h("table", {class: "table audit-table"},
-      h("thead", {}, h("tr", {}, ["at", "actor", "action", "outcome", "target", "detail"].map(k => h("th", {}, t("audit.col." + k))))),
-      body)),
+    table({class: "audit-table"}, ["at", "actor", "action", "outcome", "target", "detail"].map(k => t("audit.col." + k)), body),
     more));
 }
 

@@ -1,15 +1,19 @@
 // #/canteen/{id}: one canteen: its details, its required areas with the
-// cameras mapped to each, the live grid (WHEP), its recent alarms. Its
-// operator and admins also map cameras (PUT /api/v1/cameras/{id}) and set
-// the parents' viewing windows.
+// cameras mapped to each, the live grid (WHEP), its recent alarms. Who may
+// map cameras (its operator, admins) maps them (PUT /api/v1/cameras/{id})
+// and sets the parents' viewing windows; who manages canteens edits it.
 
 import {t, named} from "../i18n.js";
 import {api, qs, soft} from "../api.js";
-import {h, fill, section, empty, field, act, toast, cameraChip, weekText, errorBox} from "../ui.js";
+import {can, inScope} from "../me.js";
+import {h, fill, weekText} from "../ui.js";
+import {section, empty, toast, errorBox} from "../widgets/feedback.js";
+import {field, act} from "../widgets/form.js";
+import {cameraChip} from "../widgets/badges.js";
 import {grid, keyOf} from "../live.js";
-import {alarmList} from "./common.js";
-import {viewingEditor, viewingSummary} from "./viewing.js";
-import {canteenForm} from "./canteens.js";
+import {alarmList} from "../widgets/alarms.js";
+import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
+import {canteenForm} from "../widgets/canteen-form.js";
 
 const defaultAreas = ["rough_processing", "cooking", "washing"];
 
@@ -23,7 +27,7 @@ export async function render(ctx) {
   ]);
   let cams = camRes.cameras || [];
   const me = ctx.me;
-  const canEdit = me.role === "admin" || (me.role === "operator" && (me.canteens || []).includes(c.id));
+  const canEdit = can(me, "cameras.map") && can(me, "canteens.viewing") && inScope(me, c);
   const required = c.required_areas && c.required_areas.length ? c.required_areas : defaultAreas;
 
   // Areas and the cameras mapped to them.
@@ -116,7 +120,7 @@ export async function render(ctx) {
     h("div", {class: "cols"},
       section(null, {}, details, viewingBox),
       section(t("canteen.areaTitle"), {}, areasEl)),
-    ctx.me.role === "admin" ? h("details", {class: "card", id: "canteen-edit"}, h("summary", {}, t("canteen.edit")),
+    can(ctx.me, "canteens.manage") ? h("details", {class: "card", id: "canteen-edit"}, h("summary", {}, t("canteen.edit")),
       canteenForm(c, () => ctx.rerender())) : null,
     section(t("canteen.live"), {class: "card live-card"}, liveBox),
     section(t("canteen.alarms"), {}, alarms.error ? errorBox(alarms.error) :

@@ -5,7 +5,11 @@
 
 import {t, named, categories} from "../i18n.js";
 import {api, qs, aborted, soft} from "../api.js";
-import {h, fill, section, empty, select, pct, pctValue, fmtTime, errorBox, statusBadge, overdueBadge} from "../ui.js";
+import {h, fill, pct, pctValue, fmtTime} from "../ui.js";
+import {section, empty, errorBox} from "../widgets/feedback.js";
+import {select} from "../widgets/form.js";
+import {statusBadge, overdueBadge} from "../widgets/badges.js";
+import {table} from "../widgets/table.js";
 import {draw, pctLines, bars} from "../charts.js";
 import {go} from "../app.js";
 
@@ -90,14 +94,14 @@ export async function render(ctx) {
     h("tr", {}, h("td", {colspan: 6, class: "empty"}, t("dash.noData"))));
   fillGroups(cov.groups);
 
-  const distTable = districts.length ? h("div", {class: "table-wrap"}, h("table", {class: "table", id: "district-table"},
-    h("thead", {}, h("tr", {}, h("th", {}, t("dash.col.district")), h("th", {class: "num"}, t("dash.col.canteens")),
-      h("th", {class: "num"}, t("dash.col.gateways")), h("th", {class: "num"}, t("dash.col.cameras")), h("th", {class: "num"}, t("dash.col.rate")))),
-    h("tbody", {}, districts.map(x => h("tr", {dataset: {district: x.district}},
+  const num = {class: "num"};
+  const distTable = districts.length ? table({id: "district-table"}, [t("dash.col.district"), [t("dash.col.canteens"), num],
+    [t("dash.col.gateways"), num], [t("dash.col.cameras"), num], [t("dash.col.rate"), num]],
+  districts.map(x => h("tr", {dataset: {district: x.district}},
       h("th", {scope: "row"}, h("a", {href: "#/dashboard" + qs({district: x.district, category})}, x.district)),
       h("td", {class: "num"}, x.canteens), h("td", {class: "num"}, `${x.gateways_online} / ${x.gateways_total}`),
       h("td", {class: "num"}, `${x.cameras_healthy} / ${x.cameras_total}`),
-      h("td", {class: "num"}, pct({num: x.cameras_healthy, den: x.cameras_total}))))))) : empty(t("dash.noDistricts"));
+      h("td", {class: "num"}, pct({num: x.cameras_healthy, den: x.cameras_total})))), {card: false}) : empty(t("dash.noDistricts"));
 
   let overdueBox;
   if (overdue.error) overdueBox = errorBox(overdue.error);
@@ -129,10 +133,9 @@ export async function render(ctx) {
     h("div", {class: "cols"},
       section(t("dash.districtTable"), {}, distTable),
       section(t("dash.overdueList"), {}, overdueBox)),
-    section(t("dash.groupTable"), {}, h("div", {class: "table-wrap"}, h("table", {class: "table"},
-      h("thead", {}, h("tr", {}, h("th", {}, t("dash.col.group")),
-        ["built", "online", "camera_online", "handling", "rectification"].map(k => h("th", {class: "num"}, t("rate." + k))))),
-      groupBody)))));
+    section(t("dash.groupTable"), {}, table({}, [t("dash.col.group"),
+      ...["built", "online", "camera_online", "handling", "rectification"].map(k => [t("rate." + k), {class: "num"}])],
+    groupBody, {card: false}))));
 
   // Charts: drawn once the page is in the document, so they have a size.
   const days = cov.days || [];

@@ -1,13 +1,18 @@
 // #/gateways: the fleet (GET /api/v1/gateways): each gateway online or
 // not, last seen, firmware version, canteen, spool depth from its last
-// heartbeat, and its cameras' health. An admin binds a gateway to a
-// canteen (PUT /api/v1/gateways/{id}) and pings it (POST
-// /api/v1/gateways/{id}/commands, then the command's status until the
-// gateway answers). Refreshed every 30 s.
+// heartbeat, and its cameras' health. Who may manage gateways (admins)
+// binds a gateway to a canteen (PUT /api/v1/gateways/{id}) and pings it
+// (POST /api/v1/gateways/{id}/commands, then the command's status until
+// the gateway answers). Refreshed every 30 s.
 
 import {t} from "../i18n.js";
 import {api, aborted, errorText} from "../api.js";
-import {h, fill, empty, act, toast, timeEl, cameraChip, isTime} from "../ui.js";
+import {h, fill, timeEl, isTime} from "../ui.js";
+import {empty, toast} from "../widgets/feedback.js";
+import {act} from "../widgets/form.js";
+import {cameraChip} from "../widgets/badges.js";
+import {table} from "../widgets/table.js";
+import {can} from "../me.js";
 
 export async function render(ctx) {
   const [res, cl] = await Promise.all([
@@ -15,7 +20,7 @@ export async function render(ctx) {
     api("/canteens", {signal: ctx.signal}).catch(e => { if (aborted(e)) throw e; return {canteens: []}; }),
   ]);
   const names = Object.fromEntries((cl.canteens || []).map(c => [c.id, c.name || c.id]));
-  const admin = ctx.me.role === "admin";
+  const manage = can(ctx.me, "gateways.manage");
   const summary = h("span", {class: "muted", id: "gw-summary"});
   const body = h("tbody");
   const list = h("div", {class: "gw-list"});
@@ -23,10 +28,8 @@ export async function render(ctx) {
     gws = gws.slice().sort((a, b) => Number(!!a.online) - Number(!!b.online) || a.id.localeCompare(b.id));
     summary.textContent = t("gw.summary", {o: gws.filter(g => g.online).length, n: gws.length});
     if (!gws.length) { fill(list, empty(t("gw.empty"))); return; }
-    fill(body, gws.map(g => row(g, names, admin, refresh)));
-    fill(list, h("div", {class: "table-wrap card"}, h("table", {class: "table gw-table"},
-      h("thead", {}, h("tr", {}, ["id", "state", "canteen", "version", "seen", "spool", "cameras"].map(k => h("th", {}, t("gw.col." + k))))),
-      body)));
+    fill(body, gws.map(g => row(g, names, manage, refresh)));
+    fill(list, table({class: "gw-table"}, ["id", "state", "canteen", "version", "seen", "spool", "cameras"].map(k => t("gw.col." + k)), body));
   };
   const refresh = async () => {
     try {
@@ -54,12 +57,12 @@ function heartbeat(g) {
   return hb && typeof hb === "object" ? hb : null;
 }
 
-function row(g, names, admin, refresh) {
+function row(g, names, manage, refresh) {
   const hb = heartbeat(g);
   const spool = hb && hb.spool;
   const cams = (g.cameras || []).map(c => Object.assign({gateway_online: g.online}, c));
   let canteenCell;
-  if (admin) {
+  if (manage) {
     const input = h("input", {value: g.canteen_id || "", placeholder: t("gw.bindPh"), "aria-label": t("gw.bindPh"),
       class: "narrow", autocapitalize: "none", spellcheck: "false"});
     const bind = h("button", {type: "button", class: "btn small ghost"}, t("gw.bind"));
@@ -78,7 +81,7 @@ function row(g, names, admin, refresh) {
   return h("tr", {dataset: {gateway: g.id, online: String(!!g.online)}},
     h("th", {scope: "row"}, g.id),
     h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline")),
-      admin ? pingButton(g) : null),
+      manage ? pingButton(g) : null),
     canteenCell,
     h("td", {}, g.version || t("app.none"),
       g.config_version ? h("div", {class: "muted small"}, t("gw.config", {v: g.config_reported_version || 0}) +

@@ -3,7 +3,8 @@
 
 import {t} from "../i18n.js";
 import {api, errorText} from "../api.js";
-import {h, field} from "../ui.js";
+import {h} from "../ui.js";
+import {field} from "../widgets/form.js";
 import {signedIn} from "../app.js";
 
 export async function render(ctx) {

@@ -5,9 +5,13 @@
 
 import {t, named} from "../i18n.js";
 import {api, qs, aborted, soft} from "../api.js";
-import {h, fill, section, empty, select, field, act, twoStep, toast, fmtTime, fmtRel, cameraChip, errorBox, isTime, loading} from "../ui.js";
-import {alarmList} from "./common.js";
-import {viewingEditor, viewingSummary} from "./viewing.js";
+import {h, fill, fmtTime, fmtRel, isTime} from "../ui.js";
+import {section, empty, toast, errorBox, loading} from "../widgets/feedback.js";
+import {select, field, act, twoStep} from "../widgets/form.js";
+import {cameraChip} from "../widgets/badges.js";
+import {alarmList} from "../widgets/alarms.js";
+import {inScope} from "../me.js";
+import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
 
 
 export async function render(ctx) {
@@ -19,8 +23,8 @@ export async function render(ctx) {
     soft(api("/canteens", sig)),
   ]);
   let canteens = list.canteens;
-  // The server scopes the list; an operator's page shows only its own.
-  if (canteens && ctx.me.role === "operator") canteens = canteens.filter(c => (ctx.me.canteens || []).includes(c.id));
+  // The server scopes the list; the page shows only the principal's own.
+  if (canteens) canteens = canteens.filter(c => inScope(ctx.me, c));
   if (!canteens) {
     canteens = (await Promise.all((ctx.me.canteens || []).map(id => soft(api("/canteens/" + encodeURIComponent(id), sig)))))
       .filter(c => c && !c.error);

@@ -6,7 +6,9 @@
 
 import {t, named} from "../i18n.js";
 import {api, aborted} from "../api.js";
-import {h, fill, empty, cameraChip, weekText, fmtWhen, isTime} from "../ui.js";
+import {h, fill, weekText, fmtWhen, isTime} from "../ui.js";
+import {empty} from "../widgets/feedback.js";
+import {cameraChip} from "../widgets/badges.js";
 import {grid} from "../live.js";
 
 const hour = 3600e3;

@@ -1,27 +1,33 @@
 // #/review: the alarm queue (GET /api/v1/violations?alarms=1…), with
 // filters by type, status, canteen and overdue kept in the route's query.
-// Regulators start on the alarms to review (status new), operators on
-// those to rectify (confirmed).
+// Who reviews starts on the alarms to review (status new), who only
+// rectifies on those to rectify (confirmed).
 
-import {t, named, violationTypes, statuses} from "../i18n.js";
+import {t, named, statuses} from "../i18n.js";
+import {can} from "../me.js";
+import {violationTypes} from "../types.js";
 import {api, qs} from "../api.js";
-import {h, fill, empty, select, fmtTime, statusBadge, overdueBadge, act} from "../ui.js";
+import {h, fill, fmtTime} from "../ui.js";
+import {empty} from "../widgets/feedback.js";
+import {select, act} from "../widgets/form.js";
+import {statusBadge, overdueBadge} from "../widgets/badges.js";
+import {table} from "../widgets/table.js";
 import {go} from "../app.js";
-import {dueOf} from "./common.js";
+import {dueOf} from "../widgets/alarms.js";
 
 const pageSize = 50;
 
 export async function render(ctx) {
   const q = ctx.query;
-  const operator = ctx.me.role === "operator";
+  const reviewer = can(ctx.me, "alarms.review");
   const filter = {
     type: q.get("type") || "",
-    status: q.has("status") ? q.get("status") : (operator ? "confirmed" : "new"),
+    status: q.has("status") ? q.get("status") : (reviewer ? "new" : "confirmed"),
     canteen_id: q.get("canteen_id") || "",
     overdue: q.get("overdue") || "",
   };
   const typeSel = select({id: "f-type", "aria-label": t("review.type")},
-    [["", t("review.type") + t("app.colon") + t("app.all")], ...violationTypes.map(v => [v, named("vt", v)])], filter.type);
+    [["", t("review.type") + t("app.colon") + t("app.all")], ...violationTypes().map(v => [v, named("vt", v)])], filter.type);
   const statusSel = select({id: "f-status", "aria-label": t("review.status")},
     [["", t("review.status") + t("app.colon") + t("app.all")], ...statuses.map(s => [s, named("status", s)])], filter.status);
   const overdueSel = select({id: "f-overdue", "aria-label": t("review.overdue")},
@@ -73,7 +79,7 @@ export async function render(ctx) {
     if (!document.hidden && rows <= pageSize) { rows = 0; load(0).catch(() => {}); }
   }, 60e3);
   ctx.onLeave(() => clearInterval(timer));
-  const quick = operator ? null : h("div", {class: "quick row"},
+  const quick = !reviewer ? null : h("div", {class: "quick row"},
     [["new", "", "status.new"], ["rectifying", "", "review.toDecide"], ["", "any", "overdue.any"]].map(([st, od, key]) =>
       h("a", {class: "btn small" + (filter.status === st && filter.overdue === od && !filter.type && !filter.canteen_id ? " active" : ""),
         href: "#/review?" + new URLSearchParams(Object.assign({status: st}, od ? {overdue: od} : {}))}, t(key))));
@@ -81,12 +87,10 @@ export async function render(ctx) {
   act(refresh, () => { rows = 0; return load(0); });
 
   ctx.root.append(h("div", {id: "review"},
-    h("div", {class: "page-head"}, h("h1", {}, t(operator ? "review.titleOperator" : "review.title")),
+    h("div", {class: "page-head"}, h("h1", {}, t(reviewer ? "review.title" : "review.titleOperator")),
       h("div", {class: "filters"}, typeSel, statusSel, overdueSel, canteenIn, ids, refresh, count)),
     quick,
-    h("div", {class: "table-wrap card"}, h("table", {class: "table alarms-table"},
-      h("thead", {}, h("tr", {}, ["time", "type", "canteen", "camera", "status", "due"].map(k => h("th", {}, t("review.col." + k))))),
-      body)),
+    table({class: "alarms-table"}, ["time", "type", "canteen", "camera", "status", "due"].map(k => t("review.col." + k)), body),
     moreBox));
 }
 

@@ -4,7 +4,10 @@
 
 import {t, named} from "../i18n.js";
 import {api, qs} from "../api.js";
-import {h, fill, empty, select, field, act, twoStep, toast, fmtTime} from "../ui.js";
+import {h, fill, fmtTime} from "../ui.js";
+import {empty, toast} from "../widgets/feedback.js";
+import {select, field, act, twoStep} from "../widgets/form.js";
+import {table} from "../widgets/table.js";
 import {go} from "../app.js";
 
 const roles = ["admin", "regulator", "operator", "parent"];
@@ -19,17 +22,15 @@ export async function render(ctx) {
   const err = h("p", {class: "form-error", role: "alert"});
   if (!users.length) fill(list, empty(t("users.empty")));
   else {
-    fill(list, h("table", {class: "table"},
-      h("thead", {}, h("tr", {}, h("th", {}, t("users.login")), h("th", {}, t("users.name")), h("th", {}, t("users.role")),
-        h("th", {}, t("users.col.scope")), h("th", {}, t("users.col.created")), h("th", {}))),
-      h("tbody", {}, users.map(u => h("tr", {dataset: {user: u.id}},
+    fill(list, table({}, [t("users.login"), t("users.name"), t("users.role"), t("users.col.scope"), t("users.col.created"), ""],
+      users.map(u => h("tr", {dataset: {user: u.id}},
         h("th", {scope: "row"}, u.id), h("td", {}, u.name || ""), h("td", {}, named("role", u.role)),
         h("td", {class: "small wrap"}, [...(u.canteens || []), ...(u.districts || [])].join(", ") || t("app.none")),
         h("td", {class: "nowrap"}, fmtTime(u.created_at)),
         h("td", {}, u.id === ctx.me.id ? null : twoStep(t("app.delete"), t("app.confirmDelete"), async () => {
           await api("/users/" + encodeURIComponent(u.id), {method: "DELETE"});
           ctx.rerender();
-        }, err)))))));
+        }, err)))), {wrap: false}));
   }
   ctx.root.append(h("div", {id: "users"},
     h("div", {class: "page-head"}, h("h1", {}, t("users.title")), h("div", {class: "filters"}, rSel)),

@@ -1,7 +1,9 @@
 // Pieces several pages show: alarm lists.
 
 import {t, named} from "../i18n.js";
-import {h, empty, fmtTime, statusBadge, overdueBadge, isTime} from "../ui.js";
+import {h, fmtTime, isTime} from "../ui.js";
+import {empty} from "./feedback.js";
+import {statusBadge, overdueBadge} from "./badges.js";
 
 /** The deadline that matters in an alarm's state, or "". */
 export function dueOf(v) {

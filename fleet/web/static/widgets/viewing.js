@@ -4,7 +4,9 @@
 
 import {t} from "../i18n.js";
 import {api} from "../api.js";
-import {h, field, act, toast, weekText, weekOrder, parseRanges} from "../ui.js";
+import {h, weekText, weekOrder, parseRanges} from "../ui.js";
+import {toast} from "./feedback.js";
+import {field, act} from "./form.js";
 
 /** The summary line of a canteen's viewing windows and whether open now. */
 export function viewingSummary(c) {

@@ -110,6 +110,7 @@ func (s *StatusLight) Show(st State) {
 func (s *StatusLight) run(ctx context.Context) {
 	defer close(s.done)
 	var (
+		shown   = State(-1)
 		blink   Pattern
 		lit     bool
 		toggle  = time.NewTimer(time.Hour)
@@ -128,6 +129,10 @@ func (s *StatusLight) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case st := <-s.states:
+			if st == shown {
+				continue // showing it already: do not restart the blink
+			}
+			shown = st
 			toggle.Stop()
 			p := st.Pattern()
 			if p.Off == 0 {

@@ -55,6 +55,10 @@ type Gateway struct {
 	writeErrs atomic.Uint64
 	diskFull  atomic.Bool
 
+	// main is the supervision loop, the status LED, the buzzer and the
+	// watchdogs (board.go).
+	main mainLoop
+
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
 	level *slog.LevelVar
@@ -151,12 +155,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 			return nil, fmt.Errorf("start status page: %w", err)
 		}
 	}
+	if err := g.startMain(); err != nil {
+		return nil, err
+	}
 	log.Info("gateway started", "gateway_id", cfg.Gateway.ID, "cameras", len(g.cfg.Cameras), "version", version.String())
 	return g, nil
 }
 
 // Close stops every component and waits for them.
 func (g *Gateway) Close() error {
+	mainErr := g.stopMain()
 	g.cancel()
 	if g.httpSrv != nil {
 		_ = g.httpSrv.Close()
@@ -173,7 +181,7 @@ func (g *Gateway) Close() error {
 	}
 	g.closePlugins()
 	g.wg.Wait()
-	var errs []error
+	errs := []error{mainErr}
 	if g.uplink != nil {
 		errs = append(errs, g.uplink.Close())
 	}
@@ -236,10 +244,12 @@ func (g *Gateway) noteWrite(err error) error {
 	switch {
 	case err == nil:
 		g.diskFull.Store(false)
+		g.main.spoolFailing.Store(false)
 	case errors.Is(err, context.Canceled) || errors.Is(err, spool.ErrClosed):
 	default:
 		g.writeErrs.Add(1)
 		g.diskFull.Store(errors.Is(err, syscall.ENOSPC))
+		g.main.spoolFailing.Store(!errors.Is(err, syscall.ENOSPC))
 	}
 	return err
 }

@@ -1,7 +1,9 @@
 // Package core builds and owns every component of the gateway: the spool,
 // one camera source per configured camera, the uplink to the fleet, the
-// health reporter and the local status page. main hands over to it and
-// waits; Close stops everything in reverse order.
+// health reporter, the local status page, and the main loop that shows the
+// gateway's state on the board and proves it alive to systemd and to the
+// hardware watchdog (board.go). main hands over to it and waits; Close
+// stops everything in reverse order, the main loop first.
 package core
 
 import (

@@ -90,8 +90,12 @@ func (s *StatusLight) Start(ctx context.Context) error {
 }
 
 // Show makes the LED show st from now on. It does not block: when states
-// come faster than the LED takes them, the latest wins.
+// come faster than the LED takes them, the latest wins. Before Start it
+// does nothing.
 func (s *StatusLight) Show(st State) {
+	if s.states == nil {
+		return
+	}
 	for {
 		select {
 		case s.states <- st:

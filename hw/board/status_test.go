@@ -184,6 +184,7 @@ func TestStatusLightLatestWins(t *testing.T) {
 
 func TestStatusLightMissing(t *testing.T) {
 	s := &StatusLight{LED: filepath.Join(t.TempDir(), "nope")}
+	s.Show(AllWell) // before Start: nothing, and no hang
 	if err := s.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "status LED") {
 		t.Errorf("Start on a missing LED: %v", err)
 	}

@@ -253,8 +253,8 @@ func TestBoardStartFails(t *testing.T) {
 		g.Close()
 		t.Fatal("New with a missing status LED: no error")
 	}
-	if !strings.Contains(err.Error(), "board.status_led") {
-		t.Errorf("error %q does not name board.status_led", err)
+	if !strings.HasPrefix(err.Error(), "board.status_led: ") || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("error %q: want board.status_led: ... not exist", err)
 	}
 	if got := readFile(t, dog); !strings.HasSuffix(got, "V") {
 		t.Errorf("device %q: the watchdog started before the failure was not disarmed", got)

@@ -33,8 +33,10 @@ type led struct {
 
 // openLED opens the LED at dir: it must have a brightness file.
 func openLED(dir string) (*led, error) {
-	if _, err := os.Stat(filepath.Join(dir, "brightness")); err != nil {
-		return nil, fmt.Errorf("LED %s: %w", dir, err)
+	if _, err := os.Stat(filepath.Join(dir, "brightness")); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no LED at %s: %w", dir, err)
+	} else if err != nil {
+		return nil, err
 	}
 	l := &led{dir: dir, on: "1", was: "none"}
 	if b, err := os.ReadFile(filepath.Join(dir, "max_brightness")); err == nil {

@@ -70,6 +70,7 @@ type Config struct {
 	Models  map[string]Model `yaml:"models"`
 	Cameras []Camera         `yaml:"cameras"`
 	Live    Live             `yaml:"live"`
+	Board   Board            `yaml:"board"`
 	Debug   Debug            `yaml:"debug"`
 
 	// where each key path came from, for error messages: a line in the file
@@ -276,6 +277,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		PluginDir: "/usr/lib/bk-gateway/plugins",
 		ModelDir:  "/usr/lib/bk-gateway/models",
+		Board:     defaultBoard(),
 	}
 }
 

@@ -241,6 +241,26 @@ func TestErrors(t *testing.T) {
 		{"log format", "gateway: {id: gw-01}\nlog: {format: xml}\n", nil, `log.format: "xml" is not one of text, json (line 2)`},
 		{"synthetic", "gateway: {id: gw-01}\ndebug: {synthetic_events: {total: -1}}\n", nil, "debug.synthetic_events.total: must not be negative (line 2)"},
 		{"synthetic rate", "gateway: {id: gw-01}\ndebug: {synthetic_events: {rate: .nan}}\n", nil, `debug.synthetic_events.rate: want a number, got ".nan" (line 2)`},
+		{"watchdog relative", "gateway: {id: gw-01}\nboard: {watchdog: {device: dev/watchdog}}\n", nil,
+			`board.watchdog.device: "dev/watchdog": want an absolute path such as /dev/watchdog, or "" (off) (line 2)`},
+		{"watchdog timeout fraction", "gateway: {id: gw-01}\nboard: {watchdog: {timeout: 1500ms}}\n", nil,
+			"board.watchdog.timeout: 1.5s: want whole seconds, or 0 for the driver's own (line 2)"},
+		{"watchdog timeout long", "gateway: {id: gw-01}\nboard: {watchdog: {timeout: 2h}}\n", nil,
+			"board.watchdog.timeout: 2h0m0s is too long, maximum 1h0m0s (line 2)"},
+		{"watchdog grace", "gateway: {id: gw-01}\nboard: {watchdog: {grace: -1s}}\n", nil,
+			"board.watchdog.grace: must not be negative (line 2)"},
+		{"status led name", "gateway: {id: gw-01}\nboard: {status_led: '../../etc'}\n", nil,
+			`board.status_led: "../../etc": want an LED's name in /sys/class/leds (1 to 64 letters, digits, '.', '_', ':', '+' or '-', not "." or "..") or an absolute path (line 2)`},
+		{"status led path", "gateway: {id: gw-01}\nboard: {status_led: '/sys/class/leds/../x'}\n", nil,
+			`board.status_led: "/sys/class/leds/../x": want a clean absolute path (line 2)`},
+		{"buzzer is the led", "gateway: {id: gw-01}\nboard: {status_led: ACT, buzzer: {device: /sys/class/leds/ACT}}\n", nil,
+			`board.buzzer.device: "/sys/class/leds/ACT" is the status LED too (line 2)`},
+		{"buzzer gap", "gateway: {id: gw-01}\nboard: {buzzer: {min_gap: 0s}}\n", nil,
+			"board.buzzer.min_gap: 0s is too short, minimum 1s (line 2)"},
+		{"board typo", "gateway: {id: gw-01}\nboard: {status_lde: ACT}\n", nil,
+			`board: unknown key "status_lde", did you mean "status_led"? (line 2)`},
+		{"env watchdog", "gateway: {id: gw-01}\n", map[string]string{"BK_BOARD_WATCHDOG_DEVICE": "watchdog0"},
+			`board.watchdog.device: "watchdog0": want an absolute path such as /dev/watchdog, or "" (off) (from BK_BOARD_WATCHDOG_DEVICE)`},
 		{"control char", "gateway: {id: gw-01}\ncameras:\n- {id: a, url: 'rtsp://h/', name: \"a\\tb\"}\n", nil,
 			"cameras[0].name: contains a control character (line 3)"},
 		{"yaml syntax", "gateway: {id: gw-01\n", nil, "invalid YAML: line 1: did not find expected ',' or '}'"},
@@ -570,5 +590,24 @@ func TestModels(t *testing.T) {
 	t.Setenv("BK_MODEL_DIR", "")
 	if _, err = Load(path); err == nil || !strings.Contains(err.Error(), "model_dir: required (from BK_MODEL_DIR)") {
 		t.Errorf("empty BK_MODEL_DIR: %v", err)
+	}
+}
+
+// A board section that names real devices loads, by name or by directory,
+// and the environment reaches it.
+func TestBoard(t *testing.T) {
+	c, err := Parse([]byte("gateway: {id: gw-01}\nboard:\n  watchdog: {device: /dev/watchdog0, timeout: 15s, grace: 0s}\n"+
+		"  status_led: 'beaglebone:green:usr0'\n  buzzer: {device: /sys/class/leds/beeper, min_gap: 10s}\n"),
+		env(map[string]string{"BK_BOARD_WATCHDOG_GRACE": "30s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Board{Watchdog: Watchdog{Device: "/dev/watchdog0", Timeout: 15 * time.Second, Grace: 30 * time.Second},
+		StatusLED: "beaglebone:green:usr0", Buzzer: Buzzer{Device: "/sys/class/leds/beeper", MinGap: 10 * time.Second}}
+	if c.Board != want {
+		t.Errorf("board %+v, want %+v", c.Board, want)
+	}
+	if d := Default().Board; d.Watchdog.Device != "" || d.StatusLED != "" || d.Buzzer.Device != "" {
+		t.Errorf("the board is not off by default: %+v", d)
 	}
 }

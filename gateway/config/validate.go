@@ -154,6 +154,8 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	v.board(c.Board)
+
 	se := c.Debug.SyntheticEvents
 	if se.Total < 0 {
 		v.fail("debug.synthetic_events.total", "must not be negative")

@@ -1,7 +1,9 @@
 // Package core builds and owns every component of the gateway: the spool,
 // one camera source per configured camera, the uplink to the fleet, the
-// health reporter and the local status page. main hands over to it and
-// waits; Close stops everything in reverse order.
+// health reporter, the local status page, and the main loop that shows the
+// gateway's state on the board and proves it alive to systemd and to the
+// hardware watchdog (board.go). main hands over to it and waits; Close
+// stops everything in reverse order, the main loop first.
 package core
 
 import (
@@ -55,6 +57,10 @@ type Gateway struct {
 	writeErrs atomic.Uint64
 	diskFull  atomic.Bool
 
+	// main is the supervision loop, the status LED, the buzzer and the
+	// watchdogs (board.go).
+	main mainLoop
+
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
 	level *slog.LevelVar
@@ -64,11 +70,13 @@ type Gateway struct {
 // start stops the ones already started. level is log's level: New sets it
 // from the config the fleet last pushed, and so does each push; nil means
 // log's level cannot change, and a push that would change it is refused.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (g *Gateway, err error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (_ *Gateway, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g = &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
+	// g is not the named result: a failed New returns nil, and the
+	// cleanup below and the goroutines already started need g itself.
+	g := &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
 		plugins: map[string]*sdk.Supervisor{},
 		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
@@ -149,12 +157,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 			return nil, fmt.Errorf("start status page: %w", err)
 		}
 	}
+	if err := g.startMain(); err != nil {
+		return nil, err
+	}
 	log.Info("gateway started", "gateway_id", cfg.Gateway.ID, "cameras", len(g.cfg.Cameras), "version", version.String())
 	return g, nil
 }
 
 // Close stops every component and waits for them.
 func (g *Gateway) Close() error {
+	mainErr := g.stopMain()
 	g.cancel()
 	if g.httpSrv != nil {
 		_ = g.httpSrv.Close()
@@ -171,7 +183,7 @@ func (g *Gateway) Close() error {
 	}
 	g.closePlugins()
 	g.wg.Wait()
-	var errs []error
+	errs := []error{mainErr}
 	if g.uplink != nil {
 		errs = append(errs, g.uplink.Close())
 	}
@@ -234,10 +246,12 @@ func (g *Gateway) noteWrite(err error) error {
 	switch {
 	case err == nil:
 		g.diskFull.Store(false)
+		g.main.spoolFailing.Store(false)
 	case errors.Is(err, context.Canceled) || errors.Is(err, spool.ErrClosed):
 	default:
 		g.writeErrs.Add(1)
 		g.diskFull.Store(errors.Is(err, syscall.ENOSPC))
+		g.main.spoolFailing.Store(!errors.Is(err, syscall.ENOSPC))
 	}
 	return err
 }

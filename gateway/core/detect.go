@@ -245,6 +245,7 @@ func (c *cameraRun) emitEpisode(ctx context.Context, e detect.Episode) error {
 	if err := c.g.appendRecord(ctx, wire.KindEvent, ev, e.JPEG); err != nil {
 		return err
 	}
+	c.g.alarm(tr)
 	c.trackPicture(tr)
 	return nil
 }

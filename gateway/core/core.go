@@ -64,11 +64,11 @@ type Gateway struct {
 // start stops the ones already started. level is log's level: New sets it
 // from the config the fleet last pushed, and so does each push; nil means
 // log's level cannot change, and a push that would change it is refused.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (g *Gateway, err error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.LevelVar) (_ *Gateway, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g = &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
+	g := &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
 		plugins: map[string]*sdk.Supervisor{},
 		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)

@@ -272,3 +272,25 @@ func TestCheckModels(t *testing.T) {
 		}
 	}
 }
+
+// TestCut: a plugin's error is cut for the heartbeat at a rune boundary,
+// never inside a UTF-8 sequence.
+func TestCut(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"abcdef", 3, "abc"},
+		{"模型校验失败", 7, "模型"}, // 3 bytes a rune: 7 falls inside the third
+		{"模型校验失败", 6, "模型"},
+		{"模型", 2, ""},
+		{"", 0, ""},
+	} {
+		if got := cut(tc.s, tc.n); got != tc.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", tc.s, tc.n, got, tc.want)
+		}
+	}
+}

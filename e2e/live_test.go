@@ -17,6 +17,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
 
 // liveRig is camsim, a fleet relaying live views on loopback and a gateway.
@@ -218,7 +219,7 @@ func TestLiveAccess(t *testing.T) {
 
 	// A viewer session is ended by its viewer (or an admin) only: another
 	// operator of the same canteen is told it does not exist.
-	req, _ := http.NewRequest("POST", "http://"+r.fleet.http+"/whep/cam-a", strings.NewReader(sdpOffer))
+	req, _ := http.NewRequest("POST", "http://"+r.fleet.http+"/whep/cam-a", strings.NewReader(rtctest.OfferMinimal))
 	req.Header.Set("Authorization", "Bearer "+mine)
 	req.Header.Set("Content-Type", "application/sdp")
 	resp, err := http.DefaultClient.Do(req)
@@ -250,13 +251,6 @@ func TestLiveAccess(t *testing.T) {
 		}
 	}
 }
-
-// sdpOffer is a minimal recvonly H.264 offer (its ICE never connects).
-const sdpOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
-	"m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n" +
-	"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n" +
-	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n" +
-	"a=setup:actpass\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
 
 // TestLiveManyViewers: 20 browser tabs watch one camera through one
 // upstream from the gateway, all decoding; when they leave, the upstream

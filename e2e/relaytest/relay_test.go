@@ -2,9 +2,7 @@ package relaytest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -15,14 +13,15 @@ import (
 	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/format/rtph264"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/rtp"
 	"go.uber.org/goleak"
 
 	fleetlive "github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/gateway/camera"
 	"github.com/brightkitchen/brightkitchen/gateway/live"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
-	"github.com/brightkitchen/brightkitchen/internal/rtc"
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -109,26 +108,20 @@ func TestPublishIntoRelay(t *testing.T) {
 	defer relay.Close()
 
 	// the camera's GOP cache is what makes the first picture quick
-	deadline := time.Now().Add(10 * time.Second)
-	for len(src.GOP()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("camera has no GOP cached after 10 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "the camera's GOP cache", func() bool { return len(src.GOP()) > 0 })
 
-	v := newViewer(t)
-	defer v.pc.Close()
-	posted := time.Now()
-	loc, err := v.watch(srv.URL + "/whep/cam")
-	if err != nil {
+	firstKey := make(chan []byte, 1)
+	v := &rtctest.Viewer{OnRTP: firstKeyframe(firstKey)}
+	defer v.Close()
+	if _, err := v.Watch(srv.URL + "/whep/cam"); err != nil {
 		t.Fatal(err)
 	}
+	posted := v.Posted
 	t.Logf("WHEP answered after %v", time.Since(posted).Round(time.Millisecond))
 
 	var first []byte
 	select {
-	case first = <-v.firstKey:
+	case first = <-firstKey:
 	case <-time.After(8 * time.Second):
 		t.Fatal("the viewer got no keyframe within 8 s")
 	}
@@ -145,20 +138,12 @@ func TestPublishIntoRelay(t *testing.T) {
 	}
 
 	// the viewer leaves; after Linger the relay stops the gateway's session
-	req, _ := http.NewRequest(http.MethodDelete, srv.URL+loc, nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	if code, err := v.Delete(); err != nil || code != http.StatusOK {
+		t.Fatalf("WHEP DELETE: %d, %v", code, err)
 	}
-	resp.Body.Close()
 	http.DefaultClient.CloseIdleConnections()
-	deadline = time.Now().Add(5 * time.Second)
-	for len(mgr.Active()) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway still publishing %v 5 s after the last viewer left", mgr.Active())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(t, 5*time.Second, "the gateway to stop publishing after the last viewer left",
+		func() bool { return len(mgr.Active()) == 0 })
 	mu.Lock()
 	n := len(starts)
 	mu.Unlock()
@@ -167,88 +152,38 @@ func TestPublishIntoRelay(t *testing.T) {
 	}
 }
 
-// viewer is a WHEP client: a receive-only pion peer connection that reports
-// the NAL unit types of the first keyframe it reassembles.
-type viewer struct {
-	pc       *webrtc.PeerConnection
-	firstKey chan []byte
-}
-
-func newViewer(t *testing.T) *viewer {
-	t.Helper()
-	api, err := rtc.BrowserAPI(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := &viewer{pc: pc, firstKey: make(chan []byte, 1)}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		t.Fatal(err)
-	}
-	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		dec := &rtph264.Decoder{PacketizationMode: 1}
-		_ = dec.Init()
-		sent := false
-		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
-			}
-			nalus, err := dec.Decode(p)
-			if err != nil || sent {
-				continue
-			}
-			var names []string
-			key := false
-			for _, n := range nalus {
-				switch n[0] & 0x1f {
-				case 7:
-					names = append(names, "SPS")
-				case 8:
-					names = append(names, "PPS")
-				case 5:
-					names = append(names, "IDR")
-					key = true
-				default:
-					names = append(names, fmt.Sprint(n[0]&0x1f))
-				}
-			}
-			if key {
-				sent = true
-				v.firstKey <- []byte(strings.Join(names, ","))
+// firstKeyframe is a viewer's OnRTP that reassembles H.264 and sends on
+// ch the NAL unit types of the first keyframe, once.
+func firstKeyframe(ch chan<- []byte) func(*rtp.Packet, time.Time) {
+	dec := &rtph264.Decoder{PacketizationMode: 1}
+	_ = dec.Init()
+	sent := false
+	return func(p *rtp.Packet, _ time.Time) {
+		if sent {
+			return
+		}
+		nalus, err := dec.Decode(p)
+		if err != nil {
+			return
+		}
+		var names []string
+		key := false
+		for _, n := range nalus {
+			switch n[0] & 0x1f {
+			case 7:
+				names = append(names, "SPS")
+			case 8:
+				names = append(names, "PPS")
+			case 5:
+				names = append(names, "IDR")
+				key = true
+			default:
+				names = append(names, fmt.Sprint(n[0]&0x1f))
 			}
 		}
-	})
-	return v
-}
-
-// watch POSTs the viewer's offer and applies the answer; it returns the
-// session's Location.
-func (v *viewer) watch(url string) (string, error) {
-	offer, err := v.pc.CreateOffer(nil)
-	if err != nil {
-		return "", err
+		if key {
+			sent = true
+			ch <- []byte(strings.Join(names, ","))
+		}
 	}
-	gathered := webrtc.GatheringCompletePromise(v.pc)
-	if err := v.pc.SetLocalDescription(offer); err != nil {
-		return "", err
-	}
-	<-gathered
-	resp, err := http.Post(url, "application/sdp", strings.NewReader(v.pc.LocalDescription().SDP))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return "", errors.New("WHEP: " + resp.Status + ": " + string(body))
-	}
-	if err := v.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		return "", err
-	}
-	return resp.Header.Get("Location"), nil
 }

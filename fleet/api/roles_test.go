@@ -20,6 +20,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
 
 // world is a fleet with three schools: A and C in district xuhui, B in
@@ -113,13 +114,6 @@ func (w *world) req(t *testing.T, who, method, path, contentType string, body []
 	return doCT(t, method, w.srv.URL+path, w.tokens[who], contentType, string(body))
 }
 
-// A tiny SDP offer the relay parses (one H.264 video m-line).
-const testOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE 0\r\n" +
-	"m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\na=recvonly\r\na=rtcp-mux\r\n" +
-	"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n" +
-	"a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n" +
-	"a=setup:actpass\r\na=rtpmap:102 H264/90000\r\na=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f\r\n"
-
 func TestRoleBoundaries(t *testing.T) {
 	w := newWorld(t)
 	a, b := fmt.Sprint(w.alarm["A"]), fmt.Sprint(w.alarm["B"])
@@ -212,7 +206,7 @@ func TestLiveViewRefusals(t *testing.T) {
 		{"parentA", "no-such-camera", 403, "forbidden"}, // unknown, same answer
 	}
 	for _, c := range cases {
-		status, body := w.req(t, c.who, "POST", "/whep/"+c.camera, "application/sdp", []byte(testOffer))
+		status, body := w.req(t, c.who, "POST", "/whep/"+c.camera, "application/sdp", []byte(rtctest.OfferMinimal))
 		if status != c.status || !strings.Contains(body, `"code":"`+c.code+`"`) {
 			t.Errorf("%s on %s: %d %s; want %d %s", c.who, c.camera, status, body, c.status, c.code)
 		}
@@ -238,7 +232,7 @@ func TestLiveViewRefusals(t *testing.T) {
 	// Allowed viewers get past the checks (the test relay has no gateway,
 	// so the camera never starts: 504, not 403).
 	for _, who := range []string{"parentA", "operatorA", "regulator"} {
-		status, body := w.req(t, who, "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+		status, body := w.req(t, who, "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 		if status == 403 || status == 401 {
 			t.Errorf("%s on pub-A: %d %s", who, status, body)
 		}
@@ -261,7 +255,7 @@ func TestSameCameraID(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	offer := []byte(testOffer)
+	offer := []byte(rtctest.OfferMinimal)
 	for _, c := range []struct {
 		who, method, path string
 		body              []byte
@@ -326,18 +320,18 @@ func TestViewsPerParent(t *testing.T) {
 			t.Fatal(code)
 		}
 	}
-	status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 	if status != 429 || !strings.Contains(body, `"parent_views"`) {
 		t.Fatalf("a parent's third view: %d %s; want 429 parent_views", status, body)
 	}
-	status, body = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	status, body = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 	if status == 429 || status == 403 {
 		t.Fatalf("another parent: %d %s", status, body)
 	}
 	// A view ending frees its parent's place.
 	w.api.ViewerEnded(live.Viewer{Principal: "token:" + tok.ID, Role: store.RoleParent, CanteenID: "A"}, "gw-A:pub-A",
 		time.Now().Add(-time.Minute), time.Now())
-	if status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer)); status == 429 {
+	if status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal)); status == 429 {
 		t.Fatalf("after one view ended: %d %s", status, body)
 	}
 }
@@ -355,13 +349,13 @@ func TestParentCap(t *testing.T) {
 			t.Fatalf("could not take place %d of 2: %s", i+1, code)
 		}
 	}
-	status, body := w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	status, body := w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 	if status != 429 || !strings.Contains(body, "parent_cap") {
 		t.Fatalf("third parent: %d %s; want 429 parent_cap", status, body)
 	}
 	w.api.ViewerEnded(live.Viewer{Principal: "user:p0", Role: store.RoleParent, CanteenID: "A"}, "pub-A",
 		time.Now().Add(-time.Minute), time.Now())
-	status, _ = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(testOffer))
+	status, _ = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 	if status == 429 {
 		t.Fatal("a freed place is still refused")
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // TestIngestInProcess: with the embedded broker, ingest consumes in the
@@ -19,11 +21,7 @@ func TestIngestInProcess(t *testing.T) {
 	if f.Ingest.InProcess == nil {
 		t.Fatal("ingest consumes the embedded broker over MQTT")
 	}
-	for deadline := time.Now().Add(5 * time.Second); !f.Ingest.Connected(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("ingest not subscribed after 5 s")
-		}
-	}
+	wait.For(t, 5*time.Second, "ingest subscribed", f.Ingest.Connected)
 	if n := f.Broker.Stats().ClientsConnected; n != 0 {
 		t.Fatalf("%d MQTT clients connected to an idle fleet's broker, want 0", n)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // fleetRig is a store, an embedded broker and a consumer, with any number
@@ -59,13 +60,7 @@ func newFleetRig(t testing.TB, c *Consumer, inProcess bool, gateways ...string) 
 	}
 	t.Cleanup(func() { c.Close() })
 	r.c = c
-	deadline := time.Now().Add(10 * time.Second)
-	for !c.Connected() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !c.Connected() {
-		t.Fatal("consumer not connected")
-	}
+	wait.For(t, 10*time.Second, "the consumer connected", c.Connected)
 	return r
 }
 
@@ -191,11 +186,10 @@ func testFlooding(t *testing.T, inProcess bool) {
 	defer func() { close(stop); floodWG.Wait() }()
 
 	// Let the flood get going before the good gateway starts.
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if n, _ := r.st.CountEvents(ctx, "gw-bad"); n > 0 {
-			break
-		}
-	}
+	wait.For(t, 5*time.Second, "the flood's first event stored", func() bool {
+		n, _ := r.st.CountEvents(ctx, "gw-bad")
+		return n > 0
+	})
 
 	start := time.Now()
 	deadline := time.After(60 * time.Second)

@@ -14,6 +14,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 type rig struct {
@@ -45,10 +46,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for !c.Connected() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "the consumer connected", c.Connected)
 	r := &rig{st: st, acks: make(chan wire.Ack, 64), c: c}
 	r.gw = mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + b.Addr()).SetClientID("gw-1").
 		SetUsername(user).SetPassword(pass))

@@ -1,20 +1,18 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 	"github.com/brightkitchen/brightkitchen/internal/rtc"
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
 
 // testLogger logs to stderr with BK_LIVE_TEST_LOG=debug|info, else discards.
@@ -379,42 +378,14 @@ func (p *publisher) close() {
 	})
 }
 
-// signal does the offer/answer over HTTP (WHIP or WHEP) and returns the
-// answer's Location. An error includes the status and body of a refusal.
+// signal does the offer/answer over HTTP (WHIP or WHEP) with a bearer
+// token ("" for none) and more headers; see rtctest.Post.
 func signal(pc *webrtc.PeerConnection, url, token string, hdr map[string]string) (string, int, error) {
-	offer, err := pc.CreateOffer(nil)
-	if err != nil {
-		return "", 0, err
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(offer); err != nil {
-		return "", 0, err
-	}
-	<-gathered
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(pc.LocalDescription().SDP))
-	if err != nil {
-		return "", 0, err
-	}
-	req.Header.Set("Content-Type", "application/sdp")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
+	h := rtctest.Bearer(token)
 	for k, v := range hdr {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", 0, err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusCreated {
-		return "", resp.StatusCode, fmt.Errorf("POST %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
-	}
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
-		return "", resp.StatusCode, err
-	}
-	return resp.Header.Get("Location"), resp.StatusCode, nil
+	return rtctest.Post(pc, url, h)
 }
 
 // rcvd is one RTP packet a viewer peer received.
@@ -425,58 +396,38 @@ type rcvd struct {
 	key bool
 }
 
-// viewerPeer is a WHEP client: a receive-only pion peer connection.
+// viewerPeer is a WHEP client, rtctest's viewer, that keeps what it
+// received.
 type viewerPeer struct {
-	pc       *webrtc.PeerConnection
+	*rtctest.Viewer
 	location string
 	posted   time.Time
+	first    <-chan struct{}
 
-	mu    sync.Mutex
-	pkts  []rcvd
-	first chan struct{}
-	once  sync.Once
+	mu   sync.Mutex
+	pkts []rcvd
 }
 
 // watch POSTs a WHEP offer for cameraID; on a refusal it returns the
 // status and the error.
 func (e *env) watch(cameraID string, hdr map[string]string, audio bool) (*viewerPeer, int, error) {
-	pc, err := e.api.NewPeerConnection(webrtc.Configuration{})
+	v := &viewerPeer{Viewer: &rtctest.Viewer{API: e.api, Audio: audio, Header: http.Header{}}}
+	for k, val := range hdr {
+		v.Header.Set(k, val)
+	}
+	v.OnRTP = func(p *rtp.Packet, at time.Time) {
+		r := rcvd{seq: p.SequenceNumber, ts: p.Timestamp, at: at, key: isKeyPayload(p.Payload)}
+		v.mu.Lock()
+		v.pkts = append(v.pkts, r)
+		v.mu.Unlock()
+	}
+	status, err := v.Watch(e.srv.URL + "/whep/" + cameraID)
 	if err != nil {
-		return nil, 0, err
-	}
-	v := &viewerPeer{pc: pc, first: make(chan struct{})}
-	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-		webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-		return nil, 0, err
-	}
-	if audio {
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			return nil, 0, err
-		}
-	}
-	pc.OnTrack(func(track *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-		for {
-			p, _, err := track.ReadRTP()
-			if err != nil {
-				return
-			}
-			r := rcvd{seq: p.SequenceNumber, ts: p.Timestamp, at: time.Now(), key: isKeyPayload(p.Payload)}
-			v.mu.Lock()
-			v.pkts = append(v.pkts, r)
-			v.mu.Unlock()
-			v.once.Do(func() { close(v.first) })
-		}
-	})
-	v.posted = time.Now()
-	loc, status, err := signal(pc, e.srv.URL+"/whep/"+cameraID, "", hdr)
-	if err != nil {
-		_ = pc.Close()
 		return nil, status, err
 	}
-	v.location = loc
+	v.location, v.posted, v.first = v.Location, v.Posted, v.First()
 	e.peersMu.Lock()
-	e.peers = append(e.peers, pc)
+	e.peers = append(e.peers, v.PC())
 	e.peersMu.Unlock()
 	return v, status, nil
 }
@@ -491,17 +442,8 @@ func (v *viewerPeer) packets() []rcvd {
 // waitPackets waits until the viewer has received at least n packets.
 func (v *viewerPeer) waitPackets(t testing.TB, n int, timeout time.Duration) []rcvd {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		p := v.packets()
-		if len(p) >= n {
-			return p
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("viewer got %d packets in %v, want %d", len(p), timeout, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	v.WaitPackets(t, n, timeout)
+	return v.packets()
 }
 
 // del DELETEs the viewer's WHEP session.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/internal/wait"
+
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
 
 // joinMidGOP waits until the publisher of session is gopSec*0.3 s into a
@@ -251,7 +253,7 @@ func (e *env) postRaw(method, path, ctype, token, body string) (int, string) {
 // 504 and the relay calls Stop.
 func TestWHIPAuth(t *testing.T) {
 	e := newEnv(t, 2, false, func(c *Config) { c.StartTimeout = 2 * time.Second })
-	if st, code := e.postRaw("POST", "/whip/cam1", "application/sdp", "Bearer nope", offerPublisher); st != http.StatusNotFound {
+	if st, code := e.postRaw("POST", "/whip/cam1", "application/sdp", "Bearer nope", rtctest.OfferPublisher); st != http.StatusNotFound {
 		t.Fatalf("WHIP without a ticket: %d %s, want 404", st, code)
 	}
 
@@ -281,13 +283,13 @@ func TestWHIPAuth(t *testing.T) {
 		if strings.HasPrefix(tc.name, "DELETE") {
 			method = "DELETE"
 		}
-		if st, code := e.postRaw(method, tc.path, "application/sdp", tc.auth, offerPublisher); st != tc.want {
+		if st, code := e.postRaw(method, tc.path, "application/sdp", tc.auth, rtctest.OfferPublisher); st != tc.want {
 			t.Errorf("%s: %d (%s), want %d", tc.name, st, code, tc.want)
 		}
 	}
 	// The right token with an offer that sends no H.264 gets past the
 	// token check and fails on the offer.
-	if st, code := e.postRaw("POST", "/whip/cam1", "application/sdp", "bearer "+tk.Token, offerVP8Only); st != http.StatusBadRequest {
+	if st, code := e.postRaw("POST", "/whip/cam1", "application/sdp", "bearer "+tk.Token, rtctest.OfferVP8Only); st != http.StatusBadRequest {
 		t.Errorf("right token, bad offer: %d %s, want 400", st, code)
 	}
 
@@ -302,7 +304,7 @@ func TestWHIPAuth(t *testing.T) {
 	if e.gw.stops[0] != tk.Session {
 		t.Fatalf("Stop(%q), want the ticket's session %q", e.gw.stops[0], tk.Session)
 	}
-	if st, _ := e.postRaw("POST", "/whip/cam1", "application/sdp", "Bearer "+tk.Token, offerPublisher); st != http.StatusNotFound {
+	if st, _ := e.postRaw("POST", "/whip/cam1", "application/sdp", "Bearer "+tk.Token, rtctest.OfferPublisher); st != http.StatusNotFound {
 		t.Fatalf("WHIP with the stopped ticket: %d, want 404", st)
 	}
 	if e.relay.Upstreams() != 0 || e.relay.Viewers("cam1") != 0 {
@@ -418,14 +420,14 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"GET", "GET", "", "", http.StatusMethodNotAllowed, "method_not_allowed"},
 		{"JSON body", "POST", "application/json", `{"sdp":"v=0"}`, http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"no content type", "POST", "", offerChrome, http.StatusUnsupportedMediaType, "unsupported_media_type"},
-		{"oversized", "POST", "application/sdp", offerChrome + big, http.StatusRequestEntityTooLarge, "offer_too_large"},
+		{"no content type", "POST", "", rtctest.OfferChrome, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+		{"oversized", "POST", "application/sdp", rtctest.OfferChrome + big, http.StatusRequestEntityTooLarge, "offer_too_large"},
 		{"empty", "POST", "application/sdp", "", http.StatusBadRequest, "bad_sdp"},
 		{"garbage", "POST", "application/sdp", "\x00\x01\x02garbage\xff", http.StatusBadRequest, "bad_sdp"},
-		{"audio only", "POST", "application/sdp", offerAudioOnly, http.StatusBadRequest, "no_video"},
-		{"VP8 only", "POST", "application/sdp", offerVP8Only, http.StatusBadRequest, "no_h264"},
-		{"H.264 mode 0", "POST", "application/sdp", offerH264Mode0, http.StatusBadRequest, "no_h264"},
-		{"sendonly", "POST", "application/sdp; charset=utf-8", offerSendonly, http.StatusBadRequest, "bad_direction"},
+		{"audio only", "POST", "application/sdp", rtctest.OfferAudioOnly, http.StatusBadRequest, "no_video"},
+		{"VP8 only", "POST", "application/sdp", rtctest.OfferVP8Only, http.StatusBadRequest, "no_h264"},
+		{"H.264 mode 0", "POST", "application/sdp", rtctest.OfferH264Mode0, http.StatusBadRequest, "no_h264"},
+		{"sendonly", "POST", "application/sdp; charset=utf-8", rtctest.OfferSendonly, http.StatusBadRequest, "bad_direction"},
 	} {
 		if st, code := e.postRaw(tc.method, "/whep/cam1", tc.ctype, "", tc.body); st != tc.want || code != tc.code {
 			t.Errorf("%s: %d %s, want %d %s", tc.name, st, code, tc.want, tc.code)
@@ -439,7 +441,7 @@ func TestBadInput(t *testing.T) {
 	}
 	// pion refuses an offer without a DTLS fingerprint; the reservation
 	// is released.
-	if st, code := e.postRaw("POST", "/whep/cam1", "application/sdp", "", offerNoFinger); st != http.StatusBadRequest || code != "offer_rejected" {
+	if st, code := e.postRaw("POST", "/whep/cam1", "application/sdp", "", rtctest.OfferNoFingerprint); st != http.StatusBadRequest || code != "offer_rejected" {
 		t.Errorf("offer without fingerprint: %d %s, want 400 offer_rejected", st, code)
 	}
 	wait.For(t, 5*time.Second, "no viewers left", func() bool { return e.relay.Viewers("cam1") == 0 })
@@ -464,8 +466,8 @@ func TestBrowserOffers(t *testing.T) {
 		name, offer string
 		pts         []string
 	}{
-		{"chrome", offerChrome, []string{"102", "106", "127", "39"}},
-		{"firefox", offerFirefoxStyle, []string{"126"}},
+		{"chrome", rtctest.OfferChrome, []string{"102", "106", "127", "39"}},
+		{"firefox", rtctest.OfferFirefoxStyle, []string{"126"}},
 	} {
 		req, _ := http.NewRequest("POST", e.srv.URL+"/whep/cam1", strings.NewReader(tc.offer))
 		req.Header.Set("Content-Type", "application/sdp")
@@ -514,7 +516,7 @@ func TestViewerEnds(t *testing.T) {
 	}
 	a.waitPackets(t, 5, 5*time.Second)
 	b.waitPackets(t, 5, 5*time.Second)
-	_ = b.pc.Close()
+	_ = b.PC().Close()
 	wait.For(t, 5*time.Second, "the closed viewer removed", func() bool { return e.relay.Viewers("cam1") == 1 })
 	if got := e.metric("bk_live_viewer_drops_total", "reason", "closed"); got != 1 {
 		t.Fatalf("drops{reason=closed} = %v, want 1", got)

@@ -19,12 +19,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
+
+	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
 
 const scaleChildEnv = "BK_LIVE_SCALE_CHILD"
@@ -183,41 +184,21 @@ func TestScaleChild(t *testing.T) {
 	n, _ := strconv.Atoi(ns)
 	api := peerAPI(t)
 	var (
-		mu    sync.Mutex
-		pcs   []*webrtc.PeerConnection
-		total atomic.Int64
+		mu      sync.Mutex
+		viewers []*rtctest.Viewer
 	)
 	connect := func() {
-		pc, err := api.NewPeerConnection(webrtc.Configuration{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := make(chan struct{})
-		var once sync.Once
-		pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-			buf := make([]byte, 1500)
-			for {
-				if _, _, err := tr.Read(buf); err != nil {
-					return
-				}
-				total.Add(1)
-				once.Do(func() { close(got) })
-			}
-		})
-		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
-			webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
-			t.Fatal(err)
-		}
-		if _, _, err := signal(pc, url+"/whep/cam1", "", nil); err != nil {
+		v := &rtctest.Viewer{API: api}
+		if _, err := v.Watch(url + "/whep/cam1"); err != nil {
 			t.Fatal(err)
 		}
 		select {
-		case <-got:
+		case <-v.First():
 		case <-time.After(30 * time.Second):
 			t.Fatal("viewer got no media")
 		}
 		mu.Lock()
-		pcs = append(pcs, pc)
+		viewers = append(viewers, v)
 		mu.Unlock()
 	}
 	connect()
@@ -234,9 +215,13 @@ func TestScaleChild(t *testing.T) {
 	fmt.Printf("READY %d\n", n)
 	cpu0, t0 := cpuTime(), time.Now()
 	in.Scan() // STOP
+	total := 0
+	for _, v := range viewers {
+		total += v.Packets()
+	}
 	fmt.Printf("RECEIVED %d packets over %d viewers; viewer process CPU %.2f cores\n",
-		total.Load(), n, (cpuTime()-cpu0).Seconds()/time.Since(t0).Seconds())
-	for _, pc := range pcs {
-		_ = pc.Close()
+		total, n, (cpuTime()-cpu0).Seconds()/time.Since(t0).Seconds())
+	for _, v := range viewers {
+		_ = v.Close()
 	}
 }

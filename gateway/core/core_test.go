@@ -22,6 +22,21 @@ import (
 // page. extra is YAML appended to the config.
 func newTestGateway(t *testing.T, dir, extra string) (*Gateway, *slog.LevelVar) {
 	t.Helper()
+	cfg := testConfig(t, dir, extra)
+	var level slog.LevelVar
+	level.Set(cfg.Log.SlogLevel())
+	g, err := New(context.Background(), cfg, nil, &level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = g.Close() })
+	return g, &level
+}
+
+// testConfig is newTestGateway's config: gateway gw-t, its spool in dir,
+// the broker unreachable, no status page, then extra (YAML).
+func testConfig(t *testing.T, dir, extra string) config.Config {
+	t.Helper()
 	doc := fmt.Sprintf("gateway: {id: gw-t}\nbroker: {url: 'tcp://127.0.0.1:1', connect_timeout: 100ms}\n"+
 		"http: {listen: ''}\n%s", extra)
 	env := func(k string) (string, bool) {
@@ -34,14 +49,7 @@ func newTestGateway(t *testing.T, dir, extra string) (*Gateway, *slog.LevelVar) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	var level slog.LevelVar
-	level.Set(cfg.Log.SlogLevel())
-	g, err := New(context.Background(), cfg, nil, &level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = g.Close() })
-	return g, &level
+	return cfg
 }
 
 func desired(v int64, doc string) wire.ConfigDesired {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 // fillLarge appends n records with 10 KB blobs in batches.
@@ -82,10 +84,7 @@ func TestAutoCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The writer answers the ack first, then compacts.
-	deadline := time.Now().Add(20 * time.Second)
-	for q.Stats().Compactions == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 20*time.Second, "an automatic compaction", func() bool { return q.Stats().Compactions > 0 })
 	if st := q.Stats(); st.Compactions != 1 || st.FileBytes >= 4<<20 {
 		t.Fatalf("no automatic compaction: %+v", st)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 func openTest(t testing.TB, o Options) *Queue {
@@ -491,13 +493,7 @@ func TestCorruptRecordSkipped(t *testing.T) {
 	if !recs[1].BlobDropped || recs[1].Blob != nil {
 		t.Fatalf("record with a corrupt blob: BlobDropped=%v blob=%d bytes", recs[1].BlobDropped, len(recs[1].Blob))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for q.Stats().CorruptRecords < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("corrupt data not purged: %+v", q.Stats())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	wait.For(t, 10*time.Second, "the corrupt data purged", func() bool { return q.Stats().CorruptRecords >= 2 })
 	q = reopen(t, q)
 	st := q.Stats()
 	want := itemCost(&[]Item{ev(1)}[0]) + itemCost(&Item{Kind: ev(2).Kind, Payload: ev(2).Payload}) + itemCost(&[]Item{ev(4)}[0])

@@ -52,6 +52,8 @@ var Rules = []Rule{
 		Why: "the SDK imports it: it must stay a leaf"},
 	{From: "hw", Deny: []string{"gateway", "fleet", "plugins"},
 		Why: "board support and the camera simulator sit below both sides"},
+	{From: "", Deny: []string{"internal/rtc/rtctest"}, AllowInTests: []string{"internal/rtc/rtctest"},
+		Why: "the WebRTC test peers and canned offers are for tests: no binary carries them"},
 	{From: "", Deny: []string{"*/cmd"},
 		Why: "a command only ties packages together: nothing imports one"},
 }

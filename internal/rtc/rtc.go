@@ -1,8 +1,9 @@
 // Package rtc holds the pion WebRTC settings that both sides share: the
 // gateway's WHIP publisher (gateway/live), the fleet's relay (fleet/live)
-// and the test peers that stand in for browsers. One place says how our
-// peers do ICE, which RTCP feedback H.264 carries and which interceptors a
-// sending or receiving peer runs.
+// and the test peers that stand in for browsers (internal/rtc/rtctest
+// builds them with BrowserAPI). One place says how our peers do ICE, which
+// RTCP feedback H.264 carries and which interceptors a sending or
+// receiving peer runs.
 package rtc
 
 import (

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/wait"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 )
 
@@ -89,13 +90,7 @@ func TestPluginDiesWithGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = gw.Wait()
-	deadline := time.Now().Add(5 * time.Second)
-	for alive(pid) {
-		if time.Now().After(deadline) {
-			t.Fatalf("plugin %d still running 5s after its gateway was killed", pid)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	wait.For(t, 5*time.Second, fmt.Sprintf("plugin %d to end after its gateway was killed", pid), func() bool { return !alive(pid) })
 }
 
 // alive reports whether pid is a running (not zombie) process.

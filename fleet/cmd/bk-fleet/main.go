@@ -198,6 +198,18 @@ func (fs flagSet) Parse(args []string) error {
 	return fs.FlagSet.Parse(args)
 }
 
+// noArgs reports whether nothing is left after the flags of cmd, a
+// command that takes no arguments, and says what is left on stderr if
+// not: "--webrtc-loopback true", the old form of a switch, ends the flags
+// at "true", which is refused rather than ignored.
+func noArgs(fs flagSet, cmd string, stderr io.Writer) bool {
+	if fs.NArg() == 0 {
+		return true
+	}
+	fmt.Fprintf(stderr, "bk-fleet %s: unexpected argument %q (a switch takes no value: --name alone, or --name=false)\n", cmd, fs.Arg(0))
+	return false
+}
+
 func envName(flag string) string {
 	b := []byte("BK_")
 	for _, c := range []byte(flag) {
@@ -291,10 +303,7 @@ func serve(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() > 0 {
-		// "--webrtc-loopback true" ends the flags at "true": a switch takes
-		// its value as --name=false, or none.
-		fmt.Fprintf(stderr, "bk-fleet serve: unexpected argument %q (a switch such as --secure-cookies takes no value, or --name=false)\n", fs.Arg(0))
+	if !noArgs(fs, "serve", stderr) {
 		return 2
 	}
 	log, err := logging.New(stderr, *logFormat, *logLevel)
@@ -459,6 +468,9 @@ func gatewayAdd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if !noArgs(fs, "gateway add", stderr) {
+		return 2
+	}
 	if !wire.ValidID(*id) {
 		fmt.Fprintf(stderr, "bk-fleet gateway add: --id %q: want 1-64 letters, digits, '.', '_' or '-'\n", *id)
 		return 2
@@ -495,6 +507,9 @@ func gatewayList(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if !noArgs(fs, "gateway list", stderr) {
+		return 2
+	}
 	return db.run("gateway list", stderr, func(ctx context.Context, st *store.Store) int {
 		gws, err := st.ListGateways(ctx)
 		if err != nil {
@@ -525,6 +540,9 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print the token as JSON")
 	db := addDBFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !noArgs(fs, "token add", stderr) {
 		return 2
 	}
 	t := store.Token{Role: *role, Label: *label, Canteens: splitFlag(*canteens), Districts: splitFlag(*districts)}
@@ -562,6 +580,9 @@ func tokenList(args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("token list", stderr)
 	db := addDBFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !noArgs(fs, "token list", stderr) {
 		return 2
 	}
 	return db.run("token list", stderr, func(ctx context.Context, st *store.Store) int {

@@ -44,6 +44,9 @@ func userAdd(args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	if !noArgs(fs, "user add", stderr) {
+		return 2
+	}
 	pw, err := readPassword(stderr, "password: ")
 	if err != nil {
 		fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
@@ -66,6 +69,9 @@ func userList(args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print JSON")
 	db := addDBFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !noArgs(fs, "user list", stderr) {
 		return 2
 	}
 	return db.run("user list", stderr, func(ctx context.Context, st *store.Store) int {
@@ -110,6 +116,9 @@ func userEdit(name string, args []string, stdout, stderr io.Writer, do func(cont
 	login := fs.String("login", "", "the user's login")
 	db := addDBFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if !noArgs(fs, name, stderr) {
 		return 2
 	}
 	if *login == "" {

@@ -16,6 +16,7 @@ import (
 // counted, and the fleet keeps serving: a good event afterwards is stored and
 // acknowledged.
 func TestMalformedPayloadsRejected(t *testing.T) {
+	parallelScenario(t)
 	f := newFleet(t, "")
 	f.start()
 	user, pass := f.addGateway("gw-bad", "canteen-1")
@@ -77,6 +78,7 @@ func TestMalformedPayloadsRejected(t *testing.T) {
 
 // bk-gateway check names the key of a bad config and exits non-zero.
 func TestGatewayCheckNamesKey(t *testing.T) {
+	parallelScenario(t)
 	cases := map[string]string{
 		"unknown key":  "gateway:\n  id: gw-1\nbroker:\n  url: tcp://127.0.0.1:1883\ncameras:\n  - id: c1\n    url: rtsp://127.0.0.1/x\n    urll: rtsp://x\n",
 		"bad scheme":   "gateway:\n  id: gw-1\nbroker:\n  url: tcp://127.0.0.1:1883\ncameras:\n  - id: c1\n    url: http://127.0.0.1/x\n",

@@ -32,6 +32,7 @@ func (f *fleet) send(method, path, body string, v any) (int, error) {
 // Commands go to the gateway and their outcome comes back; a desired config
 // pushed by the fleet is applied (a camera added) and reported.
 func TestCommandsAndDesiredConfig(t *testing.T) {
+	parallelScenario(t)
 	s := startSpine(t, 2*time.Second)
 	wait.For(t, 10*time.Second, "cameras online", func() bool {
 		return s.fleetSees(map[string]bool{"cam-hot": true, "cam-wash": true})

@@ -162,6 +162,7 @@ var healthTypes = []string{"camera_occluded", "camera_dark", "camera_frozen", "c
 // 60 s with an end when the camera stops, held back by the cooldown when
 // it returns.
 func TestDetectionScenes(t *testing.T) {
+	quiet := parallelBusyFirst(t) // busy until the alarms, which have a bound, have come
 	cams := []camsim.Camera{
 		{Path: "covered", Scene: "covered"}, {Path: "dark", Scene: "night"}, {Path: "frozen", Scene: "frozen"},
 		{Path: "kitchen", Scene: "kitchen"}, {Path: "closed", Scene: "night"}, {Path: "open", Scene: "night"},
@@ -205,6 +206,8 @@ func TestDetectionScenes(t *testing.T) {
 			t.Errorf("motion box %+v is not on the blob", b)
 		}
 	}
+
+	quiet() // what follows is waiting
 
 	// Hold the episode for 60 s from its start: still one alarm.
 	started := m.ReceivedAt
@@ -265,6 +268,7 @@ func TestDetectionScenes(t *testing.T) {
 // answering malformed detections, they are dropped and counted. Through
 // all of it every camera streams and the tamper plugin keeps answering.
 func TestPluginFailures(t *testing.T) {
+	parallelBusy(t) // it counts frames and calls over seconds
 	probe := filepath.Join(binDir, "testplugin")
 	var extra strings.Builder
 	for _, name := range []string{"probe-ok", "probe-hang", "probe-crash", "probe-garbage"} {

@@ -104,10 +104,12 @@ func runDurability(t *testing.T, mosq *mosquitto, plan killPlan) {
 }
 
 func TestDurabilityEmbeddedBroker(t *testing.T) {
+	parallelBusy(t) // 5,000 events through race-built binaries take a core
 	runDurability(t, nil, killPlan{fleet: true, gateway: true})
 }
 
 func TestDurabilityMosquitto(t *testing.T) {
+	parallelBusy(t)
 	m := newMosquitto(t)
 	m.start(t)
 	runDurability(t, m, killPlan{fleet: true, gateway: true, broker: true})
@@ -116,6 +118,7 @@ func TestDurabilityMosquitto(t *testing.T) {
 // mosquitto is a real Mosquitto broker on a random loopback port, with a
 // config the test writes.
 type mosquitto struct {
+	bin        string
 	addr, conf string
 	p          *proc
 	n          int
@@ -129,7 +132,7 @@ func newMosquitto(t *testing.T) *mosquitto {
 		}
 		bin = "/usr/sbin/mosquitto"
 	}
-	m := &mosquitto{addr: freePort(t)}
+	m := &mosquitto{bin: bin, addr: freePort(t)}
 	_, port, _ := splitHostPort(m.addr)
 	dir := t.TempDir()
 	m.conf = filepath.Join(dir, "mosquitto.conf")
@@ -137,15 +140,12 @@ func newMosquitto(t *testing.T) *mosquitto {
 	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mosqBin = bin
 	return m
 }
 
-var mosqBin string
-
 func (m *mosquitto) start(t *testing.T) {
 	m.n++
-	m.p = startAbs(t, fmt.Sprintf("mosquitto-%d", m.n), mosqBin, "-c", m.conf)
+	m.p = startAbs(t, fmt.Sprintf("mosquitto-%d", m.n), m.bin, "-c", m.conf)
 	wait.For(t, 10*time.Second, "mosquitto listening", func() bool { return dialOK(m.addr) })
 }
 

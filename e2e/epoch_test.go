@@ -33,6 +33,7 @@ func (f *fleet) cameraIntervals(t *testing.T, gw, cam string) int {
 // its camera statuses although their seqs were used before, and stores
 // all of 1,000 events that follow.
 func TestSpoolResetNewEpoch(t *testing.T) {
+	parallelScenario(t)
 	const events = 1000
 	cam := startCamsim(t, camsim.Camera{Path: "cam-1", Scene: "empty"})
 	f := newFleet(t, "")
@@ -85,6 +86,7 @@ func TestSpoolResetNewEpoch(t *testing.T) {
 // restart (the embedded broker's retained message does not): the fleet
 // sends it again when the gateway connects, and the gateway applies it.
 func TestDesiredConfigSurvivesFleetRestart(t *testing.T) {
+	parallelScenario(t)
 	f := newFleet(t, "")
 	f.start()
 	user, pass := f.addGateway("gw-cfg", "canteen-1")

@@ -29,6 +29,52 @@ import (
 
 var binDir string
 
+// The tests run side by side, but not all at once: at most
+// scenarioTurn of them, and besides them one that is busy (busyTurn).
+var (
+	// scenarioTurn is held by a test for its whole run (parallelScenario).
+	scenarioTurn = make(chan struct{}, 2)
+	// busyTurn is held by a test while it needs a core to itself: a
+	// browser decoding live video in several tabs, a gateway whose alarms
+	// must come within a bound of the spec, a stream of thousands of
+	// events. Two such side by side (with a fleet hashing passwords under
+	// -race) miss their deadlines on a two-core machine.
+	busyTurn = make(chan struct{}, 1)
+)
+
+// parallelScenario marks t parallel (go test's -parallel is raised so that
+// every test can be waiting at once), then waits for its turn, held until
+// t ends.
+func parallelScenario(t *testing.T) {
+	t.Parallel()
+	scenarioTurn <- struct{}{}
+	t.Cleanup(func() { <-scenarioTurn })
+}
+
+// parallelBusy marks t parallel and makes it wait for busyTurn, held
+// until t ends: the test is busy from start to end.
+func parallelBusy(t *testing.T) {
+	t.Parallel()
+	busyTurn <- struct{}{}
+	t.Cleanup(func() { <-busyTurn })
+}
+
+// parallelBusyFirst is for a test that is busy at first and then waits a
+// long time: it takes both turns before marking t parallel, when no other
+// test has started, so that its wait overlaps the others rather than
+// coming last. quiet gives busyTurn back (t's end does, if the test did
+// not). No test holds busyTurn and waits for scenarioTurn, nor the other
+// way round, but this one, which has both before the others start.
+func parallelBusyFirst(t *testing.T) (quiet func()) {
+	busyTurn <- struct{}{}
+	scenarioTurn <- struct{}{}
+	var once sync.Once
+	quiet = func() { once.Do(func() { <-busyTurn }) }
+	t.Cleanup(func() { <-scenarioTurn; quiet() })
+	t.Parallel()
+	return quiet
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "bk-e2e-bin")
 	if err != nil {
@@ -37,21 +83,35 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	flag.Parse()
+	// Every test is a scenario of its own (its own ports, directories and
+	// processes) that spends most of its time waiting for the processes
+	// it runs, so they run side by side, as their turns allow
+	// (scenarioTurn, busyTurn). -parallel is raised so that every test can
+	// wait for its turn at once: the turns decide, not -parallel (a lower
+	// one could hold back the test that holds a turn).
+	if err := flag.Set("test.parallel", "64"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	// Tests run the binaries with the race detector; benchmarks measure
 	// them as shipped.
 	build := []string{"build", "-race", "-o", dir + "/"}
 	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
 		build = []string{"build", "-trimpath", "-o", dir + "/"}
 	}
+	// One go build for all of them: the go command links them side by
+	// side (the links, with -race, are most of the cost: the packages are
+	// in the build cache), where one go build each linked them in turn.
 	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim",
 		"plugins/tamper/cmd/bk-plugin-tamper", "plugins/motion/cmd/bk-plugin-motion", "plugins/onnx/cmd/bk-plugin-onnx",
 		"e2e/testplugin"} {
-		cmd := exec.Command("go", append(build, "../"+pkg)...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "build", pkg, err)
-			os.Exit(1)
-		}
+		build = append(build, "../"+pkg)
+	}
+	cmd := exec.Command("go", build...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build the binaries:", err)
+		os.Exit(1)
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -12,6 +12,7 @@ import (
 // staged install, so the test needs no root and no systemd), and the unit
 // runs what it names.
 func TestInstallStaged(t *testing.T) {
+	parallelScenario(t)
 	stage := t.TempDir()
 	cmd := exec.Command("bash", "../scripts/install-gateway.sh", filepath.Join(binDir, "bk-gateway"))
 	cmd.Env = append(os.Environ(), "PREFIX="+stage)

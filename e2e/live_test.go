@@ -134,6 +134,7 @@ func waitDecoding(t testing.TB, tab context.Context, min int, limit time.Duratio
 // sends its SPS/PPS only in the SDP and for an H.265 camera (transcoded on
 // the gateway); a camera flap while watched resumes without a reload.
 func TestLiveInChromium(t *testing.T) {
+	parallelBusy(t)
 	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"},
 		camsim.Camera{Path: "cam-sdp", Scene: "kitchen", ParamsInSDPOnly: true},
 		camsim.Camera{Path: "cam-h265", Scene: "kitchen-h265"})
@@ -163,6 +164,7 @@ func TestLiveInChromium(t *testing.T) {
 // with garbage is refused, and an operator of the camera's canteen is let
 // in; WHIP with a wrong token is refused.
 func TestLiveAccess(t *testing.T) {
+	parallelBusy(t)
 	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
 	other := r.fleet.tokenFor("operator", "canteen-x")
 	mine := r.fleet.tokenFor("operator", "canteen-l")
@@ -256,6 +258,7 @@ func TestLiveAccess(t *testing.T) {
 // upstream from the gateway, all decoding; when they leave, the upstream
 // stops after the linger.
 func TestLiveManyViewers(t *testing.T) {
+	parallelBusy(t)
 	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-a", Scene: "kitchen"})
 	bctx := browser(t)
 	url := fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, r.fleet.token)

@@ -68,6 +68,7 @@ func (s *spine) fleetSees(online map[string]bool) bool {
 }
 
 func TestEndToEndOnline(t *testing.T) {
+	parallelScenario(t)
 	start := time.Now()
 	s := startSpine(t, 2*time.Second)
 	took := wait.For(t, 10*time.Second, "gateway and both cameras online at the fleet", func() bool {
@@ -115,6 +116,7 @@ func TestEndToEndOnline(t *testing.T) {
 }
 
 func TestCameraOfflineAndFlaps(t *testing.T) {
+	parallelScenario(t)
 	const grace = 2 * time.Second
 	s := startSpine(t, grace)
 	wait.For(t, 10*time.Second, "cameras online", func() bool {

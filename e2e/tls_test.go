@@ -18,6 +18,7 @@ import (
 // connects, its events and cameras reach the fleet, and the API answers
 // over HTTPS. Plain HTTP on the HTTPS port gets no API.
 func TestTLSEndToEnd(t *testing.T) {
+	parallelScenario(t)
 	const events = 50
 	dir := t.TempDir()
 	ca := testpki.NewCA(t, "BrightKitchen test CA")

@@ -208,6 +208,7 @@ func injectAlarm(t *testing.T, f *fleet, camera string) int64 {
 // TestWebUI walks the regulator's, the operator's and a parent's paths
 // through the web UI in headless Chromium, with live video.
 func TestWebUI(t *testing.T) {
+	parallelBusy(t)
 	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-pub", Scene: "kitchen"}, camsim.Camera{Path: "cam-priv", Scene: "kitchen"})
 	f := r.fleet
 	base := "http://" + f.http

@@ -5,6 +5,7 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,14 +86,25 @@ func TestArm64UnderQemu(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute) // a cold cgo arm64 build takes minutes here
 	defer cancel()
 	bin := map[string]string{"amd64": filepath.Join(dir, "amd64"), "arm64": filepath.Join(dir, "arm64")}
+	// Both builds at once: each is mostly waiting for its (external) linker.
+	built := make(chan error, len(bin))
 	for arch, out := range bin {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/bk-plugin-onnx")
 		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+arch, "CGO_ENABLED=1")
 		if arch == "arm64" {
 			cmd.Env = append(cmd.Env, "CC=aarch64-linux-gnu-gcc")
 		}
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", arch, err, b)
+		go func() {
+			b, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("build %s: %w\n%s", arch, err, b)
+			}
+			built <- err
+		}()
+	}
+	for range bin {
+		if err := <-built; err != nil {
+			t.Fatal(err)
 		}
 	}
 	ef, err := elf.Open(bin["arm64"])

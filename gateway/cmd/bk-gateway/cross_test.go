@@ -33,9 +33,14 @@ var crossTargets = []crossTarget{
 // version stamped through LDFLAGS), and runs each under qemu-user-static
 // (called explicitly: no binfmt here, no -L, under timeout) through the
 // architecture's dynamic loader: --version and check on the example config.
+// The architectures are built and run side by side: most of each is
+// waiting for the external linker and for qemu.
 func TestCrossUnderQemu(t *testing.T) {
 	for _, tg := range crossTargets {
-		t.Run(tg.arch, func(t *testing.T) { crossUnderQemu(t, tg) })
+		t.Run(tg.arch, func(t *testing.T) {
+			t.Parallel()
+			crossUnderQemu(t, tg)
+		})
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // AuditEntry is one record of the audit log: who did what, to which
@@ -42,17 +41,6 @@ const (
 )
 
 const maxAuditDetail = 1000
-
-// truncate cuts s to at most n bytes, at a character boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 // Audit appends an entry to the audit log. At zero is now, Outcome empty
 // is "ok"; Action is required (else ErrInvalid).
@@ -129,7 +117,7 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 			args = append(args, d)
 		}
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.at, a.actor, a.role, a.action, a.outcome, a.canteen_id, a.camera_id,
+	out, err := All(ctx, s.r, scanAudit, `SELECT a.id, a.at, a.actor, a.role, a.action, a.outcome, a.canteen_id, a.camera_id,
 		a.violation_id, a.from_at, a.to_at, a.detail FROM audit a`+join+`
 		WHERE ($1 = '' OR a.actor = $1) AND ($2 = '' OR a.action = $2) AND ($3 = '' OR a.canteen_id = $3)
 			AND a.at >= $4 AND a.at < $5 AND a.id < $6
@@ -137,21 +125,15 @@ func (s *Store) AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, erro
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	defer rows.Close()
-	out := []AuditEntry{}
-	for rows.Next() {
-		var e AuditEntry
-		var at int64
-		var violation, from, to sql.NullInt64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Role, &e.Action, &e.Outcome, &e.CanteenID, &e.CameraID,
-			&violation, &from, &to, &e.Detail); err != nil {
-			return nil, fmt.Errorf("audit log: %w", err)
-		}
-		e.At, e.ViolationID, e.From, e.To = fromMs(at), violation.Int64, fromNullMs(from), fromNullMs(to)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
-	}
 	return out, nil
+}
+
+func scanAudit(row Row) (AuditEntry, error) {
+	var e AuditEntry
+	var at int64
+	var violation, from, to sql.NullInt64
+	err := row.Scan(&e.ID, &at, &e.Actor, &e.Role, &e.Action, &e.Outcome, &e.CanteenID, &e.CameraID,
+		&violation, &from, &to, &e.Detail)
+	e.At, e.ViolationID, e.From, e.To = fromMs(at), violation.Int64, fromNullMs(from), fromNullMs(to)
+	return e, err
 }

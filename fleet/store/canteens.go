@@ -278,7 +278,7 @@ func scopeArg(list []string) string {
 const canteenCols = `id, name, category, district, address, active, required_areas, hours, tz, viewing, max_parent_viewers,
 	created_at, updated_at`
 
-func scanCanteen(sc interface{ Scan(...any) error }) (Canteen, error) {
+func scanCanteen(sc Row) (Canteen, error) {
 	var c Canteen
 	var areas, hours, viewing string
 	var created, updated, maxParents int64
@@ -349,20 +349,11 @@ func (f CanteenFilter) args() []any {
 
 // ListCanteens lists the canteens f selects, by id.
 func (s *Store) ListCanteens(ctx context.Context, f CanteenFilter) ([]Canteen, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+canteenCols+` FROM canteens c WHERE `+canteenWhere+` ORDER BY id`, f.args()...)
+	out, err := All(ctx, s.r, scanCanteen, `SELECT `+canteenCols+` FROM canteens c WHERE `+canteenWhere+` ORDER BY id`, f.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("list canteens: %w", err)
 	}
-	defer rows.Close()
-	out := []Canteen{}
-	for rows.Next() {
-		c, err := scanCanteen(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list canteens: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SetViewing sets a canteen's parent viewing windows (in its time zone;

@@ -42,9 +42,9 @@ func BenchmarkCoverageCity(b *testing.B) {
 	// sqlite-nommap is the baseline for the readers' mmap_size: the same
 	// file opened with the page cache only.
 	backends := []backend{{"sqlite", openSQLiteCity}, {"sqlite-nommap", func(b *testing.B) *Store {
-		old := readerPragmas
-		readerPragmas = "&_pragma=query_only(1)"
-		defer func() { readerPragmas = old }()
+		old := ReaderMmap
+		ReaderMmap = false
+		defer func() { ReaderMmap = old }()
 		return openSQLiteCity(b)
 	}}}
 	if base := os.Getenv("BK_TEST_POSTGRES_URL"); base != "" {

@@ -102,26 +102,17 @@ func (s *Store) Cmds(ctx context.Context, gwID string, limit int) ([]Command, er
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+cmdCols+` FROM cmds WHERE gateway_id = $1 ORDER BY created_at DESC, cmd_id DESC LIMIT $2`,
+	out, err := All(ctx, s.r, scanCmd, `SELECT `+cmdCols+` FROM cmds WHERE gateway_id = $1 ORDER BY created_at DESC, cmd_id DESC LIMIT $2`,
 		gwID, min(limit, MaxLimit))
 	if err != nil {
 		return nil, fmt.Errorf("list commands: %w", err)
 	}
-	defer rows.Close()
-	out := []Command{}
-	for rows.Next() {
-		c, err := scanCmd(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list commands: %w", err)
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 const cmdCols = `cmd_id, gateway_id, name, args, expires_at, status, detail, created_at, updated_at`
 
-func scanCmd(sc interface{ Scan(...any) error }) (Command, error) {
+func scanCmd(sc Row) (Command, error) {
 	var c Command
 	var args sql.NullString
 	var exp sql.NullInt64

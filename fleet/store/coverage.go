@@ -21,51 +21,49 @@ const gatewaysInScope = ` JOIN gateways g ON g.id = x.gateway_id JOIN canteens c
 // overlap [from, to) of every camera on a gateway of a canteen f selects,
 // each camera's in time order (start, then seq), as CameraIntervals does.
 func (s *Store) IntervalsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[CameraKey][]Interval, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
-		FROM camera_intervals x`+gatewaysInScope+` AND x.start_at < $7 AND (x.end_at IS NULL OR x.end_at > $6)
-		ORDER BY x.gateway_id, x.camera_id, x.start_at, x.seq`, append(f.args(), ms(from), ms(to))...)
-	if err != nil {
-		return nil, fmt.Errorf("intervals between: %w", err)
-	}
-	defer rows.Close()
 	out := map[CameraKey][]Interval{}
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		var k CameraKey
 		var iv Interval
 		var start, seq int64
 		var end sql.NullInt64
 		if err := rows.Scan(&k.GatewayID, &k.CameraID, &start, &end, &iv.Online, &iv.Picture, &seq); err != nil {
-			return nil, fmt.Errorf("intervals between: %w", err)
+			return err
 		}
 		iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
 		out[k] = append(out[k], iv)
+		return nil
+	}, `SELECT x.gateway_id, x.camera_id, x.start_at, x.end_at, x.online, x.picture, x.seq
+		FROM camera_intervals x`+gatewaysInScope+` AND x.start_at < $7 AND (x.end_at IS NULL OR x.end_at > $6)
+		ORDER BY x.gateway_id, x.camera_id, x.start_at, x.seq`, append(f.args(), ms(from), ms(to))...)
+	if err != nil {
+		return nil, fmt.Errorf("intervals between: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // SessionsBetween returns, in one query, the connections that overlap
 // [from, to) of every gateway of a canteen f selects, oldest first.
 func (s *Store) SessionsBetween(ctx context.Context, f CanteenFilter, from, to time.Time) (map[string][]Session, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.session, x.connected_at, x.disconnected_at
-		FROM gateway_sessions x`+gatewaysInScope+` AND x.connected_at < $7 AND (x.disconnected_at IS NULL OR x.disconnected_at > $6)
-		ORDER BY x.gateway_id, x.session`, append(f.args(), ms(from), ms(to))...)
-	if err != nil {
-		return nil, fmt.Errorf("sessions between: %w", err)
-	}
-	defer rows.Close()
 	out := map[string][]Session{}
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		var gw string
 		var x Session
 		var session, conn int64
 		var disc sql.NullInt64
 		if err := rows.Scan(&gw, &session, &conn, &disc); err != nil {
-			return nil, fmt.Errorf("sessions between: %w", err)
+			return err
 		}
 		x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
 		out[gw] = append(out[gw], x)
+		return nil
+	}, `SELECT x.gateway_id, x.session, x.connected_at, x.disconnected_at
+		FROM gateway_sessions x`+gatewaysInScope+` AND x.connected_at < $7 AND (x.disconnected_at IS NULL OR x.disconnected_at > $6)
+		ORDER BY x.gateway_id, x.session`, append(f.args(), ms(from), ms(to))...)
+	if err != nil {
+		return nil, fmt.Errorf("sessions between: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // coverageSlack widens the period loaded for CoverageInput: the query's
@@ -116,43 +114,41 @@ func (s *Store) CoverageInput(ctx context.Context, f CanteenFilter, from, to tim
 }
 
 func (s *Store) coverageGateways(ctx context.Context, f CanteenFilter, sessions map[string][]Session, in *coverage.Input) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT g.id, c.id FROM gateways g JOIN canteens c ON c.id = g.canteen_id
-		WHERE `+canteenWhere+` ORDER BY g.id`, f.args()...)
-	if err != nil {
-		return fmt.Errorf("coverage gateways: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		g := coverage.Gateway{Enrolled: true}
 		if err := rows.Scan(&g.ID, &g.CanteenID); err != nil {
-			return fmt.Errorf("coverage gateways: %w", err)
+			return err
 		}
 		for _, x := range sessions[g.ID] {
 			g.Sessions = append(g.Sessions, coverage.Session(x))
 		}
 		in.Gateways = append(in.Gateways, g)
+		return nil
+	}, `SELECT g.id, c.id FROM gateways g JOIN canteens c ON c.id = g.canteen_id
+		WHERE `+canteenWhere+` ORDER BY g.id`, f.args()...)
+	if err != nil {
+		return fmt.Errorf("coverage gateways: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 func (s *Store) coverageCameras(ctx context.Context, f CanteenFilter, intervals map[CameraKey][]Interval, in *coverage.Input) error {
-	rows, err := s.r.QueryContext(ctx, `SELECT x.gateway_id, x.camera_id, x.area FROM cameras x`+gatewaysInScope+`
-		ORDER BY x.gateway_id, x.camera_id`, f.args()...)
-	if err != nil {
-		return fmt.Errorf("coverage cameras: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		var cam coverage.Camera
 		if err := rows.Scan(&cam.GatewayID, &cam.ID, &cam.Area); err != nil {
-			return fmt.Errorf("coverage cameras: %w", err)
+			return err
 		}
 		for _, iv := range intervals[CameraKey{cam.GatewayID, cam.ID}] {
 			cam.Intervals = append(cam.Intervals, coverage.Interval(iv))
 		}
 		in.Cameras = append(in.Cameras, cam)
+		return nil
+	}, `SELECT x.gateway_id, x.camera_id, x.area FROM cameras x`+gatewaysInScope+`
+		ORDER BY x.gateway_id, x.camera_id`, f.args()...)
+	if err != nil {
+		return fmt.Errorf("coverage cameras: %w", err)
 	}
-	return rows.Err()
+	return nil
 }
 
 // coverageViolations appends the violations raised in [from, to) at
@@ -188,23 +184,22 @@ func (s *Store) rollupViolations(ctx context.Context, f CanteenFilter, from, to 
 // scanViolations appends the violations q selects (columns as
 // coverageViolations').
 func (s *Store) scanViolations(ctx context.Context, q string, args []any, in *coverage.Input) error {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("coverage violations: %w", err)
-	}
-	defer rows.Close()
 	intern := interner{}.of // few distinct values
 	var canteen, verdict sql.RawBytes
 	var at int64
 	var reviewed, rectified sql.NullInt64
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		var v coverage.Violation
 		if err := rows.Scan(&v.ID, &canteen, &at, &reviewed, &verdict, &rectified); err != nil {
-			return fmt.Errorf("coverage violations: %w", err)
+			return err
 		}
 		v.CanteenID, v.Verdict = intern(canteen), intern(verdict)
 		v.RaisedAt, v.ReviewedAt, v.RectificationAcceptedAt = fromMs(at), fromNullMs(reviewed), fromNullMs(rectified)
 		in.Violations = append(in.Violations, v)
+		return nil
+	}, q, args...)
+	if err != nil {
+		return fmt.Errorf("coverage violations: %w", err)
 	}
-	return rows.Err()
+	return nil
 }

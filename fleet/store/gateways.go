@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
@@ -55,15 +54,6 @@ type Camera struct {
 	// fleet last wrote this row.
 	StatusAt  time.Time `json:"status_at,omitzero"`
 	UpdatedAt time.Time `json:"updated_at"`
-}
-
-// hashSecret hashes a gateway password. The password is 32 random bytes
-// made by AddGateway, never chosen by a person, so a fast hash is enough:
-// guessing 256 bits is hopeless however fast each guess is, and a slow KDF
-// (bcrypt, argon2) would only cost CPU on every MQTT CONNECT.
-func hashSecret(p string) string {
-	sum := sha256.Sum256([]byte(p))
-	return hex.EncodeToString(sum[:])
 }
 
 // ReservedGatewayID is the client id of the embedded broker's in-process
@@ -151,7 +141,7 @@ func (s *Store) GatewayExists(ctx context.Context, id string) (bool, error) {
 const gatewayCols = `id, COALESCE(canteen_id, ''), username, created_at, online, session, version, started_at, last_seen,
 	last_heartbeat, config_version, config_reported_version, config_applied, config_error`
 
-func scanGateway(sc interface{ Scan(...any) error }) (Gateway, error) {
+func scanGateway(sc Row) (Gateway, error) {
 	var g Gateway
 	var created int64
 	var started, seen sql.NullInt64
@@ -222,20 +212,8 @@ func (s *Store) GatewaysIn(ctx context.Context, f CanteenFilter) ([]Gateway, err
 
 // listGateways lists the gateways where (over gateways' columns) holds.
 func (s *Store) listGateways(ctx context.Context, where string, args ...any) ([]Gateway, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+gatewayCols+` FROM gateways WHERE `+where+` ORDER BY id`, args...)
+	gws, err := All(ctx, s.r, scanGateway, `SELECT `+gatewayCols+` FROM gateways WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list gateways: %w", err)
-	}
-	defer rows.Close()
-	gws := []Gateway{}
-	for rows.Next() {
-		g, err := scanGateway(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list gateways: %w", err)
-		}
-		gws = append(gws, g)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list gateways: %w", err)
 	}
 	cams, err := s.cameras(ctx, `gateway_id IN (SELECT id FROM gateways WHERE `+where+`)`, args...)
@@ -254,25 +232,24 @@ func (s *Store) listGateways(ctx context.Context, where string, args ...any) ([]
 // cameras returns the cameras where (over cameras' columns) holds, by
 // gateway.
 func (s *Store) cameras(ctx context.Context, where string, args ...any) (map[string][]Camera, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT gateway_id, camera_id, area, public, mapped, online, picture, fps, kbps, status_at, updated_at
-		FROM cameras WHERE `+where+` ORDER BY gateway_id, camera_id`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list cameras: %w", err)
-	}
-	defer rows.Close()
 	out := map[string][]Camera{}
-	for rows.Next() {
+	err := Each(ctx, s.r, func(rows *sql.Rows) error {
 		var g string
 		var c Camera
 		var statusAt sql.NullInt64
 		var updated int64
 		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &c.Mapped, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
-			return nil, fmt.Errorf("list cameras: %w", err)
+			return err
 		}
 		c.StatusAt, c.UpdatedAt = fromNullMs(statusAt), fromMs(updated)
 		out[g] = append(out[g], c)
+		return nil
+	}, `SELECT gateway_id, camera_id, area, public, mapped, online, picture, fps, kbps, status_at, updated_at
+		FROM cameras WHERE `+where+` ORDER BY gateway_id, camera_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list cameras: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // GatewayState records a gateway's state message (received at `at`).
@@ -353,24 +330,21 @@ type Session struct {
 
 // Sessions returns a gateway's connection intervals, oldest first.
 func (s *Store) Sessions(ctx context.Context, gwID string) ([]Session, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT session, connected_at, disconnected_at FROM gateway_sessions
+	out, err := All(ctx, s.r, scanSession, `SELECT session, connected_at, disconnected_at FROM gateway_sessions
 		WHERE gateway_id = $1 ORDER BY session`, gwID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", err)
 	}
-	defer rows.Close()
-	out := []Session{}
-	for rows.Next() {
-		var x Session
-		var session, conn int64
-		var disc sql.NullInt64
-		if err := rows.Scan(&session, &conn, &disc); err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
-		}
-		x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
-		out = append(out, x)
-	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func scanSession(row Row) (Session, error) {
+	var x Session
+	var session, conn int64
+	var disc sql.NullInt64
+	err := row.Scan(&session, &conn, &disc)
+	x.Session, x.Connected, x.Disconnected = uint64(session), fromMs(conn), fromNullMs(disc)
+	return x, err
 }
 
 // Heartbeat records a heartbeat received at `at`: the gateway's last_seen

@@ -367,22 +367,19 @@ func (iv Interval) Healthy() bool { return iv.Online && iv.Picture == wire.Pictu
 
 // CameraIntervals returns a camera's health intervals in time order.
 func (s *Store) CameraIntervals(ctx context.Context, gwID, camID string) ([]Interval, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT start_at, end_at, online, picture, seq FROM camera_intervals
+	out, err := All(ctx, s.r, scanInterval, `SELECT start_at, end_at, online, picture, seq FROM camera_intervals
 		WHERE gateway_id = $1 AND camera_id = $2 ORDER BY start_at, seq`, gwID, camID)
 	if err != nil {
 		return nil, fmt.Errorf("camera intervals: %w", err)
 	}
-	defer rows.Close()
-	out := []Interval{}
-	for rows.Next() {
-		var iv Interval
-		var start, seq int64
-		var end sql.NullInt64
-		if err := rows.Scan(&start, &end, &iv.Online, &iv.Picture, &seq); err != nil {
-			return nil, fmt.Errorf("camera intervals: %w", err)
-		}
-		iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
-		out = append(out, iv)
-	}
-	return out, rows.Err()
+	return out, nil
+}
+
+func scanInterval(row Row) (Interval, error) {
+	var iv Interval
+	var start, seq int64
+	var end sql.NullInt64
+	err := row.Scan(&start, &end, &iv.Online, &iv.Picture, &seq)
+	iv.Start, iv.End, iv.Seq = fromMs(start), fromNullMs(end), uint64(seq)
+	return iv, err
 }

@@ -113,28 +113,22 @@ func (s *Store) AddInvite(ctx context.Context, inv Invite) (code string, out Inv
 // ListInvites lists a canteen's access codes (not the codes themselves),
 // newest first.
 func (s *Store) ListInvites(ctx context.Context, canteenID string) ([]Invite, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT canteen_id, label, created_by, created_at, expires_at, used_by, used_at
+	out, err := All(ctx, s.r, scanInvite, `SELECT canteen_id, label, created_by, created_at, expires_at, used_by, used_at
 		FROM invites WHERE canteen_id = $1 ORDER BY created_at DESC, expires_at DESC`, canteenID)
 	if err != nil {
 		return nil, fmt.Errorf("list invites: %w", err)
 	}
-	defer rows.Close()
-	out := []Invite{}
-	for rows.Next() {
-		var inv Invite
-		var created, expires int64
-		var usedBy sql.NullString
-		var usedAt sql.NullInt64
-		if err := rows.Scan(&inv.CanteenID, &inv.Label, &inv.CreatedBy, &created, &expires, &usedBy, &usedAt); err != nil {
-			return nil, fmt.Errorf("list invites: %w", err)
-		}
-		inv.CreatedAt, inv.ExpiresAt, inv.UsedBy, inv.UsedAt = fromMs(created), fromMs(expires), usedBy.String, fromNullMs(usedAt)
-		out = append(out, inv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list invites: %w", err)
-	}
 	return out, nil
+}
+
+func scanInvite(row Row) (Invite, error) {
+	var inv Invite
+	var created, expires int64
+	var usedBy sql.NullString
+	var usedAt sql.NullInt64
+	err := row.Scan(&inv.CanteenID, &inv.Label, &inv.CreatedBy, &created, &expires, &usedBy, &usedAt)
+	inv.CreatedAt, inv.ExpiresAt, inv.UsedBy, inv.UsedAt = fromMs(created), fromMs(expires), usedBy.String, fromNullMs(usedAt)
+	return inv, err
 }
 
 // CheckInvite is ErrBadInvite unless code is an unused, unexpired access

@@ -153,7 +153,7 @@ const noticeCols = `n.id, n.canteen_id, COALESCE(c.name, ''), n.violation_id, CO
 
 const noticeFrom = ` FROM notices n LEFT JOIN canteens c ON c.id = n.canteen_id LEFT JOIN events e ON e.id = n.violation_id`
 
-func scanNotice(sc interface{ Scan(...any) error }) (Notice, error) {
+func scanNotice(sc Row) (Notice, error) {
 	var n Notice
 	var violation, due, read sql.NullInt64
 	var at, tries int64
@@ -167,29 +167,7 @@ func scanNotice(sc interface{ Scan(...any) error }) (Notice, error) {
 }
 
 func (s *Store) queryNotices(ctx context.Context, q string, args ...any) ([]Notice, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+noticeCols+noticeFrom+q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []Notice{}
-	for rows.Next() {
-		n, err := scanNotice(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
-}
-
-// placeholders returns "$from, $from+1, …" for n parameters.
-func placeholders(from, n int) string {
-	ph := make([]string, n)
-	for i := range ph {
-		ph[i] = "$" + strconv.Itoa(from+i)
-	}
-	return strings.Join(ph, ", ")
+	return All(ctx, s.r, scanNotice, `SELECT `+noticeCols+noticeFrom+q, args...)
 }
 
 // Notices lists the notices f selects, newest first.
@@ -261,31 +239,21 @@ func (s *Store) FlagOverdue(ctx context.Context, now time.Time) (int, error) {
 	made := 0
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		made = 0
-		rows, err := tx.QueryContext(ctx, `SELECT e.id, e.rectify_due, `+noticeAlarmCols+noticeAlarmFrom+`
+		type due struct {
+			a  noticeAlarm
+			at int64
+		}
+		// Read all before inserting: the transaction's one connection.
+		dues, err := All(ctx, tx, func(row Row) (due, error) {
+			var d due
+			err := row.Scan(&d.a.id, &d.at, &d.a.canteen, &d.a.typ, &d.a.camera, &d.a.tz)
+			return d, err
+		}, `SELECT e.id, e.rectify_due, `+noticeAlarmCols+noticeAlarmFrom+`
 			WHERE `+isAlarm+` AND e.status IN ($2, $3) AND e.rectify_due < $1 AND e.canteen_id IS NOT NULL
 			AND NOT EXISTS (SELECT 1 FROM notices n WHERE n.violation_id = e.id AND n.kind = $4 AND n.due_at = e.rectify_due)
 			ORDER BY e.id LIMIT `+strconv.Itoa(maxFlagged),
 			ms(now), StatusConfirmed, StatusRectifying, NoticeRectificationOverdue)
 		if err != nil {
-			return err
-		}
-		type due struct {
-			a  noticeAlarm
-			at int64
-		}
-		var dues []due
-		for rows.Next() {
-			var d due
-			if err := rows.Scan(&d.a.id, &d.at, &d.a.canteen, &d.a.typ, &d.a.camera, &d.a.tz); err != nil {
-				rows.Close()
-				return err
-			}
-			dues = append(dues, d)
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		for _, d := range dues {

@@ -135,12 +135,6 @@ const (
 var RetainedKinds = []string{RetainedSnapshots, RetainedPhotos, RetainedEvents, RetainedStatuses, RetainedIntervals,
 	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites, RetainedSnapshotUsage}
 
-// retentionMark names in retention_marks.
-const (
-	markFrozenMonth  = "frozen_month"  // "2006-01": the months before it are final
-	markEventsBefore = "events_before" // Unix ms: events that started before may be deleted
-)
-
 // maxFoldMonths bounds the months one Retain call folds into the rollup
 // before deleting their health (the first call on an old database).
 const maxFoldMonths = 36
@@ -168,7 +162,7 @@ func (s *Store) Retain(ctx context.Context, r Retention, now time.Time) (map[str
 	var afterDismissed, afterOther int64
 	jobs := []job{
 		{RetainedEvents, r.Events, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
-			if err := setMark(ctx, tx, markEventsBefore, fmt.Sprintf("%020d", cutoff)); err != nil {
+			if err := SetMark(ctx, tx, MarkEventsBefore, fmt.Sprintf("%020d", cutoff)); err != nil {
 				return 0, err
 			}
 			return execN(ctx, tx, `DELETE FROM events WHERE id IN (SELECT e.id FROM events e WHERE e.started_at < $1
@@ -255,23 +249,16 @@ func execN(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error
 // id *after where cond holds (cond reads events e and the cutoff $1),
 // marks their events, and moves *after to the last.
 func (s *Store) expireSnapshots(ctx context.Context, tx *sql.Tx, cond string, cutoff int64, batch int, now int64, after *int64) (int64, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT e.id FROM events e JOIN snapshots x ON x.gateway_id = e.gateway_id AND x.event_id = e.event_id
-		WHERE `+cond+` AND e.id > $3 ORDER BY e.id LIMIT $2`, cutoff, batch, *after)
-	if err != nil {
-		return 0, err
-	}
 	var ids []any
-	for rows.Next() {
+	err := Each(ctx, tx, func(rows *sql.Rows) error {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
+		err := rows.Scan(&id)
 		ids = append(ids, id)
 		*after = id
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return err
+	}, `SELECT e.id FROM events e JOIN snapshots x ON x.gateway_id = e.gateway_id AND x.event_id = e.event_id
+		WHERE `+cond+` AND e.id > $3 ORDER BY e.id LIMIT $2`, cutoff, batch, *after)
+	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
 	in := placeholders(2, len(ids))
@@ -289,11 +276,11 @@ func (s *Store) retainHealth(ctx context.Context, r Retention, now time.Time, n 
 	// The months before target are older than r.Health entirely.
 	old := now.Add(-r.Health).UTC()
 	target := time.Date(old.Year(), old.Month(), 1, 0, 0, 0, 0, time.UTC)
-	marks, err := s.retentionMarks(ctx, s.w)
+	marks, err := ReadMarks(ctx, s.w)
 	if err != nil {
 		return err
 	}
-	frozen := marks.frozen
+	frozen := marks.Frozen
 	if frozen.Before(target) {
 		// The first month with data still to fold: the oldest health, or
 		// the month frozen so far.
@@ -314,7 +301,7 @@ func (s *Store) retainHealth(ctx context.Context, r Retention, now time.Time, n 
 			m = m.AddDate(0, 1, 0)
 		}
 		if m.After(frozen) {
-			if err := s.inTx(ctx, func(tx *sql.Tx) error { return setMark(ctx, tx, markFrozenMonth, m.Format("2006-01")) }); err != nil {
+			if err := s.inTx(ctx, func(tx *sql.Tx) error { return SetMark(ctx, tx, MarkFrozenMonth, m.Format("2006-01")) }); err != nil {
 				return err
 			}
 			frozen = m
@@ -387,63 +374,4 @@ func (s *Store) oldestHealth(ctx context.Context) (time.Time, error) {
 	// The days of the month before may read it too (hours past midnight,
 	// zones east of UTC).
 	return fromMs(a.Int64).AddDate(0, 0, -3), nil
-}
-
-// retentionMarks are the horizons retention has moved.
-type retentionMarks struct {
-	frozen       time.Time // first month not frozen (its first day, UTC); zero if none is
-	eventsBefore int64     // Unix ms; 0 if no event was deleted
-}
-
-type queryRower interface {
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-func (s *Store) retentionMarks(ctx context.Context, db queryRower) (retentionMarks, error) {
-	var m retentionMarks
-	rows, err := db.QueryContext(ctx, `SELECT name, value FROM retention_marks`)
-	if err != nil {
-		return m, fmt.Errorf("retention marks: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, v string
-		if err := rows.Scan(&name, &v); err != nil {
-			return m, fmt.Errorf("retention marks: %w", err)
-		}
-		switch name {
-		case markFrozenMonth:
-			m.frozen, _ = time.Parse("2006-01", v)
-		case markEventsBefore:
-			m.eventsBefore, _ = strconv.ParseInt(v, 10, 64)
-		}
-	}
-	return m, rows.Err()
-}
-
-// setMark moves a horizon forward to value (a fixed-width string, so that
-// its order is the text's), never back: data deleted under a shorter
-// setting, or by a slower pass of another fleet, is gone.
-func setMark(ctx context.Context, tx *sql.Tx, name, value string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO retention_marks (name, value) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE retention_marks.value < excluded.value`, name, value)
-	return err
-}
-
-// ClaimLease takes the lease name for holder until now+ttl, if it is free
-// (never taken, expired, or holder's own): true when holder has it. Work
-// that must happen once across several fleets on one database is done
-// by the holder only.
-func (s *Store) ClaimLease(ctx context.Context, name, holder string, now time.Time, ttl time.Duration) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-		WHERE leases.expires_at <= $4 OR leases.holder = excluded.holder`, name, holder, ms(now.Add(ttl)), ms(now))
-	if err != nil {
-		return false, fmt.Errorf("claim lease %q: %w", name, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("claim lease %q: %w", name, err)
-	}
-	return n == 1, nil
 }

@@ -477,8 +477,8 @@ func TestRetentionMarksForward(t *testing.T) {
 		if _, err := s.Retain(ctx, Retention{Events: 400 * Day, Health: 400 * Day}, now); err != nil {
 			t.Fatal(err)
 		}
-		m1, err := s.retentionMarks(ctx, s.r)
-		if err != nil || m1.frozen.Format("2006-01") != "2025-04" || m1.eventsBefore != ms(now.Add(-400*Day)) {
+		m1, err := ReadMarks(ctx, s.r)
+		if err != nil || m1.Frozen.Format("2006-01") != "2025-04" || m1.EventsBefore != ms(now.Add(-400*Day)) {
 			t.Fatalf("marks %+v, %v", m1, err)
 		}
 		for _, at := range []time.Time{now.AddDate(0, -2, 0), now} {
@@ -486,7 +486,7 @@ func TestRetentionMarksForward(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if m2, err := s.retentionMarks(ctx, s.r); err != nil || m2 != m1 {
+		if m2, err := ReadMarks(ctx, s.r); err != nil || m2 != m1 {
 			t.Fatalf("marks moved from %+v to %+v, %v", m1, m2, err)
 		}
 	})

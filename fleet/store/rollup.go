@@ -99,19 +99,19 @@ func (s *Store) coverage(ctx context.Context, f CanteenFilter, q coverage.Query,
 	if err != nil {
 		return coverage.Report{}, err
 	}
-	marks, err := s.retentionMarks(ctx, s.r)
+	marks, err := ReadMarks(ctx, s.r)
 	if err != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", err)
 	}
-	if first, _ := time.Parse(time.DateOnly, q.Dates()[0]); horizon && marks.eventsBefore != 0 &&
-		first.Add(-14*time.Hour).UnixMilli() < marks.eventsBefore {
+	if first, _ := time.Parse(time.DateOnly, q.Dates()[0]); horizon && marks.EventsBefore != 0 &&
+		first.Add(-14*time.Hour).UnixMilli() < marks.EventsBefore {
 		return coverage.Report{}, fmt.Errorf("coverage: from %s: before the retention horizon (events before %s are deleted): %w",
-			q.Dates()[0], fromMs(marks.eventsBefore).Format(time.DateOnly), coverage.ErrQuery)
+			q.Dates()[0], fromMs(marks.EventsBefore).Format(time.DateOnly), coverage.ErrQuery)
 	}
 	f.ActiveOnly = true
 	r := rollup{s: s, f: f, q: q, dates: q.Dates()}
-	if !marks.frozen.IsZero() {
-		r.frozen = marks.frozen.Format("2006-01")
+	if !marks.Frozen.IsZero() {
+		r.frozen = marks.Frozen.Format("2006-01")
 	}
 	// Reads that do not depend on each other run on readers of their own;
 	// every goroutine is waited for (after cancel, on an error) before
@@ -251,15 +251,10 @@ type keptMonth struct {
 // and intervals, and their fingerprints. It reads only the columns the
 // rates need and joins in Go: a dashboard's every call pays for it.
 func (r *rollup) registry(ctx context.Context) error {
-	rows, err := r.s.r.QueryContext(ctx, `SELECT c.id, c.category, c.district, c.active, c.required_areas, c.hours, c.tz
-		FROM canteens c WHERE `+canteenWhere, r.f.args()...)
-	if err != nil {
-		return fmt.Errorf("canteens: %w", err)
-	}
-	defer rows.Close()
 	areas, hours := map[string][]string{}, map[string]coverage.Week{} // decoded once per distinct value
 	ids := map[string]bool{}
-	for rows.Next() {
+	err := r.s.scanRows(ctx, `SELECT c.id, c.category, c.district, c.active, c.required_areas, c.hours, c.tz
+		FROM canteens c WHERE `+canteenWhere, r.f.args(), func(rows *sql.Rows) error {
 		var c coverage.Canteen
 		var a, h string
 		if err := rows.Scan(&c.ID, &c.Category, &c.District, &c.Active, &a, &h, &c.TZ); err != nil {
@@ -283,9 +278,10 @@ func (r *rollup) registry(ctx context.Context) error {
 		}
 		ids[c.ID] = true
 		r.in.Canteens = append(r.in.Canteens, c)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("canteens: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	// Every gateway stored is enrolled; its cameras are in its canteen.
 	gws := map[string]bool{}
@@ -346,17 +342,7 @@ func (in interner) of(b []byte) string {
 
 // scanRows runs a query on the readers and calls scan for each row.
 func (s *Store) scanRows(ctx context.Context, q string, args []any, scan func(*sql.Rows) error) error {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return Each(ctx, s.r, scan, q, args...)
 }
 
 // firstMidnight returns the earliest midnight of date (a midnight UTC)
@@ -728,22 +714,19 @@ func (s *Store) rollupQuery(ctx context.Context, list []string, args []any, q, b
 
 // coverageMarks reads the counters of the canteens f selects.
 func (s *Store) coverageMarks(ctx context.Context, f CanteenFilter) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT m.canteen_id, m.seq FROM coverage_marks m JOIN canteens c ON c.id = m.canteen_id
-		WHERE `+canteenWhere, f.args()...)
+	out := map[string]int64{}
+	err := s.scanRows(ctx, `SELECT m.canteen_id, m.seq FROM coverage_marks m JOIN canteens c ON c.id = m.canteen_id
+		WHERE `+canteenWhere, f.args(), func(rows *sql.Rows) error {
+		var id string
+		var seq int64
+		err := rows.Scan(&id, &seq)
+		out[id] = seq
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("coverage marks: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var id string
-		var seq int64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("coverage marks: %w", err)
-		}
-		out[id] = seq
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // keep stores the days computed now that ended by cutoff, merged into
@@ -804,21 +787,14 @@ func (r *rollup) keep(ctx context.Context, cutoff, now time.Time) error {
 				q += ` FOR UPDATE`
 			}
 			seqs := map[string]int64{}
-			rows, err := tx.QueryContext(ctx, q, args...)
-			if err != nil {
-				return err
-			}
-			for rows.Next() {
+			err := Each(ctx, tx, func(rows *sql.Rows) error {
 				var id string
 				var seq int64
-				if err := rows.Scan(&id, &seq); err != nil {
-					rows.Close()
-					return err
-				}
+				err := rows.Scan(&id, &seq)
 				seqs[id] = seq
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
+				return err
+			}, q, args...)
+			if err != nil {
 				return err
 			}
 			for _, id := range chunk {
@@ -957,7 +933,7 @@ func staleCoverage(ctx context.Context, tx *sql.Tx, canteenID string, at int64) 
 	month := time.UnixMilli(at).UTC().AddDate(0, 0, -3).Format("2006-01")
 	// Months frozen by retention are final: their health may be gone.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM coverage_months WHERE canteen_id = $1 AND month >= $2 AND ends_at > $3
-		AND month >= COALESCE((SELECT value FROM retention_marks WHERE name = '`+markFrozenMonth+`'), '')`,
+		AND month >= COALESCE((SELECT value FROM retention_marks WHERE name = '`+MarkFrozenMonth+`'), '')`,
 		canteenID, month, at); err != nil {
 		return fmt.Errorf("stale coverage: %w", err)
 	}

@@ -96,7 +96,7 @@ func (s *Store) TokenByID(ctx context.Context, id string) (Token, error) {
 const tokenCols = `id, role, canteens, districts, label, created_at, expires_at`
 
 // scanToken reads tokenCols.
-func scanToken(sc interface{ Scan(...any) error }) (Token, error) {
+func scanToken(sc Row) (Token, error) {
 	var (
 		t                   Token
 		canteens, districts string
@@ -128,12 +128,7 @@ func (s *Store) token(ctx context.Context, where string, arg any) (Token, error)
 // ListTokens lists the tokens (not their secrets), expired ones included,
 // oldest first.
 func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
-	out := []Token{}
-	err := s.scanRows(ctx, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`, nil, func(rows *sql.Rows) error {
-		t, err := scanToken(rows)
-		out = append(out, t)
-		return err
-	})
+	out, err := All(ctx, s.r, scanToken, `SELECT `+tokenCols+` FROM api_tokens ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -203,17 +198,13 @@ func (s *Store) CameraHome(ctx context.Context, key string) (CameraHome, error) 
 		q, args = `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
 		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 ORDER BY c.gateway_id LIMIT 10`, []any{cam}
 	}
-	var found []CameraHome
-	err = s.scanRows(ctx, q, args, func(rows *sql.Rows) error {
+	found, err := All(ctx, s.r, func(row Row) (CameraHome, error) {
 		var h CameraHome
 		var canteen sql.NullString
-		if err := rows.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public); err != nil {
-			return err
-		}
+		err := row.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public)
 		h.CanteenID = canteen.String
-		found = append(found, h)
-		return nil
-	})
+		return h, err
+	}, q, args...)
 	switch {
 	case err != nil:
 		return CameraHome{}, fmt.Errorf("camera %q: %w", key, err)

@@ -339,7 +339,7 @@ func (u User) tidy() User {
 const userCols = `u.id, u.name, u.role, u.canteens, u.districts, u.disabled, u.invited_by, u.created_at, u.updated_at`
 
 // scanUser reads userCols and then any extra columns into extra.
-func scanUser(sc interface{ Scan(...any) error }, extra ...any) (User, error) {
+func scanUser(sc Row, extra ...any) (User, error) {
 	var u User
 	var canteens, districts string
 	var created, updated int64
@@ -385,22 +385,10 @@ func likeEscape(s string) string {
 
 // ListUsers lists the users f selects, by id.
 func (s *Store) ListUsers(ctx context.Context, f UserFilter) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users u
+	out, err := All(ctx, s.r, func(row Row) (User, error) { return scanUser(row) }, `SELECT `+userCols+` FROM users u
 		WHERE ($1 = '' OR u.role = $1) AND ($2 = '' OR ',' || u.canteens || ',' LIKE $3 ESCAPE '\')
 		ORDER BY u.id`, f.Role, f.CanteenID, "%,"+likeEscape(f.CanteenID)+",%")
 	if err != nil {
-		return nil, fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	out := []User{}
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list users: %w", err)
 	}
 	return out, nil

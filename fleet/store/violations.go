@@ -120,12 +120,6 @@ type ViolationFilter struct {
 	Now time.Time
 }
 
-// DefaultLimit and MaxLimit bound ViolationFilter.Limit.
-const (
-	DefaultLimit = 100
-	MaxLimit     = 10000
-)
-
 const violationCols = `e.id, e.gateway_id, COALESCE(e.canteen_id, ''), e.event_id, e.seq, e.camera_id, e.type, e.score, e.boxes,
 	e.started_at, e.ended_at, e.phase, e.episode, e.historical, e.attrs, e.snapshot_sha256, e.snapshot_bytes, e.snapshot_dropped,
 	e.received_at, e.status,
@@ -144,7 +138,7 @@ const (
 )
 
 // scanViolation reads violationCols; wf and now give ReviewDue and Overdue.
-func scanViolation(sc interface{ Scan(...any) error }, wf Workflow, now time.Time) (Violation, error) {
+func scanViolation(sc Row, wf Workflow, now time.Time) (Violation, error) {
 	var v Violation
 	var seq, started, received int64
 	var ended, size, reviewed, rectifyDue, rectified, closed sql.NullInt64
@@ -303,20 +297,8 @@ func (s *Store) Violations(ctx context.Context, f ViolationFilter) ([]Violation,
 	limit = min(limit, MaxLimit)
 	q += " LIMIT " + strconv.Itoa(limit)
 
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	out, err := All(ctx, s.r, func(row Row) (Violation, error) { return scanViolation(row, s.Workflow, now) }, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list violations: %w", err)
-	}
-	defer rows.Close()
-	out := []Violation{}
-	for rows.Next() {
-		v, err := scanViolation(rows, s.Workflow, now)
-		if err != nil {
-			return nil, fmt.Errorf("list violations: %w", err)
-		}
-		out = append(out, v)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list violations: %w", err)
 	}
 	return out, nil
@@ -379,18 +361,13 @@ func (s *Store) CountEvents(ctx context.Context, gwID string) (int, error) {
 
 // EventSeqs returns a gateway's event seqs in the order they were stored.
 func (s *Store) EventSeqs(ctx context.Context, gwID string) ([]uint64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq FROM events WHERE gateway_id = $1 ORDER BY id`, gwID)
+	out, err := All(ctx, s.r, func(row Row) (uint64, error) {
+		var seq int64
+		err := row.Scan(&seq)
+		return uint64(seq), err
+	}, `SELECT seq FROM events WHERE gateway_id = $1 ORDER BY id`, gwID)
 	if err != nil {
 		return nil, fmt.Errorf("event seqs: %w", err)
 	}
-	defer rows.Close()
-	out := []uint64{}
-	for rows.Next() {
-		var seq int64
-		if err := rows.Scan(&seq); err != nil {
-			return nil, fmt.Errorf("event seqs: %w", err)
-		}
-		out = append(out, uint64(seq))
-	}
-	return out, rows.Err()
+	return out, nil
 }

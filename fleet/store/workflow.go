@@ -285,23 +285,15 @@ func (s *Store) exists(ctx context.Context, id int64) error {
 // History returns an alarm's transitions, oldest first; ErrNotFound if
 // there is no such violation.
 func (s *Store) History(ctx context.Context, id int64) ([]HistoryEntry, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at, actor, action, from_status, to_status, note FROM violation_history
-		WHERE violation_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("history: %w", err)
-	}
-	defer rows.Close()
-	out := []HistoryEntry{}
-	for rows.Next() {
+	out, err := All(ctx, s.r, func(row Row) (HistoryEntry, error) {
 		var h HistoryEntry
 		var at int64
-		if err := rows.Scan(&at, &h.Actor, &h.Action, &h.From, &h.To, &h.Note); err != nil {
-			return nil, fmt.Errorf("history: %w", err)
-		}
+		err := row.Scan(&at, &h.Actor, &h.Action, &h.From, &h.To, &h.Note)
 		h.At = fromMs(at)
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
+		return h, err
+	}, `SELECT at, actor, action, from_status, to_status, note FROM violation_history
+		WHERE violation_id = $1 ORDER BY id`, id)
+	if err != nil {
 		return nil, fmt.Errorf("history: %w", err)
 	}
 	if len(out) == 0 {
@@ -315,25 +307,17 @@ func (s *Store) History(ctx context.Context, id int64) ([]HistoryEntry, error) {
 // Rectifications returns an alarm's rectifications, oldest first, without
 // their photos; ErrNotFound if there is no such violation.
 func (s *Store) Rectifications(ctx context.Context, id int64) ([]Rectification, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, violation_id, submitted_by, submitted_at, note, photo IS NOT NULL, photo_type,
-		decision, decided_by, decided_at, decision_note, photo_expired_at IS NOT NULL FROM rectifications WHERE violation_id = $1 ORDER BY id`, id)
-	if err != nil {
-		return nil, fmt.Errorf("rectifications: %w", err)
-	}
-	defer rows.Close()
-	out := []Rectification{}
-	for rows.Next() {
+	out, err := All(ctx, s.r, func(row Row) (Rectification, error) {
 		var r Rectification
 		var submitted int64
 		var decided sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.ViolationID, &r.SubmittedBy, &submitted, &r.Note, &r.HasPhoto, &r.PhotoType,
-			&r.Decision, &r.DecidedBy, &decided, &r.DecisionNote, &r.PhotoExpired); err != nil {
-			return nil, fmt.Errorf("rectifications: %w", err)
-		}
+		err := row.Scan(&r.ID, &r.ViolationID, &r.SubmittedBy, &submitted, &r.Note, &r.HasPhoto, &r.PhotoType,
+			&r.Decision, &r.DecidedBy, &decided, &r.DecisionNote, &r.PhotoExpired)
 		r.SubmittedAt, r.DecidedAt = fromMs(submitted), fromNullMs(decided)
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		return r, err
+	}, `SELECT id, violation_id, submitted_by, submitted_at, note, photo IS NOT NULL, photo_type,
+		decision, decided_by, decided_at, decision_note, photo_expired_at IS NOT NULL FROM rectifications WHERE violation_id = $1 ORDER BY id`, id)
+	if err != nil {
 		return nil, fmt.Errorf("rectifications: %w", err)
 	}
 	if len(out) == 0 {

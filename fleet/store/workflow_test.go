@@ -469,7 +469,7 @@ func TestWorkflowScope(t *testing.T) {
 			{"unregistered", Scope{Canteens: []string{"ghost"}}, nil},
 		}
 		// n1 moves to a canteen that is not registered.
-		if _, err := s.DB().ExecContext(ctx, `UPDATE events SET canteen_id = 'ghost' WHERE id = $1`, f.n1); err != nil {
+		if _, err := s.Write().ExecContext(ctx, `UPDATE events SET canteen_id = 'ghost' WHERE id = $1`, f.n1); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range cases {
@@ -667,7 +667,7 @@ func TestWebhookOutbox(t *testing.T) {
 			t.Fatalf("tries: %+v", retry[0])
 		}
 		var msg string
-		if err := s.DB().QueryRowContext(ctx, `SELECT webhook_error FROM notices WHERE id = $1`, retry[0].ID).Scan(&msg); err != nil ||
+		if err := s.Write().QueryRowContext(ctx, `SELECT webhook_error FROM notices WHERE id = $1`, retry[0].ID).Scan(&msg); err != nil ||
 			len(msg) > maxWebhookError || !strings.HasPrefix(msg, "HTTP 500: é") {
 			t.Fatalf("stored error %q, %v", msg, err)
 		}

@@ -45,7 +45,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/rates"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -58,7 +62,13 @@ type Publisher interface {
 
 // Server is the HTTP API.
 type Server struct {
-	Store *store.Store
+	// Registry, Auth, Alarms and Rates are the domains of the fleet's
+	// database the routes read and write (fleet/core wires them); all
+	// four are required.
+	Registry *registry.Registry
+	Auth     *auth.Auth
+	Alarms   *alarms.Alarms
+	Rates    *rates.Rates
 	// MQTT publishes commands and desired configs; nil disables them.
 	MQTT Publisher
 	// AdminToken, when set, is accepted as an admin bearer token.
@@ -73,7 +83,7 @@ type Server struct {
 	// fleet behind a TLS-terminating proxy).
 	SecureCookies bool
 	// MaxParentViewers caps concurrent parent viewers of a school whose
-	// registry entry sets none. Default store.DefaultMaxParentViewers.
+	// registry entry sets none. Default registry.DefaultMaxParentViewers.
 	MaxParentViewers int
 	// MaxViewsPerParent caps the cameras one parent (a user or a token)
 	// watches at once, so that one parent cannot hold a school's places.
@@ -84,8 +94,8 @@ type Server struct {
 	limOnce sync.Once
 	lim     *limiter
 	hashing hashGate
-	// checkHook, when set by a test, stands in for Store.CheckPassword.
-	checkHook func(ctx context.Context, login, password string) (store.User, error)
+	// checkHook, when set by a test, stands in for Auth.CheckPassword.
+	checkHook func(ctx context.Context, login, password string) (auth.User, error)
 	// viewsHook, when set by a test, stands in for Live.EndViewers.
 	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
@@ -112,13 +122,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /static/", web.Handler())
 	mux.HandleFunc("GET /status", inlineScripts(s.statusPage))
 
-	staff := []string{store.RoleAdmin, store.RoleRegulator, store.RoleOperator}
-	regulators := []string{store.RoleAdmin, store.RoleRegulator}
-	operators := []string{store.RoleAdmin, store.RoleOperator}
+	staff := []string{auth.RoleAdmin, auth.RoleRegulator, auth.RoleOperator}
+	regulators := []string{auth.RoleAdmin, auth.RoleRegulator}
+	operators := []string{auth.RoleAdmin, auth.RoleOperator}
 	mux.HandleFunc("POST /api/v1/login", sameOriginOnly(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
 	mux.HandleFunc("POST /api/v1/invites/redeem", sameOriginOnly(s.redeemInvite))
-	mux.Handle("GET /api/v1/me", s.authorize(s.me, store.Roles...))
+	mux.Handle("GET /api/v1/me", s.authorize(s.me, auth.Roles...))
 	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, operators...))
 	mux.Handle("POST /api/v1/users", s.auth(s.addUser))
 	mux.Handle("DELETE /api/v1/users/{id}", s.authorize(s.deleteUser, operators...))
@@ -133,13 +143,13 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, operators...))
 
 	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, staff...))
-	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, store.Roles...))
-	mux.Handle("GET /api/v1/canteens/{id}/cameras", s.authorize(s.canteenCameras, store.Roles...))
+	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, auth.Roles...))
+	mux.Handle("GET /api/v1/canteens/{id}/cameras", s.authorize(s.canteenCameras, auth.Roles...))
 	mux.Handle("PUT /api/v1/canteens/{id}/viewing", s.authorize(s.putViewing, operators...))
 	mux.Handle("GET /api/v1/canteens/{id}/invites", s.authorize(s.listInvites, operators...))
 	mux.Handle("POST /api/v1/canteens/{id}/invites", s.authorize(s.addInvite, operators...))
 	mux.Handle("POST /api/v1/canteens", s.auth(s.putCanteen))
-	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, store.RoleAdmin))
+	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, auth.RoleAdmin))
 	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, regulators...))
 
 	mux.Handle("GET /api/v1/violations", s.authorize(s.listViolations, staff...))
@@ -152,15 +162,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, operators...))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, operators...))
 	if s.Live != nil {
-		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, store.Roles...))
-		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, store.Roles...))
+		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, auth.Roles...))
+		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, auth.Roles...))
 		mux.HandleFunc("POST /whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIP(w, r, r.PathValue("camera"))
 		})
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
-		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, store.Roles...))
+		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, auth.Roles...))
 		mux.HandleFunc("GET /live/{camera}", inlineScripts(s.livePage))
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
@@ -238,15 +248,15 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 // command can make a gateway act on its cameras (live.start publishes one).
 func (s *Server) auditCommand(r *http.Request, gw string, req commandRequest, cmd wire.Cmd, err error) {
 	p, _ := PrincipalOf(r.Context())
-	e := store.AuditEntry{Action: "command", Detail: fmt.Sprintf("gateway %s: %s %s", gw, req.Name, argsSummary(req.Args))}
-	if g, gerr := s.Store.Gateway(r.Context(), gw); gerr == nil {
+	e := auth.AuditEntry{Action: "command", Detail: fmt.Sprintf("gateway %s: %s %s", gw, req.Name, argsSummary(req.Args))}
+	if g, gerr := s.Registry.Gateway(r.Context(), gw); gerr == nil {
 		e.CanteenID = g.CanteenID
 	}
 	if cmd.CmdID != "" {
 		e.Detail += " (cmd " + cmd.CmdID + ")"
 	}
 	if err != nil {
-		e.Outcome = store.OutcomeFailed
+		e.Outcome = auth.OutcomeFailed
 		e.Detail += ": " + err.Error()
 	}
 	s.auditAs(r.Context(), p, e)
@@ -296,7 +306,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 	if s.MQTT == nil {
 		return cmd, errNoMQTT
 	}
-	if err := s.Store.RecordCmd(ctx, gw, cmd); err != nil {
+	if err := s.Registry.RecordCmd(ctx, gw, cmd); err != nil {
 		return cmd, fmt.Errorf("record command: %w", err)
 	}
 	b, err := wire.Marshal(cmd)
@@ -310,7 +320,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 }
 
 func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Cmd(r.Context(), r.PathValue("cmd"))
+	c, err := s.Registry.Cmd(r.Context(), r.PathValue("cmd"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.GatewayID != r.PathValue("id")) {
 		writeError(w, http.StatusNotFound, "not_found", "no such command for this gateway")
 		return
@@ -334,7 +344,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "body must be the gateway's config as a JSON object")
 		return
 	}
-	ver, err := s.Store.NextConfigVersion(r.Context(), gw, cfg)
+	ver, err := s.Registry.NextConfigVersion(r.Context(), gw, cfg)
 	if err != nil {
 		s.internal(w, "store config", err)
 		return
@@ -346,7 +356,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) gatewayExists(w http.ResponseWriter, r *http.Request, gw string) bool {
-	ok, err := s.Store.GatewayExists(r.Context(), gw)
+	ok, err := s.Registry.GatewayExists(r.Context(), gw)
 	if err != nil {
 		s.internal(w, "look up gateway", err)
 		return false

@@ -411,7 +411,7 @@ func (s *DB) apply(ctx context.Context, conn *sql.Conn, version int, m string) e
 	if _, err := tx.ExecContext(ctx, s.d.expand(m)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, ms(time.Now())); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, Ms(time.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()

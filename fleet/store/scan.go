@@ -100,11 +100,13 @@ func FromNullMs(v sql.NullInt64) time.Time {
 	return FromMs(v.Int64)
 }
 
-// HashSecret is how a random secret (a gateway's password, a session, an
-// API token, an access code) is stored: its SHA-256, hex. The secrets are
-// random bytes made by the fleet, never chosen by a person, so a fast hash
-// is enough: guessing them is hopeless however fast each guess is, and a
-// slow KDF (bcrypt, argon2) would only cost CPU on every request.
+// HashSecret is how a secret the fleet made itself is stored: its
+// SHA-256, hex. A gateway's password is 32 random bytes, never chosen by
+// a person, so a fast hash is enough: guessing 256 bits is hopeless
+// however fast each guess is, and a slow KDF (bcrypt, argon2) would only
+// cost CPU on every MQTT CONNECT. Sessions, API tokens and parents'
+// access codes are stored the same way; people's passwords are not
+// (auth.HashPassword).
 func HashSecret(p string) string {
 	sum := sha256.Sum256([]byte(p))
 	return hex.EncodeToString(sum[:])

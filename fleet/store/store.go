@@ -75,7 +75,7 @@ const busyTimeout = 10 * time.Second
 //   - a file path, or sqlite:///abs/path, or sqlite://rel/path: SQLite in
 //     WAL mode with synchronous=FULL, foreign keys on;
 //   - postgres://… or postgresql://…: PostgreSQL (pgx).
-func OpenDB(ctx context.Context, dbURL string) (*DB, error) {
+func Open(ctx context.Context, dbURL string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		return openPostgres(ctx, dbURL)

@@ -335,12 +335,13 @@ const (
 	escID       = `replace(replace(replace(c.id, '\', '\\'), '%', '\%'), '_', '\_')`
 )
 
-// cityWide reports whether f selects by no district and no principal's
+// CityWide reports whether f selects by no district and no principal's
 // scope: most of a city's canteens (all, or a category of them).
 func (f CanteenFilter) CityWide() bool {
 	return f.District == "" && f.Scope.Districts == nil && f.Scope.Canteens == nil
 }
 
+// Args are the parameters of CanteenWhere ($1 to $5) for f.
 func (f CanteenFilter) Args() []any {
 	return []any{f.Category, f.District, f.ActiveOnly, scopeArg(f.Scope.Districts), scopeArg(f.Scope.Canteens)}
 }

@@ -27,7 +27,7 @@ func startFleetInProcess(b *testing.B) (*fleetcore.Fleet, string, string) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { f.Close() })
-	user, pass, err := f.Store.AddGateway(context.Background(), "gw-bench", "canteen-1")
+	user, pass, err := f.Registry.AddGateway(context.Background(), "gw-bench", "canteen-1")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func BenchmarkDrainBacklog(b *testing.B) {
 		}
 		took := time.Since(start)
 		b.StopTimer()
-		n, _ := f.Store.CountEvents(context.Background(), "gw-bench")
+		n, _ := f.Registry.CountEvents(context.Background(), "gw-bench")
 		if n != backlog {
 			b.Fatalf("fleet has %d events, want %d", n, backlog)
 		}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
@@ -16,7 +16,7 @@ import (
 // database (one per camera status stored).
 func (f *fleet) cameraIntervals(t *testing.T, gw, cam string) int {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(f.data, "fleet.db"))
+	st, err := dbtest.Open(context.Background(), filepath.Join(f.data, "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,9 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
 )
@@ -175,7 +177,7 @@ func (s *session) screenshot(name string) {
 func injectAlarm(t *testing.T, f *fleet, camera string) int64 {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(f.data, "fleet.db"))
+	st, err := dbtest.Open(ctx, filepath.Join(f.data, "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,10 +197,10 @@ func injectAlarm(t *testing.T, f *fleet, camera string) int64 {
 		Score: 0.93, StartedAt: time.Now().Add(-10 * time.Minute).UTC(), Phase: wire.PhaseStart,
 		Boxes:    []wire.Box{{X: 0.3, Y: 0.2, W: 0.2, H: 0.4, Label: "no_mask", Score: 0.93}},
 		Snapshot: &wire.SnapshotRef{SHA256: hex.EncodeToString(sum[:]), Bytes: jb.Len()}}
-	if _, err := st.Ingest(ctx, []store.IngestItem{{GatewayID: "gw-l", Event: ev, Snapshot: jb.Bytes()}}); err != nil {
+	if _, err := st.Ingest(ctx, []registry.IngestItem{{GatewayID: "gw-l", Event: ev, Snapshot: jb.Bytes()}}); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := st.Violations(ctx, store.ViolationFilter{GatewayID: "gw-l", Alarms: true})
+	vs, err := st.Violations(ctx, alarms.ViolationFilter{GatewayID: "gw-l", Alarms: true})
 	if err != nil || len(vs) == 0 {
 		t.Fatalf("injected alarm: %v %v", vs, err)
 	}
@@ -294,8 +296,8 @@ func TestWebUI(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#accept")),
 		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="closed"]`)))
 	var v struct {
-		Status  string               `json:"status"`
-		History []store.HistoryEntry `json:"history"`
+		Status  string                `json:"status"`
+		History []alarms.HistoryEntry `json:"history"`
 	}
 	if status, body := f.api("GET", fmt.Sprintf("/api/v1/violations/%d", alarm), nil); status != 200 ||
 		json.Unmarshal([]byte(body), &v) != nil || v.Status != "closed" || len(v.History) != 3 {

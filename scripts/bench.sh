@@ -63,11 +63,11 @@ run ./fleet/api/ 'LoginUnderAttack' "$SLOW" 5x
 # in a throwaway server each time); the in-memory engine on the same city as
 # a baseline.
 run ./fleet/coverage/ 'City/(30d|30d-district)$' "$COUNT" 10x
-run ./fleet/store/ 'CoverageCity/sqlite$/.*/warm' "$COUNT" 20x
-run ./fleet/store/ 'CoverageCity/sqlite$/.*/cold' "$SLOW" 3x
-run ./fleet/store/ 'CoverageCity/sqlite-nommap/(7d|30d)$/warm' "$COUNT" 20x
-echo "== scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' -count $SLOW -benchtime 5x ./fleet/store/" | tee -a "$raw" >&2
-bash scripts/with-postgres.sh go test -run '^$' -bench 'CoverageCity/postgres' -count "$SLOW" -benchtime 5x -timeout 60m ./fleet/store/ 2>&1 | tee -a "$raw" | grep -E '^Benchmark' >&2 || true
+run ./fleet/rates/ 'CoverageCity/sqlite$/.*/warm' "$COUNT" 20x
+run ./fleet/rates/ 'CoverageCity/sqlite$/.*/cold' "$SLOW" 3x
+run ./fleet/rates/ 'CoverageCity/sqlite-nommap/(7d|30d)$/warm' "$COUNT" 20x
+echo "== scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' -count $SLOW -benchtime 5x ./fleet/rates/" | tee -a "$raw" >&2
+bash scripts/with-postgres.sh go test -run '^$' -bench 'CoverageCity/postgres' -count "$SLOW" -benchtime 5x -timeout 60m ./fleet/rates/ 2>&1 | tee -a "$raw" | grep -E '^Benchmark' >&2 || true
 fi
 
 # median of every (benchmark, unit) pair
@@ -211,12 +211,12 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo
   echo "## Rates over the store"
   echo
-  echo "\`Store.Coverage\` (fleet/store/rollup.go) on the generated city of fleet/coverage (5,000 canteens, 20,000 cameras,"
+  echo "\`Rates.Coverage\` (fleet/rates) on the generated city of fleet/coverage (5,000 canteens, 20,000 cameras,"
   echo "a year of 8.9 M health intervals, 912,000 violations), as of 31 December 14:00 (today partial). Warm: the"
   echo "rollup of finished canteen-days is filled (the dashboard's common case); cold: it is emptied before each query,"
   echo "so every day is computed from the intervals and kept. Goal: a dashboard query ≤ 200 ms."
-  echo "Commands: \`go test -run '^\$' -bench 'CoverageCity/sqlite\$' ./fleet/store/\`, and for PostgreSQL"
-  echo "\`scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' ./fleet/store/\`."
+  echo "Commands: \`go test -run '^\$' -bench 'CoverageCity/sqlite\$' ./fleet/rates/\`, and for PostgreSQL"
+  echo "\`scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' ./fleet/rates/\`."
   echo
   c() { get "BenchmarkCoverageCity/$1" ms/query; }
   echo "| query | SQLite warm | SQLite cold | PostgreSQL warm | PostgreSQL cold | in memory (Compute, same city) |"

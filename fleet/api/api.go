@@ -51,7 +51,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/rates"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -64,7 +68,13 @@ type Publisher interface {
 
 // Server is the HTTP API.
 type Server struct {
-	Store *store.Store
+	// Registry, Auth, Alarms and Rates are the domains of the fleet's
+	// database the routes read and write (fleet/core wires them); all
+	// four are required.
+	Registry *registry.Registry
+	Auth     *auth.Auth
+	Alarms   *alarms.Alarms
+	Rates    *rates.Rates
 	// MQTT publishes commands and desired configs; nil disables them.
 	MQTT Publisher
 	// AdminToken, when set, is accepted as an admin bearer token.
@@ -79,7 +89,7 @@ type Server struct {
 	// fleet behind a TLS-terminating proxy).
 	SecureCookies bool
 	// MaxParentViewers caps concurrent parent viewers of a school whose
-	// registry entry sets none. Default store.DefaultMaxParentViewers.
+	// registry entry sets none. Default registry.DefaultMaxParentViewers.
 	MaxParentViewers int
 	// MaxViewsPerParent caps the cameras one parent (a user or a token)
 	// watches at once, so that one parent cannot hold a school's places.
@@ -90,8 +100,8 @@ type Server struct {
 	limOnce sync.Once
 	lim     *limiter
 	hashing hashGate
-	// checkHook, when set by a test, stands in for Store.CheckPassword.
-	checkHook func(ctx context.Context, login, password string) (store.User, error)
+	// checkHook, when set by a test, stands in for Auth.CheckPassword.
+	checkHook func(ctx context.Context, login, password string) (auth.User, error)
 	// viewsHook, when set by a test, stands in for Live.EndViewers.
 	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
@@ -248,15 +258,15 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 // command can make a gateway act on its cameras (live.start publishes one).
 func (s *Server) auditCommand(r *http.Request, gw string, req commandRequest, cmd wire.Cmd, err error) {
 	p, _ := PrincipalOf(r.Context())
-	e := store.AuditEntry{Action: "command", Detail: fmt.Sprintf("gateway %s: %s %s", gw, req.Name, argsSummary(req.Args))}
-	if g, gerr := s.Store.Gateway(r.Context(), gw); gerr == nil {
+	e := auth.AuditEntry{Action: "command", Detail: fmt.Sprintf("gateway %s: %s %s", gw, req.Name, argsSummary(req.Args))}
+	if g, gerr := s.Registry.Gateway(r.Context(), gw); gerr == nil {
 		e.CanteenID = g.CanteenID
 	}
 	if cmd.CmdID != "" {
 		e.Detail += " (cmd " + cmd.CmdID + ")"
 	}
 	if err != nil {
-		e.Outcome = store.OutcomeFailed
+		e.Outcome = auth.OutcomeFailed
 		e.Detail += ": " + err.Error()
 	}
 	s.auditAs(r.Context(), p, e)
@@ -306,7 +316,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 	if s.MQTT == nil {
 		return cmd, errNoMQTT
 	}
-	if err := s.Store.RecordCmd(ctx, gw, cmd); err != nil {
+	if err := s.Registry.RecordCmd(ctx, gw, cmd); err != nil {
 		return cmd, fmt.Errorf("record command: %w", err)
 	}
 	b, err := wire.Marshal(cmd)
@@ -320,7 +330,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 }
 
 func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Store.Cmd(r.Context(), r.PathValue("cmd"))
+	c, err := s.Registry.Cmd(r.Context(), r.PathValue("cmd"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && c.GatewayID != r.PathValue("id")) {
 		writeError(w, http.StatusNotFound, "not_found", "no such command for this gateway")
 		return
@@ -344,7 +354,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "body must be the gateway's config as a JSON object")
 		return
 	}
-	ver, err := s.Store.NextConfigVersion(r.Context(), gw, cfg)
+	ver, err := s.Registry.NextConfigVersion(r.Context(), gw, cfg)
 	if err != nil {
 		s.internal(w, "store config", err)
 		return
@@ -356,7 +366,7 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) gatewayExists(w http.ResponseWriter, r *http.Request, gw string) bool {
-	ok, err := s.Store.GatewayExists(r.Context(), gw)
+	ok, err := s.Registry.GatewayExists(r.Context(), gw)
 	if err != nil {
 		s.internal(w, "look up gateway", err)
 		return false

@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 )
 
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	st, err := store.Open(context.Background(), "")
+	st, err := dbtest.Open(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +24,7 @@ func newTestServer(t *testing.T) *httptest.Server {
 	if _, _, err := st.AddGateway(context.Background(), "gw-1", "canteen-1"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer((&Server{Store: st, AdminToken: "secret"}).Handler())
+	srv := httptest.NewServer((&Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret"}).Handler())
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -97,7 +98,7 @@ func (p *recordingPublisher) Publish(topic string, _ bool, _ []byte, _ time.Dura
 // blanked), and so is one that could not be sent.
 func TestCommandAudited(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +107,7 @@ func TestCommandAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := &recordingPublisher{}
-	api := &Server{Store: st, AdminToken: "secret", MQTT: pub}
+	api := &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", MQTT: pub}
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)
 
@@ -118,16 +119,16 @@ func TestCommandAudited(t *testing.T) {
 	if code, b := do(t, "POST", srv.URL+"/api/v1/gateways/gw-1/commands", "secret", `{"name":"ping"}`); code != 503 {
 		t.Fatalf("%d %s", code, b)
 	}
-	es, err := st.AuditLog(ctx, store.AuditFilter{Action: "command"})
+	es, err := st.AuditLog(ctx, auth.AuditFilter{Action: "command"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(es) != 2 {
 		t.Fatalf("%d command entries, want 2: %+v", len(es), es)
 	}
-	var sent, failed store.AuditEntry
+	var sent, failed auth.AuditEntry
 	for _, e := range es {
-		if e.Outcome == store.OutcomeFailed {
+		if e.Outcome == auth.OutcomeFailed {
 			failed = e
 		} else {
 			sent = e
@@ -141,7 +142,7 @@ func TestCommandAudited(t *testing.T) {
 	if strings.Contains(sent.Detail, "TICKET-SECRET") {
 		t.Errorf("ticket in the audit log: %q", sent.Detail)
 	}
-	if sent.Actor != "admin-token" || sent.CanteenID != "canteen-1" || sent.Outcome != store.OutcomeOK {
+	if sent.Actor != "admin-token" || sent.CanteenID != "canteen-1" || sent.Outcome != auth.OutcomeOK {
 		t.Errorf("sent entry %+v", sent)
 	}
 	if !strings.Contains(failed.Detail, "gateway gw-1: ping") || !strings.Contains(failed.Detail, "MQTT") {

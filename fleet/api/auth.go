@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -38,7 +40,7 @@ type Principal struct {
 	User string `json:"id"`
 	Name string `json:"name"`
 	// login names what the request authenticated with: "session:<key>"
-	// (store.SessionKey of the cookie), "token:<id>" or "admin-token".
+	// (auth.SessionKey of the cookie), "token:<id>" or "admin-token".
 	// Live views carry it, so that they end with it (RecheckViewers).
 	login string
 }
@@ -51,22 +53,22 @@ func PrincipalOf(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-func principalOfUser(u store.User) Principal {
+func principalOfUser(u auth.User) Principal {
 	return Principal{ID: "user:" + u.ID, Role: u.Role, Canteens: u.Canteens, Districts: u.Districts, User: u.ID, Name: u.Name}
 }
 
 // Scope is the part of the registry p may see.
-func (p Principal) Scope() store.Scope {
+func (p Principal) Scope() registry.Scope {
 	switch p.Role {
-	case store.RoleAdmin:
-		return store.Scope{}
-	case store.RoleRegulator:
+	case auth.RoleAdmin:
+		return registry.Scope{}
+	case auth.RoleRegulator:
 		if slices.Contains(p.Districts, "*") {
-			return store.Scope{}
+			return registry.Scope{}
 		}
-		return store.Scope{Districts: nonNil(p.Districts)}
+		return registry.Scope{Districts: nonNil(p.Districts)}
 	default:
-		return store.Scope{Canteens: nonNil(p.Canteens)}
+		return registry.Scope{Canteens: nonNil(p.Canteens)}
 	}
 }
 
@@ -94,8 +96,8 @@ func (p Principal) InScope(canteenID, district string) bool {
 // aside: admins any camera, regulators the cameras of their districts,
 // operators the cameras of their canteens, parents the public cameras of
 // their school. district is the camera's canteen's district.
-func (p Principal) CanWatch(h store.CameraHome, district string) bool {
-	if p.Role == store.RoleParent && !h.Public {
+func (p Principal) CanWatch(h registry.CameraHome, district string) bool {
+	if p.Role == auth.RoleParent && !h.Public {
 		return false
 	}
 	return p.InScope(h.CanteenID, district)
@@ -144,7 +146,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 		writeError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused")
 		return Principal{}, false
 	}
-	u, err := s.Store.SessionUser(r.Context(), c.Value)
+	u, err := s.Auth.SessionUser(r.Context(), c.Value)
 	if errors.Is(err, store.ErrNotFound) {
 		s.clearSessionCookie(w, r)
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "session expired: log in again")
@@ -154,15 +156,15 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 		return Principal{}, false
 	}
 	p := principalOfUser(u)
-	p.login = "session:" + store.SessionKey(c.Value)
+	p.login = "session:" + auth.SessionKey(c.Value)
 	return p, true
 }
 
 func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok string) (Principal, bool) {
 	if s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1 {
-		return Principal{ID: "admin-token", Role: store.RoleAdmin, User: "admin-token", login: "admin-token"}, true
+		return Principal{ID: "admin-token", Role: auth.RoleAdmin, User: "admin-token", login: "admin-token"}, true
 	}
-	t, err := s.Store.TokenBySecret(r.Context(), tok)
+	t, err := s.Auth.TokenBySecret(r.Context(), tok)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "invalid token")
 		return Principal{}, false
@@ -173,7 +175,7 @@ func (s *Server) tokenPrincipal(w http.ResponseWriter, r *http.Request, tok stri
 	return principalOfToken(t), true
 }
 
-func principalOfToken(t store.Token) Principal {
+func principalOfToken(t auth.Token) Principal {
 	return Principal{ID: "token:" + t.ID, Role: t.Role, Canteens: t.Canteens, Districts: t.Districts,
 		User: "token:" + t.ID, Name: t.Label, login: "token:" + t.ID}
 }
@@ -216,7 +218,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var u store.User
+	var u auth.User
 	var err error
 	if !valid {
 		// No such login can exist: nothing to hash. The name is the
@@ -236,7 +238,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		sl.done(unchecked)
 	}
 	if errors.Is(err, store.ErrBadCredentials) {
-		e := store.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: store.OutcomeFailed, Detail: "from " + addr}
+		e := auth.AuditEntry{Actor: "user:" + req.Login, Action: "login", Outcome: auth.OutcomeFailed, Detail: "from " + addr}
 		if !valid {
 			e.Actor, e.Detail = "anonymous", fmt.Sprintf("from %s; not a valid login (%d bytes)", addr, len(req.Login))
 		}
@@ -250,12 +252,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	s.startSession(w, r, u, http.StatusOK)
 }
 
-// checkPassword is Store.CheckPassword, or the stand-in a test set.
-func (s *Server) checkPassword(ctx context.Context, login, password string) (store.User, error) {
+// checkPassword is Auth.CheckPassword, or the stand-in a test set.
+func (s *Server) checkPassword(ctx context.Context, login, password string) (auth.User, error) {
 	if s.checkHook != nil {
 		return s.checkHook(ctx, login, password)
 	}
-	return s.Store.CheckPassword(ctx, login, password)
+	return s.Auth.CheckPassword(ctx, login, password)
 }
 
 // reserve takes an attempt's place in the login limits of keys, or
@@ -278,12 +280,12 @@ func busy(w http.ResponseWriter) {
 
 // startSession sets a session cookie for u, audits the login and answers
 // status with u as /me does.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User, status int) {
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User, status int) {
 	ttl := StaffSessionTTL
-	if u.Role == store.RoleParent {
+	if u.Role == auth.RoleParent {
 		ttl = ParentSessionTTL
 	}
-	secret, expires, err := s.Store.NewSession(r.Context(), u.ID, ttl)
+	secret, expires, err := s.Auth.NewSession(r.Context(), u.ID, ttl)
 	if err != nil {
 		s.internal(w, "start session", err)
 		return
@@ -291,8 +293,8 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.Us
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: r.TLS != nil || s.SecureCookies, SameSite: http.SameSiteStrictMode})
 	p := principalOfUser(u)
-	s.audit(r.Context(), store.AuditEntry{Actor: p.ID, Role: u.Role, Action: "login", Detail: "from " + clientAddr(r)})
-	if _, err := s.Store.PruneSessions(context.WithoutCancel(r.Context()), time.Now()); err != nil {
+	s.audit(r.Context(), auth.AuditEntry{Actor: p.ID, Role: u.Role, Action: "login", Detail: "from " + clientAddr(r)})
+	if _, err := s.Auth.PruneSessions(context.WithoutCancel(r.Context()), time.Now()); err != nil {
 		s.Logger.Warn("prune sessions", "err", err)
 	}
 	writeJSON(w, status, MeOf(p))
@@ -309,11 +311,11 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused")
 			return
 		}
-		if err := s.Store.EndSession(r.Context(), c.Value); err != nil {
+		if err := s.Auth.EndSession(r.Context(), c.Value); err != nil {
 			s.internal(w, "end session", err)
 			return
 		}
-		s.endViews("session:" + store.SessionKey(c.Value))
+		s.endViews("session:" + auth.SessionKey(c.Value))
 	}
 	s.clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
@@ -362,14 +364,14 @@ func (s *Server) limiter() *limiter {
 
 // audit writes an audit entry; a failure is logged, not returned: the
 // action it records has happened.
-func (s *Server) audit(ctx context.Context, e store.AuditEntry) {
-	if err := s.Store.Audit(context.WithoutCancel(ctx), e); err != nil {
+func (s *Server) audit(ctx context.Context, e auth.AuditEntry) {
+	if err := s.Auth.Audit(context.WithoutCancel(ctx), e); err != nil {
 		s.Logger.Error("write audit entry", "action", e.Action, "actor", e.Actor, "err", err)
 	}
 }
 
 // auditAs is audit with the actor and role of p.
-func (s *Server) auditAs(ctx context.Context, p Principal, e store.AuditEntry) {
+func (s *Server) auditAs(ctx context.Context, p Principal, e auth.AuditEntry) {
 	e.Actor, e.Role = p.ID, p.Role
 	s.audit(ctx, e)
 }

@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 )
 
 // BenchmarkLoginUnderAttack: 100 connections, each from its own loopback
@@ -22,15 +23,15 @@ import (
 // second.
 func BenchmarkLoginUnderAttack(b *testing.B) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.AddUser(ctx, store.User{ID: "li.wei", Name: "Li", Role: store.RoleAdmin}, "correct horse"); err != nil {
+	if _, err := st.AddUser(ctx, auth.User{ID: "li.wei", Name: "Li", Role: auth.RoleAdmin}, "correct horse"); err != nil {
 		b.Fatal(err)
 	}
-	a := &Server{Store: st}
+	a := &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	// The user has logged in from here before (known at the address).

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -43,10 +44,10 @@ func (s *Server) putCanteen(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	c := store.Canteen{ID: req.ID, Name: req.Name, Category: req.Category, District: req.District, Address: req.Address,
+	c := registry.Canteen{ID: req.ID, Name: req.Name, Category: req.Category, District: req.District, Address: req.Address,
 		Active: req.Active == nil || *req.Active, RequiredAreas: req.RequiredAreas, Hours: req.Hours, TZ: req.TZ,
 		Viewing: req.Viewing, MaxParentViewers: req.MaxParentViewers}
-	c, err := s.Store.PutCanteen(r.Context(), c)
+	c, err := s.Registry.PutCanteen(r.Context(), c)
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -96,8 +97,8 @@ func (s *Server) importCanteens(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	} else {
-		err = s.Store.ImportCanteens(r.Context(), cs)
-		var ie *store.ImportError
+		err = s.Registry.ImportCanteens(r.Context(), cs)
+		var ie *registry.ImportError
 		if errors.As(err, &ie) {
 			for _, row := range ie.Rows {
 				bad = append(bad, badRow{Line: lines[row.Index], Error: row.Err.Error()})
@@ -119,7 +120,7 @@ func (s *Server) importCanteens(w http.ResponseWriter, r *http.Request) {
 // parseCanteenCSV reads the import file: the canteens and each one's line,
 // and the rows that do not parse. err is a file that cannot be read at all
 // (no or wrong header, no rows).
-func parseCanteenCSV(b []byte) (cs []store.Canteen, lines []int, bad []badRow, err error) {
+func parseCanteenCSV(b []byte) (cs []registry.Canteen, lines []int, bad []badRow, err error) {
 	b = bytes.TrimPrefix(b, []byte("\ufeff")) // spreadsheets write a BOM
 	cr := csv.NewReader(bytes.NewReader(b))
 	cr.FieldsPerRecord = len(importHeader)
@@ -147,7 +148,7 @@ func parseCanteenCSV(b []byte) (cs []store.Canteen, lines []int, bad []badRow, e
 			bad = append(bad, badRow{Line: line, Error: fmt.Sprintf("%d fields, want %d", len(rec), len(importHeader))})
 			continue
 		}
-		c := store.Canteen{ID: rec[0], Name: rec[1], Category: rec[2], District: rec[3], Address: rec[4], Active: true,
+		c := registry.Canteen{ID: rec[0], Name: rec[1], Category: rec[2], District: rec[3], Address: rec[4], Active: true,
 			RequiredAreas: splitList(rec[5])}
 		if h := splitList(rec[6]); len(h) > 0 {
 			c.Hours = coverage.EveryDay(h...)

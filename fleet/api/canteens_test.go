@@ -12,36 +12,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 // registryServer is a server whose store holds canteens A and B, with a
 // regulator token and an operator token bound to A.
-func registryServer(t *testing.T) (srv *httptest.Server, st *store.Store, regulator, operatorA string) {
+func registryServer(t *testing.T) (srv *httptest.Server, st *dbtest.DB, regulator, operatorA string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	for _, c := range []store.Canteen{
-		{ID: "A", Name: "School A", Category: store.CategorySchool, District: "xuhui", Active: true},
-		{ID: "B", Name: "Hospital B", Category: store.CategoryHospital, District: "minhang", Active: true},
+	for _, c := range []registry.Canteen{
+		{ID: "A", Name: "School A", Category: registry.CategorySchool, District: "xuhui", Active: true},
+		{ID: "B", Name: "Hospital B", Category: registry.CategoryHospital, District: "minhang", Active: true},
 	} {
 		if _, err := st.PutCanteen(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if regulator, _, err = st.AddToken(ctx, store.Token{Role: store.RoleRegulator, Districts: []string{"*"}}); err != nil {
+	if regulator, _, err = st.AddToken(ctx, auth.Token{Role: auth.RoleRegulator, Districts: []string{"*"}}); err != nil {
 		t.Fatal(err)
 	}
-	if operatorA, _, err = st.AddToken(ctx, store.Token{Role: store.RoleOperator, Canteens: []string{"A"}}); err != nil {
+	if operatorA, _, err = st.AddToken(ctx, auth.Token{Role: auth.RoleOperator, Canteens: []string{"A"}}); err != nil {
 		t.Fatal(err)
 	}
-	srv = httptest.NewServer((&Server{Store: st, AdminToken: "secret"}).Handler())
+	srv = httptest.NewServer((&Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret"}).Handler())
 	t.Cleanup(srv.Close)
 	return srv, st, regulator, operatorA
 }
@@ -164,7 +166,7 @@ func TestImportCanteensCSV(t *testing.T) {
 		t.Fatalf("bad rows = %+v; want lines 3, 4, 5, 6", resp)
 	}
 	ctx := context.Background()
-	cs, _ := st.ListCanteens(ctx, store.CanteenFilter{})
+	cs, _ := st.ListCanteens(ctx, registry.CanteenFilter{})
 	if len(cs) != 2 || cs[0].Name != "School A" {
 		t.Fatalf("after a refused import: %+v", cs)
 	}
@@ -217,7 +219,7 @@ func TestCoverageEndToEnd(t *testing.T) {
 	srv, st, reg, _ := registryServer(t)
 	ctx := context.Background()
 	day := time.Date(2025, 3, 3, 0, 0, 0, 0, time.UTC)
-	if _, err := st.PutCanteen(ctx, store.Canteen{ID: "K", Category: store.CategoryKindergarten, District: "d1", Active: true,
+	if _, err := st.PutCanteen(ctx, registry.Canteen{ID: "K", Category: registry.CategoryKindergarten, District: "d1", Active: true,
 		RequiredAreas: []string{"cooking", "washing"}, Hours: coverage.EveryDay("08:00-12:00"), TZ: "UTC"}); err != nil {
 		t.Fatal(err)
 	}
@@ -239,9 +241,9 @@ func TestCoverageEndToEnd(t *testing.T) {
 		{V: 1, Seq: 2, CameraID: "cam-w", At: at(7), Online: true, Picture: "ok"},
 		{V: 1, Seq: 3, CameraID: "cam-w", At: at(10), Online: true, Picture: "occluded"},
 	}
-	var items []store.IngestItem
+	var items []registry.IngestItem
 	for _, s := range statuses {
-		items = append(items, store.IngestItem{GatewayID: "gw-k", Status: s})
+		items = append(items, registry.IngestItem{GatewayID: "gw-k", Status: s})
 	}
 	if _, err := st.Ingest(ctx, items); err != nil {
 		t.Fatal(err)

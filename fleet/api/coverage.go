@@ -11,7 +11,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
 	"github.com/brightkitchen/brightkitchen/fleet/export"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 )
 
 // DefaultCoverageDays is the period GET /api/v1/coverage reports without
@@ -79,10 +79,10 @@ func exportFormat(w http.ResponseWriter, r *http.Request) (string, bool) {
 
 // coverageQuery reads ?category&district into a filter in the principal's
 // scope; a regulator asking for a district not theirs is refused.
-func coverageQuery(w http.ResponseWriter, r *http.Request) (store.CanteenFilter, coverage.Query, bool) {
+func coverageQuery(w http.ResponseWriter, r *http.Request) (registry.CanteenFilter, coverage.Query, bool) {
 	p, _ := PrincipalOf(r.Context())
 	q := r.URL.Query()
-	f := store.CanteenFilter{Category: q.Get("category"), District: q.Get("district"), Scope: p.Scope()}
+	f := registry.CanteenFilter{Category: q.Get("category"), District: q.Get("district"), Scope: p.Scope()}
 	if f.District != "" && f.Scope.Districts != nil && !slices.Contains(f.Scope.Districts, f.District) {
 		refuse(w, "district "+f.District)
 		return f, coverage.Query{}, false
@@ -100,10 +100,10 @@ func today(now time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// rates computes the rates of the canteens f selects (Store.Coverage:
+// rates computes the rates of the canteens f selects (Rates.Coverage:
 // finished days from the rollup); it has answered when ok is false.
-func (s *Server) rates(w http.ResponseWriter, r *http.Request, f store.CanteenFilter, query coverage.Query) (coverage.Report, bool) {
-	rep, err := s.Store.Coverage(r.Context(), f, query)
+func (s *Server) rates(w http.ResponseWriter, r *http.Request, f registry.CanteenFilter, query coverage.Query) (coverage.Report, bool) {
+	rep, err := s.Rates.Coverage(r.Context(), f, query)
 	if errors.Is(err, coverage.ErrQuery) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return rep, false

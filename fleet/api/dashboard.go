@@ -8,9 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
 	"github.com/brightkitchen/brightkitchen/fleet/export"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
@@ -18,14 +18,14 @@ import (
 // registered, what is online now, the alarm backlog and the last 7 days'
 // rates.
 type dashboard struct {
-	Canteens  int               `json:"canteens"`
-	Gateways  onlineCount       `json:"gateways"`
-	Cameras   cameraCount       `json:"cameras"`
-	Alarms    store.AlarmCounts `json:"alarms"`
-	Districts []districtCount   `json:"districts"`
-	Coverage  coverage.Report   `json:"coverage"`
-	At        time.Time         `json:"at"`
-	Scope     map[string]any    `json:"scope"`
+	Canteens  int                `json:"canteens"`
+	Gateways  onlineCount        `json:"gateways"`
+	Cameras   cameraCount        `json:"cameras"`
+	Alarms    alarms.AlarmCounts `json:"alarms"`
+	Districts []districtCount    `json:"districts"`
+	Coverage  coverage.Report    `json:"coverage"`
+	At        time.Time          `json:"at"`
+	Scope     map[string]any     `json:"scope"`
 	byName    map[string]*districtCount
 }
 
@@ -56,12 +56,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	f.ActiveOnly = true
 	ctx := r.Context()
-	cs, err := s.Store.ListCanteens(ctx, f)
+	cs, err := s.Registry.ListCanteens(ctx, f)
 	if err != nil {
 		s.internal(w, "list canteens", err)
 		return
 	}
-	gws, err := s.Store.GatewaysIn(ctx, f)
+	gws, err := s.Registry.GatewaysIn(ctx, f)
 	if err != nil {
 		s.internal(w, "list gateways", err)
 		return
@@ -106,7 +106,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	if f.District != "" {
 		scope.Districts = []string{f.District}
 	}
-	if d.Alarms, err = s.Store.AlarmCounts(ctx, scope, f.Category, time.Time{}, query.Now); err != nil {
+	if d.Alarms, err = s.Alarms.AlarmCounts(ctx, scope, f.Category, time.Time{}, query.Now); err != nil {
 		s.internal(w, "count alarms", err)
 		return
 	}
@@ -150,7 +150,7 @@ func (s *Server) writeTables(w http.ResponseWriter, format, name string, tables 
 
 // violationTable is the alarm list as a sheet, times in
 // coverage.DefaultTZ (Excel dates carry no zone).
-func violationTable(vs []store.Violation) export.Table {
+func violationTable(vs []alarms.Violation) export.Table {
 	loc, err := time.LoadLocation(coverage.DefaultTZ)
 	if err != nil {
 		loc = time.UTC

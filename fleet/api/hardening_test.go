@@ -18,7 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 )
 
 // pngBomb is a PNG that declares w×h pixels of 16-bit RGBA (8 bytes a
@@ -199,7 +199,7 @@ func TestBodyCap(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	w := newWorld(t)
 	// A stored snapshot, to check its headers too.
-	vs, err := w.st.Violations(t.Context(), store.ViolationFilter{CanteenID: "A"})
+	vs, err := w.st.Violations(t.Context(), alarms.ViolationFilter{CanteenID: "A"})
 	if err != nil || len(vs) != 1 {
 		t.Fatal(vs, err)
 	}
@@ -261,7 +261,7 @@ func TestMetricsAccess(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "bk_test_total", Help: "a test counter"})
 	reg.MustRegister(c)
 	c.Inc()
-	a := &Server{Store: w.st, AdminToken: "secret", Gatherer: reg}
+	a := &Server{Registry: w.st.Registry, Auth: w.st.Auth, Alarms: w.st.Alarms, Rates: w.st.Rates, AdminToken: "secret", Gatherer: reg}
 	addr := serveWith(t, a.Handler(), Timeouts{})
 	for tok, want := range map[string]int{"": 401, w.tokens["regulator"]: 403, w.tokens["operatorA"]: 403, "secret": 200} {
 		status, body := doCT(t, "GET", "http://"+addr+"/metrics", tok, "", "")

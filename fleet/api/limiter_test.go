@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -35,7 +36,7 @@ func post(t testing.TB, c *http.Client, url, body string) int {
 
 func loginWorld(t *testing.T) *world {
 	w := newWorld(t)
-	if _, err := w.st.AddUser(context.Background(), store.User{ID: "li.wei", Name: "Li", Role: store.RoleRegulator,
+	if _, err := w.st.AddUser(context.Background(), auth.User{ID: "li.wei", Name: "Li", Role: auth.RoleRegulator,
 		Districts: []string{"xuhui"}}, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +47,12 @@ func loginWorld(t *testing.T) *world {
 // about a second on a busy machine): a wrong one takes d, the right one
 // is checked for real.
 func fastWrong(w *world, d time.Duration) {
-	w.api.checkHook = func(ctx context.Context, login, password string) (store.User, error) {
+	w.api.checkHook = func(ctx context.Context, login, password string) (auth.User, error) {
 		if password == "correct horse" {
 			return w.st.CheckPassword(ctx, login, password)
 		}
 		time.Sleep(d)
-		return store.User{}, store.ErrBadCredentials
+		return auth.User{}, store.ErrBadCredentials
 	}
 }
 
@@ -163,7 +164,7 @@ func TestLoginAuditSanitized(t *testing.T) {
 	if st := post(t, http.DefaultClient, w.srv.URL+"/api/v1/login", `{"login":"`+evil+`","password":"guess123"}`); st != 401 {
 		t.Fatalf("login: %d", st)
 	}
-	es, err := w.st.AuditLog(context.Background(), store.AuditFilter{Action: "login"})
+	es, err := w.st.AuditLog(context.Background(), auth.AuditFilter{Action: "login"})
 	if err != nil || len(es) != 1 {
 		t.Fatalf("audit: %v, %v", es, err)
 	}

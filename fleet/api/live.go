@@ -10,7 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 )
@@ -20,26 +22,26 @@ import (
 // may watch it now; it has answered (and audited a refusal) when ok is
 // false. For a parent, until is when its school's viewing window closes.
 // The relay knows the camera by home.Key(); c is its canteen (zero if none).
-func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home store.CameraHome, c store.Canteen, until time.Time, ok bool) {
+func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home registry.CameraHome, c registry.Canteen, until time.Time, ok bool) {
 	camera := r.PathValue("camera")
-	if _, _, err := store.ParseCameraKey(camera); err != nil {
+	if _, _, err := registry.ParseCameraKey(camera); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return p, home, c, until, false
 	}
 	p, _ = PrincipalOf(r.Context())
-	refused := func(code, msg string) (Principal, store.CameraHome, store.Canteen, time.Time, bool) {
+	refused := func(code, msg string) (Principal, registry.CameraHome, registry.Canteen, time.Time, bool) {
 		writeError(w, http.StatusForbidden, code, msg)
 		if r.Method == http.MethodPost {
-			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
+			s.auditAs(r.Context(), p, auth.AuditEntry{Action: "live_view", Outcome: auth.OutcomeRefused, CanteenID: home.CanteenID,
 				CameraID: camera, Detail: code})
 		}
 		return p, home, c, until, false
 	}
-	home, err := s.Store.CameraHome(r.Context(), camera)
+	home, err := s.Registry.CameraHome(r.Context(), camera)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguous) {
 		// The same answer as a camera of someone else's canteen would get
 		// from a narrower role, so that ids cannot be probed.
-		if p.Role == store.RoleAdmin {
+		if p.Role == auth.RoleAdmin {
 			if errors.Is(err, store.ErrAmbiguous) {
 				writeError(w, http.StatusConflict, "ambiguous", err.Error())
 			} else {
@@ -53,7 +55,7 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 		return p, home, c, until, false
 	}
 	if home.CanteenID != "" {
-		c, err = s.Store.Canteen(r.Context(), home.CanteenID)
+		c, err = s.Registry.Canteen(r.Context(), home.CanteenID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.internal(w, "look up canteen", err)
 			return p, home, c, until, false
@@ -62,7 +64,7 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 	if !p.CanWatch(home, c.District) {
 		return refused("forbidden", "not allowed to watch camera "+camera)
 	}
-	if p.Role == store.RoleParent {
+	if p.Role == auth.RoleParent {
 		v := viewOf(c, time.Now())
 		if !v.ViewingOpen {
 			msg := "live view is closed now"
@@ -86,10 +88,10 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until, Login: p.login}
-	if p.Role == store.RoleParent {
+	if p.Role == auth.RoleParent {
 		limit := c.MaxParentViewers
 		if limit == 0 {
-			limit = cmp.Or(s.MaxParentViewers, store.DefaultMaxParentViewers)
+			limit = cmp.Or(s.MaxParentViewers, registry.DefaultMaxParentViewers)
 		}
 		perParent := cmp.Or(s.MaxViewsPerParent, DefaultMaxViewsPerParent)
 		if code := s.parents.reserve(home.CanteenID, limit, p.ID, perParent); code != "" {
@@ -98,7 +100,7 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 				msg = fmt.Sprintf("you are watching %d cameras already: close one first", perParent)
 			}
 			writeError(w, http.StatusTooManyRequests, code, msg)
-			s.auditAs(r.Context(), p, store.AuditEntry{Action: "live_view", Outcome: store.OutcomeRefused, CanteenID: home.CanteenID,
+			s.auditAs(r.Context(), p, auth.AuditEntry{Action: "live_view", Outcome: auth.OutcomeRefused, CanteenID: home.CanteenID,
 				CameraID: home.Key(), Detail: code})
 			return
 		}
@@ -120,7 +122,7 @@ func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	session := r.PathValue("session")
-	if who, found := s.Live.Session(home.Key(), session); found && p.Role != store.RoleAdmin && who.Principal != p.ID {
+	if who, found := s.Live.Session(home.Key(), session); found && p.Role != auth.RoleAdmin && who.Principal != p.ID {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such session: viewer session %q of camera %q", session, home.Key()))
 		return
 	}
@@ -130,10 +132,10 @@ func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 // ViewerEnded is the relay's OnViewerEnd: it writes the live view to the
 // audit log and frees a parent's place.
 func (s *Server) ViewerEnded(v live.Viewer, camera string, from, to time.Time) {
-	if v.Role == store.RoleParent {
+	if v.Role == auth.RoleParent {
 		s.parents.release(v.CanteenID, v.Principal)
 	}
-	s.audit(context.Background(), store.AuditEntry{Actor: v.Principal, Role: v.Role, Action: "live_view",
+	s.audit(context.Background(), auth.AuditEntry{Actor: v.Principal, Role: v.Role, Action: "live_view",
 		CanteenID: v.CanteenID, CameraID: camera, From: from, To: to})
 }
 
@@ -178,19 +180,19 @@ func (s *Server) RecheckViewers(ctx context.Context) int {
 		if p == nil {
 			return true
 		}
-		if p.Role == store.RoleAdmin {
+		if p.Role == auth.RoleAdmin {
 			return false
 		}
-		home, err := s.Store.CameraHome(ctx, vs.Camera)
+		home, err := s.Registry.CameraHome(ctx, vs.Camera)
 		if errors.Is(err, store.ErrNotFound) {
 			return true
 		} else if err != nil {
 			s.Logger.Warn("recheck live view", "camera_id", vs.Camera, "err", err)
 			return false
 		}
-		var c store.Canteen
+		var c registry.Canteen
 		if home.CanteenID != "" {
-			if c, err = s.Store.Canteen(ctx, home.CanteenID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			if c, err = s.Registry.Canteen(ctx, home.CanteenID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				s.Logger.Warn("recheck live view", "canteen_id", home.CanteenID, "err", err)
 				return false
 			}
@@ -198,7 +200,7 @@ func (s *Server) RecheckViewers(ctx context.Context) int {
 		if !p.CanWatch(home, c.District) {
 			return true
 		}
-		return p.Role == store.RoleParent && !viewOf(c, now).ViewingOpen
+		return p.Role == auth.RoleParent && !viewOf(c, now).ViewingOpen
 	})
 }
 
@@ -220,9 +222,9 @@ func (s *Server) principalOfLogin(ctx context.Context, login string) (*Principal
 	var p Principal
 	switch kind {
 	case "admin-token":
-		p = Principal{ID: "admin-token", Role: store.RoleAdmin, login: login}
+		p = Principal{ID: "admin-token", Role: auth.RoleAdmin, login: login}
 	case "session":
-		u, err := s.Store.SessionUserByKey(ctx, id)
+		u, err := s.Auth.SessionUserByKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		} else if err != nil {
@@ -230,7 +232,7 @@ func (s *Server) principalOfLogin(ctx context.Context, login string) (*Principal
 		}
 		p = principalOfUser(u)
 	case "token":
-		t, err := s.Store.TokenByID(ctx, id)
+		t, err := s.Auth.TokenByID(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		} else if err != nil {
@@ -331,7 +333,7 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
 	}
 	v := cameraView{Key: home.Key(), CameraID: home.CameraID, GatewayID: home.GatewayID, CanteenID: home.CanteenID,
 		Area: home.Area, Public: home.Public, Viewers: s.Live.Viewers(home.Key())}
-	st, err := s.Store.Gateway(r.Context(), home.GatewayID)
+	st, err := s.Registry.Gateway(r.Context(), home.GatewayID)
 	if err != nil {
 		s.internal(w, "look up gateway", err)
 		return
@@ -349,7 +351,7 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
 // the URL fragment (#token=…), which never reaches the server in a
 // request line or a log, or with the session cookie.
 func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
-	if _, _, err := store.ParseCameraKey(r.PathValue("camera")); err != nil {
+	if _, _, err := registry.ParseCameraKey(r.PathValue("camera")); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}

@@ -3,7 +3,7 @@ package api
 import (
 	"slices"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 )
 
 // Permission names something a principal may do. The routes check them
@@ -76,8 +76,8 @@ var permissions = []struct {
 	perm  Permission
 	roles []string
 }{
-	{PermLive, store.Roles},
-	{PermCanteenView, store.Roles},
+	{PermLive, auth.Roles},
+	{PermCanteenView, auth.Roles},
 	{PermCanteenList, staff},
 	{PermCanteenManage, admins},
 	{PermViewing, operators},
@@ -95,16 +95,16 @@ var permissions = []struct {
 	{PermUserList, operators},
 	{PermUserAdd, admins},
 	{PermMetrics, admins},
-	{PermCanteenWork, []string{store.RoleOperator}},
-	{PermParentView, []string{store.RoleParent}},
+	{PermCanteenWork, []string{auth.RoleOperator}},
+	{PermParentView, []string{auth.RoleParent}},
 }
 
 // The role groups of the table.
 var (
-	admins     = []string{store.RoleAdmin}
-	staff      = []string{store.RoleAdmin, store.RoleRegulator, store.RoleOperator}
-	regulators = []string{store.RoleAdmin, store.RoleRegulator}
-	operators  = []string{store.RoleAdmin, store.RoleOperator}
+	admins     = []string{auth.RoleAdmin}
+	staff      = []string{auth.RoleAdmin, auth.RoleRegulator, auth.RoleOperator}
+	regulators = []string{auth.RoleAdmin, auth.RoleRegulator}
+	operators  = []string{auth.RoleAdmin, auth.RoleOperator}
 )
 
 // RoleMay says whether role has perm; an unknown permission is nobody's.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 )
 
 // TestMePermissions: /me lists each role's permissions from the table
@@ -14,8 +14,8 @@ import (
 // the table does not give its permission.
 func TestMePermissions(t *testing.T) {
 	w := newWorld(t)
-	who := map[string]string{"admin": store.RoleAdmin, "regulator": store.RoleRegulator, "city": store.RoleRegulator,
-		"operatorA": store.RoleOperator, "parentA": store.RoleParent}
+	who := map[string]string{"admin": auth.RoleAdmin, "regulator": auth.RoleRegulator, "city": auth.RoleRegulator,
+		"operatorA": auth.RoleOperator, "parentA": auth.RoleParent}
 	scopes := map[string]MeScope{
 		"admin": {}, "city": {},
 		"regulator": {Districts: []string{"xuhui"}},
@@ -36,7 +36,7 @@ func TestMePermissions(t *testing.T) {
 			t.Errorf("%s: scope %+v, want %+v", name, me.Scope, want)
 		}
 	}
-	if got := Permissions(store.RoleAdmin); len(got) != len(permissions)-2 {
+	if got := Permissions(auth.RoleAdmin); len(got) != len(permissions)-2 {
 		t.Errorf("admin has %d of %d permissions (all but the two canteen homes)", len(got), len(permissions))
 	}
 

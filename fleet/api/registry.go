@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -18,11 +20,11 @@ func refuse(w http.ResponseWriter, what string) {
 // canteenInScope loads canteen id and checks the principal may see it; it
 // has answered when ok is false. Those with a narrower scope than admin
 // get 403 for a canteen that does not exist, so ids cannot be probed.
-func (s *Server) canteenInScope(w http.ResponseWriter, r *http.Request, id string) (store.Canteen, Principal, bool) {
+func (s *Server) canteenInScope(w http.ResponseWriter, r *http.Request, id string) (registry.Canteen, Principal, bool) {
 	p, _ := PrincipalOf(r.Context())
-	c, err := s.Store.Canteen(r.Context(), id)
+	c, err := s.Registry.Canteen(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(c.ID, c.District)) {
-		if p.Role == store.RoleAdmin {
+		if p.Role == auth.RoleAdmin {
 			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no canteen %q", id))
 		} else {
 			refuse(w, "canteen "+id)
@@ -38,7 +40,7 @@ func (s *Server) canteenInScope(w http.ResponseWriter, r *http.Request, id strin
 func (s *Server) listCanteens(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p, _ := PrincipalOf(r.Context())
-	cs, err := s.Store.ListCanteens(r.Context(), store.CanteenFilter{Category: q.Get("category"),
+	cs, err := s.Registry.ListCanteens(r.Context(), registry.CanteenFilter{Category: q.Get("category"),
 		District: q.Get("district"), Scope: p.Scope()})
 	if err != nil {
 		s.internal(w, "list canteens", err)
@@ -49,13 +51,13 @@ func (s *Server) listCanteens(w http.ResponseWriter, r *http.Request) {
 
 // canteenView is a canteen with whether parents may watch now.
 type canteenView struct {
-	store.Canteen
+	registry.Canteen
 	ViewingOpen  bool      `json:"viewing_open"`
 	ViewingUntil time.Time `json:"viewing_until,omitzero"`
 	ViewingNext  time.Time `json:"viewing_next,omitzero"`
 }
 
-func viewOf(c store.Canteen, now time.Time) canteenView {
+func viewOf(c registry.Canteen, now time.Time) canteenView {
 	v := canteenView{Canteen: c}
 	loc, err := time.LoadLocation(c.TZ)
 	if err != nil {
@@ -80,13 +82,13 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	gws, err := s.Store.GatewaysIn(r.Context(), store.CanteenFilter{Scope: store.Scope{Canteens: []string{c.ID}}})
+	gws, err := s.Registry.GatewaysIn(r.Context(), registry.CanteenFilter{Scope: registry.Scope{Canteens: []string{c.ID}}})
 	if err != nil {
 		s.internal(w, "list gateways", err)
 		return
 	}
 	type cam struct {
-		store.Camera
+		registry.Camera
 		Key       string `json:"key"` // gateway:camera, for /whep and PUT /cameras
 		GatewayID string `json:"gateway_id"`
 		GwOnline  bool   `json:"gateway_online"`
@@ -95,11 +97,11 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 	out := []cam{}
 	for _, g := range gws {
 		for _, cm := range g.Cameras {
-			if p.Role == store.RoleParent && !cm.Public {
+			if p.Role == auth.RoleParent && !cm.Public {
 				continue
 			}
-			x := cam{Camera: cm, Key: store.CameraKeyOf(g.ID, cm.ID), GatewayID: g.ID, GwOnline: g.Online}
-			if s.Live != nil && p.Role != store.RoleParent {
+			x := cam{Camera: cm, Key: registry.CameraKeyOf(g.ID, cm.ID), GatewayID: g.ID, GwOnline: g.Online}
+			if s.Live != nil && p.Role != auth.RoleParent {
 				x.Viewers = s.Live.Viewers(x.Key)
 			}
 			out = append(out, x)
@@ -123,7 +125,7 @@ func (s *Server) putViewing(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	err := s.Store.SetViewing(r.Context(), c.ID, req.Viewing, req.MaxParentViewers)
+	err := s.Registry.SetViewing(r.Context(), c.ID, req.Viewing, req.MaxParentViewers)
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -131,9 +133,9 @@ func (s *Server) putViewing(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "set viewing windows", err)
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "viewing_set", CanteenID: c.ID,
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "viewing_set", CanteenID: c.ID,
 		Detail: fmt.Sprintf("%v, max %d parents", req.Viewing, req.MaxParentViewers)})
-	c, err = s.Store.Canteen(r.Context(), c.ID)
+	c, err = s.Registry.Canteen(r.Context(), c.ID)
 	if err != nil {
 		s.internal(w, "get canteen", err)
 		return
@@ -145,12 +147,12 @@ func (s *Server) putViewing(w http.ResponseWriter, r *http.Request) {
 // canteens' gateways, a regulator's districts'.
 func (s *Server) listGateways(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
-	var gws []store.Gateway
+	var gws []registry.Gateway
 	var err error
 	if sc := p.Scope(); sc.Districts != nil || sc.Canteens != nil {
-		gws, err = s.Store.GatewaysIn(r.Context(), store.CanteenFilter{Scope: sc})
+		gws, err = s.Registry.GatewaysIn(r.Context(), registry.CanteenFilter{Scope: sc})
 	} else {
-		gws, err = s.Store.ListGateways(r.Context()) // with those bound to no canteen
+		gws, err = s.Registry.ListGateways(r.Context()) // with those bound to no canteen
 	}
 	if err != nil {
 		s.internal(w, "list gateways", err)
@@ -174,7 +176,7 @@ func (s *Server) bindGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	err := s.Store.BindGateway(r.Context(), id, *req.CanteenID)
+	err := s.Registry.BindGateway(r.Context(), id, *req.CanteenID)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no gateway %q", id))
 		return
@@ -186,8 +188,8 @@ func (s *Server) bindGateway(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalOf(r.Context())
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "gateway_bind", CanteenID: *req.CanteenID, Detail: "gateway " + id})
-	g, err := s.Store.Gateway(r.Context(), id)
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "gateway_bind", CanteenID: *req.CanteenID, Detail: "gateway " + id})
+	g, err := s.Registry.Gateway(r.Context(), id)
 	if err != nil {
 		s.internal(w, "get gateway", err)
 		return
@@ -204,18 +206,18 @@ type mapRequest struct {
 // of the camera's canteen).
 func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	camera := r.PathValue("camera")
-	if _, _, err := store.ParseCameraKey(camera); err != nil {
+	if _, _, err := registry.ParseCameraKey(camera); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	p, _ := PrincipalOf(r.Context())
-	home, err := s.Store.CameraHome(r.Context(), camera)
+	home, err := s.Registry.CameraHome(r.Context(), camera)
 	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrAmbiguous) ||
-		(err == nil && p.Role != store.RoleAdmin && !p.InScope(home.CanteenID, "")) {
+		(err == nil && p.Role != auth.RoleAdmin && !p.InScope(home.CanteenID, "")) {
 		switch {
-		case p.Role == store.RoleAdmin && errors.Is(err, store.ErrAmbiguous):
+		case p.Role == auth.RoleAdmin && errors.Is(err, store.ErrAmbiguous):
 			writeError(w, http.StatusConflict, "ambiguous", err.Error())
-		case p.Role == store.RoleAdmin:
+		case p.Role == auth.RoleAdmin:
 			writeError(w, http.StatusNotFound, "not_found", "no camera "+camera)
 		default:
 			refuse(w, "camera "+camera)
@@ -236,7 +238,7 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	if req.Public != nil {
 		public = *req.Public
 	}
-	err = s.Store.MapCamera(r.Context(), home.Key(), area, public)
+	err = s.Registry.MapCamera(r.Context(), home.Key(), area, public)
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -244,7 +246,7 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "map camera", err)
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: home.Key(),
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: home.Key(),
 		Detail: fmt.Sprintf("area %q public %v", area, public)})
 	writeJSON(w, http.StatusOK, map[string]any{"key": home.Key(), "camera_id": home.CameraID, "gateway_id": home.GatewayID,
 		"area": area, "public": public, "mapped": true})

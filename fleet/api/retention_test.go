@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
@@ -18,7 +20,7 @@ import (
 // expired, and the violation says so; a kept one is served.
 func TestRetentionExpiredSnapshot(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,17 +34,17 @@ func TestRetentionExpiredSnapshot(t *testing.T) {
 		sum := sha256.Sum256(jpeg)
 		ev := &wire.Event{V: 1, EventID: "EV" + string(rune('A'+i)), Seq: uint64(i + 1), CameraID: "cam1", Type: "no_mask",
 			Score: 0.9, StartedAt: at, Snapshot: &wire.SnapshotRef{SHA256: hex.EncodeToString(sum[:]), Bytes: len(jpeg)}}
-		if _, err := st.Ingest(ctx, []store.IngestItem{{GatewayID: "gw-1", Event: ev, Snapshot: jpeg}}); err != nil {
+		if _, err := st.Ingest(ctx, []registry.IngestItem{{GatewayID: "gw-1", Event: ev, Snapshot: jpeg}}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Review(ctx, int64(i+1), "admin", coverage.VerdictDismissed, "", at.Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, err := st.Retain(ctx, store.DefaultRetention(), now); err != nil || n[store.RetainedSnapshots] != 1 {
+	if n, err := st.Retain(ctx, retention.Default(), now); err != nil || n[retention.RetainedSnapshots] != 1 {
 		t.Fatalf("Retain: %v, %v", n, err)
 	}
-	srv := httptest.NewServer((&Server{Store: st, AdminToken: "secret"}).Handler())
+	srv := httptest.NewServer((&Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret"}).Handler())
 	defer srv.Close()
 	for _, c := range []struct {
 		path     string

@@ -16,9 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 )
@@ -28,7 +31,7 @@ import (
 // gateway with a public and a private camera and one new alarm.
 type world struct {
 	srv    *httptest.Server
-	st     *store.Store
+	st     *dbtest.DB
 	api    *Server
 	alarm  map[string]int64 // canteen → its alarm's id
 	tokens map[string]string
@@ -40,18 +43,18 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	w := &world{st: st, alarm: map[string]int64{}, tokens: map[string]string{"admin": "secret"}}
 	always, never := coverage.EveryDay("00:00-24:00"), coverage.Week{}
-	for _, c := range []store.Canteen{
-		{ID: "A", Name: "School A", Category: store.CategorySchool, District: "xuhui", Active: true, Viewing: always,
+	for _, c := range []registry.Canteen{
+		{ID: "A", Name: "School A", Category: registry.CategorySchool, District: "xuhui", Active: true, Viewing: always,
 			Hours: coverage.EveryDay("06:00-20:00")},
-		{ID: "B", Name: "School B", Category: store.CategorySchool, District: "minhang", Active: true, Viewing: always},
-		{ID: "C", Name: "School C", Category: store.CategorySchool, District: "xuhui", Active: true, Viewing: never},
+		{ID: "B", Name: "School B", Category: registry.CategorySchool, District: "minhang", Active: true, Viewing: always},
+		{ID: "C", Name: "School C", Category: registry.CategorySchool, District: "xuhui", Active: true, Viewing: never},
 	} {
 		if _, err := st.PutCanteen(ctx, c); err != nil {
 			t.Fatal(err)
@@ -69,21 +72,21 @@ func newWorld(t *testing.T) *world {
 		}
 		ev := &wire.Event{V: wire.Version, EventID: "ev-" + c.ID, Seq: 1, CameraID: "priv-" + c.ID, Type: "no_mask",
 			Score: 0.9, StartedAt: time.Now().Add(-time.Hour).UTC(), Boxes: []wire.Box{{X: 0.1, Y: 0.1, W: 0.2, H: 0.3}}}
-		if _, err := st.Ingest(ctx, []store.IngestItem{{GatewayID: gw, Event: ev}}); err != nil {
+		if _, err := st.Ingest(ctx, []registry.IngestItem{{GatewayID: gw, Event: ev}}); err != nil {
 			t.Fatal(err)
 		}
-		vs, err := st.Violations(ctx, store.ViolationFilter{CanteenID: c.ID})
+		vs, err := st.Violations(ctx, alarms.ViolationFilter{CanteenID: c.ID})
 		if err != nil || len(vs) != 1 {
 			t.Fatalf("violations of %s: %v, %v", c.ID, vs, err)
 		}
 		w.alarm[c.ID] = vs[0].ID
 	}
-	for name, tok := range map[string]store.Token{
-		"regulator": {Role: store.RoleRegulator, Districts: []string{"xuhui"}},
-		"city":      {Role: store.RoleRegulator, Districts: []string{"*"}},
-		"operatorA": {Role: store.RoleOperator, Canteens: []string{"A"}},
-		"parentA":   {Role: store.RoleParent, Canteens: []string{"A"}},
-		"parentC":   {Role: store.RoleParent, Canteens: []string{"C"}},
+	for name, tok := range map[string]auth.Token{
+		"regulator": {Role: auth.RoleRegulator, Districts: []string{"xuhui"}},
+		"city":      {Role: auth.RoleRegulator, Districts: []string{"*"}},
+		"operatorA": {Role: auth.RoleOperator, Canteens: []string{"A"}},
+		"parentA":   {Role: auth.RoleParent, Canteens: []string{"A"}},
+		"parentC":   {Role: auth.RoleParent, Canteens: []string{"C"}},
 	} {
 		secret, _, err := st.AddToken(ctx, tok)
 		if err != nil {
@@ -102,7 +105,7 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { relay.Close() })
-	w.api = &Server{Store: st, AdminToken: "secret", Live: relay}
+	w.api = &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", Live: relay}
 	w.srv = httptest.NewServer(w.api.Handler())
 	t.Cleanup(w.srv.Close)
 	return w
@@ -211,7 +214,7 @@ func TestLiveViewRefusals(t *testing.T) {
 			t.Errorf("%s on %s: %d %s; want %d %s", c.who, c.camera, status, body, c.status, c.code)
 		}
 	}
-	entries, err := w.st.AuditLog(context.Background(), store.AuditFilter{Action: "live_view"})
+	entries, err := w.st.AuditLog(context.Background(), auth.AuditFilter{Action: "live_view"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +312,7 @@ func TestSameCameraID(t *testing.T) {
 // (429 parent_views) while another parent of the school still gets in.
 func TestViewsPerParent(t *testing.T) {
 	w := newWorld(t)
-	secret, tok, err := w.st.AddToken(context.Background(), store.Token{Role: store.RoleParent, Canteens: []string{"A"}})
+	secret, tok, err := w.st.AddToken(context.Background(), auth.Token{Role: auth.RoleParent, Canteens: []string{"A"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +332,7 @@ func TestViewsPerParent(t *testing.T) {
 		t.Fatalf("another parent: %d %s", status, body)
 	}
 	// A view ending frees its parent's place.
-	w.api.ViewerEnded(live.Viewer{Principal: "token:" + tok.ID, Role: store.RoleParent, CanteenID: "A"}, "gw-A:pub-A",
+	w.api.ViewerEnded(live.Viewer{Principal: "token:" + tok.ID, Role: auth.RoleParent, CanteenID: "A"}, "gw-A:pub-A",
 		time.Now().Add(-time.Minute), time.Now())
 	if status, body := w.req(t, "parentA2", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal)); status == 429 {
 		t.Fatalf("after one view ended: %d %s", status, body)
@@ -353,14 +356,14 @@ func TestParentCap(t *testing.T) {
 	if status != 429 || !strings.Contains(body, "parent_cap") {
 		t.Fatalf("third parent: %d %s; want 429 parent_cap", status, body)
 	}
-	w.api.ViewerEnded(live.Viewer{Principal: "user:p0", Role: store.RoleParent, CanteenID: "A"}, "pub-A",
+	w.api.ViewerEnded(live.Viewer{Principal: "user:p0", Role: auth.RoleParent, CanteenID: "A"}, "pub-A",
 		time.Now().Add(-time.Minute), time.Now())
 	status, _ = w.req(t, "parentA", "POST", "/whep/pub-A", "application/sdp", []byte(rtctest.OfferMinimal))
 	if status == 429 {
 		t.Fatal("a freed place is still refused")
 	}
 	// The ended view is in the audit log with its times.
-	es, err := w.st.AuditLog(ctx, store.AuditFilter{Action: "live_view", CanteenID: "A"})
+	es, err := w.st.AuditLog(ctx, auth.AuditFilter{Action: "live_view", CanteenID: "A"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,8 +457,8 @@ func TestWorkflowAPI(t *testing.T) {
 		t.Fatalf("rectification: %d %s", status, resp)
 	}
 	var d struct {
-		Rectifications []store.Rectification `json:"rectifications"`
-		History        []store.HistoryEntry  `json:"history"`
+		Rectifications []alarms.Rectification `json:"rectifications"`
+		History        []alarms.HistoryEntry  `json:"history"`
 	}
 	if err := json.Unmarshal([]byte(resp), &d); err != nil || len(d.Rectifications) != 1 {
 		t.Fatalf("detail: %v %s", err, resp)
@@ -472,7 +475,7 @@ func TestWorkflowAPI(t *testing.T) {
 		t.Errorf("history: %v %+v", err, d.History)
 	}
 	// Every decision is in the audit log.
-	es, err := w.st.AuditLog(context.Background(), store.AuditFilter{CanteenID: "A"})
+	es, err := w.st.AuditLog(context.Background(), auth.AuditFilter{CanteenID: "A"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 )
 
 // browser is an HTTP client with a cookie jar, like a browser tab.
@@ -47,7 +47,7 @@ func (b *browser) do(method, path, body string, hdr ...string) (int, string) {
 func TestLoginSessions(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	if _, err := w.st.AddUser(ctx, store.User{ID: "li.wei", Name: "李伟", Role: store.RoleRegulator,
+	if _, err := w.st.AddUser(ctx, auth.User{ID: "li.wei", Name: "李伟", Role: auth.RoleRegulator,
 		Districts: []string{"xuhui"}}, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestLoginSessions(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
 		t.Errorf("after %d failures: %d, Retry-After %q", loginFailsPerPair, resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
-	es, err := w.st.AuditLog(ctx, store.AuditFilter{Action: "login"})
+	es, err := w.st.AuditLog(ctx, auth.AuditFilter{Action: "login"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func TestParentInvite(t *testing.T) {
 	if status, body := w.req(t, "admin", "POST", "/api/v1/canteens/H/invites", "application/json", []byte(`{}`)); status != 400 {
 		t.Errorf("hospital invite: %d %s", status, body)
 	}
-	secret, _, err := w.st.AddToken(context.Background(), store.Token{Role: store.RoleOperator, Canteens: []string{"B"}})
+	secret, _, err := w.st.AddToken(context.Background(), auth.Token{Role: auth.RoleOperator, Canteens: []string{"B"}})
 	if err != nil {
 		t.Fatal(err)
 	}

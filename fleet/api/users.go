@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -22,8 +24,8 @@ const (
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
 	q := r.URL.Query()
-	f := store.UserFilter{Role: q.Get("role"), CanteenID: q.Get("canteen_id")}
-	if p.Role == store.RoleOperator {
+	f := auth.UserFilter{Role: q.Get("role"), CanteenID: q.Get("canteen_id")}
+	if p.Role == auth.RoleOperator {
 		if f.CanteenID == "" && len(p.Canteens) == 1 {
 			f.CanteenID = p.Canteens[0]
 		}
@@ -31,9 +33,9 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 			refuse(w, "users outside your canteens (give canteen_id)")
 			return
 		}
-		f.Role = store.RoleParent
+		f.Role = auth.RoleParent
 	}
-	us, err := s.Store.ListUsers(r.Context(), f)
+	us, err := s.Auth.ListUsers(r.Context(), f)
 	if err != nil {
 		s.internal(w, "list users", err)
 		return
@@ -42,7 +44,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 type userRequest struct {
-	store.User
+	auth.User
 	Password string `json:"password"`
 }
 
@@ -51,7 +53,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	u, err := s.Store.AddUser(r.Context(), req.User, req.Password)
+	u, err := s.Auth.AddUser(r.Context(), req.User, req.Password)
 	if errors.Is(err, store.ErrExists) {
 		writeError(w, http.StatusConflict, "exists", err.Error())
 		return
@@ -63,7 +65,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := PrincipalOf(r.Context())
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "user_add", Detail: fmt.Sprintf("%s as %s", u.ID, u.Role)})
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "user_add", Detail: fmt.Sprintf("%s as %s", u.ID, u.Role)})
 	writeJSON(w, http.StatusCreated, u)
 }
 
@@ -72,8 +74,8 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
 	id := r.PathValue("id")
-	u, err := s.Store.User(r.Context(), id)
-	if p.Role == store.RoleOperator && (err != nil || u.Role != store.RoleParent || len(u.Canteens) == 0 ||
+	u, err := s.Auth.User(r.Context(), id)
+	if p.Role == auth.RoleOperator && (err != nil || u.Role != auth.RoleParent || len(u.Canteens) == 0 ||
 		!slices.Contains(p.Canteens, u.Canteens[0])) {
 		if err == nil || errors.Is(err, store.ErrNotFound) {
 			refuse(w, "user "+id)
@@ -83,7 +85,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = s.Store.DeleteUser(r.Context(), id)
+		err = s.Auth.DeleteUser(r.Context(), id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no user %q", id))
@@ -93,7 +95,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.endViews("user:" + u.ID)
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "user_delete", CanteenID: firstOf(u.Canteens),
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "user_delete", CanteenID: firstOf(u.Canteens),
 		Detail: fmt.Sprintf("%s (%s)", u.ID, u.Role)})
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -104,7 +106,7 @@ type inviteRequest struct {
 }
 
 // parentCategories are the canteens whose operators may invite parents.
-var parentCategories = []string{store.CategorySchool, store.CategoryKindergarten}
+var parentCategories = []string{registry.CategorySchool, registry.CategoryKindergarten}
 
 // addInvite makes a parent's access code for a school.
 func (s *Server) addInvite(w http.ResponseWriter, r *http.Request) {
@@ -127,7 +129,7 @@ func (s *Server) addInvite(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ttl_h: want 1 to %d hours", MaxInviteTTLHours))
 		return
 	}
-	code, inv, err := s.Store.AddInvite(r.Context(), store.Invite{CanteenID: c.ID, Label: req.Label, CreatedBy: p.ID,
+	code, inv, err := s.Auth.AddInvite(r.Context(), auth.Invite{CanteenID: c.ID, Label: req.Label, CreatedBy: p.ID,
 		ExpiresAt: time.Now().Add(time.Duration(req.TTLHours) * time.Hour)})
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
@@ -136,7 +138,7 @@ func (s *Server) addInvite(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "add invite", err)
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "invite_add", CanteenID: c.ID, Detail: req.Label})
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "invite_add", CanteenID: c.ID, Detail: req.Label})
 	writeJSON(w, http.StatusCreated, map[string]any{"code": code, "expires_at": inv.ExpiresAt, "label": inv.Label,
 		"canteen_id": c.ID})
 }
@@ -146,7 +148,7 @@ func (s *Server) listInvites(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	invs, err := s.Store.ListInvites(r.Context(), c.ID)
+	invs, err := s.Auth.ListInvites(r.Context(), c.ID)
 	if err != nil {
 		s.internal(w, "list invites", err)
 		return
@@ -174,10 +176,10 @@ func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The code first, a cheap lookup: a guess costs no password hash.
-	err := s.Store.CheckInvite(r.Context(), req.Code)
-	var u store.User
+	err := s.Auth.CheckInvite(r.Context(), req.Code)
+	var u auth.User
 	if err == nil && !s.hashing.do(r.Context(), false, func() {
-		u, err = s.Store.RedeemInvite(r.Context(), req.Code, store.User{ID: req.Login, Name: req.Name}, req.Password)
+		u, err = s.Auth.RedeemInvite(r.Context(), req.Code, auth.User{ID: req.Login, Name: req.Name}, req.Password)
 	}) {
 		sl.done(unchecked)
 		busy(w)
@@ -202,7 +204,7 @@ func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "redeem invite", err)
 		return
 	}
-	s.audit(r.Context(), store.AuditEntry{Actor: "user:" + u.ID, Role: u.Role, Action: "invite_redeem",
+	s.audit(r.Context(), auth.AuditEntry{Actor: "user:" + u.ID, Role: u.Role, Action: "invite_redeem",
 		CanteenID: firstOf(u.Canteens), Detail: "invited by " + u.InvitedBy})
 	s.startSession(w, r, u, http.StatusCreated)
 }
@@ -211,7 +213,7 @@ func (s *Server) redeemInvite(w http.ResponseWriter, r *http.Request) {
 func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
 	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), CanteenID: q.Get("canteen_id"),
+	f := auth.AuditFilter{Actor: q.Get("actor"), Action: q.Get("action"), CanteenID: q.Get("canteen_id"),
 		Districts: p.Scope().Districts}
 	var err error
 	if f.Since, err = parseTime(q.Get("since")); err != nil {
@@ -232,7 +234,7 @@ func (s *Server) auditLog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	es, err := s.Store.AuditLog(r.Context(), f)
+	es, err := s.Auth.AuditLog(r.Context(), f)
 	if err != nil {
 		s.internal(w, "read audit log", err)
 		return

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
@@ -63,12 +63,12 @@ func TestViewsEnd(t *testing.T) {
 	}
 	// Four parents and an operator of school A log in; each watches.
 	browsers, logins := map[string]*browser{}, map[string]string{}
-	for _, u := range []store.User{
-		{ID: "mum", Role: store.RoleParent, Canteens: []string{"A"}},
-		{ID: "dad", Role: store.RoleParent, Canteens: []string{"A"}},
-		{ID: "gran", Role: store.RoleParent, Canteens: []string{"A"}},
-		{ID: "aunt", Role: store.RoleParent, Canteens: []string{"A"}},
-		{ID: "op", Role: store.RoleOperator, Canteens: []string{"A"}},
+	for _, u := range []auth.User{
+		{ID: "mum", Role: auth.RoleParent, Canteens: []string{"A"}},
+		{ID: "dad", Role: auth.RoleParent, Canteens: []string{"A"}},
+		{ID: "gran", Role: auth.RoleParent, Canteens: []string{"A"}},
+		{ID: "aunt", Role: auth.RoleParent, Canteens: []string{"A"}},
+		{ID: "op", Role: auth.RoleOperator, Canteens: []string{"A"}},
 	} {
 		if _, err := w.st.AddUser(ctx, u, "correct horse"); err != nil {
 			t.Fatal(err)
@@ -85,15 +85,15 @@ func TestViewsEnd(t *testing.T) {
 				cookie = c.Value
 			}
 		}
-		logins[u.ID] = "session:" + store.SessionKey(cookie)
+		logins[u.ID] = "session:" + auth.SessionKey(cookie)
 		view(u.ID, "user:"+u.ID, logins[u.ID], u.Role, "gw-A:pub-A")
 	}
-	_, tok, err := w.st.AddToken(ctx, store.Token{Role: store.RoleParent, Canteens: []string{"A"}})
+	_, tok, err := w.st.AddToken(ctx, auth.Token{Role: auth.RoleParent, Canteens: []string{"A"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	view("token", "token:"+tok.ID, "token:"+tok.ID, store.RoleParent, "gw-A:pub-A")
-	view("admin", "admin-token", "admin-token", store.RoleAdmin, "gw-A:priv-A")
+	view("token", "token:"+tok.ID, "token:"+tok.ID, auth.RoleParent, "gw-A:pub-A")
+	view("admin", "admin-token", "admin-token", auth.RoleAdmin, "gw-A:priv-A")
 	want := func(step string, ids ...string) {
 		t.Helper()
 		if got := fv.left(); !slices.Equal(got, ids) {
@@ -140,7 +140,7 @@ func TestViewsEnd(t *testing.T) {
 	if err := w.st.Heartbeat(ctx, "gw-A", hb, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	view("aunt", "user:aunt", logins["aunt"], store.RoleParent, "gw-A:pub-A")
+	view("aunt", "user:aunt", logins["aunt"], auth.RoleParent, "gw-A:pub-A")
 	w.api.RecheckViewers(ctx)
 	want("aunt watching again", "admin", "aunt", "op")
 	if err := w.st.SetViewing(ctx, "A", coverage.Week{}, 0); err != nil {

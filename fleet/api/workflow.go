@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -22,15 +24,15 @@ const (
 
 // violationFilter reads GET /api/v1/violations' query; it has answered
 // when ok is false.
-func violationFilter(w http.ResponseWriter, r *http.Request, p Principal) (f store.ViolationFilter, ok bool) {
+func violationFilter(w http.ResponseWriter, r *http.Request, p Principal) (f alarms.ViolationFilter, ok bool) {
 	q := r.URL.Query()
-	f = store.ViolationFilter{
+	f = alarms.ViolationFilter{
 		CanteenID: q.Get("canteen_id"), GatewayID: q.Get("gateway_id"),
 		Type: q.Get("type"), Status: q.Get("status"), Overdue: q.Get("overdue"),
 		Alarms: q.Get("alarms") == "1" || q.Get("alarms") == "true",
 		Scope:  p.Scope(),
 	}
-	bad := func(field, msg string) (store.ViolationFilter, bool) {
+	bad := func(field, msg string) (alarms.ViolationFilter, bool) {
 		writeError(w, http.StatusBadRequest, "bad_request", field+": "+msg)
 		return f, false
 	}
@@ -69,7 +71,7 @@ func (s *Server) listViolations(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	vs, err := s.Store.Violations(r.Context(), f)
+	vs, err := s.Alarms.Violations(r.Context(), f)
 	if err != nil {
 		s.internal(w, "list violations", err)
 		return
@@ -95,15 +97,15 @@ func pathID(w http.ResponseWriter, r *http.Request, name, what string) (int64, b
 
 // violationInScope loads the violation of the path and checks the
 // principal may see it; it has answered when ok is false.
-func (s *Server) violationInScope(w http.ResponseWriter, r *http.Request) (store.Violation, Principal, bool) {
+func (s *Server) violationInScope(w http.ResponseWriter, r *http.Request) (alarms.Violation, Principal, bool) {
 	p, _ := PrincipalOf(r.Context())
 	id, ok := pathID(w, r, "id", "violation")
 	if !ok {
-		return store.Violation{}, p, false
+		return alarms.Violation{}, p, false
 	}
-	v, err := s.Store.Violation(r.Context(), id)
+	v, err := s.Alarms.Violation(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(v.CanteenID, v.District)) {
-		if p.Role == store.RoleAdmin {
+		if p.Role == auth.RoleAdmin {
 			writeError(w, http.StatusNotFound, "not_found", "no such violation")
 		} else {
 			refuse(w, fmt.Sprintf("violation %d", id))
@@ -118,19 +120,19 @@ func (s *Server) violationInScope(w http.ResponseWriter, r *http.Request) (store
 
 // violationDetail is one alarm with its history and rectifications.
 type violationDetail struct {
-	store.Violation
-	History        []store.HistoryEntry  `json:"history"`
-	Rectifications []store.Rectification `json:"rectifications"`
+	alarms.Violation
+	History        []alarms.HistoryEntry  `json:"history"`
+	Rectifications []alarms.Rectification `json:"rectifications"`
 }
 
-func (s *Server) detail(w http.ResponseWriter, r *http.Request, v store.Violation, status int) {
+func (s *Server) detail(w http.ResponseWriter, r *http.Request, v alarms.Violation, status int) {
 	d := violationDetail{Violation: v}
 	var err error
-	if d.History, err = s.Store.History(r.Context(), v.ID); err != nil {
+	if d.History, err = s.Alarms.History(r.Context(), v.ID); err != nil {
 		s.internal(w, "violation history", err)
 		return
 	}
-	if d.Rectifications, err = s.Store.Rectifications(r.Context(), v.ID); err != nil {
+	if d.Rectifications, err = s.Alarms.Rectifications(r.Context(), v.ID); err != nil {
 		s.internal(w, "violation rectifications", err)
 		return
 	}
@@ -150,7 +152,7 @@ func (s *Server) getSnapshot(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	jpeg, err := s.Store.Snapshot(r.Context(), v.ID)
+	jpeg, err := s.Alarms.Snapshot(r.Context(), v.ID)
 	if errors.Is(err, store.ErrExpired) {
 		writeError(w, http.StatusGone, "expired", "the snapshot was deleted by the retention policy")
 		return
@@ -204,20 +206,20 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", "verdict: want confirmed or dismissed")
 		return
 	}
-	s.transition(w, r, p, "review", req.Verdict, req.Note, func() (store.Violation, error) {
-		return s.Store.Review(r.Context(), v.ID, p.ID, req.Verdict, req.Note, time.Now())
+	s.transition(w, r, p, "review", req.Verdict, req.Note, func() (alarms.Violation, error) {
+		return s.Alarms.Review(r.Context(), v.ID, p.ID, req.Verdict, req.Note, time.Now())
 	})
 }
 
 // transition runs a reviewer's step (a review or a decision), audits it
 // with its choice and note, and answers with the alarm as it now is.
 func (s *Server) transition(w http.ResponseWriter, r *http.Request, p Principal, action, choice, note string,
-	step func() (store.Violation, error)) {
+	step func() (alarms.Violation, error)) {
 	v, err := step()
 	if s.workflowError(w, action, err) {
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: action, CanteenID: v.CanteenID, CameraID: v.CameraID,
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: action, CanteenID: v.CanteenID, CameraID: v.CameraID,
 		ViolationID: v.ID, Detail: choice + ": " + note})
 	s.detail(w, r, v, http.StatusOK)
 }
@@ -235,8 +237,8 @@ func (s *Server) submitRectification(w http.ResponseWriter, r *http.Request) {
 	case !v.Alarm:
 		writeError(w, http.StatusConflict, "not_alarm", fmt.Sprintf("violation %d is not its episode's alarm", v.ID))
 		return
-	case v.Status != store.StatusConfirmed:
-		writeError(w, http.StatusConflict, "wrong_state", fmt.Sprintf("violation %d is %s, not %s", v.ID, v.Status, store.StatusConfirmed))
+	case v.Status != alarms.StatusConfirmed:
+		writeError(w, http.StatusConflict, "wrong_state", fmt.Sprintf("violation %d is %s, not %s", v.ID, v.Status, alarms.StatusConfirmed))
 		return
 	}
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "multipart/form-data" {
@@ -278,13 +280,13 @@ func (s *Server) submitRectification(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "photo: "+err.Error())
 		return
 	}
-	_, err = s.Store.SubmitRectification(r.Context(), v.ID, p.ID, note, photo, typ, time.Now())
+	_, err = s.Alarms.SubmitRectification(r.Context(), v.ID, p.ID, note, photo, typ, time.Now())
 	if s.workflowError(w, "submit rectification", err) {
 		return
 	}
-	s.auditAs(r.Context(), p, store.AuditEntry{Action: "rectification", CanteenID: v.CanteenID, CameraID: v.CameraID,
+	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "rectification", CanteenID: v.CanteenID, CameraID: v.CameraID,
 		ViolationID: v.ID, Detail: note})
-	v, err = s.Store.Violation(r.Context(), v.ID)
+	v, err = s.Alarms.Violation(r.Context(), v.ID)
 	if err != nil {
 		s.internal(w, "get violation", err)
 		return
@@ -315,7 +317,7 @@ func (s *Server) rectificationPhoto(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	photo, typ, err := s.Store.RectificationPhoto(r.Context(), v.ID, rid)
+	photo, typ, err := s.Alarms.RectificationPhoto(r.Context(), v.ID, rid)
 	if errors.Is(err, store.ErrExpired) {
 		writeError(w, http.StatusGone, "expired", "the photo was deleted by the retention policy")
 		return
@@ -347,12 +349,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.Decision != store.DecisionAccepted && req.Decision != store.DecisionRejected {
+	if req.Decision != alarms.DecisionAccepted && req.Decision != alarms.DecisionRejected {
 		writeError(w, http.StatusBadRequest, "bad_request", "decision: want accepted or rejected")
 		return
 	}
-	s.transition(w, r, p, "decision", req.Decision, req.Note, func() (store.Violation, error) {
-		return s.Store.DecideRectification(r.Context(), v.ID, p.ID, req.Decision, req.Note, time.Now())
+	s.transition(w, r, p, "decision", req.Decision, req.Note, func() (alarms.Violation, error) {
+		return s.Alarms.DecideRectification(r.Context(), v.ID, p.ID, req.Decision, req.Note, time.Now())
 	})
 }
 
@@ -360,13 +362,13 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listNotices(w http.ResponseWriter, r *http.Request) {
 	p, _ := PrincipalOf(r.Context())
 	q := r.URL.Query()
-	f := store.NoticeFilter{Canteens: p.Scope().Canteens, Unread: q.Get("unread") == "1" || q.Get("unread") == "true"}
+	f := alarms.NoticeFilter{Canteens: p.Scope().Canteens, Unread: q.Get("unread") == "1" || q.Get("unread") == "true"}
 	var err error
 	if f.Limit, err = intParam(q.Get("limit"), 1, 1000); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", "limit: "+err.Error())
 		return
 	}
-	ns, err := s.Store.Notices(r.Context(), f)
+	ns, err := s.Alarms.Notices(r.Context(), f)
 	if err != nil {
 		s.internal(w, "list notices", err)
 		return
@@ -380,7 +382,7 @@ func (s *Server) readNotice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := s.Store.MarkNoticeRead(r.Context(), id, p.Scope().Canteens, p.ID, time.Now())
+	err := s.Alarms.MarkNoticeRead(r.Context(), id, p.Scope().Canteens, p.ID, time.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		refuse(w, fmt.Sprintf("notice %d", id))
 		return

@@ -23,11 +23,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/api"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
+	"github.com/brightkitchen/brightkitchen/fleet/rates"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -68,9 +73,10 @@ type Options struct {
 	// Live holds the live-view relay's settings (ICE servers, UDP port,
 	// caps, linger); Start, Stop, Registerer and Logger are set here.
 	Live live.Config
-	// Workflow holds the alarm deadlines (defaults: review 24 h,
-	// rectification 72 h); Webhook is set from WebhookURL.
-	Workflow store.Workflow
+	// Workflow holds the alarm deadlines (defaults:
+	// alarms.DefaultReviewDeadline, alarms.DefaultRectifyDeadline);
+	// Webhook is set from WebhookURL.
+	Workflow alarms.Workflow
 	// WebhookURL receives every notice to an operator as a signed JSON POST
 	// (WebhookSecret is the HMAC key). Default none.
 	WebhookURL, WebhookSecret string
@@ -94,15 +100,15 @@ type Options struct {
 	// (default 2).
 	MaxViewsPerParent int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
-	// in the background (Store.WarmCoverage over WarmRatesDays), so that
+	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
 	// negative for never.
 	WarmRatesEvery time.Duration
 	// Retention says how long records are kept (defaults:
-	// store.DefaultRetention; a zero field there keeps forever).
+	// retention.Default; a zero field there keeps forever).
 	// RetainEvery is how often it is enforced (default 1 hour, negative
 	// for never); see retain.go.
-	Retention   *store.Retention
+	Retention   *retention.Policy
 	RetainEvery time.Duration
 	Logger      *slog.Logger
 }
@@ -113,7 +119,13 @@ const WarmRatesDays = 31
 
 // Fleet is a running fleet server.
 type Fleet struct {
-	Store    *store.Store
+	// DB is the fleet's database, and Registry, Auth, Alarms and Rates its
+	// domains, wired to ingest, the API, the notifier and retention.
+	DB       *store.DB
+	Registry *registry.Registry
+	Auth     *auth.Auth
+	Alarms   *alarms.Alarms
+	Rates    *rates.Rates
 	Broker   *broker.Broker // nil with an external broker
 	Ingest   *ingest.Consumer
 	Live     *live.Relay
@@ -162,12 +174,13 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		}
 		dbURL = filepath.Join(o.DataDir, "fleet.db")
 	}
-	if f.Store, err = store.Open(ctx, dbURL); err != nil {
+	if f.DB, err = store.Open(ctx, dbURL); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	f.Store.Workflow = o.Workflow
-	f.Store.Workflow.Webhook = o.WebhookURL != ""
-	f.Notifier = &notify.Notifier{Store: f.Store, URL: o.WebhookURL, Secret: o.WebhookSecret,
+	f.Registry, f.Auth, f.Alarms, f.Rates = registry.New(f.DB), auth.New(f.DB), alarms.New(f.DB), rates.New(f.DB)
+	f.Alarms.Workflow = o.Workflow
+	f.Alarms.Workflow.Webhook = o.WebhookURL != ""
+	f.Notifier = &notify.Notifier{Alarms: f.Alarms, URL: o.WebhookURL, Secret: o.WebhookSecret,
 		Logger: o.Logger.With("component", "notify")}
 	if err := f.Notifier.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start notifier: %w", err)
@@ -176,7 +189,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		f.startWarming(ctx, cmp.Or(o.WarmRatesEvery, 10*time.Minute))
 	}
 	if o.RetainEvery >= 0 {
-		r := store.DefaultRetention()
+		r := retention.Default()
 		if o.Retention != nil {
 			r = *o.Retention
 		}
@@ -191,7 +204,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		// The fleet's own client is in process (Ingest.InProcess): the
 		// broker has no fleet account to log in with.
 		f.Broker = &broker.Broker{
-			Listen: o.MQTTListen, Auth: f.Store,
+			Listen: o.MQTTListen, Auth: f.Registry,
 			TLSListen: o.MQTTTLSListen, TLSCertFile: o.MQTTTLSCert, TLSKeyFile: o.MQTTTLSKey,
 			TLSClientCAFile: o.MQTTTLSClientCA, ConnectTimeout: o.MQTTConnectTimeout,
 			MaxPendingPerAddr: o.MQTTMaxPendingPerAddr, GatewayBytesPerSec: o.MQTTGatewayBytesPerSec,
@@ -204,7 +217,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 
 	f.Ingest = &ingest.Consumer{
 		BrokerURL: brokerURL, Username: user, Password: pass,
-		Store: f.Store, Registerer: f.registry, Logger: o.Logger.With("component", "ingest"),
+		Registry: f.Registry, Registerer: f.registry, Logger: o.Logger.With("component", "ingest"),
 	}
 	if f.Broker != nil {
 		// In process: each message reaches ingest as the broker read it,
@@ -217,7 +230,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 
 	a := &api.Server{
-		Store: f.Store, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
+		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 	}
@@ -346,20 +359,20 @@ func (f *Fleet) Close() error {
 	if f.Broker != nil {
 		errs = append(errs, f.Broker.Close())
 	}
-	if f.Store != nil {
-		errs = append(errs, f.Store.Close())
+	if f.DB != nil {
+		errs = append(errs, f.DB.Close())
 	}
 	return errors.Join(errs...)
 }
 
-// startWarming runs Store.WarmCoverage every interval until Close, the
+// startWarming runs Rates.WarmCoverage every interval until Close, the
 // first time a minute after start (or sooner, with a shorter interval):
 // not to slow the start down, but soon, as a fleet started on an old
 // database (or after a migration) has nothing kept yet.
 func (f *Fleet) startWarming(ctx context.Context, interval time.Duration) {
 	f.stopWarm = every(ctx, interval, func(ctx context.Context) {
 		start := time.Now()
-		if err := f.Store.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {
+		if err := f.Rates.WarmCoverage(ctx, start, WarmRatesDays); err != nil && ctx.Err() == nil {
 			f.log.Warn("warm the rates' rollup", "err", err)
 		} else if err == nil {
 			f.log.Debug("warmed the rates' rollup", "took", time.Since(start).Round(time.Millisecond))
@@ -410,7 +423,7 @@ const liveTTL = 30 * time.Second
 // startLive asks the camera's gateway to publish it over WHIP. The relay
 // knows the camera by its key (gateway:camera), the gateway by its own id.
 func (f *Fleet) startLive(ctx context.Context, a *api.Server, publicURL, camera string, t live.Ticket) error {
-	home, err := f.Store.CameraHome(ctx, camera)
+	home, err := f.Registry.CameraHome(ctx, camera)
 	if err != nil {
 		return err
 	}
@@ -422,7 +435,7 @@ func (f *Fleet) startLive(ctx context.Context, a *api.Server, publicURL, camera 
 
 // stopLive asks the camera's gateway to stop publishing a session.
 func (f *Fleet) stopLive(ctx context.Context, a *api.Server, camera, session string) error {
-	home, err := f.Store.CameraHome(ctx, camera)
+	home, err := f.Registry.CameraHome(ctx, camera)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
 
@@ -14,12 +15,13 @@ import (
 // fleets on one database, one of them runs it per interval.
 const retainLease = "retention"
 
-// retainer runs store.Retain every interval, the first time a minute
+// retainer runs retention.Retainer.Retain every interval, the first time a minute
 // after start (or sooner, with a shorter interval), while it holds the
 // retention lease.
 type retainer struct {
-	store  *store.Store
-	r      store.Retention
+	db     *store.DB
+	ret    *retention.Retainer
+	r      retention.Policy
 	every  time.Duration
 	holder string
 	log    *slog.Logger
@@ -31,15 +33,15 @@ type retainer struct {
 	stop    func() // ends the job and waits for it (every)
 }
 
-func (f *Fleet) startRetention(ctx context.Context, r store.Retention, every time.Duration) *retainer {
+func (f *Fleet) startRetention(ctx context.Context, r retention.Policy, every time.Duration) *retainer {
 	rt := f.newRetainer(r, every)
 	rt.start(ctx)
 	return rt
 }
 
 // newRetainer makes the job and registers its metrics.
-func (f *Fleet) newRetainer(r store.Retention, every time.Duration) *retainer {
-	rt := &retainer{store: f.Store, r: r, every: every, holder: randomHex(8), now: time.Now,
+func (f *Fleet) newRetainer(r retention.Policy, every time.Duration) *retainer {
+	rt := &retainer{db: f.DB, ret: retention.New(f.DB), r: r, every: every, holder: randomHex(8), now: time.Now,
 		log: f.log.With("component", "retention"),
 		deleted: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bk_fleet_retention_deleted_total",
@@ -50,7 +52,7 @@ func (f *Fleet) newRetainer(r store.Retention, every time.Duration) *retainer {
 			Help: "Retention passes by result: ok, error, or skipped (another fleet holds the lease).",
 		}, []string{"result"}),
 	}
-	for _, k := range store.RetainedKinds {
+	for _, k := range retention.Kinds {
 		rt.deleted.WithLabelValues(k)
 	}
 	for _, res := range []string{"ok", "error", "skipped"} {
@@ -66,7 +68,7 @@ func (rt *retainer) start(ctx context.Context) { rt.stop = every(ctx, rt.every, 
 // interval: another fleet's next pass waits for it to expire.
 func (rt *retainer) pass(ctx context.Context) {
 	now := rt.now()
-	ok, err := rt.store.ClaimLease(ctx, retainLease, rt.holder, now, rt.every)
+	ok, err := rt.db.ClaimLease(ctx, retainLease, rt.holder, now, rt.every)
 	if err != nil {
 		rt.runs.WithLabelValues("error").Inc()
 		rt.log.Warn("claim the retention lease", "err", err)
@@ -77,9 +79,9 @@ func (rt *retainer) pass(ctx context.Context) {
 		rt.log.Debug("retention runs on another fleet")
 		return
 	}
-	n, err := rt.store.Retain(ctx, rt.r, now)
+	n, err := rt.ret.Retain(ctx, rt.r, now)
 	attrs := []any{"took", time.Since(now).Round(time.Millisecond)}
-	for _, k := range store.RetainedKinds {
+	for _, k := range retention.Kinds {
 		rt.deleted.WithLabelValues(k).Add(float64(n[k]))
 		if n[k] > 0 {
 			attrs = append(attrs, k, n[k])

@@ -10,7 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 )
 
 // TestRetainer: two fleets on one database; the one holding the lease
@@ -18,27 +20,27 @@ import (
 // reach the metrics.
 func TestRetainer(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "fleet.db"))
+	st, err := dbtest.Open(ctx, filepath.Join(t.TempDir(), "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, at := range []time.Time{now.AddDate(-4, 0, 0), now.AddDate(-4, 0, 1), now.AddDate(0, 0, -1)} {
-		if err := st.Audit(ctx, store.AuditEntry{At: at, Actor: "admin", Action: "test"}); err != nil {
+		if err := st.Audit(ctx, auth.AuditEntry{At: at, Actor: "admin", Action: "test"}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	fleet := func() *retainer {
-		f := &Fleet{Store: st, registry: prometheus.NewRegistry(), log: slog.New(slog.DiscardHandler)}
-		rt := f.newRetainer(store.DefaultRetention(), time.Hour)
+		f := &Fleet{DB: st.DB, registry: prometheus.NewRegistry(), log: slog.New(slog.DiscardHandler)}
+		rt := f.newRetainer(retention.Default(), time.Hour)
 		rt.now = func() time.Time { return now }
 		return rt
 	}
 	a, b := fleet(), fleet()
 	a.pass(ctx)
 	b.pass(ctx)
-	if got := value(t, a.deleted.WithLabelValues(store.RetainedAudit)); got != 2 {
+	if got := value(t, a.deleted.WithLabelValues(retention.RetainedAudit)); got != 2 {
 		t.Errorf("a deleted %v audit entries, want 2", got)
 	}
 	if got := value(t, b.runs.WithLabelValues("skipped")); got != 1 {

@@ -1,8 +1,9 @@
 // Package coverage computes the regulator's rates of SPEC §5 from the
 // fleet's registry, gateway sessions, camera health intervals and
-// violations. It is pure computation: the caller loads an Input (from
-// fleet/store and the registry) and calls Compute with a Query; nothing here
-// touches a database, a clock (except Query.Now left zero) or the network.
+// violations. It is pure computation: the caller loads an Input
+// (fleet/rates reads it from the database) and calls Compute with a
+// Query; nothing here touches a database, a clock (except Query.Now left
+// zero) or the network.
 //
 // # Definitions
 //

@@ -10,7 +10,7 @@ import (
 // One school canteen whose only required area's camera was occluded from
 // 11:00 to 12:30 (15% of its 08:00-18:00 day): 85% online, below the 90%
 // a day needs to count as online-covered. The caller would load these from
-// fleet/store (coverage.Interval(iv) converts a store.Interval).
+// the database (coverage.Interval(iv) converts a registry.Interval).
 func ExampleCompute() {
 	sh, _ := time.LoadLocation("Asia/Shanghai")
 	at := func(hm string) time.Time {

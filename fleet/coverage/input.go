@@ -36,13 +36,13 @@ type Gateway struct {
 	CanteenID string `json:"canteen_id"`
 	// Enrolled gateways' cameras count; others' are ignored.
 	Enrolled bool `json:"enrolled"`
-	// Sessions are the gateway's connections, in any order (store.Sessions
+	// Sessions are the gateway's connections, in any order (registry.Registry.Sessions
 	// gives them oldest first). A camera is healthy only inside one.
 	Sessions []Session `json:"sessions"`
 }
 
-// Session mirrors store.Session: one connection of a gateway, Disconnected
-// zero while open. The fields are the store's, so a store.Session converts
+// Session mirrors registry.Session: one connection of a gateway, Disconnected
+// zero while open. The fields are the registry's, so a registry.Session converts
 // directly: coverage.Session(s).
 type Session struct {
 	Session      uint64    `json:"session"`
@@ -59,14 +59,14 @@ type Camera struct {
 	// Area is the kitchen area the camera watches; "" is unmapped.
 	Area string `json:"area"`
 	// Intervals are the camera's health intervals in time order (by Start,
-	// then Seq), as store.CameraIntervals returns them. Compute reports
+	// then Seq), as registry.Registry.CameraIntervals returns them. Compute reports
 	// ErrInput when it meets one out of order.
 	Intervals []Interval `json:"intervals"`
 }
 
-// Interval mirrors store.Interval: a span of one camera's health,
-// [Start, End), End zero while open. The fields are the store's, so a
-// store.Interval converts directly: coverage.Interval(iv).
+// Interval mirrors registry.Interval: a span of one camera's health,
+// [Start, End), End zero while open. The fields are the registry's, so a
+// registry.Interval converts directly: coverage.Interval(iv).
 //
 // Each status holds until the next one starts: an interval is cut at the
 // next interval's Start when its End is later or zero, and an open interval

@@ -13,7 +13,9 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
@@ -22,7 +24,7 @@ import (
 // fleetRig is a store, an embedded broker and a consumer, with any number
 // of gateways.
 type fleetRig struct {
-	st   *store.Store
+	st   *dbtest.DB
 	b    *broker.Broker
 	c    *Consumer
 	pass map[string]string
@@ -31,7 +33,7 @@ type fleetRig struct {
 func newFleetRig(t testing.TB, c *Consumer, inProcess bool, gateways ...string) *fleetRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +51,7 @@ func newFleetRig(t testing.TB, c *Consumer, inProcess bool, gateways ...string) 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.b.Close() })
-	c.Store = st
+	c.Registry = st.Registry
 	if inProcess {
 		c.InProcess = r.b // as bk-fleet with its embedded broker
 	} else {
@@ -214,7 +216,7 @@ func testFlooding(t *testing.T, inProcess bool) {
 	}
 	took := time.Since(start)
 
-	vs, err := r.st.Violations(ctx, store.ViolationFilter{GatewayID: "gw-good", Limit: store.MaxLimit})
+	vs, err := r.st.Violations(ctx, alarms.ViolationFilter{GatewayID: "gw-good", Limit: store.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}

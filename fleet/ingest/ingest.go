@@ -29,8 +29,8 @@
 // holds it is committed.
 //
 // Spool epochs: records carry their spool's epoch; the store keeps a new
-// spool's seqs and sessions apart from the old one's (see store.Ingest and
-// store.GatewayState), and acks name the epoch they are for.
+// spool's seqs and sessions apart from the old one's (see registry.Registry.Ingest and
+// registry.Registry.GatewayState), and acks name the epoch they are for.
 //
 // Desired config: when a gateway comes online (state) or sends a heartbeat
 // while its reported config version is behind the stored desired one, the
@@ -58,6 +58,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -88,8 +89,8 @@ type Consumer struct {
 	Username, Password string
 	// ClientID defaults to "bk-fleet-" and a random suffix.
 	ClientID string
-	// Store receives everything; required.
-	Store *store.Store
+	// Registry receives everything; required.
+	Registry *registry.Registry
 	// BatchMax is the most records committed in one transaction (default 512).
 	BatchMax int
 	// BatchWait is how long a batch waits to fill (default 5 ms).
@@ -191,8 +192,8 @@ func newMetrics(r prometheus.Registerer) metrics {
 // Start connects to the broker and subscribes; it keeps reconnecting in the
 // background if the broker goes away.
 func (c *Consumer) Start(ctx context.Context) error {
-	if c.Store == nil {
-		return errors.New("ingest: no store")
+	if c.Registry == nil {
+		return errors.New("ingest: no registry")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -554,7 +555,7 @@ func (c *Consumer) run(ctx context.Context) {
 			default:
 			}
 		}
-		var batch []store.IngestItem
+		var batch []registry.IngestItem
 		for _, m := range msgs {
 			if item, ok := c.decode(ctx, m, pend); ok {
 				batch = append(batch, item)
@@ -602,25 +603,25 @@ func (c *Consumer) queued() bool {
 	return len(c.ready) > 0
 }
 
-func (c *Consumer) item(gw string, ev *wire.Event, jpeg []byte) store.IngestItem {
-	return store.IngestItem{GatewayID: gw, Event: ev, Snapshot: jpeg, SnapshotQuota: max(c.SnapshotQuota, 0)}
+func (c *Consumer) item(gw string, ev *wire.Event, jpeg []byte) registry.IngestItem {
+	return registry.IngestItem{GatewayID: gw, Event: ev, Snapshot: jpeg, SnapshotQuota: max(c.SnapshotQuota, 0)}
 }
 
 // decode validates one message. Events and camera statuses become batch
 // items; the rest is applied at once.
-func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pending) (store.IngestItem, bool) {
+func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pending) (registry.IngestItem, bool) {
 	gw := m.topic.GatewayID
 	kind := m.topic.Kind
 	if !c.knownGateway(ctx, gw) {
 		c.reject(kind, "unknown_gateway", fmt.Errorf("gateway %q is not registered", gw))
-		return store.IngestItem{}, false
+		return registry.IngestItem{}, false
 	}
 	switch kind {
 	case wire.KindEvent:
 		ev, err := wire.DecodeEvent(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
 		item := c.item(gw, &ev, nil)
 		if ev.Snapshot != nil {
@@ -633,7 +634,7 @@ func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pendi
 					c.reject(kind, "pending_full", nil)
 				}
 				p.waiting = append(p.waiting, pendingEvent{ev: ev, since: m.at})
-				return store.IngestItem{}, false
+				return registry.IngestItem{}, false
 			}
 			item.Snapshot = jpeg
 		}
@@ -641,28 +642,28 @@ func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pendi
 	case wire.KindSnapshot:
 		if len(m.payload) == 0 { // larger than wire.MaxSnapshot: dropped by receive
 			c.reject(kind, "malformed", fmt.Errorf("snapshot of %d bytes", len(m.payload)))
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
 		p := pendingOf(pend, gw)
 		if n := p.addSnap(m.topic.EventID, m.payload, m.at, c.PendingMax, c.PendingBytes); n > 0 {
 			c.metrics.rejected.WithLabelValues(kind, "pending_full").Add(float64(n))
 		}
 		// The event may already be waiting for it; run() pairs them.
-		return store.IngestItem{}, false
+		return registry.IngestItem{}, false
 	case wire.KindCameraStatus:
 		st, err := wire.DecodeCameraStatus(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
-		return store.IngestItem{GatewayID: gw, Status: &st}, true
+		return registry.IngestItem{GatewayID: gw, Status: &st}, true
 	case wire.KindState:
 		st, err := wire.DecodeState(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
-		if err := c.Store.GatewayState(ctx, gw, st, m.at); err != nil {
+		if err := c.Registry.GatewayState(ctx, gw, st, m.at); err != nil {
 			c.Logger.Error("store gateway state", "gateway_id", gw, "err", err)
 		}
 		if st.Online {
@@ -672,9 +673,9 @@ func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pendi
 		hb, err := wire.DecodeHeartbeat(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
-		if err := c.Store.Heartbeat(ctx, gw, hb, m.at); err != nil {
+		if err := c.Registry.Heartbeat(ctx, gw, hb, m.at); err != nil {
 			c.Logger.Error("store heartbeat", "gateway_id", gw, "err", err)
 		}
 		c.resendConfig(ctx, gw, false)
@@ -682,24 +683,24 @@ func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pendi
 		a, err := wire.DecodeCmdAck(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
-		if err := c.Store.UpdateCmd(ctx, gw, a.CmdID, a.Status, a.Detail); err != nil && !errors.Is(err, store.ErrNotFound) {
+		if err := c.Registry.UpdateCmd(ctx, gw, a.CmdID, a.Status, a.Detail); err != nil && !errors.Is(err, store.ErrNotFound) {
 			c.Logger.Error("store cmd ack", "gateway_id", gw, "err", err)
 		}
 	case wire.KindConfigReported:
 		r, err := wire.DecodeConfigReported(m.payload)
 		if err != nil {
 			c.reject(kind, "malformed", err)
-			return store.IngestItem{}, false
+			return registry.IngestItem{}, false
 		}
-		if err := c.Store.ConfigReported(ctx, gw, r); err != nil {
+		if err := c.Registry.ConfigReported(ctx, gw, r); err != nil {
 			c.Logger.Error("store config report", "gateway_id", gw, "err", err)
 		}
 	default:
 		c.reject(kind, "unexpected_kind", nil)
 	}
-	return store.IngestItem{}, false
+	return registry.IngestItem{}, false
 }
 
 func pendingOf(pend map[string]*pending, gw string) *pending {
@@ -722,7 +723,7 @@ func (c *Consumer) resendConfig(ctx context.Context, gw string, always bool) {
 	if !always && seen && now.Sub(last) < c.ConfigResend {
 		return
 	}
-	cfg, ver, behind, err := c.Store.ConfigBehind(ctx, gw)
+	cfg, ver, behind, err := c.Registry.ConfigBehind(ctx, gw)
 	if err != nil {
 		c.Logger.Error("look up desired config", "gateway_id", gw, "err", err)
 		return
@@ -756,7 +757,7 @@ func (c *Consumer) knownGateway(ctx context.Context, gw string) bool {
 	if ok {
 		return true
 	}
-	exists, err := c.Store.GatewayExists(ctx, gw)
+	exists, err := c.Registry.GatewayExists(ctx, gw)
 	if err != nil || !exists {
 		return false
 	}
@@ -767,7 +768,7 @@ func (c *Consumer) knownGateway(ctx context.Context, gw string) bool {
 }
 
 // commit stores a batch in one transaction, then acks each gateway's seqs.
-func (c *Consumer) commit(ctx context.Context, batch []store.IngestItem) {
+func (c *Consumer) commit(ctx context.Context, batch []registry.IngestItem) {
 	for i := range batch {
 		if ev := batch[i].Event; ev != nil && ev.Snapshot != nil && batch[i].Snapshot != nil {
 			sum := sha256.Sum256(batch[i].Snapshot)
@@ -781,7 +782,7 @@ func (c *Consumer) commit(ctx context.Context, batch []store.IngestItem) {
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		var err error
-		res, err = c.Store.Ingest(ctx, batch)
+		res, err = c.Registry.Ingest(ctx, batch)
 		c.metrics.batchDur.Observe(time.Since(start).Seconds())
 		var ie *store.ItemError
 		if errors.As(err, &ie) && attempt < 16 && ie.Index >= 0 && ie.Index < len(batch) {
@@ -827,7 +828,7 @@ func (c *Consumer) commit(ctx context.Context, batch []store.IngestItem) {
 	}
 }
 
-func itemKind(it store.IngestItem) string {
+func itemKind(it registry.IngestItem) string {
 	if it.Status != nil {
 		return wire.KindCameraStatus
 	}

@@ -11,14 +11,15 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
 type rig struct {
-	st   *store.Store
+	st   *dbtest.DB
 	gw   mqtt.Client
 	acks chan wire.Ack
 	c    *Consumer
@@ -27,7 +28,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "")
+	st, err := dbtest.Open(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	c := &Consumer{BrokerURL: "tcp://" + b.Addr(), Username: "fleet", Password: "pw", Store: st, SnapshotWait: time.Second}
+	c := &Consumer{BrokerURL: "tcp://" + b.Addr(), Username: "fleet", Password: "pw", Registry: st.Registry, SnapshotWait: time.Second}
 	if err := c.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +120,7 @@ func TestLargeSnapshotPairs(t *testing.T) {
 	if !r.waitAck(t, 1, 10*time.Second) {
 		t.Fatal("event with a snapshot of wire.MaxSnapshot bytes not acked")
 	}
-	vs, err := r.st.Violations(context.Background(), store.ViolationFilter{GatewayID: "gw-1", Limit: 10})
+	vs, err := r.st.Violations(context.Background(), alarms.ViolationFilter{GatewayID: "gw-1", Limit: 10})
 	if err != nil || len(vs) != 1 || !vs[0].HasSnapshot {
 		t.Fatalf("stored %+v, %v; want the event with its snapshot", vs, err)
 	}
@@ -154,7 +155,7 @@ func TestSnapshotPairing(t *testing.T) {
 		t.Fatal("event without its snapshot was acked")
 	}
 
-	vs, err := r.st.Violations(context.Background(), store.ViolationFilter{GatewayID: "gw-1"})
+	vs, err := r.st.Violations(context.Background(), alarms.ViolationFilter{GatewayID: "gw-1"})
 	if err != nil || len(vs) != 2 {
 		t.Fatalf("stored %d violations (%v), want 2", len(vs), err)
 	}

@@ -1,7 +1,7 @@
 // Package notify runs the alarm workflow's background duties for the
 // fleet: it raises the notices of alarms whose rectification is overdue
-// (store.FlagOverdue) and delivers the notices queued for the webhook
-// (store.PendingWebhooks) as signed JSON POSTs, retrying failed deliveries
+// (alarms.Alarms.FlagOverdue) and delivers the notices queued for the webhook
+// (alarms.Alarms.PendingWebhooks) as signed JSON POSTs, retrying failed deliveries
 // with capped exponential backoff.
 //
 // Delivery is at least once: a receiver drops a repeated X-BK-Delivery

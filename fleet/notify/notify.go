@@ -17,7 +17,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
@@ -55,10 +55,10 @@ type Payload struct {
 
 // Notifier delivers the notices' webhook and raises overdue notices.
 type Notifier struct {
-	// Store is required.
-	Store *store.Store
+	// Alarms holds the notices; required.
+	Alarms *alarms.Alarms
 	// URL is the webhook (http or https); "" means no delivery (overdue
-	// notices are still raised). Set store.Workflow.Webhook with it, or
+	// notices are still raised). Set alarms.Workflow.Webhook with it, or
 	// nothing is queued.
 	URL string
 	// Secret is the HMAC-SHA256 key signing each delivery: header
@@ -100,8 +100,8 @@ func (n *Notifier) Start(ctx context.Context) error {
 	if n.cancel != nil {
 		return errors.New("notify: already started")
 	}
-	if n.Store == nil {
-		return errors.New("notify: store: required")
+	if n.Alarms == nil {
+		return errors.New("notify: alarms: required")
 	}
 	if n.URL != "" {
 		u, err := url.Parse(n.URL)
@@ -167,7 +167,7 @@ func (n *Notifier) run(ctx context.Context) {
 		now := time.Now()
 		if flagged.IsZero() || now.Sub(flagged) >= overdueEvery {
 			flagged = now
-			k, err := n.Store.FlagOverdue(ctx, now)
+			k, err := n.Alarms.FlagOverdue(ctx, now)
 			if ctx.Err() != nil {
 				return
 			}
@@ -208,7 +208,7 @@ func (st *storeTrouble) report(log *slog.Logger, what string, err error) {
 
 // deliver sends the notices due at now; an error is the store's.
 func (n *Notifier) deliver(ctx context.Context, now time.Time) error {
-	ns, err := n.Store.PendingWebhooks(ctx, now, batch)
+	ns, err := n.Alarms.PendingWebhooks(ctx, now, batch)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -240,7 +240,7 @@ func (n *Notifier) deliver(ctx context.Context, now time.Time) error {
 				n.log.Debug("webhook: delivery failed", "notice", no.ID, "tries", tries, "retry_at", next, "err", sendErr)
 			}
 		}
-		if err := n.Store.WebhookDone(ctx, no.ID, sendErr, next, giveUp); err != nil {
+		if err := n.Alarms.WebhookDone(ctx, no.ID, sendErr, next, giveUp); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -251,7 +251,7 @@ func (n *Notifier) deliver(ctx context.Context, now time.Time) error {
 }
 
 // send POSTs one notice.
-func (n *Notifier) send(ctx context.Context, no store.Notice) error {
+func (n *Notifier) send(ctx context.Context, no alarms.Notice) error {
 	body, err := json.Marshal(Payload{ID: no.ID, Kind: no.Kind, CanteenID: no.CanteenID, CanteenName: no.CanteenName,
 		ViolationID: no.ViolationID, ViolationType: no.ViolationType, DueAt: no.DueAt, At: no.At, Text: no.Text})
 	if err != nil {

@@ -21,9 +21,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
@@ -36,25 +38,25 @@ const secret = "s3cret"
 
 // newStore opens a store with canteen c1, gateway gw-1 and one alarm,
 // whose id it returns.
-func newStore(t *testing.T, wf store.Workflow) (*store.Store, int64) {
+func newStore(t *testing.T, wf alarms.Workflow) (*dbtest.DB, int64) {
 	t.Helper()
-	s, err := store.Open(ctx, filepath.Join(t.TempDir(), "fleet.db"))
+	s, err := dbtest.Open(ctx, filepath.Join(t.TempDir(), "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	s.Workflow = wf
-	if _, err := s.PutCanteen(ctx, store.Canteen{ID: "c1", Name: "No. 1 Primary", District: "xuhui", Active: true}); err != nil {
+	if _, err := s.PutCanteen(ctx, registry.Canteen{ID: "c1", Name: "No. 1 Primary", District: "xuhui", Active: true}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := s.AddGateway(ctx, "gw-1", "c1"); err != nil {
 		t.Fatal(err)
 	}
 	ev := &wire.Event{V: 1, EventID: "EV1", Seq: 1, CameraID: "cam1", Type: "no_mask", Score: 0.9, StartedAt: time.Now().Add(-2 * time.Hour)}
-	if _, err := s.Ingest(ctx, []store.IngestItem{{GatewayID: "gw-1", Event: ev}}); err != nil {
+	if _, err := s.Ingest(ctx, []registry.IngestItem{{GatewayID: "gw-1", Event: ev}}); err != nil {
 		t.Fatal(err)
 	}
-	vs, err := s.Violations(ctx, store.ViolationFilter{})
+	vs, err := s.Violations(ctx, alarms.ViolationFilter{})
 	if err != nil || len(vs) != 1 {
 		t.Fatalf("Violations = %v, %v", vs, err)
 	}
@@ -123,7 +125,7 @@ func start(t *testing.T, n *notify.Notifier) {
 	t.Cleanup(func() { n.Close() })
 }
 
-func pending(t *testing.T, s *store.Store) int {
+func pending(t *testing.T, s *dbtest.DB) int {
 	t.Helper()
 	ns, err := s.PendingWebhooks(ctx, time.Now().Add(48*time.Hour), 100)
 	if err != nil {
@@ -151,18 +153,18 @@ func (b *syncBuffer) String() string {
 }
 
 func TestDeliverSigned(t *testing.T) {
-	s, id := newStore(t, store.Workflow{Webhook: true})
+	s, id := newStore(t, alarms.Workflow{Webhook: true})
 	v, err := s.Review(ctx, id, "reg-1", coverage.VerdictConfirmed, "", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t)
-	start(t, &notify.Notifier{Store: s, URL: rcv.srv.URL, Secret: secret, Every: 10 * time.Millisecond})
+	start(t, &notify.Notifier{Alarms: s.Alarms, URL: rcv.srv.URL, Secret: secret, Every: 10 * time.Millisecond})
 	wait.For(t, 10*time.Second, "the delivery", func() bool { return len(rcv.deliveries()) == 1 })
 	wait.For(t, 10*time.Second, "the notice marked sent", func() bool { return pending(t, s) == 0 })
 	p := rcv.deliveries()[0]
-	ns, _ := s.Notices(ctx, store.NoticeFilter{})
-	if p.ID != ns[0].ID || p.Kind != store.NoticeConfirmed || p.CanteenID != "c1" || p.CanteenName != "No. 1 Primary" ||
+	ns, _ := s.Notices(ctx, alarms.NoticeFilter{})
+	if p.ID != ns[0].ID || p.Kind != alarms.NoticeConfirmed || p.CanteenID != "c1" || p.CanteenName != "No. 1 Primary" ||
 		p.ViolationID != id || p.ViolationType != "no_mask" || !p.DueAt.Equal(v.RectifyDue) || !p.At.Equal(ns[0].At) ||
 		p.Text != ns[0].Text || !strings.Contains(p.Text, "confirmed: rectify by") {
 		t.Fatalf("payload %+v; notice %+v", p, ns[0])
@@ -170,14 +172,14 @@ func TestDeliverSigned(t *testing.T) {
 }
 
 func TestRetryAfterFailure(t *testing.T) {
-	s, id := newStore(t, store.Workflow{Webhook: true})
+	s, id := newStore(t, alarms.Workflow{Webhook: true})
 	if _, err := s.Review(ctx, id, "reg-1", coverage.VerdictConfirmed, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	rcv := newReceiver(t, http.StatusInternalServerError)
 	var mu sync.Mutex
 	var waits []int
-	start(t, &notify.Notifier{Store: s, URL: rcv.srv.URL, Secret: secret, Every: 10 * time.Millisecond,
+	start(t, &notify.Notifier{Alarms: s.Alarms, URL: rcv.srv.URL, Secret: secret, Every: 10 * time.Millisecond,
 		Backoff: func(tries int) time.Duration {
 			mu.Lock()
 			defer mu.Unlock()
@@ -189,7 +191,7 @@ func TestRetryAfterFailure(t *testing.T) {
 	if got[0].ID != got[1].ID {
 		t.Fatalf("retried another notice: %+v", got)
 	}
-	ns, _ := s.Notices(ctx, store.NoticeFilter{})
+	ns, _ := s.Notices(ctx, alarms.NoticeFilter{})
 	mu.Lock()
 	defer mu.Unlock()
 	if ns[0].WebhookTries != 1 || len(waits) != 1 || waits[0] != 0 {
@@ -198,7 +200,7 @@ func TestRetryAfterFailure(t *testing.T) {
 }
 
 func TestGiveUp(t *testing.T) {
-	s, id := newStore(t, store.Workflow{Webhook: true})
+	s, id := newStore(t, alarms.Workflow{Webhook: true})
 	if _, err := s.Review(ctx, id, "reg-1", coverage.VerdictConfirmed, "", time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +210,7 @@ func TestGiveUp(t *testing.T) {
 	}
 	rcv := newReceiver(t, fail...)
 	logs := &syncBuffer{}
-	n := &notify.Notifier{Store: s, URL: rcv.srv.URL, Secret: secret, Every: 5 * time.Millisecond,
+	n := &notify.Notifier{Alarms: s.Alarms, URL: rcv.srv.URL, Secret: secret, Every: 5 * time.Millisecond,
 		Backoff: func(int) time.Duration { return 0 }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	start(t, n)
 	wait.For(t, 10*time.Second, "the give-up", func() bool { return pending(t, s) == 0 })
@@ -227,12 +229,12 @@ func TestGiveUp(t *testing.T) {
 func TestOverdue(t *testing.T) {
 	for _, webhook := range []bool{true, false} {
 		t.Run("webhook="+strconv.FormatBool(webhook), func(t *testing.T) {
-			s, id := newStore(t, store.Workflow{Webhook: true, RectifyDeadline: time.Hour})
+			s, id := newStore(t, alarms.Workflow{Webhook: true, RectifyDeadline: time.Hour})
 			// Confirmed 90 min ago: rectification due 30 min ago.
 			if _, err := s.Review(ctx, id, "reg-1", coverage.VerdictConfirmed, "", time.Now().Add(-90*time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-			n := &notify.Notifier{Store: s, Secret: secret, Every: 10 * time.Millisecond}
+			n := &notify.Notifier{Alarms: s.Alarms, Secret: secret, Every: 10 * time.Millisecond}
 			var rcv *receiver
 			if webhook {
 				rcv = newReceiver(t)
@@ -240,8 +242,8 @@ func TestOverdue(t *testing.T) {
 			}
 			start(t, n)
 			wait.For(t, 10*time.Second, "the overdue notice", func() bool {
-				ns, err := s.Notices(ctx, store.NoticeFilter{})
-				return err == nil && len(ns) == 2 && ns[0].Kind == store.NoticeRectificationOverdue
+				ns, err := s.Notices(ctx, alarms.NoticeFilter{})
+				return err == nil && len(ns) == 2 && ns[0].Kind == alarms.NoticeRectificationOverdue
 			})
 			if !webhook {
 				if k := pending(t, s); k != 2 {
@@ -254,7 +256,7 @@ func TestOverdue(t *testing.T) {
 			for _, p := range rcv.deliveries() {
 				kinds = append(kinds, p.Kind)
 			}
-			if strings.Join(kinds, ",") != store.NoticeConfirmed+","+store.NoticeRectificationOverdue {
+			if strings.Join(kinds, ",") != alarms.NoticeConfirmed+","+alarms.NoticeRectificationOverdue {
 				t.Fatalf("delivered %v", kinds)
 			}
 		})
@@ -262,23 +264,23 @@ func TestOverdue(t *testing.T) {
 }
 
 func TestStartChecks(t *testing.T) {
-	s, _ := newStore(t, store.Workflow{})
+	s, _ := newStore(t, alarms.Workflow{})
 	for _, c := range []struct {
 		name string
 		n    *notify.Notifier
 		want string
 	}{
-		{"no store", &notify.Notifier{}, "store"},
-		{"bad url", &notify.Notifier{Store: s, URL: "ftp://example.com/hook?token=x"}, "url"},
-		{"negative every", &notify.Notifier{Store: s, Every: -time.Second}, "every"},
-		{"negative max tries", &notify.Notifier{Store: s, MaxTries: -1}, "max_tries"},
+		{"no alarms", &notify.Notifier{}, "alarms"},
+		{"bad url", &notify.Notifier{Alarms: s.Alarms, URL: "ftp://example.com/hook?token=x"}, "url"},
+		{"negative every", &notify.Notifier{Alarms: s.Alarms, Every: -time.Second}, "every"},
+		{"negative max tries", &notify.Notifier{Alarms: s.Alarms, MaxTries: -1}, "max_tries"},
 	} {
 		err := c.n.Start(ctx)
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "token=x") {
 			t.Errorf("%s: %v; want an error naming %s", c.name, err, c.want)
 		}
 	}
-	n := &notify.Notifier{Store: s}
+	n := &notify.Notifier{Alarms: s.Alarms}
 	if err := n.Close(); err != nil {
 		t.Fatalf("Close before Start: %v", err)
 	}

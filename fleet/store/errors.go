@@ -6,6 +6,9 @@ import (
 )
 
 var (
+	// ErrInvalid wraps a record refused for its content; its message names
+	// the field.
+	ErrInvalid = errors.New("invalid")
 	// ErrNotFound: no such gateway, violation, snapshot or command.
 	ErrNotFound = errors.New("not found")
 	// ErrExpired: a snapshot or photo that retention deleted.
@@ -33,8 +36,9 @@ var (
 	ErrAmbiguous = errors.New("ambiguous camera id")
 )
 
-// ItemError is returned by Ingest when one item of a batch is refused; the
-// whole batch is then rolled back. Index is the item's position in the batch.
+// ItemError is one item of a batch refused (registry.Ingest,
+// registry.ImportCanteens); the whole batch is then rolled back. Index is
+// the item's position in the batch.
 type ItemError struct {
 	Index int
 	Err   error

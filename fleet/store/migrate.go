@@ -369,7 +369,7 @@ const migrateLockID = 0x626b666c656574 // "bkfleet"
 // writers are serialised by the file lock (BEGIN IMMEDIATE, busy_timeout).
 // Each migration re-checks the version inside its own transaction, so it is
 // applied exactly once.
-func (s *Store) migrate(ctx context.Context) error {
+func (s *DB) migrate(ctx context.Context) error {
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -395,7 +395,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-func (s *Store) apply(ctx context.Context, conn *sql.Conn, version int, m string) error {
+func (s *DB) apply(ctx context.Context, conn *sql.Conn, version int, m string) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -411,14 +411,14 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, version int, m string
 	if _, err := tx.ExecContext(ctx, s.d.expand(m)); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, ms(time.Now())); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, Ms(time.Now())); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
 // SchemaVersion is the highest applied migration.
-func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+func (s *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
 	err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v)
 	return int(v.Int64), err

@@ -12,7 +12,7 @@ import (
 // openPostgres opens a PostgreSQL database through pgx. Readers and writers
 // share one pool of up to 16 connections: PostgreSQL needs no single writer.
 // Connection parameters (sslmode, search_path, …) go in the URL as usual.
-func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
+func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
 	db, err := sql.Open("pgx", dbURL)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres %s: %w", redact(dbURL), err)
@@ -26,7 +26,7 @@ func openPostgres(ctx context.Context, dbURL string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open postgres %s: %w", redact(dbURL), err)
 	}
-	s := &Store{d: pgDialect, w: db, r: db}
+	s := &DB{d: pgDialect, w: db, r: db}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

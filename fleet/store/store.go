@@ -1,8 +1,24 @@
-// Package store is the fleet's SQL store: gateways and their cameras, the
-// violations (events) and their snapshots, camera health statuses and the
-// health intervals rebuilt from them, gateway connection sessions and
-// commands; and their retention (retention.go: what expires when, deleted
-// in bounded batches).
+// Package store is the fleet's SQL core: it opens the database (SQLite or
+// PostgreSQL), brings its schema up to date, and gives the domain packages
+// what every query needs: the writer and reader pools, a transaction
+// helper, row scanners, and times as stored. The tables and their queries
+// live with their domains:
+//
+//   - fleet/registry: canteens, gateways and their cameras, sessions,
+//     spool epochs, commands, and ingest of what gateways report (events,
+//     snapshots, camera statuses and the health intervals rebuilt from
+//     them);
+//   - fleet/auth: users and their password policy, sessions, API tokens,
+//     parents' access codes, the audit log;
+//   - fleet/alarms: the violations as read, the alarm workflow, notices and
+//     the webhook outbox;
+//   - fleet/rates: the rates over the stored history and their rollup;
+//   - fleet/retention: what expires when, deleted in bounded batches.
+//
+// They share one database, so the schema is one ordered history
+// (migrate.go), applied here whatever domain a migration serves; the
+// sentinel errors every domain returns are here too (errors.go), as are
+// the marks retention leaves for the rates (marks.go).
 //
 // SQLite (modernc.org/sqlite, pure Go) is the default; PostgreSQL (pgx) takes
 // a postgres:// URL. Both run the same SQL: $n placeholders, portable types
@@ -24,15 +40,13 @@ import (
 	_ "modernc.org/sqlite" // driver "sqlite"
 )
 
-// Store is an open database. It is safe for concurrent use.
-type Store struct {
+// DB is an open database. It is safe for concurrent use.
+type DB struct {
 	d dialect
 	// w is the one connection SQLite writes through (writers are serialized
 	// here rather than by busy retries); r is a pool of readers, which WAL
 	// lets run beside the writer. With PostgreSQL both are the same pool.
 	w, r *sql.DB
-	// Workflow is the alarm workflow's settings; set it after Open.
-	Workflow Workflow
 }
 
 // dialect holds what differs between the databases.
@@ -61,7 +75,7 @@ const busyTimeout = 10 * time.Second
 //   - a file path, or sqlite:///abs/path, or sqlite://rel/path: SQLite in
 //     WAL mode with synchronous=FULL, foreign keys on;
 //   - postgres://… or postgresql://…: PostgreSQL (pgx).
-func Open(ctx context.Context, dbURL string) (*Store, error) {
+func Open(ctx context.Context, dbURL string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
 		return openPostgres(ctx, dbURL)
@@ -76,21 +90,25 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 	}
 }
 
-// readerPragmas are the readers' own: query only, and on 64-bit hosts
-// the file mapped into memory (up to 1 GiB): the rates' scans over a
-// city's history then read pages without a system call each
-// (BenchmarkCoverageCity, against its sqlite-nommap baseline). On 32-bit
-// hosts address space is short, and the page cache is left as it is.
-var readerPragmas = func() string {
+// ReaderMmap maps an SQLite file into the readers' memory (up to 1 GiB),
+// on 64-bit hosts by default: the rates' scans over a city's history then
+// read pages without a system call each (rates' BenchmarkCoverageCity, and
+// its sqlite-nommap baseline, which turns it off). On 32-bit hosts address
+// space is short, and the page cache is left as it is. It is read when a
+// database is opened.
+var ReaderMmap = strconv.IntSize == 64
+
+// readerPragmas are the readers' own: query only, and the mapping.
+func readerPragmas() string {
 	p := "&_pragma=query_only(1)"
-	if strconv.IntSize == 64 {
+	if ReaderMmap {
 		p += "&_pragma=mmap_size(1073741824)"
 	}
 	return p
-}()
+}
 
-func openSQLite(ctx context.Context, path string) (*Store, error) {
-	s := &Store{d: sqliteDialect}
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	s := &DB{d: sqliteDialect}
 	pragmas := url.Values{}
 	for _, p := range []string{
 		fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()),
@@ -121,7 +139,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		}
 		s.w.SetMaxOpenConns(1)
 		s.w.SetConnMaxIdleTime(0)
-		if s.r, err = sql.Open("sqlite", dsn+"?"+pragmas.Encode()+readerPragmas); err != nil {
+		if s.r, err = sql.Open("sqlite", dsn+"?"+pragmas.Encode()+readerPragmas()); err != nil {
 			s.w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
@@ -149,7 +167,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error {
+func (s *DB) Close() error {
 	var errs []error
 	if s.r != nil && s.r != s.w {
 		errs = append(errs, s.r.Close())
@@ -161,14 +179,20 @@ func (s *Store) Close() error {
 }
 
 // Dialect is "sqlite" or "postgres".
-func (s *Store) Dialect() string { return s.d.name }
+func (s *DB) Dialect() string { return s.d.name }
 
-// DB is the underlying write pool, for packages that keep their own tables
-// (they should add them as migrations here instead, where possible).
-func (s *Store) DB() *sql.DB { return s.w }
+// Write is the pool writes go through: with SQLite one connection, which
+// serializes the writers. Reads that must see the latest write, or that
+// lock, read here too.
+func (s *DB) Write() *sql.DB { return s.w }
 
-// inTx runs f in a write transaction and commits it.
-func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
+// Read is the pool of readers: with SQLite read-only connections beside the
+// writer (WAL); with PostgreSQL the same pool as Write.
+func (s *DB) Read() *sql.DB { return s.r }
+
+// Tx runs f in a write transaction and commits it; an error from f rolls
+// it back and is returned as is.
+func (s *DB) Tx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -178,26 +202,6 @@ func (s *Store) inTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
-}
-
-// ms is a time as stored: milliseconds since the epoch.
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-// msOrNil stores a zero time as NULL.
-func msOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMilli()
-}
-
-func fromMs(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func fromNullMs(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMs(v.Int64)
 }
 
 // redact hides a password in a URL for error messages.

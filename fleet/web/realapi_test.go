@@ -25,7 +25,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/fleet/api"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
@@ -55,12 +56,12 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := store.Open(t.Context(), "")
+	st, err := dbtest.Open(t.Context(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer((&api.Server{Store: st, AdminToken: adminToken}).Handler())
+	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: adminToken}).Handler())
 	t.Cleanup(srv.Close)
 	w := &world{t: t, base: srv.URL}
 	for d := range w.hours {
@@ -108,7 +109,7 @@ func newWorld(t *testing.T) *world {
 // seed puts in st what the school's gateway would have sent: the gateway
 // itself, a heartbeat with its two cameras and two events. These are the
 // only store calls of these tests; the rest goes through the API.
-func seed(t *testing.T, st *store.Store) error {
+func seed(t *testing.T, st *dbtest.DB) error {
 	ctx := t.Context()
 	if _, _, err := st.AddGateway(ctx, gatewayID, canteenID); err != nil {
 		return err
@@ -123,7 +124,7 @@ func seed(t *testing.T, st *store.Store) error {
 	}
 	jpg := snapshot(t)
 	sum := sha256.Sum256(jpg)
-	_, err := st.Ingest(ctx, []store.IngestItem{
+	_, err := st.Ingest(ctx, []registry.IngestItem{
 		{GatewayID: gatewayID, Snapshot: jpg, Event: &wire.Event{V: wire.Version, EventID: "ev-1", Seq: 1,
 			CameraID: "cam-2", Type: "no_mask", Score: 0.91, StartedAt: now.Add(-time.Hour),
 			Boxes:    []wire.Box{{X: 0.3, Y: 0.2, W: 0.2, H: 0.4, Label: "no_mask", Score: 0.91}},

@@ -33,8 +33,11 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/core"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
@@ -234,7 +237,14 @@ func addDBFlags(fs flagSet) dbFlags {
 	}
 }
 
-func (d dbFlags) open(ctx context.Context) (*store.Store, error) {
+// stores are the domains the commands work on, over one open database.
+type stores struct {
+	*store.DB
+	*registry.Registry
+	*auth.Auth
+}
+
+func (d dbFlags) open(ctx context.Context) (*stores, error) {
 	url := *d.db
 	if url == "" {
 		if err := os.MkdirAll(*d.data, 0o750); err != nil {
@@ -242,12 +252,16 @@ func (d dbFlags) open(ctx context.Context) (*store.Store, error) {
 		}
 		url = filepath.Join(*d.data, "fleet.db")
 	}
-	return store.Open(ctx, url)
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return &stores{db, registry.New(db), auth.New(db)}, nil
 }
 
 // run opens the store, runs fn with it and closes it: a command's exit
 // code, 1 when the store does not open (cmd names the command).
-func (d dbFlags) run(cmd string, stderr io.Writer, fn func(ctx context.Context, st *store.Store) int) int {
+func (d dbFlags) run(cmd string, stderr io.Writer, fn func(ctx context.Context, st *stores) int) int {
 	ctx := context.Background()
 	st, err := d.open(ctx)
 	if err != nil {
@@ -257,6 +271,9 @@ func (d dbFlags) run(cmd string, stderr io.Writer, fn func(ctx context.Context, 
 	defer st.Close()
 	return fn(ctx, st)
 }
+
+// hours writes a whole number of hours as a flag's value: "24h".
+func hours(d time.Duration) string { return fmt.Sprintf("%dh", d/time.Hour) }
 
 func serve(args []string, stderr io.Writer) int {
 	fs := newFlags("serve", stderr)
@@ -286,12 +303,12 @@ func serve(args []string, stderr io.Writer) int {
 	noGOP := fs.boolean("live-no-gop-cache", "turn the relay's GOP cache off (a benchmark baseline)")
 	perCamera := fs.str("live-max-viewers-per-camera", strconv.Itoa(live.DefaultMaxViewersPerCamera), "viewers of one camera at once, beyond which a viewer is refused (0: no cap)")
 	perCanteen := fs.str("live-max-viewers-per-canteen", strconv.Itoa(live.DefaultMaxViewersPerCanteen), "viewers of one canteen's cameras at once (0: no cap)")
-	reviewDeadline := fs.str("review-deadline", "24h", "how soon an alarm must be reviewed")
-	rectifyDeadline := fs.str("rectify-deadline", "72h", "how soon a confirmed alarm must be rectified")
+	reviewDeadline := fs.str("review-deadline", hours(alarms.DefaultReviewDeadline), "how soon an alarm must be reviewed")
+	rectifyDeadline := fs.str("rectify-deadline", hours(alarms.DefaultRectifyDeadline), "how soon a confirmed alarm must be rectified")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
 	secureCookies := fs.boolean("secure-cookies", "mark session cookies Secure (behind a TLS proxy)")
-	maxParents := fs.str("max-parent-viewers", "50", "parents watching one school at once, where the registry sets none")
+	maxParents := fs.str("max-parent-viewers", strconv.Itoa(registry.DefaultMaxParentViewers), "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
 	retain := addRetentionFlags(fs)
@@ -375,7 +392,7 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: %s\n", msg)
 		return 2
 	}
-	var wf store.Workflow
+	var wf alarms.Workflow
 	if wf.ReviewDeadline, err = time.ParseDuration(*reviewDeadline); err != nil || wf.ReviewDeadline <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --review-deadline %q: want a positive duration such as 24h\n", *reviewDeadline)
 		return 2
@@ -483,7 +500,7 @@ func gatewayAdd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet gateway add: --canteen %q: want 1-64 letters, digits, '.', '_' or '-'\n", *canteen)
 		return 2
 	}
-	return db.run("gateway add", stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run("gateway add", stderr, func(ctx context.Context, st *stores) int {
 		user, pass, err := st.AddGateway(ctx, *id, *canteen)
 		if errors.Is(err, store.ErrExists) {
 			fmt.Fprintf(stderr, "bk-fleet gateway add: gateway %q already exists\n", *id)
@@ -510,7 +527,7 @@ func gatewayList(args []string, stdout, stderr io.Writer) int {
 	if !noArgs(fs, "gateway list", stderr) {
 		return 2
 	}
-	return db.run("gateway list", stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run("gateway list", stderr, func(ctx context.Context, st *stores) int {
 		gws, err := st.ListGateways(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "bk-fleet gateway list: %v\n", err)
@@ -545,7 +562,7 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 	if !noArgs(fs, "token add", stderr) {
 		return 2
 	}
-	t := store.Token{Role: *role, Label: *label, Canteens: splitFlag(*canteens), Districts: splitFlag(*districts)}
+	t := auth.Token{Role: *role, Label: *label, Canteens: splitFlag(*canteens), Districts: splitFlag(*districts)}
 	if *ttl != "never" {
 		d, err := time.ParseDuration(*ttl)
 		if err != nil || d < 0 {
@@ -556,7 +573,7 @@ func tokenAdd(args []string, stdout, stderr io.Writer) int {
 			t.ExpiresAt = time.Now().Add(d)
 		}
 	}
-	return db.run("token add", stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run("token add", stderr, func(ctx context.Context, st *stores) int {
 		secret, t, err := st.AddToken(ctx, t)
 		if err != nil {
 			fmt.Fprintf(stderr, "bk-fleet token add: %v\n", err)
@@ -585,7 +602,7 @@ func tokenList(args []string, stdout, stderr io.Writer) int {
 	if !noArgs(fs, "token list", stderr) {
 		return 2
 	}
-	return db.run("token list", stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run("token list", stderr, func(ctx context.Context, st *stores) int {
 		ts, err := st.ListTokens(ctx)
 		if err != nil {
 			fmt.Fprintf(stderr, "bk-fleet token list: %v\n", err)
@@ -622,7 +639,7 @@ func tokenRevoke(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "bk-fleet token revoke: want the id of a token (bk-fleet token list)")
 		return 2
 	}
-	return db.run("token revoke", stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run("token revoke", stderr, func(ctx context.Context, st *stores) int {
 		for _, id := range fs.Args() {
 			if err := st.RevokeToken(ctx, id); err != nil {
 				fmt.Fprintf(stderr, "bk-fleet token revoke: %v\n", err)

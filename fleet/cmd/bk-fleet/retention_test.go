@@ -6,14 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 )
 
-// TestRetentionFlags: the defaults are store.DefaultRetention, hourly;
+// TestRetentionFlags: the defaults are retention.Default, hourly;
 // flags and BK_RETAIN_* set them, 0 keeps forever or never runs, and a
 // bad value names its flag.
 func TestRetentionFlags(t *testing.T) {
-	parse := func(args ...string) (store.Retention, time.Duration, bool, string) {
+	parse := func(args ...string) (retention.Policy, time.Duration, bool, string) {
 		fs := newFlags("serve", io.Discard)
 		rf := addRetentionFlags(fs)
 		if err := fs.Parse(args); err != nil {
@@ -24,12 +24,12 @@ func TestRetentionFlags(t *testing.T) {
 		return r, every, ok, errs.String()
 	}
 	r, every, ok, _ := parse()
-	if !ok || r != store.DefaultRetention() || every != time.Hour {
+	if !ok || r != retention.Default() || every != time.Hour {
 		t.Fatalf("defaults: %+v every %v, %v", r, every, ok)
 	}
 	t.Setenv("BK_RETAIN_AUDIT", "0")
 	r, every, ok, _ = parse("--retain-snapshots", "90d", "--retain-every", "0")
-	if !ok || r.Snapshots != 90*store.Day || r.Audit != 0 || r.Events != 1095*store.Day || every >= 0 {
+	if !ok || r.Snapshots != 90*retention.Day || r.Audit != 0 || r.Events != 1095*retention.Day || every >= 0 {
 		t.Fatalf("set: %+v every %v, %v", r, every, ok)
 	}
 	if _, _, ok, msg := parse("--retain-health", "-3d"); ok || !strings.Contains(msg, "--retain-health") {

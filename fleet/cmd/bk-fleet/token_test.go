@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 )
 
 // TestTokenCommands: a token expires in 90 days unless --ttl never asks
@@ -33,7 +33,7 @@ func TestTokenCommands(t *testing.T) {
 	if code, out := cmd("token", "add", "--role", "admin", "--ttl", "soon"); code != 2 || !strings.Contains(out, "--ttl") {
 		t.Fatalf("token add --ttl soon: %d %s", code, out)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "fleet.db"))
+	st, err := dbtest.Open(context.Background(), filepath.Join(dir, "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func TestTokenCommands(t *testing.T) {
 	if code, out := cmd("token", "revoke", id); code != 1 || !strings.Contains(out, "not found") {
 		t.Fatalf("revoke again: %d %s", code, out)
 	}
-	st, err = store.Open(context.Background(), filepath.Join(dir, "fleet.db"))
+	st, err = dbtest.Open(context.Background(), filepath.Join(dir, "fleet.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
 )
 
 // readPassword reads one line from stdin (a pipe, or typed with echo: the
@@ -52,8 +52,8 @@ func userAdd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
 		return 2
 	}
-	return db.run("user add", stderr, func(ctx context.Context, st *store.Store) int {
-		u, err := st.AddUser(ctx, store.User{ID: *login, Name: *name, Role: *role, Canteens: splitFlag(*canteens),
+	return db.run("user add", stderr, func(ctx context.Context, st *stores) int {
+		u, err := st.AddUser(ctx, auth.User{ID: *login, Name: *name, Role: *role, Canteens: splitFlag(*canteens),
 			Districts: splitFlag(*districts)}, pw)
 		if err != nil {
 			fmt.Fprintf(stderr, "bk-fleet user add: %v\n", err)
@@ -74,8 +74,8 @@ func userList(args []string, stdout, stderr io.Writer) int {
 	if !noArgs(fs, "user list", stderr) {
 		return 2
 	}
-	return db.run("user list", stderr, func(ctx context.Context, st *store.Store) int {
-		us, err := st.ListUsers(ctx, store.UserFilter{})
+	return db.run("user list", stderr, func(ctx context.Context, st *stores) int {
+		us, err := st.ListUsers(ctx, auth.UserFilter{})
 		if err != nil {
 			fmt.Fprintf(stderr, "bk-fleet user list: %v\n", err)
 			return 1
@@ -96,7 +96,7 @@ func userList(args []string, stdout, stderr io.Writer) int {
 }
 
 func userPassword(args []string, stdout, stderr io.Writer) int {
-	return userEdit("user password", args, stdout, stderr, func(ctx context.Context, st *store.Store, login string) error {
+	return userEdit("user password", args, stdout, stderr, func(ctx context.Context, st *stores, login string) error {
 		pw, err := readPassword(stderr, "new password: ")
 		if err != nil {
 			return err
@@ -106,12 +106,12 @@ func userPassword(args []string, stdout, stderr io.Writer) int {
 }
 
 func userDelete(args []string, stdout, stderr io.Writer) int {
-	return userEdit("user delete", args, stdout, stderr, func(ctx context.Context, st *store.Store, login string) error {
+	return userEdit("user delete", args, stdout, stderr, func(ctx context.Context, st *stores, login string) error {
 		return st.DeleteUser(ctx, login)
 	})
 }
 
-func userEdit(name string, args []string, stdout, stderr io.Writer, do func(context.Context, *store.Store, string) error) int {
+func userEdit(name string, args []string, stdout, stderr io.Writer, do func(context.Context, *stores, string) error) int {
 	fs := newFlags(name, stderr)
 	login := fs.String("login", "", "the user's login")
 	db := addDBFlags(fs)
@@ -125,7 +125,7 @@ func userEdit(name string, args []string, stdout, stderr io.Writer, do func(cont
 		fmt.Fprintf(stderr, "bk-fleet %s: --login is required\n", name)
 		return 2
 	}
-	return db.run(name, stderr, func(ctx context.Context, st *store.Store) int {
+	return db.run(name, stderr, func(ctx context.Context, st *stores) int {
 		if err := do(ctx, st, *login); err != nil {
 			fmt.Fprintf(stderr, "bk-fleet %s: %v\n", name, err)
 			return 1

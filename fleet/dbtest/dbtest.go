@@ -1,0 +1,40 @@
+// Package dbtest opens the fleet's database with all its domains in one
+// value, for the tests of the packages that use several of them (the API,
+// ingest, the notifier, the core, the commands, e2e): DB's methods are
+// those of every domain, as the one store's were.
+package dbtest
+
+import (
+	"context"
+
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/rates"
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
+	"github.com/brightkitchen/brightkitchen/fleet/store"
+)
+
+// DB is an open database and its domains.
+type DB struct {
+	*store.DB
+	*registry.Registry
+	*auth.Auth
+	*alarms.Alarms
+	*rates.Rates
+	*retention.Retainer
+}
+
+// Open opens url as store.Open does, with every domain over it.
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	return Of(db), nil
+}
+
+// Of is every domain over db.
+func Of(db *store.DB) *DB {
+	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db)}
+}

@@ -349,7 +349,7 @@ func TestRetentionHealth(t *testing.T) {
 			t.Fatal("March kept before retention")
 		}
 		// A status of April, which April's rates (not old enough) read.
-		c.ingest(t, c.status("gw-2", "c2-a", time.Date(2025, 4, 20, 12, 0, 0, 0, time.UTC), wire.PictureOK, false))
+		c.Ingest(t, c.Status("gw-2", "c2-a", time.Date(2025, 4, 20, 12, 0, 0, 0, time.UTC), wire.PictureOK, false))
 		count := func(q string) int {
 			t.Helper()
 			var n int
@@ -398,7 +398,7 @@ func TestRetentionHealth(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Late data of March.
-		c.ingest(t, c.status("gw-1", "c1-a", cst(3, "10:00"), "dark", true))
+		c.Ingest(t, c.Status("gw-1", "c1-a", cst(3, "10:00"), "dark", true))
 		after, err = s.Coverage(ctx, registry.CanteenFilter{}, march)
 		if err != nil {
 			t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/registry/registrytest"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -41,17 +41,13 @@ func open(t testing.TB, url string) *testStore {
 
 func addGateway(t testing.TB, s *testStore, id, canteen string) {
 	t.Helper()
-	if _, _, err := s.AddGateway(ctx, id, canteen); err != nil {
-		t.Fatal(err)
-	}
+	registrytest.AddGateway(t, s.Registry, id, canteen)
 }
 
 var t0 = time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)
 
-func event(seq uint64, typ string, at time.Time) *wire.Event {
-	return &wire.Event{V: 1, EventID: fmt.Sprintf("EV%08d", seq), Seq: seq, CameraID: "cam1", Type: typ, Score: 0.9,
-		Boxes: []wire.Box{{X: 0.1, Y: 0.2, W: 0.3, H: 0.4, Label: "head"}}, StartedAt: at}
-}
+// event is a violation of cam1 (registrytest.Event).
+var event = registrytest.Event
 
 func withSnapshot(ev *wire.Event, jpeg []byte) (*wire.Event, []byte) {
 	sum := sha256.Sum256(jpeg)

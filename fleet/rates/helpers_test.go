@@ -2,17 +2,15 @@ package rates
 
 import (
 	"context"
-	"fmt"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/registry/registrytest"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
-	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -39,15 +37,11 @@ func open(t testing.TB, url string) *testStore {
 
 func addGateway(t testing.TB, s *testStore, id, canteen string) {
 	t.Helper()
-	if _, _, err := s.AddGateway(ctx, id, canteen); err != nil {
-		t.Fatal(err)
-	}
+	registrytest.AddGateway(t, s.Registry, id, canteen)
 }
 
-func event(seq uint64, typ string, at time.Time) *wire.Event {
-	return &wire.Event{V: 1, EventID: fmt.Sprintf("EV%08d", seq), Seq: seq, CameraID: "cam1", Type: typ, Score: 0.9,
-		Boxes: []wire.Box{{X: 0.1, Y: 0.2, W: 0.3, H: 0.4, Label: "head"}}, StartedAt: at}
-}
+// event is a violation of cam1 (registrytest.Event).
+var event = registrytest.Event
 
 // openTest opens url as open does, for a caller that closes it.
 func openTest(ctx context.Context, url string) (*testStore, error) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/registry/registrytest"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -45,15 +44,11 @@ func open(t testing.TB, url string) *testStore {
 
 func addGateway(t testing.TB, s *testStore, id, canteen string) {
 	t.Helper()
-	if _, _, err := s.AddGateway(ctx, id, canteen); err != nil {
-		t.Fatal(err)
-	}
+	registrytest.AddGateway(t, s.Registry, id, canteen)
 }
 
-func event(seq uint64, typ string, at time.Time) *wire.Event {
-	return &wire.Event{V: 1, EventID: fmt.Sprintf("EV%08d", seq), Seq: seq, CameraID: "cam1", Type: typ, Score: 0.9,
-		Boxes: []wire.Box{{X: 0.1, Y: 0.2, W: 0.3, H: 0.4, Label: "head"}}, StartedAt: at}
-}
+// event is a violation of cam1 (registrytest.Event).
+var event = registrytest.Event
 
 func withSnapshot(ev *wire.Event, jpeg []byte) (*wire.Event, []byte) {
 	sum := sha256.Sum256(jpeg)

@@ -1,5 +1,6 @@
 // Package registrytest builds registry fixtures for the tests of the
-// domains that read the registry's data (the rates, retention): a city of
+// domains that read the registry's data (alarms, rates, retention): a gateway,
+// an event, and a city of
 // canteens, gateways and cameras with a month of health and violations.
 package registrytest
 

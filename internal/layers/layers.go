@@ -54,8 +54,42 @@ var Rules = []Rule{
 		Why: "board support and the camera simulator sit below both sides"},
 	{From: "", Deny: []string{"internal/rtc/rtctest"}, AllowInTests: []string{"internal/rtc/rtctest"},
 		Why: "the WebRTC test peers and canned offers are for tests: no binary carries them"},
+	// The fleet's storage stands in floors (ARCHITECTURE.md, "Layout"):
+	// the SQL core, then the registry every domain hangs off,
+	// then the domains beside each other, then what joins them (retention,
+	// the API, the commands). A floor reaches only down.
+	// Tests may join floors: a store test needs a table, a rates test the
+	// alarms that feed it.
+	{From: "fleet/store", Deny: []string{"fleet"}, Allow: []string{"fleet/store"},
+		AllowInTests: fleetInTests,
+		Why:          "the SQL core knows no domain: domains build on it"},
+	{From: "fleet/coverage", Deny: []string{"fleet"}, Allow: []string{"fleet/coverage", "fleet/wire"},
+		AllowInTests: fleetInTests,
+		Why:          "the rates engine is pure: it reads intervals, not a store"},
+	{From: "fleet/registry", Deny: []string{"fleet"}, Allow: fleetFloor("fleet/registry"),
+		AllowInTests: fleetInTests,
+		Why:          "the registry is the floor the domains stand on: it imports none of them"},
+	{From: "fleet/auth", Deny: fleetDomains, Allow: []string{"fleet/auth"}, AllowInTests: fleetInTests,
+		Why: "domains stand beside each other: one reaches another only through the registry"},
+	{From: "fleet/alarms", Deny: fleetDomains, Allow: []string{"fleet/alarms"}, AllowInTests: fleetInTests,
+		Why: "domains stand beside each other: one reaches another only through the registry"},
+	{From: "fleet/rates", Deny: fleetDomains, Allow: []string{"fleet/rates"}, AllowInTests: fleetInTests,
+		Why: "domains stand beside each other: one reaches another only through the registry"},
 	{From: "", Deny: []string{"*/cmd"},
 		Why: "a command only ties packages together: nothing imports one"},
+}
+
+// fleetDomains are the fleet's storage domains above the registry; none
+// imports another, nor anything that joins them.
+var fleetDomains = []string{"fleet/auth", "fleet/alarms", "fleet/rates", "fleet/retention", "fleet/api", "fleet/core", "fleet/ingest"}
+
+// fleetInTests are what a storage test may import beyond its floor.
+var fleetInTests = []string{"fleet/store", "fleet/registry", "fleet/auth", "fleet/alarms", "fleet/rates", "fleet/dbtest"}
+
+// fleetFloor allows a package of the fleet's storage to import itself and
+// the floors below the domains.
+func fleetFloor(self string) []string {
+	return []string{self, "fleet/store", "fleet/coverage", "fleet/wire"}
 }
 
 // A Package is one package's path, what it imports and what only its tests

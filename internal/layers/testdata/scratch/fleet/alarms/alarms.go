@@ -1,0 +1,3 @@
+package alarms
+
+import _ "example.com/scratch/fleet/store"

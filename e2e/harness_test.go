@@ -1,6 +1,3 @@
-// Package e2e runs the real binaries together on loopback: the camera
-// simulator, bk-fleet with its embedded broker (or Mosquitto), and
-// bk-gateway, killing and restarting them to count what survives.
 package e2e
 
 import (

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
@@ -91,7 +92,12 @@ type Notifier struct {
 	client  *http.Client
 	ownHTTP bool
 	log     *slog.Logger
+	polls   atomic.Uint64
 }
+
+// Polls is how many times the loop has looked at the queue: a test waits
+// for a number of them instead of for a time.
+func (n *Notifier) Polls() uint64 { return n.polls.Load() }
 
 // Start checks the settings and starts the loop; Close stops it.
 func (n *Notifier) Start(ctx context.Context) error {
@@ -179,6 +185,7 @@ func (n *Notifier) run(ctx context.Context) {
 		if n.URL != "" {
 			trouble.report(n.log, "deliver", n.deliver(ctx, now))
 		}
+		n.polls.Add(1)
 		select {
 		case <-ctx.Done():
 			return

@@ -214,7 +214,8 @@ func TestGiveUp(t *testing.T) {
 		Backoff: func(int) time.Duration { return 0 }, Logger: slog.New(slog.NewTextHandler(logs, nil))}
 	start(t, n)
 	wait.For(t, 10*time.Second, "the give-up", func() bool { return pending(t, s) == 0 })
-	time.Sleep(100 * time.Millisecond) // 20 more polls: none may deliver
+	polls := n.Polls()
+	wait.For(t, 10*time.Second, "20 more polls", func() bool { return n.Polls() >= polls+20 }) // none may deliver
 	if k := len(rcv.deliveries()); k != notify.DefaultMaxTries {
 		t.Fatalf("%d deliveries; want %d", k, notify.DefaultMaxTries)
 	}

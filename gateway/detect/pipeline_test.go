@@ -114,7 +114,8 @@ func TestIDROnlyEpisodeWithSnapshot(t *testing.T) {
 	}
 	defer p.Close()
 	wait.For(t, 15*time.Second, "an episode", func() bool { mu.Lock(); defer mu.Unlock(); return len(eps) > 0 })
-	time.Sleep(1500 * time.Millisecond)
+	// Three GOPs' worth of units, so the decoded share below means something.
+	wait.For(t, 15*time.Second, "30 units", func() bool { return p.Stats().Units >= 30 })
 	st := p.Stats()
 	frames := fake.calls()
 	if st.Sampled == 0 || st.Decoded != st.Sampled || uint64(len(frames)) != st.PluginCalls {

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth/authtest"
+
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
@@ -12,7 +14,11 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain makes password hashes cheap (authtest) and checks for leaks.
+func TestMain(m *testing.M) {
+	authtest.CheapHashes()
+	goleak.VerifyTestMain(m)
+}
 
 var ctx = context.Background()
 

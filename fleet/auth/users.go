@@ -15,6 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth/internal/hashcost"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -58,12 +59,11 @@ const (
 	sessionPrefix = "bks_"
 )
 
-// Argon2id parameters of new hashes (OWASP's minimum: 19 MiB, 2 passes, one
-// lane). VerifyPassword reads them from each hash, so they can be raised
-// without invalidating stored ones.
+// Argon2id parameters of new hashes: memory and passes are
+// hashcost.OWASP's (19 MiB, 2 passes), with one lane. VerifyPassword reads
+// them from each hash, so they can be raised without invalidating stored
+// ones.
 const (
-	argonMemory  = 19456 // KiB
-	argonTime    = 2
 	argonThreads = 1
 	argonSaltLen = 16
 	argonKeyLen  = 32
@@ -89,8 +89,9 @@ func HashPassword(password string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}
-	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	return phc(argonMemory, argonTime, argonThreads, salt, key), nil
+	c := hashcost.Get()
+	key := argon2.IDKey([]byte(password), salt, c.Time, c.Memory, argonThreads, argonKeyLen)
+	return phc(c.Memory, c.Time, argonThreads, salt, key), nil
 }
 
 // VerifyPassword reports whether password matches a hash made by
@@ -151,8 +152,11 @@ func parsePHC(hash string) (m, t uint32, p uint8, salt, key []byte, err error) {
 }
 
 // dummyPasswordHash is verified against for an unknown login, so that
-// CheckPassword takes as long as for a known one.
-var dummyPasswordHash = phc(argonMemory, argonTime, argonThreads, make([]byte, argonSaltLen), make([]byte, argonKeyLen))
+// CheckPassword takes as long as for a known one hashed at today's cost.
+func dummyPasswordHash() string {
+	c := hashcost.Get()
+	return phc(c.Memory, c.Time, argonThreads, make([]byte, argonSaltLen), make([]byte, argonKeyLen))
+}
 
 // checkPassword refuses a password too short or too long.
 func checkPassword(password string) error {
@@ -444,7 +448,7 @@ func (s *Auth) CheckPassword(ctx context.Context, id, password string) (User, er
 	var hash string
 	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.id = $1`, id), &hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		_, _ = VerifyPassword(dummyPasswordHash, password)
+		_, _ = VerifyPassword(dummyPasswordHash(), password)
 		return User{}, store.ErrBadCredentials
 	} else if err != nil {
 		return User{}, fmt.Errorf("check password: %w", err)

@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth/authtest"
+	"github.com/brightkitchen/brightkitchen/fleet/auth/internal/hashcost"
+
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"golang.org/x/crypto/argon2"
@@ -41,6 +44,9 @@ func addUser(t *testing.T, s *testStore, u User, password string) User {
 }
 
 func TestPasswordHash(t *testing.T) {
+	// What a binary makes: TestMain lowered the cost for the other tests.
+	hashcost.Set(hashcost.OWASP)
+	defer authtest.CheapHashes()
 	h, err := HashPassword("correct horse")
 	if err != nil {
 		t.Fatal(err)

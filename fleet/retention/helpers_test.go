@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"testing"
 
+	"github.com/brightkitchen/brightkitchen/fleet/auth/authtest"
+
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
@@ -18,7 +20,11 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain makes password hashes cheap (authtest) and checks for leaks.
+func TestMain(m *testing.M) {
+	authtest.CheapHashes()
+	goleak.VerifyTestMain(m)
+}
 
 var ctx = context.Background()
 

@@ -75,6 +75,8 @@ var Rules = []Rule{
 		Why: "domains stand beside each other: one reaches another only through the registry"},
 	{From: "fleet/rates", Deny: fleetDomains, Allow: []string{"fleet/rates"}, AllowInTests: fleetInTests,
 		Why: "domains stand beside each other: one reaches another only through the registry"},
+	{From: "", Deny: []string{"fleet/auth/authtest"}, AllowInTests: []string{"fleet/auth/authtest"},
+		Why: "cheap password hashes are for tests: no binary may lower the cost"},
 	{From: "", Deny: []string{"*/cmd"},
 		Why: "a command only ties packages together: nothing imports one"},
 }

@@ -301,7 +301,9 @@ func TestOnlineAndHealth(t *testing.T) {
 	}
 
 	wait.For(t, 2*time.Second, "online", online(s))
-	time.Sleep(1500 * time.Millisecond)
+	// 1.6 s of frames at 25 fps, counted rather than slept for: the rates
+	// below are over the camera's own pacing.
+	wait.For(t, 10*time.Second, "40 frames", func() bool { return s.Stats().Frames >= 40 })
 
 	h := s.Health()
 	// 25 fps; per GOP of 10 units: one 3000-byte IDR and nine 400-byte units,

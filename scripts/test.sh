@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# make test: the static checks (make lint, then make vuln) run beside the
+# test suite rather than before it. Both are CPU-bound type checking, and
+# the suite's last minutes are processes waiting on loopback, so on two
+# cores the overlap saves most of their time. Exit status is non-zero when
+# either fails; the checks' output is printed after the suite's.
+set -uo pipefail
+export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
+cd "$(dirname "$0")/.."
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+( make --no-print-directory lint && make --no-print-directory vuln ) >"$log" 2>&1 &
+checks=$!
+
+bash scripts/with-postgres.sh go test -race -count=1 -timeout "${TEST_TIMEOUT:-30m}" ./...
+tests=$?
+
+wait "$checks"
+lint=$?
+echo "--- make lint, make vuln ---"
+cat "$log"
+[ "$lint" -eq 0 ] || echo "make test: make lint or make vuln failed (above)" >&2
+[ "$tests" -eq 0 ] || echo "make test: go test failed" >&2
+git diff --quiet -- go.mod go.sum 2>/dev/null || {
+  echo "make test changed go.mod or go.sum:" >&2
+  git diff --stat -- go.mod go.sum >&2
+  exit 1
+}
+[ "$tests" -eq 0 ] && [ "$lint" -eq 0 ]

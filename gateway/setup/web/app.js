@@ -38,7 +38,8 @@
       streams: "Streams", probe: "Probe", bad_code: "The enrolment code was not accepted", enrol_unavailable: "This gateway takes no enrolment code; use the setup password"
     }
   };
-  var lang = localStorage.getItem("bk-setup-lang") || (navigator.language && navigator.language.indexOf("zh") !== 0 ? "en" : "zh");
+  // zh-CN first, whatever the browser says; the switch is remembered.
+  var lang = localStorage.getItem("bk-setup-lang") || "zh";
   var st = { cameras: [], plugins: [], areas: [], cam: null };
 
   function $(id) { return document.getElementById(id); }
@@ -230,7 +231,10 @@
 
   function signIn(body) {
     msg("login-error", "", "error");
-    return api("POST", "login", body).then(load, function (e) { msg("login-error", errText(e), "error"); });
+    return api("POST", "login", body).then(load, function (e) {
+      msg("login-error", errText(e), "error");
+      $("password").value = ""; $("password").focus();
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -368,7 +368,7 @@ func (p *Page) probe(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, &in) {
 		return
 	}
-	u := in.URL
+	var u string
 	if in.Camera != "" {
 		cfg := p.Current()
 		c, ok := cfg.Camera(in.Camera)

@@ -181,22 +181,26 @@ func detectPlugins(c config.Camera) []string {
 }
 
 // detectNode is a detect section running plugins, with the tamper rules
-// when tamper is one of them.
+// when tamper is one of them. Built as nodes, so no name can change the
+// document's structure.
 func detectNode(plugins []string) *yaml.Node {
-	var b strings.Builder
-	b.WriteString("plugins:\n")
+	mapping := func(kv ...*yaml.Node) *yaml.Node {
+		return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: kv}
+	}
+	key := func(k string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k} }
+	ps := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for _, p := range plugins {
-		fmt.Fprintf(&b, "  - name: %q\n", p)
+		ps.Content = append(ps.Content, mapping(key("name"), str(p)))
 	}
+	d := mapping(key("plugins"), ps)
 	if slices.Contains(plugins, "tamper") {
-		b.WriteString("rules:\n")
+		rs := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 		for _, r := range tamperRules {
-			fmt.Fprintf(&b, "  - {type: %s, plugin: tamper, when: always}\n", r)
+			rs.Content = append(rs.Content, mapping(key("type"), key(r), key("plugin"), key("tamper"), key("when"), key("always")))
 		}
+		d.Content = append(d.Content, key("rules"), rs)
 	}
-	var n yaml.Node
-	_ = yaml.Unmarshal([]byte(b.String()), &n)
-	return n.Content[0]
+	return d
 }
 
 // removeCamera deletes the camera with id from seq.

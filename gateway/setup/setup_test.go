@@ -307,6 +307,10 @@ func TestDiscoverProbeSave(t *testing.T) {
 	if code := do(t, c, "PUT", f.srv.URL+"/setup/api/cameras/cam-2", bad, &e); code != 400 || !strings.Contains(e["error"], "nope") {
 		t.Fatalf("unknown detector: %d %v", code, e)
 	}
+	bad = map[string]any{"url": "rtsp://10.0.0.5/x", "name": "a\"\nplugins: []\n", "detectors": []string{"tamper\"]\nevil: [1"}}
+	if code := do(t, c, "PUT", f.srv.URL+"/setup/api/cameras/cam-2", bad, &e); code != 400 || !strings.Contains(e["error"], "detect") {
+		t.Fatalf("injected detector: %d %v", code, e)
+	}
 	if after, _ := os.ReadFile(f.file); string(after) != string(before) {
 		t.Fatal("a refused save changed the file")
 	}

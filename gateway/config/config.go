@@ -76,7 +76,13 @@ type Config struct {
 	// where each key path came from, for error messages: a line in the file
 	// or an environment variable. Nil for a Config built in Go.
 	origin map[string]string
+	// file is the path Load read ("" otherwise).
+	file string
 }
+
+// File is the path of the file Load read the config from, absolute; ""
+// for a config built otherwise. The setup page writes its cameras there.
+func (c Config) File() string { return c.file }
 
 // Gateway identifies this gateway to the fleet.
 type Gateway struct {
@@ -139,6 +145,14 @@ type HTTP struct {
 	// Listen is the host:port to serve on; a bare port ("8081") means
 	// 127.0.0.1 and that port; "" turns it off. Default 127.0.0.1:8081.
 	Listen string `yaml:"listen"`
+	// Setup turns on the setup page for installers (/setup on Listen,
+	// behind the setup password; package gateway/setup). Default true.
+	Setup bool `yaml:"setup"`
+	// ONVIFDiscovery is where the setup page's ONVIF discovery probe is
+	// sent, host:port: WS-Discovery's multicast group, or one camera's
+	// (or a test responder's) unicast address. Default
+	// 239.255.255.250:3702.
+	ONVIFDiscovery string `yaml:"onvif_discovery"`
 }
 
 // Log sets up the gateway's logger.
@@ -273,7 +287,7 @@ func Default() Config {
 			AckTimeout:   15 * time.Second,
 			OfflineGrace: 30 * time.Second,
 		},
-		HTTP:      HTTP{Listen: "127.0.0.1:8081"},
+		HTTP:      HTTP{Listen: "127.0.0.1:8081", Setup: true, ONVIFDiscovery: "239.255.255.250:3702"},
 		Log:       Log{Level: "info", Format: "text"},
 		PluginDir: "/usr/lib/bk-gateway/plugins",
 		ModelDir:  "/usr/lib/bk-gateway/models",
@@ -305,6 +319,7 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
+	c.file = filepath.Join(dir, filepath.Base(path))
 	return c, nil
 }
 

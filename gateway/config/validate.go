@@ -85,6 +85,18 @@ func (c *Config) Validate() error {
 		}
 	}
 
+	if d := c.HTTP.ONVIFDiscovery; d != "" {
+		host, port, err := net.SplitHostPort(d)
+		switch {
+		case err != nil || host == "":
+			v.fail("http.onvif_discovery", "want host:port, got %q", d)
+		case !validPort(port):
+			v.fail("http.onvif_discovery", "port %q is not a number from 1 to 65535", port)
+		case net.ParseIP(host) == nil && !validHost(host):
+			v.fail("http.onvif_discovery", "host %q is not an IP address or host name", host)
+		}
+	}
+
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
 

@@ -22,6 +22,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/gateway/live"
+	"github.com/brightkitchen/brightkitchen/gateway/setup"
 	"github.com/brightkitchen/brightkitchen/gateway/spool"
 	"github.com/brightkitchen/brightkitchen/gateway/uplink"
 	"github.com/brightkitchen/brightkitchen/hw/sysinfo"
@@ -51,6 +52,11 @@ type Gateway struct {
 	plugins  map[string]*sdk.Supervisor
 
 	live *live.Manager
+
+	// setup is the setup page (nil when http.setup is off); applyMu
+	// orders its saves with the fleet's desired configs.
+	setup   *setup.Page
+	applyMu sync.Mutex
 
 	// writeErrs counts spool writes that failed; diskFull is set while the
 	// last one failed for lack of space. Both go in the heartbeat.
@@ -153,7 +159,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	}
 
 	if cfg.HTTP.Listen != "" {
-		if err := g.startHTTP(cfg.HTTP.Listen); err != nil {
+		if err := g.startHTTP(cfg.HTTP.Listen, cfg.File()); err != nil {
 			return nil, fmt.Errorf("start status page: %w", err)
 		}
 	}

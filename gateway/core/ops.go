@@ -69,6 +69,8 @@ const metaConfig = "config.applied"
 // so is one that chooses a model the gateway cannot run (see checkModels).
 // Identity, broker, spool and plugins stay as the local file has them.
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
 	next, err := g.mergeDesired(d.Config)
 	if err != nil {
 		return err

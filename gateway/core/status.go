@@ -49,6 +49,8 @@ type Status struct {
 	Live []string `json:"live"`
 	// Goroutines is the process's goroutine count, to spot leaks.
 	Goroutines int `json:"goroutines"`
+	// Setup says whether the setup page (/setup) is on.
+	Setup bool `json:"setup"`
 }
 
 // Status reports the gateway's state.
@@ -67,6 +69,7 @@ func (g *Gateway) Status() Status {
 		Live:      g.live.Active(),
 
 		Goroutines: runtime.NumGoroutine(),
+		Setup:      g.setup != nil,
 	}
 }
 
@@ -76,6 +79,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <style>body{font:15px system-ui,sans-serif;margin:1em}table{border-collapse:collapse}td,th{padding:.3em .6em;border-bottom:1px solid #ddd;text-align:left}.ok{color:#080}.bad{color:#b00}</style>
 </head><body>
 <h1>网关 {{.GatewayID}}</h1>
+{{if .Setup}}<p><a href="/setup">设置摄像头 · Set up the cameras</a></p>{{end}}
 <p>版本 {{.Version}} · 运行 {{.Uptime}} · 平台连接 {{if .Connected}}<b class="ok">已连接</b>{{else}}<b class="bad">未连接</b>{{end}} · 待上报 {{.Spool.Depth}}</p>
 <table><tr><th>摄像头</th><th>区域</th><th>状态</th><th>画面</th><th>fps</th><th>kbps</th></tr>
 {{range .Cameras}}<tr><td>{{.CameraID}}</td><td>{{.Area}}</td><td>{{if .Online}}<span class="ok">在线</span>{{else}}<span class="bad">离线</span>{{end}}</td><td>{{.Picture}}</td><td>{{printf "%.1f" .FPS}}</td><td>{{printf "%.0f" .Kbps}}</td></tr>
@@ -84,8 +88,13 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 {{range .Plugins}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{if .Ready}}<span class="ok">运行中</span>{{else if .Quarantined}}<span class="bad">已隔离</span>{{else}}<span class="bad">未运行</span>{{end}}</td><td>{{.Calls}}</td><td>{{printf "%.1f / %.1f" .DetectMeanMS .DetectLastMS}}</td><td>{{if .InferLastMS}}{{printf "%.1f" .InferLastMS}}{{else}}-{{end}}</td><td>{{if not .Ready}}{{.LastError}}{{end}}</td></tr>
 {{end}}</table>{{end}}</body></html>`))
 
-func (g *Gateway) startHTTP(addr string) error {
+func (g *Gateway) startHTTP(addr, file string) error {
 	mux := http.NewServeMux()
+	if g.cfg.HTTP.Setup {
+		if err := g.startSetup(mux, file); err != nil {
+			return err
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /api/status", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

@@ -13,6 +13,15 @@
 //	curl -X POST http://127.0.0.1:8555/paths/cam1/start
 //	curl http://127.0.0.1:8555/paths
 //
+// With --onvif, it also answers as an ONVIF camera (camsim.ONVIF): the
+// device and media services on that HTTP address, WS-Discovery Probes on
+// --onvif-discovery (UDP; --onvif-multicast also joins 239.255.255.250),
+// one media profile per --onvif-profile token=path (default main=kitchen),
+// and a WS-Security user with --onvif-user and --onvif-password:
+//
+//	bk-camsim --onvif 127.0.0.1:8080 --onvif-discovery 127.0.0.1:3702 \
+//	    --onvif-profile main=kitchen-1080 --onvif-profile sub=kitchen
+//
 // Exit codes: 0 after SIGINT/SIGTERM, 1 when the server fails, 2 on bad flags.
 package main
 
@@ -52,16 +61,39 @@ func (c *cameraFlags) Set(v string) error {
 	return nil
 }
 
+// profileFlags collects repeated --onvif-profile token=path flags.
+type profileFlags []camsim.ONVIFProfile
+
+func (p *profileFlags) String() string { return "" }
+
+func (p *profileFlags) Set(v string) error {
+	tok, path, ok := strings.Cut(v, "=")
+	if !ok || tok == "" || path == "" {
+		return errors.New("want token=path, for example main=kitchen")
+	}
+	*p = append(*p, camsim.ONVIFProfile{Token: tok, Path: path})
+	return nil
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bk-camsim", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		s        camsim.Server
-		cameras  cameraFlags
-		control  = fs.String("control", "", "serve the HTTP control API (POST /paths/{name}/stop|start, GET /paths) on this address; off when empty")
-		logLevel = fs.String("log-level", "info", "log level: debug, info, warn or error")
-		list     = fs.Bool("list", false, "print the scenes and their GOP lengths, then exit")
+		s         camsim.Server
+		cameras   cameraFlags
+		control   = fs.String("control", "", "serve the HTTP control API (POST /paths/{name}/stop|start, GET /paths) on this address; off when empty")
+		logLevel  = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		list      = fs.Bool("list", false, "print the scenes and their GOP lengths, then exit")
+		onv       camsim.ONVIF
+		onvListen = fs.String("onvif", "", "answer as an ONVIF camera: the device and media services on this HTTP address; off when empty")
+		profiles  profileFlags
 	)
+	fs.StringVar(&onv.Discovery, "onvif-discovery", "", "with --onvif: answer WS-Discovery probes on this UDP address")
+	fs.BoolVar(&onv.Multicast, "onvif-multicast", false, "with --onvif-discovery: also join the group 239.255.255.250 on its port")
+	fs.StringVar(&onv.Username, "onvif-user", "", "with --onvif: the user media requests must authenticate as (WS-Security digest); none when empty")
+	fs.StringVar(&onv.Password, "onvif-password", "", "with --onvif-user: its password")
+	fs.StringVar(&onv.Name, "onvif-name", "camsim", "with --onvif: the device name in its discovery scopes")
+	fs.Var(&profiles, "onvif-profile", "with --onvif: a media profile as token=path (repeatable, main stream first); default main=kitchen")
 	fs.StringVar(&s.Listen, "listen", camsim.DefaultListen, "RTSP listen address (port 0 picks a free port)")
 	fs.IntVar(&s.GOP, "gop", camsim.DefaultGOP, "seconds between IDR frames: 1, 2 or 4")
 	fs.BoolVar(&s.ParamsInSDPOnly, "sdp-params-only", false, "send SPS/PPS/VPS only in the SDP, not in-band before each IDR")
@@ -115,6 +147,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, p := range s.Paths() {
 		log.Info("path", "url", s.URL(p.Name), "scene", p.Scene, "codec", p.Codec,
 			"size", fmt.Sprintf("%dx%d", p.Width, p.Height), "fps", p.FPS, "gop_s", p.GOP)
+	}
+
+	if *onvListen != "" {
+		onv.Server, onv.Listen, onv.Profiles, onv.Logger = &s, *onvListen, profiles, log
+		if err := onv.Start(); err != nil {
+			fmt.Fprintf(stderr, "bk-camsim: %v\n", err)
+			return 1
+		}
+		defer onv.Close()
+		log.Info("ONVIF device service", "xaddr", onv.XAddr(), "discovery", onv.DiscoveryAddr())
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

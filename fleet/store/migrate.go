@@ -359,6 +359,27 @@ CREATE TABLE retention_marks (
 	value TEXT NOT NULL
 );
 `,
+	// 9: gateway enrolment (fleet/enrol): one-time codes an operator or
+	// an admin makes for a canteen, stored as their SHA-256, exchanged
+	// once by a new gateway for its identity and MQTT credentials.
+	`
+CREATE TABLE enrol_codes (
+	id           TEXT PRIMARY KEY,
+	code_hash    TEXT NOT NULL UNIQUE,
+	canteen_id   TEXT NOT NULL REFERENCES canteens(id) ON DELETE CASCADE,
+	gateway_name TEXT NOT NULL DEFAULT '',
+	created_by   TEXT NOT NULL,
+	created_at   BIGINT NOT NULL,
+	expires_at   BIGINT NOT NULL,
+	used_at      BIGINT,
+	used_from    TEXT NOT NULL DEFAULT '',
+	gateway_id   TEXT NOT NULL DEFAULT '',
+	hardware     TEXT NOT NULL DEFAULT '',
+	revoked_at   BIGINT,
+	revoked_by   TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX enrol_codes_canteen ON enrol_codes(canteen_id, created_at);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/retention"
@@ -23,6 +24,9 @@ type DB struct {
 	*alarms.Alarms
 	*rates.Rates
 	*retention.Retainer
+	// Enrol is a field, not embedded: its methods (Create, List, …) are
+	// too general a name to stand for the whole database's.
+	Enrol *enrol.Codes
 }
 
 // Open opens url as store.Open does, with every domain over it.
@@ -36,5 +40,5 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Of is every domain over db.
 func Of(db *store.DB) *DB {
-	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db)}
+	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db)}
 }

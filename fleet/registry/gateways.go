@@ -67,42 +67,53 @@ const ReservedGatewayID = "inline"
 // The username is the gateway id. The canteen is created (with only its id)
 // if it is not registered yet. store.ErrExists if the id is taken.
 func (s *Registry) AddGateway(ctx context.Context, id, canteenID string) (username, password string, err error) {
-	if !wire.ValidID(id) {
-		return "", "", fmt.Errorf("add gateway: id %q: want 1-64 letters, digits, '.', '_' or '-'", id)
-	}
-	if id == ReservedGatewayID {
-		return "", "", fmt.Errorf("add gateway: id %q is the embedded broker's own client: choose another", id)
-	}
-	if canteenID != "" && !wire.ValidID(canteenID) {
-		return "", "", fmt.Errorf("add gateway: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", canteenID)
-	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return "", "", fmt.Errorf("add gateway: %w", err)
-	}
-	username, password = id, hex.EncodeToString(secret)
-	now := ms(time.Now())
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateways WHERE id = $1 OR username = $2`, id, username).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("gateway %q: %w", id, store.ErrExists)
-		}
-		var canteen any
-		if canteenID != "" {
-			canteen = canteenID
-			if _, err := tx.ExecContext(ctx, `INSERT INTO canteens (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, canteenID, now); err != nil {
-				return err
-			}
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, canteen_id, username, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			id, canteen, username, store.HashSecret(password), now)
+		username, password, err = InsertGateway(ctx, tx, id, canteenID)
 		return err
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("add gateway: %w", err)
+	}
+	return username, password, nil
+}
+
+// InsertGateway is AddGateway inside the caller's transaction tx, for a
+// domain that creates a gateway together with its own rows (fleet/enrol
+// claims a code and creates the gateway in one transaction). A bad id is
+// an error wrapping store.ErrInvalid, a taken one store.ErrExists.
+func InsertGateway(ctx context.Context, tx *sql.Tx, id, canteenID string) (username, password string, err error) {
+	if !wire.ValidID(id) {
+		return "", "", fmt.Errorf("%w: gateway id %q: want 1-64 letters, digits, '.', '_' or '-'", store.ErrInvalid, id)
+	}
+	if id == ReservedGatewayID {
+		return "", "", fmt.Errorf("%w: gateway id %q is the embedded broker's own client: choose another", store.ErrInvalid, id)
+	}
+	if canteenID != "" && !wire.ValidID(canteenID) {
+		return "", "", fmt.Errorf("%w: canteen id %q: want 1-64 letters, digits, '.', '_' or '-'", store.ErrInvalid, canteenID)
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return "", "", err
+	}
+	username, password = id, hex.EncodeToString(secret)
+	now := ms(time.Now())
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM gateways WHERE id = $1 OR username = $2`, id, username).Scan(&n); err != nil {
+		return "", "", err
+	}
+	if n > 0 {
+		return "", "", fmt.Errorf("gateway %q: %w", id, store.ErrExists)
+	}
+	var canteen any
+	if canteenID != "" {
+		canteen = canteenID
+		if _, err := tx.ExecContext(ctx, `INSERT INTO canteens (id, created_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, canteenID, now); err != nil {
+			return "", "", err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, canteen_id, username, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, canteen, username, store.HashSecret(password), now); err != nil {
+		return "", "", err
 	}
 	return username, password, nil
 }

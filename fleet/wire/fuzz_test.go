@@ -2,7 +2,9 @@ package wire
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecode feeds arbitrary bytes to every decoder of the device contract:
@@ -58,6 +60,41 @@ func FuzzParseTopic(f *testing.F) {
 		}
 		if back != s {
 			t.Fatalf("%q parsed to %+v, builds %q", s, p, back)
+		}
+	})
+}
+
+// FuzzDecodeEnrolRequest feeds arbitrary bodies to the enrolment
+// request's decoder, as POST /api/v1/enrol does: no panic, every failure
+// an ErrPayload, and what it accepts is within the limits it promises.
+func FuzzDecodeEnrolRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"code":"K7QM-2XJD-94RT-HVNA"}`,
+		`{"v":1,"code":"k7qm 2xjd 94rt hvna","name":"gw-01","hardware":{"model":"RK3568","arch":"arm64","os":"Debian 13","serial":"A1","version":"1.2.0"}}`,
+		`{"v":2,"code":"x"}`, `{"code":""}`, `{"code":"  "}`, `{"code":"x","name":"../etc"}`,
+		`{"code":"x","hardware":{"model":"\u0000"}}`, `{"code":"x","hardware":null}`, `{"code":1}`,
+		`{"code":"x"} {}`, `[]`, `null`, "\xff", `{"code":"` + strings.Repeat("A", 70) + `"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := DecodeEnrolRequest(b)
+		if err != nil {
+			if !errors.Is(err, ErrPayload) || err.Error() == "" {
+				t.Fatalf("error %v is not ErrPayload", err)
+			}
+			return
+		}
+		if len(b) > MaxEnrolRequest || r.V != Version || len(r.Code) > MaxEnrolCode || strings.TrimSpace(r.Code) == "" ||
+			(r.Name != "" && !ValidID(r.Name)) {
+			t.Fatalf("accepted %q as %+v", b, r)
+		}
+		if h := r.Hardware; h != nil {
+			for _, v := range []string{h.Model, h.Arch, h.OS, h.Serial, h.Version} {
+				if len(v) > MaxHardwareField || !utf8.ValidString(v) {
+					t.Fatalf("accepted hardware %+v", h)
+				}
+			}
 		}
 	})
 }

@@ -53,6 +53,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
@@ -75,6 +76,16 @@ type Server struct {
 	Auth     *auth.Auth
 	Alarms   *alarms.Alarms
 	Rates    *rates.Rates
+	// Enrol is the gateway enrolment codes; nil turns enrolment off (its
+	// routes answer 503).
+	Enrol *enrol.Codes
+	// EnrolBrokerURLs are the broker's URLs as gateways reach it, handed
+	// to a gateway that enrols (preferred first); "{host}" in one stands
+	// for the host name the gateway reached the fleet at
+	// (HostPlaceholder). None turns the exchange off. EnrolCAPEM, when set, is the PEM CA certificate handed with
+	// them, for a fleet whose TLS certificates a private CA signs.
+	EnrolBrokerURLs []string
+	EnrolCAPEM      string
 	// MQTT publishes commands and desired configs; nil disables them.
 	MQTT Publisher
 	// AdminToken, when set, is accepted as an admin bearer token.
@@ -130,6 +141,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/login", sameOriginOnly(s.login))
 	mux.HandleFunc("POST /api/v1/logout", s.logout)
 	mux.HandleFunc("POST /api/v1/invites/redeem", sameOriginOnly(s.redeemInvite))
+	mux.HandleFunc("POST "+wire.EnrolPath, s.enrolGateway)
 	mux.Handle("GET /api/v1/me", s.authorize(s.me, signedIn))
 	mux.Handle("GET /api/v1/violation-types", s.authorize(s.violationTypes, signedIn))
 	mux.Handle("GET /api/v1/users", s.authorize(s.listUsers, PermUserList))
@@ -151,6 +163,9 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("PUT /api/v1/canteens/{id}/viewing", s.authorize(s.putViewing, PermViewing))
 	mux.Handle("GET /api/v1/canteens/{id}/invites", s.authorize(s.listInvites, PermInvites))
 	mux.Handle("POST /api/v1/canteens/{id}/invites", s.authorize(s.addInvite, PermInvites))
+	mux.Handle("GET /api/v1/canteens/{id}/enrolment-codes", s.authorize(s.listEnrolCodes, PermEnrol))
+	mux.Handle("POST /api/v1/canteens/{id}/enrolment-codes", s.authorize(s.addEnrolCode, PermEnrol))
+	mux.Handle("DELETE /api/v1/canteens/{id}/enrolment-codes/{code}", s.authorize(s.revokeEnrolCode, PermEnrol))
 	mux.Handle("POST /api/v1/canteens", s.authorize(s.putCanteen, PermCanteenManage))
 	mux.Handle("POST /api/v1/canteens/import", s.authorizeBody(s.importCanteens, MaxImport, PermCanteenManage))
 	mux.Handle("GET /api/v1/coverage", s.authorize(s.coverage, PermCoverage))

@@ -32,6 +32,9 @@ const (
 	PermViewing Permission = "canteens.viewing"
 	// PermInvites: list and make parent invites (…/invites).
 	PermInvites Permission = "invites.manage"
+	// PermEnrol: make, list and revoke a canteen's gateway enrolment
+	// codes (…/enrolment-codes); an operator for its own canteens.
+	PermEnrol Permission = "gateways.enrol"
 	// PermCameraMap: map a camera to an area, make it public (PUT
 	// /api/v1/cameras/{camera}).
 	PermCameraMap Permission = "cameras.map"
@@ -82,6 +85,7 @@ var permissions = []struct {
 	{PermCanteenManage, admins},
 	{PermViewing, operators},
 	{PermInvites, operators},
+	{PermEnrol, operators},
 	{PermCameraMap, operators},
 	{PermGatewayList, staff},
 	{PermGatewayManage, admins},

@@ -105,7 +105,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { relay.Close() })
-	w.api = &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", Live: relay}
+	w.api = &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", Live: relay,
+		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://127.0.0.1:1883"}}
 	w.srv = httptest.NewServer(w.api.Handler())
 	t.Cleanup(w.srv.Close)
 	return w

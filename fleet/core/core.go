@@ -9,9 +9,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +29,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/api"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
@@ -89,6 +92,17 @@ type Options struct {
 	// HTTPTimeouts bound reading requests, writing responses and idle
 	// keep-alive connections (defaults: api.Timeouts).
 	HTTPTimeouts api.Timeouts
+	// EnrolBrokerURLs are the broker's URLs as a gateway that enrols is
+	// told to use, preferred first; "{host}" stands for the host name the
+	// gateway reached the fleet's HTTP(S) at. Default: with the embedded
+	// broker, mqtts://{host}:<TLS port> when MQTTTLSListen is set, then
+	// tcp://{host}:<port>; with an external one, Broker.
+	EnrolBrokerURLs []string
+	// EnrolCAFile, when set, is a PEM file of the CA certificate(s) that
+	// sign the fleet's TLS certificates, handed to a gateway that enrols
+	// (it then verifies the broker with them). Default none: the
+	// gateway's system roots.
+	EnrolCAFile string
 	// MetricsListen, when set, serves /metrics unauthenticated on an
 	// address of its own (a private network's Prometheus); on HTTP,
 	// /metrics always takes an admin. Default none.
@@ -229,7 +243,18 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		return nil, fmt.Errorf("start ingest: %w", err)
 	}
 
+	enrolURLs := o.EnrolBrokerURLs
+	if len(enrolURLs) == 0 {
+		enrolURLs = f.defaultEnrolURLs(brokerURL)
+	}
+	var enrolCA string
+	if o.EnrolCAFile != "" {
+		if enrolCA, err = readCA(o.EnrolCAFile); err != nil {
+			return nil, fmt.Errorf("enrol-ca: %w", err)
+		}
+	}
 	a := &api.Server{
+		Enrol: enrol.New(f.DB), EnrolBrokerURLs: enrolURLs, EnrolCAPEM: enrolCA,
 		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
@@ -282,6 +307,44 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	o.Logger.Info("fleet started", "http", f.HTTPAddr(), "tls", tlsConf != nil, "metrics", f.MetricsAddr(),
 		"broker", brokerURL, "db", redact(dbURL))
 	return f, nil
+}
+
+// defaultEnrolURLs are the broker URLs given to enrolling gateways when
+// none are configured (Options.EnrolBrokerURLs).
+func (f *Fleet) defaultEnrolURLs(external string) []string {
+	if f.Broker == nil {
+		if external == "" {
+			return nil
+		}
+		return []string{external}
+	}
+	var out []string
+	port := func(addr string) string { _, p, _ := net.SplitHostPort(addr); return p }
+	if a := f.Broker.TLSAddr(); a != "" {
+		out = append(out, "mqtts://"+api.HostPlaceholder+":"+port(a))
+	}
+	return append(out, "tcp://"+api.HostPlaceholder+":"+port(f.Broker.Addr()))
+}
+
+// readCA reads a PEM file of CA certificates (at most 1 MiB, at least one
+// certificate).
+func readCA(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, 1<<20+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > 1<<20 {
+		return "", fmt.Errorf("%s: over 1 MiB", path)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(b) {
+		return "", fmt.Errorf("%s: no PEM certificate in it", path)
+	}
+	return string(b), nil
 }
 
 func (f *Fleet) serve(srv *http.Server, ln net.Listener, name string) {

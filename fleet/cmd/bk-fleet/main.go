@@ -292,6 +292,8 @@ func serve(args []string, stderr io.Writer) int {
 	mqttConnectTimeout := fs.str("mqtt-connect-timeout", "5s", "time a new MQTT connection has for its TLS handshake and CONNECT")
 	mqttMaxPending := fs.str("mqtt-max-pending-per-ip", "20", "MQTT connections one IP address may hold before they authenticate")
 	mqttGatewayRate := fs.str("mqtt-gateway-rate", "8", "MiB a second the embedded broker reads from one gateway, beyond which TCP holds it back (0: no limit)")
+	enrolURLs := fs.str("enrol-broker-url", "", "comma-separated broker URLs an enrolling gateway is told to use, preferred first; {host} is the host it reached the fleet at (default: the embedded broker's mqtts:// then tcp:// on {host}, or --broker)")
+	enrolCA := fs.str("enrol-ca", "", "PEM file of the CA that signs the fleet's TLS certificates, handed to enrolling gateways (default none: their system roots)")
 	publicURL := fs.str("public-url", "", "the fleet's URL as gateways reach it, for WHIP (default http://<--http>)")
 	webrtcUDP := fs.str("webrtc-udp", "", "one UDP address for all WebRTC peers, e.g. 0.0.0.0:8189 (default: ephemeral ports)")
 	iceServers := fs.str("ice-servers", "", "comma-separated STUN/TURN URLs for WebRTC peers")
@@ -448,6 +450,7 @@ func serve(args []string, stderr io.Writer) int {
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,
+		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

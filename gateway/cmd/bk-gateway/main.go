@@ -3,6 +3,7 @@
 //
 //	bk-gateway run --config /etc/bk-gateway/config.yaml
 //	bk-gateway check --config FILE
+//	bk-gateway enrol --fleet URL --code CODE [--config FILE]
 //	bk-gateway --version
 package main
 
@@ -27,6 +28,8 @@ const usage = `bk-gateway: BrightKitchen edge gateway
 Usage:
   bk-gateway run --config FILE     run the gateway
   bk-gateway check --config FILE   validate FILE and exit (non-zero, naming the key, on a bad file)
+  bk-gateway enrol --fleet URL --code CODE [--config FILE] [--name ID] [--ca FILE]
+                                   exchange an enrolment code for this gateway's credentials and write them into FILE
   bk-gateway --version             print the version
 
 Flags of run and check:
@@ -46,9 +49,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "enrol":
+		return enrolCmd(args[1:], stdout, stderr)
 	case "run", "check":
 	default:
-		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check or --version)\n", args[0])
+		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check, enrol or --version)\n", args[0])
 		return 2
 	}
 	cmd := args[0]

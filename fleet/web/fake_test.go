@@ -49,7 +49,7 @@ var FakeUsers = map[string]map[string]any{
 		"scope": map[string]any{"canteens": nil, "districts": []string{"徐汇区"}}},
 	"admin": {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{},
 		"permissions": []string{"live.watch", "canteen.view", "canteens.list", "canteens.manage", "canteens.viewing",
-			"invites.manage", "cameras.map", "gateways.list", "gateways.manage", "alarms.view", "alarms.review", "alarms.rectify",
+			"invites.manage", "gateways.enrol", "cameras.map", "gateways.list", "gateways.manage", "alarms.view", "alarms.review", "alarms.rectify",
 			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "metrics.view"},
 		"scope": map[string]any{"canteens": nil, "districts": nil}},
 }
@@ -128,6 +128,9 @@ func (f *fakeAPI) handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/canteens", auth(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"canteens": []any{map[string]any{"id": fakeCanteen, "name": "徐汇实验小学食堂",
 			"category": "school", "district": "徐汇区", "active": true, "tz": "Asia/Shanghai"}}})
+	}))
+	mux.HandleFunc("GET /api/v1/canteens/{id}/enrolment-codes", auth(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, map[string]any{"codes": []any{}})
 	}))
 	mux.HandleFunc("GET /api/v1/gateways", auth(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]any{"gateways": []any{map[string]any{"id": "gw-xh-001", "canteen_id": fakeCanteen,

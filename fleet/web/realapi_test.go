@@ -61,7 +61,8 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: adminToken}).Handler())
+	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: adminToken,
+		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://{host}:1883"}}).Handler())
 	t.Cleanup(srv.Close)
 	w := &world{t: t, base: srv.URL}
 	for d := range w.hours {

@@ -2,6 +2,8 @@
 // cameras mapped to each, the live grid (WHEP), its recent alarms. Who may
 // map cameras (its operator, admins) maps them (PUT /api/v1/cameras/{id})
 // and sets the parents' viewing windows; who manages canteens edits it.
+// Its gateways are listed, and who may enrol gateways for it makes
+// one-time enrolment codes here (widgets/enrol.js).
 
 import {t, named} from "../i18n.js";
 import {api, qs, soft} from "../api.js";
@@ -14,6 +16,7 @@ import {grid, keyOf} from "../live.js";
 import {alarmList} from "../widgets/alarms.js";
 import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
 import {canteenForm} from "../widgets/canteen-form.js";
+import {gatewayList, enrolSection} from "../widgets/enrol.js";
 
 const defaultAreas = ["rough_processing", "cooking", "washing"];
 
@@ -114,6 +117,10 @@ export async function render(ctx) {
     h("dt", {}, t("canteen.hours")), h("dd", {}, weekText(hours) || t("canteen.notSet")),
     c.tz ? [h("dt", {}, t("canteen.tz")), h("dd", {}, c.tz)] : null);
 
+  const gws = can(me, "gateways.list") ? gatewayList(c.id, ctx.signal) : null;
+  if (gws) gws.refresh().catch(() => {});
+  const canEnrol = can(me, "gateways.enrol") && inScope(me, c);
+
   ctx.root.append(h("div", {id: "canteen", dataset: {id: c.id}},
     h("div", {class: "page-head"}, h("h1", {}, c.name || c.id,
       c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null)),
@@ -123,10 +130,14 @@ export async function render(ctx) {
     can(ctx.me, "canteens.manage") ? h("details", {class: "card", id: "canteen-edit"}, h("summary", {}, t("canteen.edit")),
       canteenForm(c, () => ctx.rerender())) : null,
     section(t("canteen.live"), {class: "card live-card"}, liveBox),
+    gws || canEnrol ? h("div", {class: "cols"}, gws ? gws.el : null, canEnrol ? enrolSection(c.id, ctx.signal) : null) : null,
     section(t("canteen.alarms"), {}, alarms.error ? errorBox(alarms.error) :
       alarmList(alarms.violations, {canteen: false, empty: t("canteen.noAlarms")}))));
 
   // Camera health changes: refresh the chips and areas every 30 s.
-  const timer = setInterval(() => { refreshCams().catch(() => {}); }, 30000);
+  const timer = setInterval(() => {
+    refreshCams().catch(() => {});
+    if (gws) gws.refresh().catch(() => {});
+  }, 30000);
   ctx.onLeave(() => clearInterval(timer));
 }

@@ -1,7 +1,9 @@
 // Package wire is the device contract between a gateway and the fleet: the
 // MQTT topics under bk/v1/gw/{gateway_id}/ and the JSON payloads carried on
-// them (SPEC.md §2). It holds names, types and their validation, nothing else,
-// so that the gateway can import it without importing the fleet.
+// them (SPEC.md §2), and the one exchange before MQTT, enrolment over HTTP
+// (enrol.go, SPEC.md §4 POST /api/v1/enrol). It holds names, types and their
+// validation, nothing else, so that the gateway can import it without
+// importing the fleet.
 package wire
 
 import (

@@ -61,6 +61,11 @@ type Gateway struct {
 	// watchdogs (board.go).
 	main mainLoop
 
+	// restarting is closed when the fleet's restart command was answered
+	// (Restarting).
+	restarting  chan struct{}
+	restartOnce sync.Once
+
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
 	level *slog.LevelVar
@@ -77,8 +82,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	// g is not the named result: a failed New returns nil, and the
 	// cleanup below and the goroutines already started need g itself.
 	g := &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
-		plugins: map[string]*sdk.Supervisor{},
-		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
+		restarting: make(chan struct{}),
+		plugins:    map[string]*sdk.Supervisor{},
+		sys:        &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -137,6 +143,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 		Outbox:         outbox{g.spool},
 		Heartbeat:      g.heartbeat,
 		OnCommand:      g.command,
+		AfterCommand:   g.afterCommand,
 		OnConfig:       g.applyConfig,
 		Logger:         log.With("component", "uplink"),
 	}

@@ -53,6 +53,14 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		return g.liveStart(ctx, cmd.Args)
 	case wire.CmdLiveStop:
 		return g.liveStop(cmd.Args)
+	case wire.CmdRestart:
+		return g.restart(ctx)
+	case wire.CmdReboot:
+		return g.reboot(ctx)
+	case wire.CmdLogsUpload:
+		return g.uploadLogs(ctx, cmd.Args)
+	case wire.CmdSnapshot:
+		return g.snapshotNow(ctx, cmd.CmdID, cmd.Args)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}

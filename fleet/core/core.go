@@ -252,6 +252,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	if o.PublicURL == "" {
 		o.PublicURL = scheme + f.httpLn.Addr().String()
 	}
+	a.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	lc := o.Live
 	lc.Start = func(ctx context.Context, camera string, t live.Ticket) error {
 		return f.startLive(ctx, a, strings.TrimRight(o.PublicURL, "/"), camera, t)

@@ -144,6 +144,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/gateways", s.authorize(s.listGateways, PermGatewayList))
 	mux.Handle("PUT /api/v1/gateways/{id}", s.authorize(s.bindGateway, PermGatewayManage))
 	mux.Handle("POST /api/v1/gateways/{id}/commands", s.authorize(s.sendCommand, PermGatewayOps))
+	mux.Handle("GET /api/v1/gateway-alarms", s.authorize(s.gatewayAlarms, PermGatewayList))
 	mux.Handle("GET /api/v1/gateways/{id}/commands", s.authorize(s.listCommands, PermGatewayList))
 	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.authorize(s.getCommand, PermGatewayList))
 	mux.Handle("GET /api/v1/gateways/{id}/logs", s.authorize(s.listLogs, PermGatewayOps))

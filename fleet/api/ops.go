@@ -12,6 +12,7 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
@@ -291,4 +292,32 @@ func (s *Server) gatewaySnapshot(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/jpeg")
 	w.Header().Set("Cache-Control", "private, max-age=86400")
 	_, _ = w.Write(jpeg)
+}
+
+// gatewayAlarms lists the open gateway-level alarms (offline, disk,
+// temperature) of the gateways in the principal's scope: the regulator
+// sees what the operators were told.
+func (s *Server) gatewayAlarms(w http.ResponseWriter, r *http.Request) {
+	p, _ := PrincipalOf(r.Context())
+	var canteens []string
+	if sc := p.Scope(); sc.Districts != nil || sc.Canteens != nil {
+		cs, err := s.Registry.ListCanteens(r.Context(), registry.CanteenFilter{Scope: sc})
+		if err != nil {
+			s.internal(w, "list canteens", err)
+			return
+		}
+		canteens = []string{}
+		for _, c := range cs {
+			canteens = append(canteens, c.ID)
+		}
+	}
+	as, err := s.Alarms.GatewayAlarms(r.Context(), canteens)
+	if err != nil {
+		s.internal(w, "gateway alarms", err)
+		return
+	}
+	if as == nil {
+		as = []alarms.GatewayAlarm{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alarms": as})
 }

@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -144,5 +146,47 @@ func TestRemoteOperations(t *testing.T) {
 	}
 	if es, _ := w.st.AuditLog(context.Background(), auth.AuditFilter{Action: "logs_download"}); len(es) != 1 {
 		t.Errorf("downloads audited: %+v", es)
+	}
+}
+
+// TestGatewayAlarmsVisible: a gateway alarm is the operator's notice and
+// in the regulator's list, within their scopes.
+func TestGatewayAlarmsVisible(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	now := time.Now()
+	for gw, temp := range map[string]float64{"gw-A": 91, "gw-B": 92} {
+		if err := w.st.Heartbeat(ctx, gw, wire.Heartbeat{V: wire.Version, At: now, System: wire.System{TempC: temp}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.st.GatewayState(ctx, gw, wire.State{V: wire.Version, Online: true, Session: 1}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r, _, err := w.st.FlagGateways(ctx, alarms.GatewayThresholds{}, now); err != nil || r != 2 {
+		t.Fatalf("raised %d: %v", r, err)
+	}
+	for who, want := range map[string]string{"regulator": "gw-A", "operatorA": "gw-A", "city": "gw-A gw-B", "admin": "gw-A gw-B"} {
+		status, body := w.req(t, who, "GET", "/api/v1/gateway-alarms", "", nil)
+		var res struct{ Alarms []alarms.GatewayAlarm }
+		if status != 200 || json.Unmarshal([]byte(body), &res) != nil {
+			t.Fatalf("%s: %d %s", who, status, body)
+		}
+		var got []string
+		for _, a := range res.Alarms {
+			if a.Kind != alarms.NoticeGatewayHot {
+				t.Errorf("%s: %+v", who, a)
+			}
+			got = append(got, a.GatewayID)
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != want {
+			t.Errorf("%s sees %v, want %s", who, got, want)
+		}
+	}
+	status, body := w.req(t, "operatorA", "GET", "/api/v1/notices", "", nil)
+	if status != 200 || !strings.Contains(body, `"kind":"gateway_hot"`) || !strings.Contains(body, `"gateway_id":"gw-A"`) ||
+		strings.Contains(body, "gw-B") {
+		t.Errorf("operator's notices: %d %s", status, body)
 	}
 }

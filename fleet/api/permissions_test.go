@@ -60,6 +60,7 @@ func TestMePermissions(t *testing.T) {
 		{PermGatewayManage, "PUT", "/api/v1/gateways/gw-A", "{"},
 		{PermGatewayOps, "POST", "/api/v1/gateways/gw-A/commands", "{"},
 		{PermGatewayList, "GET", "/api/v1/gateways/gw-A/commands", ""},
+		{PermGatewayList, "GET", "/api/v1/gateway-alarms", ""},
 		{PermGatewayList, "GET", "/api/v1/gateways/gw-A/commands/nope", ""},
 		{PermGatewayList, "GET", "/api/v1/gateways/gw-A/snapshots/nope", ""},
 		{PermGatewayOps, "GET", "/api/v1/gateways/gw-A/logs", ""},

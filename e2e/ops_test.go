@@ -16,7 +16,8 @@ import (
 )
 
 // TestRemoteOperationsUI: the canteen's operator, in the fleet's web UI
-// (headless Chromium), takes a snapshot of a camera and sees it, has the
+// (headless Chromium), takes a snapshot of a camera and sees it, edits
+// the camera's area in its form (applied by the gateway), has the
 // gateway upload the end of its log and downloads it (its content
 // checked), and restarts the gateway service, which exits with
 // wire.ExitRestart and comes back online when started again (as systemd
@@ -88,6 +89,23 @@ func TestRemoteOperationsUI(t *testing.T) {
 		t.Errorf("the snapshot is listed as an alarm: %+v %v", vs, err)
 	}
 
+	// The camera's config, edited in its form: the gateway applies it and
+	// reports the new area.
+	op.do("camera config", 60*time.Second,
+		chromedp.Click(chromedp.CSS(`[data-camera="cam-hot"] button[data-op="camera.config"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`)),
+		chromedp.SetValue(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`), "cooking"),
+		chromedp.Click(chromedp.CSS(`form[data-camera-form="cam-hot"] button[type="submit"]`)),
+		chromedp.WaitReady(chromedp.CSS(`#op-result[data-cmd="camera.config"][data-status="ok"]`)))
+	wait.For(t, 20*time.Second, "the new area at the fleet", func() bool {
+		for _, g := range f.gateways() {
+			if g.ID == "gw-1" && len(g.Cameras) == 1 && g.Cameras[0].Area == "cooking" && g.Cameras[0].Online {
+				return true
+			}
+		}
+		return false
+	})
+
 	// The log: uploaded on request, then downloaded from the page.
 	op.do("logs upload", 60*time.Second,
 		chromedp.SetValue(chromedp.CSS(`#logs-mb`), "1"),
@@ -138,7 +156,7 @@ func TestRemoteOperationsUI(t *testing.T) {
 	got := map[string]bool{}
 	for _, e := range audit.Entries {
 		if e.Actor == "user:op.wu" && e.Outcome == auth.OutcomeOK && e.CanteenID == "canteen-1" {
-			for _, name := range []string{"snapshot", "logs.upload", "restart"} {
+			for _, name := range []string{"snapshot", "camera.config", "logs.upload", "restart"} {
 				if strings.HasPrefix(e.Detail, "gateway gw-1: "+name+" ") {
 					got[name] = true
 				}
@@ -148,7 +166,7 @@ func TestRemoteOperationsUI(t *testing.T) {
 			t.Errorf("a token in the audit log: %s", e.Detail)
 		}
 	}
-	if len(got) != 3 {
+	if len(got) != 4 {
 		t.Errorf("audited commands of op.wu: %v; entries %+v", got, audit.Entries)
 	}
 

@@ -27,7 +27,8 @@ import (
 
 // opsCommands are the commands PermGatewayOps allows (others need
 // PermGatewayManage).
-var opsCommands = []string{wire.CmdPing, wire.CmdRestart, wire.CmdReboot, wire.CmdLogsUpload, wire.CmdSnapshot, wire.CmdCameraProbe}
+var opsCommands = []string{wire.CmdPing, wire.CmdRestart, wire.CmdReboot, wire.CmdLogsUpload, wire.CmdSnapshot, wire.CmdCameraProbe,
+	wire.CmdCameraConfig}
 
 // gatewayInScope loads gateway id and checks the principal may see it; it
 // has answered when ok is false. Those with a narrower scope than admin
@@ -86,6 +87,11 @@ func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
 	switch req.Name {
 	case wire.CmdSnapshot:
 		if _, err := wire.DecodeSnapshotArgs(req.Args); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "args: "+err.Error())
+			return
+		}
+	case wire.CmdCameraConfig:
+		if _, err := wire.DecodeCameraEdit(req.Args); err != nil {
 			writeError(w, http.StatusBadRequest, "bad_request", "args: "+err.Error())
 			return
 		}

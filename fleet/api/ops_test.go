@@ -63,7 +63,9 @@ func TestRemoteOperations(t *testing.T) {
 		{"operatorA", "POST", cmds, `{"name":"restart"}`, 202, `"status":"sent"`},
 		{"operatorA", "POST", cmds, `{"name":"snapshot","args":{"camera_id":"pub-A"}}`, 202, `"status":"sent"`},
 		{"operatorA", "POST", cmds, `{"name":"snapshot","args":{}}`, 400, `camera_id`},
+		{"operatorA", "POST", cmds, `{"name":"camera.config","args":{"camera_id":"pub-A","url":"http://x/"}}`, 400, `rtsp://`},
 		{"operatorA", "POST", cmds, `{"name":"live.start","args":{}}`, 403, "may send only ping, restart, reboot"},
+		{"operatorA", "POST", cmds, `{"name":"camera.config","args":{"camera_id":"pub-A","area":"cooking"}}`, 202, `"status":"sent"`},
 		{"operatorA", "POST", "/api/v1/gateways/gw-B/commands", `{"name":"restart"}`, 403, "forbidden"},
 		{"operatorA", "POST", "/api/v1/gateways/nope/commands", `{"name":"restart"}`, 403, "forbidden"},
 		{"admin", "POST", "/api/v1/gateways/nope/commands", `{"name":"restart"}`, 404, "no gateway"},
@@ -129,15 +131,15 @@ func TestRemoteOperations(t *testing.T) {
 	}
 	var hist struct{ Commands []struct{ Name string } }
 	_, body = w.req(t, "admin", "GET", cmds, "", nil)
-	if json.Unmarshal([]byte(body), &hist); len(hist.Commands) != 3 || strings.Contains(body, up.Token) {
+	if json.Unmarshal([]byte(body), &hist); len(hist.Commands) != 4 || strings.Contains(body, up.Token) {
 		t.Errorf("history %s", body)
 	}
 	es, err := w.st.AuditLog(context.Background(), auth.AuditFilter{Action: "command"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(es) != 3 {
-		t.Errorf("%d audited commands, want 3: %+v", len(es), es)
+	if len(es) != 4 {
+		t.Errorf("%d audited commands, want 4: %+v", len(es), es)
 	}
 	for _, e := range es {
 		if strings.Contains(e.Detail, up.Token) || e.Actor == "" || e.CanteenID != "A" {

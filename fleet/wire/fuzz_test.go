@@ -72,6 +72,8 @@ func FuzzDecodeOps(f *testing.F) {
 		`{"url":"file:///etc/passwd","token":"t"}`, `{"url":"http://u:p@h/","token":"t"}`,
 		`{"url":"http://h/","token":"t","max_bytes":-1}`, `{"camera_id":"cam-1"}`, `{"camera_id":"../x"}`,
 		`[]`, `null`, "\x00",
+		`{"camera_id":"cam-1","area":"cooking","public":true}`, `{"camera_id":"cam-1","url":"rtsp://10.0.0.2/s1","transport":"tcp"}`,
+		`{"camera_id":"cam-1","url":"http://x/"}`, `{"camera_id":"cam-1"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -89,6 +91,13 @@ func FuzzDecodeOps(f *testing.F) {
 			}
 		} else if !ValidID(a.CameraID) {
 			t.Fatalf("snapshot accepted %+v", a)
+		}
+		if a, err := DecodeCameraEdit(b); err != nil {
+			if !errors.Is(err, ErrPayload) {
+				t.Fatalf("camera.config: %v is not ErrPayload", err)
+			}
+		} else if !ValidID(a.CameraID) || (a.Area != nil && len(*a.Area) > MaxCameraField) {
+			t.Fatalf("camera.config accepted %+v", a)
 		}
 	})
 }

@@ -108,3 +108,63 @@ func DecodeSnapshotArgs(b []byte) (SnapshotArgs, error) {
 	}
 	return a, nil
 }
+
+// CmdCameraConfig edits one camera of the gateway's running config; args
+// CameraEdit. The gateway validates the whole config it would run, then
+// applies it (the camera restarts) and keeps it, as a desired config's
+// cameras; a later desired config replaces the cameras as a whole.
+const CmdCameraConfig = "camera.config"
+
+// MaxCameraField bounds a CameraEdit string.
+const MaxCameraField = 512
+
+// CameraEdit is the args of camera.config: the fields of camera CameraID
+// to change, by their config keys; a field left out (null) keeps its
+// value.
+type CameraEdit struct {
+	CameraID  string  `json:"camera_id"`
+	Name      *string `json:"name,omitempty"`
+	URL       *string `json:"url,omitempty"`
+	Transport *string `json:"transport,omitempty"`
+	Area      *string `json:"area,omitempty"`
+	Public    *bool   `json:"public,omitempty"`
+	LiveURL   *string `json:"live_url,omitempty"`
+}
+
+// DecodeCameraEdit decodes and checks camera.config args: what can be
+// told without the gateway's config (the gateway checks the rest).
+func DecodeCameraEdit(b []byte) (CameraEdit, error) {
+	const kind = CmdCameraConfig
+	var a CameraEdit
+	if err := decode(kind, b, &a); err != nil {
+		return a, err
+	}
+	if !ValidID(a.CameraID) {
+		return a, bad(kind, "camera_id %q invalid", a.CameraID)
+	}
+	for name, v := range map[string]*string{"name": a.Name, "url": a.URL, "transport": a.Transport, "area": a.Area, "live_url": a.LiveURL} {
+		if v != nil && len(*v) > MaxCameraField {
+			return a, bad(kind, "%s: %d bytes, limit %d", name, len(*v), MaxCameraField)
+		}
+	}
+	for name, v := range map[string]*string{"url": a.URL, "live_url": a.LiveURL} {
+		if v == nil || (name == "live_url" && *v == "") {
+			continue
+		}
+		u, err := url.Parse(*v)
+		if err != nil || (u.Scheme != "rtsp" && u.Scheme != "rtsps") || u.Host == "" {
+			return a, bad(kind, "%s: want an rtsp:// or rtsps:// URL", name)
+		}
+	}
+	if a.Transport != nil {
+		switch *a.Transport {
+		case "tcp", "udp", "auto":
+		default:
+			return a, bad(kind, "transport %q: want tcp, udp or auto", *a.Transport)
+		}
+	}
+	if a.Name == nil && a.URL == nil && a.Transport == nil && a.Area == nil && a.Public == nil && a.LiveURL == nil {
+		return a, bad(kind, "nothing to change")
+	}
+	return a, nil
+}

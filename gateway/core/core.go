@@ -66,6 +66,9 @@ type Gateway struct {
 	restarting  chan struct{}
 	restartOnce sync.Once
 
+	// applyMu makes desired configs and camera edits apply one at a time.
+	applyMu sync.Mutex
+
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
 	level *slog.LevelVar

@@ -61,6 +61,8 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		return g.uploadLogs(ctx, cmd.Args)
 	case wire.CmdSnapshot:
 		return g.snapshotNow(ctx, cmd.CmdID, cmd.Args)
+	case wire.CmdCameraConfig:
+		return g.editCamera(ctx, cmd.Args)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}
@@ -77,6 +79,13 @@ const metaConfig = "config.applied"
 // so is one that chooses a model the gateway cannot run (see checkModels).
 // Identity, broker, spool and plugins stay as the local file has them.
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	return g.applyConfigLocked(ctx, d)
+}
+
+// applyConfigLocked is applyConfig with applyMu held.
+func (g *Gateway) applyConfigLocked(ctx context.Context, d wire.ConfigDesired) error {
 	next, err := g.mergeDesired(d.Config)
 	if err != nil {
 		return err

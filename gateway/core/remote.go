@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,4 +190,65 @@ func grabJPEG(c *cameraRun) ([]byte, error) {
 		return nil, err
 	}
 	return snapshot.Annotate(snapshot.FromRGB24(fr.Width, fr.Height, fr.Data), nil, 0)
+}
+
+// editCamera changes the fields camera.config names of one camera and
+// applies the result as the desired config last applied with its cameras
+// replaced (same version): validated whole, the camera restarted, kept
+// across restarts; the next desired config from the fleet replaces the
+// cameras as a whole.
+func (g *Gateway) editCamera(ctx context.Context, raw json.RawMessage) (string, error) {
+	a, err := wire.DecodeCameraEdit(raw)
+	if err != nil {
+		return "", err
+	}
+	g.applyMu.Lock()
+	defer g.applyMu.Unlock()
+	g.mu.Lock()
+	cur, err := g.cfg.JSON()
+	g.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	var running struct {
+		Cameras []map[string]any `json:"cameras"`
+	}
+	if err := json.Unmarshal(cur, &running); err != nil {
+		return "", err
+	}
+	i := slices.IndexFunc(running.Cameras, func(c map[string]any) bool { return c["id"] == a.CameraID })
+	if i < 0 {
+		return "", fmt.Errorf("camera %q is not configured", a.CameraID)
+	}
+	c := running.Cameras[i]
+	for k, v := range map[string]*string{"name": a.Name, "url": a.URL, "transport": a.Transport, "area": a.Area, "live_url": a.LiveURL} {
+		if v != nil {
+			c[k] = *v
+		}
+	}
+	if a.Public != nil {
+		c["public"] = *a.Public
+	}
+	desired := map[string]json.RawMessage{}
+	var version int64
+	if b, err := g.spool.Meta(metaConfig); err == nil && len(b) > 0 {
+		var saved struct {
+			Version int64           `json:"version"`
+			Config  json.RawMessage `json:"config"`
+		}
+		if json.Unmarshal(b, &saved) == nil && json.Unmarshal(saved.Config, &desired) == nil {
+			version = saved.Version
+		}
+	}
+	if desired["cameras"], err = json.Marshal(running.Cameras); err != nil {
+		return "", err
+	}
+	doc, err := json.Marshal(desired)
+	if err != nil {
+		return "", err
+	}
+	if err := g.applyConfigLocked(ctx, wire.ConfigDesired{V: wire.Version, Version: version, Config: doc}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("camera %s updated", a.CameraID), nil
 }

@@ -185,3 +185,43 @@ func TestSnapshotCommand(t *testing.T) {
 		t.Fatalf("the snapshot is no JPEG of %d bytes: %v", res.Bytes, err)
 	}
 }
+
+// camera.config changes one camera's fields, validated, applied at once
+// and kept for the next start; the other cameras and sections stay.
+func TestCameraConfigCommand(t *testing.T) {
+	dir := t.TempDir()
+	g, _ := newTestGateway(t, dir, twoCameras)
+	run := func(args string) (string, error) {
+		return g.command(context.Background(), wire.Cmd{Name: wire.CmdCameraConfig, Args: json.RawMessage(args)})
+	}
+	if out, err := run(`{"camera_id": "cam2", "area": "washing", "public": true, "transport": "tcp"}`); err != nil || out != "camera cam2 updated" {
+		t.Fatalf("edit: %q %v", out, err)
+	}
+	hs := g.Cameras()
+	if len(hs) != 2 || hs[0].Area != "kitchen" || hs[1].Area != "washing" || !hs[1].Public {
+		t.Fatalf("cameras after the edit: %+v", hs)
+	}
+	g.mu.Lock()
+	tr := g.cfg.Cameras[1].Transport
+	g.mu.Unlock()
+	if tr != "tcp" {
+		t.Errorf("transport %q", tr)
+	}
+	for args, want := range map[string]string{
+		`{"camera_id": "cam9", "area": "x"}`:                                `camera "cam9" is not configured`,
+		`{"camera_id": "cam1", "url": "http://example/x"}`:                  "url: want an rtsp://",
+		`{"camera_id": "cam1"}`:                                             "nothing to change",
+		`{"camera_id": "cam1", "area": "` + strings.Repeat("a", 600) + `"}`: "area: 600 bytes",
+	} {
+		if _, err := run(args); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%.80s: %v, want %q", args, err, want)
+		}
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g2, _ := newTestGateway(t, dir, twoCameras)
+	if hs := g2.Cameras(); len(hs) != 2 || hs[1].Area != "washing" || !hs[1].Public {
+		t.Fatalf("after a restart: %+v", hs)
+	}
+}

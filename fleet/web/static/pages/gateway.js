@@ -3,9 +3,10 @@
 // its open gateway alarms (offline, disk, temperature), its cameras and
 // its command history with each command's state and progress; who may
 // operate it (gateways.operate: an admin, the canteen's operator) also
-// restarts the service, reboots the board, takes a snapshot of a camera
-// or probes it, asks for the last megabytes of its log and downloads the
-// logs it uploaded. Refreshed every 3 s while a command runs, else 15 s.
+// restarts the service, reboots the board, takes a snapshot of a camera,
+// probes it or edits its config (a form: area, public, stream URL,
+// transport, name), asks for the last megabytes of its log and downloads
+// the logs it uploaded. Refreshed every 3 s while a command runs, else 15 s.
 
 import {t} from "../i18n.js";
 import {api, aborted, errorText} from "../api.js";
@@ -106,7 +107,13 @@ export async function render(ctx) {
           h("td", {}, p.picture || ""), h("td", {class: "num"}, (p.fps || 0).toFixed(1)), h("td", {class: "num"}, Math.round(p.kbps || 0)),
           h("td", {class: "num"}, p.last_frame_age_ms ?? "")))) ));
     }));
-    row.append(snap, probe);
+    const edit = h("button", {type: "button", class: "btn small ghost", dataset: {op: "camera.config"}}, t("camcfg.edit"));
+    edit.addEventListener("click", () => {
+      const open = row.querySelector("form");
+      if (open) { open.remove(); return; }
+      row.append(cameraForm(c, args => run("camera.config", args, refresh)));
+    });
+    row.append(snap, probe, edit);
     return row;
   };
 
@@ -171,6 +178,35 @@ export async function render(ctx) {
   };
   timer = setTimeout(tick, 3000);
   ctx.onLeave(() => clearTimeout(timer));
+}
+
+/**
+ * The form of one camera's config (camera.config): area and public as
+ * they are, the stream's URL, transport and name only when filled in;
+ * the gateway checks the whole config before it applies it.
+ */
+function cameraForm(c, send) {
+  const area = h("input", {name: "area", value: c.area || "", class: "narrow", autocapitalize: "none", spellcheck: "false"});
+  const pub = h("input", {type: "checkbox", name: "public", checked: !!c.public});
+  const url = h("input", {name: "url", placeholder: t("camcfg.keep"), autocapitalize: "none", spellcheck: "false"});
+  const transport = select({name: "transport"}, [["", t("camcfg.keep")], ["auto", "auto"], ["tcp", "TCP"], ["udp", "UDP"]], "");
+  const name = h("input", {name: "name", placeholder: t("camcfg.keep")});
+  const err = h("span", {class: "bad small", role: "alert"});
+  const save = h("button", {type: "submit", class: "btn small"}, t("camcfg.save"));
+  const form = h("form", {class: "cam-form", dataset: {cameraForm: c.camera_id}, on: {submit: e => e.preventDefault()}},
+    h("label", {}, t("camcfg.area"), " ", area), h("label", {}, pub, " ", t("camcfg.public")),
+    h("label", {}, t("camcfg.url"), " ", url), h("label", {}, t("camcfg.transport"), " ", transport),
+    h("label", {}, t("camcfg.name"), " ", name), save, err);
+  act(save, async () => {
+    const args = {camera_id: c.camera_id, area: area.value.trim(), public: pub.checked};
+    if (url.value.trim()) args.url = url.value.trim();
+    if (transport.value) args.transport = transport.value;
+    if (name.value.trim()) args.name = name.value.trim();
+    if (args.url && !/^rtsps?:\/\//.test(args.url)) throw new Error(t("camcfg.badUrl"));
+    await send(args);
+    form.remove();
+  }, err);
+  return form;
 }
 
 function statusBadge(s) {

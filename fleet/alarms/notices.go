@@ -32,8 +32,12 @@ type Notice struct {
 	CanteenName   string `json:"canteen_name,omitempty"`
 	ViolationID   int64  `json:"violation_id"`
 	ViolationType string `json:"violation_type,omitempty"`
-	// Kind is NoticeConfirmed, NoticeRectificationRejected or
-	// NoticeRectificationOverdue.
+	// GatewayID names the gateway of a gateway-level alarm's notice
+	// (gateways.go), which has no violation.
+	GatewayID string `json:"gateway_id,omitempty"`
+	// Kind is NoticeConfirmed, NoticeRectificationRejected,
+	// NoticeRectificationOverdue, or a gateway alarm's: NoticeGatewayOffline,
+	// NoticeGatewayDisk, NoticeGatewayHot.
 	Kind string `json:"kind"`
 	// Text is a one-line English summary, with DueAt in the canteen's
 	// time zone.
@@ -149,7 +153,7 @@ func (s *Alarms) insertNotice(ctx context.Context, tx *sql.Tx, a noticeAlarm, ki
 	return n > 0, err
 }
 
-const noticeCols = `n.id, n.canteen_id, COALESCE(c.name, ''), n.violation_id, COALESCE(e.type, ''), n.kind, n.text,
+const noticeCols = `n.id, n.canteen_id, COALESCE(c.name, ''), n.violation_id, COALESCE(e.type, ''), COALESCE(n.gateway_id, ''), n.kind, n.text,
 	n.due_at, n.at, n.read_at, n.read_by, n.webhook_tries`
 
 const noticeFrom = ` FROM notices n LEFT JOIN canteens c ON c.id = n.canteen_id LEFT JOIN events e ON e.id = n.violation_id`
@@ -158,7 +162,7 @@ func scanNotice(sc store.Row) (Notice, error) {
 	var n Notice
 	var violation, due, read sql.NullInt64
 	var at, tries int64
-	if err := sc.Scan(&n.ID, &n.CanteenID, &n.CanteenName, &violation, &n.ViolationType, &n.Kind, &n.Text,
+	if err := sc.Scan(&n.ID, &n.CanteenID, &n.CanteenName, &violation, &n.ViolationType, &n.GatewayID, &n.Kind, &n.Text,
 		&due, &at, &read, &n.ReadBy, &tries); err != nil {
 		return n, err
 	}

@@ -57,7 +57,6 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
-	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
@@ -106,7 +105,11 @@ type Server struct {
 	// watches at once, so that one parent cannot hold a school's places.
 	// Default DefaultMaxViewsPerParent (2).
 	MaxViewsPerParent int
-	Logger            *slog.Logger
+	// PublicURL is the fleet's address as gateways reach it, where a
+	// logs.upload command tells the gateway to send its log. Default:
+	// the scheme and Host of the request that sent the command.
+	PublicURL string
+	Logger    *slog.Logger
 
 	limOnce sync.Once
 	lim     *limiter
@@ -152,8 +155,14 @@ func (s *Server) Handler() http.Handler {
 
 	mux.Handle("GET /api/v1/gateways", s.authorize(s.listGateways, PermGatewayList))
 	mux.Handle("PUT /api/v1/gateways/{id}", s.authorize(s.bindGateway, PermGatewayManage))
-	mux.Handle("POST /api/v1/gateways/{id}/commands", s.authorize(s.sendCommand, PermGatewayManage))
-	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.authorize(s.getCommand, PermGatewayManage))
+	mux.Handle("POST /api/v1/gateways/{id}/commands", s.authorize(s.sendCommand, PermGatewayOps))
+	mux.Handle("GET /api/v1/gateway-alarms", s.authorize(s.gatewayAlarms, PermGatewayList))
+	mux.Handle("GET /api/v1/gateways/{id}/commands", s.authorize(s.listCommands, PermGatewayList))
+	mux.Handle("GET /api/v1/gateways/{id}/commands/{cmd}", s.authorize(s.getCommand, PermGatewayList))
+	mux.Handle("GET /api/v1/gateways/{id}/logs", s.authorize(s.listLogs, PermGatewayOps))
+	mux.Handle("GET /api/v1/gateways/{id}/logs/{upload}", s.authorize(s.downloadLogs, PermGatewayOps))
+	mux.HandleFunc("PUT /api/v1/gateways/{id}/logs/{upload}", s.uploadLogs) // the command's token
+	mux.Handle("GET /api/v1/gateways/{id}/snapshots/{event}", s.authorize(s.gatewaySnapshot, PermGatewayList))
 	mux.Handle("PUT /api/v1/gateways/{id}/config", s.authorize(s.putConfig, PermGatewayManage))
 	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, PermCameraMap))
 
@@ -240,34 +249,6 @@ type commandRequest struct {
 	TTL int `json:"ttl_s,omitempty"`
 }
 
-func (s *Server) sendCommand(w http.ResponseWriter, r *http.Request) {
-	gw := r.PathValue("id")
-	if !s.gatewayExists(w, r, gw) {
-		return
-	}
-	var req commandRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	if req.Name == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", "name: required")
-		return
-	}
-	if req.TTL <= 0 {
-		req.TTL = 60
-	}
-	cmd, err := s.Command(r.Context(), gw, req.Name, req.Args, time.Duration(req.TTL)*time.Second)
-	s.auditCommand(r, gw, req, cmd, err)
-	if errors.Is(err, errNoMQTT) || errors.Is(err, errPublish) {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
-		return
-	} else if err != nil {
-		s.internal(w, "send command", err)
-		return
-	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"cmd_id": cmd.CmdID, "status": "sent"})
-}
-
 // auditCommand records who sent which command to which gateway, with a
 // summary of its arguments (secrets blanked, cut short), sent or not: a
 // command can make a gateway act on its cameras (live.start publishes one).
@@ -318,6 +299,11 @@ var (
 // Command records a command for gateway gw and sends it on its cmd topic;
 // it expires after ttl. args is raw JSON or a value to encode.
 func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl time.Duration) (wire.Cmd, error) {
+	return s.command(ctx, gw, ulid.Make().String(), name, args, ttl)
+}
+
+// command is Command with the command's id chosen by the caller.
+func (s *Server) command(ctx context.Context, gw, cmdID, name string, args any, ttl time.Duration) (wire.Cmd, error) {
 	raw, ok := args.(json.RawMessage)
 	if !ok && args != nil {
 		b, err := json.Marshal(args)
@@ -326,7 +312,7 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 		}
 		raw = b
 	}
-	cmd := wire.Cmd{V: wire.Version, CmdID: ulid.Make().String(), Name: name, Args: raw,
+	cmd := wire.Cmd{V: wire.Version, CmdID: cmdID, Name: name, Args: raw,
 		ExpiresAt: time.Now().Add(ttl).UTC()}
 	if s.MQTT == nil {
 		return cmd, errNoMQTT
@@ -342,18 +328,6 @@ func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl tim
 		return cmd, fmt.Errorf("%w: %w", errPublish, err)
 	}
 	return cmd, nil
-}
-
-func (s *Server) getCommand(w http.ResponseWriter, r *http.Request) {
-	c, err := s.Registry.Cmd(r.Context(), r.PathValue("cmd"))
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.GatewayID != r.PathValue("id")) {
-		writeError(w, http.StatusNotFound, "not_found", "no such command for this gateway")
-		return
-	} else if err != nil {
-		s.internal(w, "get command", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, c)
 }
 
 func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 )
 
@@ -66,10 +67,13 @@ func harden(h http.Handler) http.Handler {
 }
 
 // bodyLimit is the largest body r's route takes: MaxRectification for a
-// rectification (a photo), MaxImport for the canteen CSV import, MaxBody
+// rectification (a photo), MaxImport for the canteen CSV import,
+// registry.MaxLogUploadBytes for a gateway's log upload, MaxBody
 // for the rest. Handlers may cap lower.
 func bodyLimit(r *http.Request) int64 {
 	switch {
+	case r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, "/api/v1/gateways/") && strings.Contains(r.URL.Path, "/logs/"):
+		return registry.MaxLogUploadBytes
 	case r.Method != http.MethodPost:
 	case strings.HasPrefix(r.URL.Path, "/api/v1/violations/") && strings.HasSuffix(r.URL.Path, "/rectification"):
 		return MaxRectification

@@ -41,8 +41,14 @@ const (
 	// PermGatewayList: the gateways and their cameras' health (GET
 	// /api/v1/gateways).
 	PermGatewayList Permission = "gateways.list"
-	// PermGatewayManage: bind a gateway, send it commands and configs.
+	// PermGatewayManage: bind a gateway, send it any command and configs.
 	PermGatewayManage Permission = "gateways.manage"
+	// PermGatewayOps: the remote operations on the gateways in scope
+	// (POST …/commands with restart, reboot, logs.upload, snapshot,
+	// camera.probe or ping; the uploaded logs, …/logs). The command
+	// history and snapshots (GET …/commands, …/snapshots) are
+	// PermGatewayList's.
+	PermGatewayOps Permission = "gateways.operate"
 	// PermAlarmView: alarms, their snapshots and rectification photos.
 	PermAlarmView Permission = "alarms.view"
 	// PermAlarmReview: confirm or dismiss a new alarm, accept or reject
@@ -89,6 +95,7 @@ var permissions = []struct {
 	{PermCameraMap, operators},
 	{PermGatewayList, staff},
 	{PermGatewayManage, admins},
+	{PermGatewayOps, operators},
 	{PermAlarmView, staff},
 	{PermAlarmReview, regulators},
 	{PermAlarmRectify, operators},

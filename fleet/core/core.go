@@ -83,6 +83,9 @@ type Options struct {
 	// WebhookURL receives every notice to an operator as a signed JSON POST
 	// (WebhookSecret is the HMAC key). Default none.
 	WebhookURL, WebhookSecret string
+	// GatewayAlarms are the thresholds of the gateway-level alarms
+	// (alarms' defaults: offline 10m, 512 MiB free, 80 °C).
+	GatewayAlarms alarms.GatewayThresholds
 	// SecureCookies marks session cookies Secure on plain HTTP (behind a
 	// TLS proxy).
 	SecureCookies bool
@@ -194,7 +197,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	f.Registry, f.Auth, f.Alarms, f.Rates = registry.New(f.DB), auth.New(f.DB), alarms.New(f.DB), rates.New(f.DB)
 	f.Alarms.Workflow = o.Workflow
 	f.Alarms.Workflow.Webhook = o.WebhookURL != ""
-	f.Notifier = &notify.Notifier{Alarms: f.Alarms, URL: o.WebhookURL, Secret: o.WebhookSecret,
+	f.Notifier = &notify.Notifier{Alarms: f.Alarms, URL: o.WebhookURL, Secret: o.WebhookSecret, Gateways: o.GatewayAlarms,
 		Logger: o.Logger.With("component", "notify")}
 	if err := f.Notifier.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start notifier: %w", err)
@@ -277,6 +280,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	if o.PublicURL == "" {
 		o.PublicURL = scheme + f.httpLn.Addr().String()
 	}
+	a.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	lc := o.Live
 	lc.Start = func(ctx context.Context, camera string, t live.Ticket) error {
 		return f.startLive(ctx, a, strings.TrimRight(o.PublicURL, "/"), camera, t)

@@ -1,6 +1,8 @@
 // Package notify runs the alarm workflow's background duties for the
 // fleet: it raises the notices of alarms whose rectification is overdue
-// (alarms.Alarms.FlagOverdue) and delivers the notices queued for the webhook
+// (alarms.Alarms.FlagOverdue) and the gateway-level alarms (a gateway
+// offline past its grace, its disk nearly full, its board too hot:
+// alarms.Alarms.FlagGateways), and delivers the notices queued for the webhook
 // (alarms.Alarms.PendingWebhooks) as signed JSON POSTs, retrying failed deliveries
 // with capped exponential backoff.
 //

@@ -49,6 +49,7 @@ type Payload struct {
 	CanteenName   string    `json:"canteen_name"`
 	ViolationID   int64     `json:"violation_id"`
 	ViolationType string    `json:"violation_type"`
+	GatewayID     string    `json:"gateway_id,omitempty"`
 	DueAt         time.Time `json:"due_at,omitzero"`
 	At            time.Time `json:"at"`
 	Text          string    `json:"text"`
@@ -82,6 +83,10 @@ type Notifier struct {
 	// MaxTries is how many failed deliveries of a notice make the
 	// Notifier give up on it; 0 means DefaultMaxTries (12).
 	MaxTries int
+	// Gateways are the thresholds of the gateway-level alarms
+	// (alarms.FlagGateways), looked for every OverdueEvery; zero fields
+	// take alarms' defaults.
+	Gateways alarms.GatewayThresholds
 	// Logger gets the give-ups and the store's errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -160,8 +165,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	return def
 }
 
-// run polls until ctx ends: overdue notices every OverdueEvery, the
-// webhook queue every Every.
+// run polls until ctx ends: overdue notices and gateway alarms every
+// OverdueEvery, the webhook queue every Every.
 func (n *Notifier) run(ctx context.Context) {
 	defer close(n.done)
 	every, overdueEvery := orDefault(n.Every, DefaultEvery), orDefault(n.OverdueEvery, DefaultOverdueEvery)
@@ -180,6 +185,14 @@ func (n *Notifier) run(ctx context.Context) {
 			trouble.report(n.log, "flag overdue", err)
 			if k > 0 {
 				n.log.Info("overdue rectifications flagged", "notices", k)
+			}
+			raised, cleared, err := n.Alarms.FlagGateways(ctx, n.Gateways, now)
+			if ctx.Err() != nil {
+				return
+			}
+			trouble.report(n.log, "flag gateways", err)
+			if raised+cleared > 0 {
+				n.log.Info("gateway alarms", "raised", raised, "cleared", cleared)
 			}
 		}
 		if n.URL != "" {
@@ -260,7 +273,7 @@ func (n *Notifier) deliver(ctx context.Context, now time.Time) error {
 // send POSTs one notice.
 func (n *Notifier) send(ctx context.Context, no alarms.Notice) error {
 	body, err := json.Marshal(Payload{ID: no.ID, Kind: no.Kind, CanteenID: no.CanteenID, CanteenName: no.CanteenName,
-		ViolationID: no.ViolationID, ViolationType: no.ViolationType, DueAt: no.DueAt, At: no.At, Text: no.Text})
+		ViolationID: no.ViolationID, GatewayID: no.GatewayID, ViolationType: no.ViolationType, DueAt: no.DueAt, At: no.At, Text: no.Text})
 	if err != nil {
 		return err
 	}

@@ -380,6 +380,33 @@ CREATE TABLE enrol_codes (
 );
 CREATE INDEX enrol_codes_canteen ON enrol_codes(canteen_id, created_at);
 `,
+	// 10: remote operations and gateway alarms (registry/logs.go,
+	// alarms/gateways.go): the logs a gateway uploaded on a logs.upload
+	// command (gzip, the one-time token's hash until it is used); the
+	// gateway-level alarms raised and not yet cleared (offline, disk,
+	// temperature); and notices about a gateway rather than a violation.
+	`
+CREATE TABLE log_uploads (
+	id          TEXT PRIMARY KEY,
+	gateway_id  TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	cmd_id      TEXT NOT NULL,
+	token_hash  TEXT NOT NULL,
+	requested_by TEXT NOT NULL DEFAULT '',
+	created_at  BIGINT NOT NULL,
+	uploaded_at BIGINT,
+	bytes       BIGINT NOT NULL DEFAULT 0,
+	data        {{BLOB}}
+);
+CREATE INDEX log_uploads_gateway ON log_uploads(gateway_id, created_at);
+CREATE TABLE gateway_alarms (
+	gateway_id TEXT NOT NULL REFERENCES gateways(id) ON DELETE CASCADE,
+	kind       TEXT NOT NULL,
+	raised_at  BIGINT NOT NULL,
+	detail     TEXT NOT NULL DEFAULT '',
+	PRIMARY KEY (gateway_id, kind)
+);
+ALTER TABLE notices ADD COLUMN gateway_id TEXT;
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -49,7 +49,7 @@ var FakeUsers = map[string]map[string]any{
 		"scope": map[string]any{"canteens": nil, "districts": []string{"徐汇区"}}},
 	"admin": {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{},
 		"permissions": []string{"live.watch", "canteen.view", "canteens.list", "canteens.manage", "canteens.viewing",
-			"invites.manage", "gateways.enrol", "cameras.map", "gateways.list", "gateways.manage", "alarms.view", "alarms.review", "alarms.rectify",
+			"invites.manage", "gateways.enrol", "cameras.map", "gateways.list", "gateways.manage", "gateways.operate", "alarms.view", "alarms.review", "alarms.rectify",
 			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "metrics.view"},
 		"scope": map[string]any{"canteens": nil, "districts": nil}},
 }

@@ -98,3 +98,43 @@ func FuzzDecodeEnrolRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeOps feeds arbitrary bytes to the remote operations' argument
+// decoders: none may panic, a failure is an ErrPayload, and what they
+// accept is within the limits.
+func FuzzDecodeOps(f *testing.F) {
+	for _, s := range []string{
+		`{"url":"https://fleet.example/api/v1/gateways/gw-1/logs/u1","token":"abc","max_bytes":1048576}`,
+		`{"url":"http://127.0.0.1:8080/x","token":"t"}`,
+		`{"url":"file:///etc/passwd","token":"t"}`, `{"url":"http://u:p@h/","token":"t"}`,
+		`{"url":"http://h/","token":"t","max_bytes":-1}`, `{"camera_id":"cam-1"}`, `{"camera_id":"../x"}`,
+		`[]`, `null`, "\x00",
+		`{"camera_id":"cam-1","area":"cooking","public":true}`, `{"camera_id":"cam-1","url":"rtsp://10.0.0.2/s1","transport":"tcp"}`,
+		`{"camera_id":"cam-1","url":"http://x/"}`, `{"camera_id":"cam-1"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if a, err := DecodeLogsUpload(b); err != nil {
+			if !errors.Is(err, ErrPayload) {
+				t.Fatalf("logs.upload: %v is not ErrPayload", err)
+			}
+		} else if a.MaxBytes <= 0 || a.MaxBytes > MaxLogUpload || a.Token == "" || len(a.URL) > MaxUploadURL {
+			t.Fatalf("logs.upload accepted %+v", a)
+		}
+		if a, err := DecodeSnapshotArgs(b); err != nil {
+			if !errors.Is(err, ErrPayload) {
+				t.Fatalf("snapshot: %v is not ErrPayload", err)
+			}
+		} else if !ValidID(a.CameraID) {
+			t.Fatalf("snapshot accepted %+v", a)
+		}
+		if a, err := DecodeCameraEdit(b); err != nil {
+			if !errors.Is(err, ErrPayload) {
+				t.Fatalf("camera.config: %v is not ErrPayload", err)
+			}
+		} else if !ValidID(a.CameraID) || (a.Area != nil && len(*a.Area) > MaxCameraField) {
+			t.Fatalf("camera.config accepted %+v", a)
+		}
+	})
+}

@@ -424,7 +424,7 @@ func DecodeEvent(b []byte) (Event, error) {
 		return e, bad(KindEvent, "%d boxes, limit %d", len(e.Boxes), MaxBoxes)
 	}
 	switch e.Phase {
-	case "", PhaseStart, PhaseUpdate, PhaseEnd:
+	case "", PhaseStart, PhaseUpdate, PhaseEnd, PhaseSnapshot:
 	default:
 		return e, bad(KindEvent, "phase %q unknown", e.Phase)
 	}

@@ -8,7 +8,8 @@ type ViolationType struct {
 	EN string `json:"en"`
 	// Kind groups the types as SPEC.md §2 does: "detection" (what the
 	// detectors and rules see), "camera" (camera health), "gateway" and
-	// "test" (TypeSynthetic, for the load generator).
+	// "ops" (TypeSnapshot, pictures taken on request) and "test"
+	// (TypeSynthetic, for the load generator).
 	Kind string `json:"kind"`
 }
 
@@ -37,6 +38,7 @@ var ViolationTypes = []ViolationType{
 	{TypeCameraBlurred, "画面模糊", "Picture blurred", "camera"},
 	{TypeCameraFrozen, "画面冻结", "Picture frozen", "camera"},
 	{TypeSpoolDropped, "网关缓存溢出", "Gateway dropped data", "gateway"},
+	{TypeSnapshot, "手动抓拍", "Snapshot on request", "ops"},
 	{TypeSynthetic, "测试事件", "Test event", "test"},
 }
 
@@ -50,6 +52,9 @@ const (
 	// TypeSpoolDropped reports that the gateway's outbox dropped data to stay
 	// within its byte budget (attrs say how much).
 	TypeSpoolDropped = "spool_dropped"
+	// TypeSnapshot is a picture taken on the fleet's snapshot command
+	// (wire.PhaseSnapshot): no violation.
+	TypeSnapshot = "snapshot"
 	// TypeSynthetic marks load-generator events (debug.synthetic_events).
 	TypeSynthetic = "synthetic"
 )

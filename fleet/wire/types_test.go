@@ -22,7 +22,7 @@ func TestViolationTypeNames(t *testing.T) {
 		if strings.TrimSpace(v.ZH) == "" || strings.TrimSpace(v.EN) == "" {
 			t.Errorf("%s: names %q / %q", v.ID, v.ZH, v.EN)
 		}
-		if !slices.Contains([]string{"detection", "camera", "gateway", "test"}, v.Kind) {
+		if !slices.Contains([]string{"detection", "camera", "gateway", "ops", "test"}, v.Kind) {
 			t.Errorf("%s: kind %q", v.ID, v.Kind)
 		}
 		if _, err := DecodeEvent(event(t, v.ID)); err != nil {
@@ -30,7 +30,7 @@ func TestViolationTypeNames(t *testing.T) {
 		}
 	}
 	for _, c := range []string{TypeCameraOffline, TypeCameraOccluded, TypeCameraDark, TypeCameraBlurred,
-		TypeCameraFrozen, TypeSpoolDropped, TypeSynthetic} {
+		TypeCameraFrozen, TypeSpoolDropped, TypeSnapshot, TypeSynthetic} {
 		if !seen[c] {
 			t.Errorf("the gateway emits %s, which has no names", c)
 		}

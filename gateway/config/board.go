@@ -16,6 +16,19 @@ type Board struct {
 	// ("ACT") or its directory, an absolute path. Default "" (none).
 	StatusLED string `yaml:"status_led"`
 	Buzzer    Buzzer `yaml:"buzzer"`
+	Reboot    Reboot `yaml:"reboot"`
+}
+
+// Reboot is how the fleet's reboot command reboots the board. Off unless
+// Allow is set here, in the local file: the fleet cannot turn it on.
+type Reboot struct {
+	// Allow lets the fleet's reboot command run Command. Default false:
+	// the command is refused.
+	Allow bool `yaml:"allow"`
+	// Command is the program and its arguments, run without a shell;
+	// it must be an absolute path or a name found in PATH. Default
+	// [systemctl, reboot].
+	Command []string `yaml:"command"`
 }
 
 // Watchdog is the hardware watchdog the gateway keeps alive while it is
@@ -45,7 +58,8 @@ type Buzzer struct {
 }
 
 func defaultBoard() Board {
-	return Board{Watchdog: Watchdog{Grace: time.Minute}, Buzzer: Buzzer{MinGap: time.Minute}}
+	return Board{Watchdog: Watchdog{Grace: time.Minute}, Buzzer: Buzzer{MinGap: time.Minute},
+		Reboot: Reboot{Command: []string{"systemctl", "reboot"}}}
 }
 
 // board checks the board section.
@@ -66,6 +80,9 @@ func (v *validator) board(b Board) {
 		v.fail("board.buzzer.device", "%q is the status LED too", b.Buzzer.Device)
 	}
 	v.duration("board.buzzer.min_gap", b.Buzzer.MinGap, time.Second, 24*time.Hour)
+	if b.Reboot.Allow && (len(b.Reboot.Command) == 0 || b.Reboot.Command[0] == "") {
+		v.fail("board.reboot.command", "empty: want a program and its arguments, such as [systemctl, reboot]")
+	}
 }
 
 // led checks an LED given by name or by directory.

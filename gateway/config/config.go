@@ -161,6 +161,21 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json. Default text.
 	Format string `yaml:"format"`
+	// FileSize bounds the log file the gateway keeps beside its spool
+	// (gateway.log in the spool's directory, besides stderr), which the
+	// fleet's logs.upload command sends from: at this size it is renamed
+	// gateway.log.1 (replacing the older one) and a new one begun, so at
+	// most twice this is on disk. 0 turns the file off; else 64KiB to
+	// 1GiB. Default 8MiB.
+	FileSize ByteSize `yaml:"file_size"`
+}
+
+// LogFile is the path of the gateway's log file, "" when it is off.
+func (c Config) LogFile() string {
+	if c.Log.FileSize == 0 || c.Spool.Path == "" {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(c.Spool.Path), "gateway.log")
 }
 
 // SlogLevel is Level as a slog.Level (info when Level is not valid).
@@ -288,7 +303,7 @@ func Default() Config {
 			OfflineGrace: 30 * time.Second,
 		},
 		HTTP:      HTTP{Listen: "127.0.0.1:8081", Setup: true, ONVIFDiscovery: "239.255.255.250:3702"},
-		Log:       Log{Level: "info", Format: "text"},
+		Log:       Log{Level: "info", Format: "text", FileSize: 8 * MiB},
 		PluginDir: "/usr/lib/bk-gateway/plugins",
 		ModelDir:  "/usr/lib/bk-gateway/models",
 		Board:     defaultBoard(),

@@ -597,17 +597,27 @@ func TestModels(t *testing.T) {
 // and the environment reaches it.
 func TestBoard(t *testing.T) {
 	c, err := Parse([]byte("gateway: {id: gw-01}\nboard:\n  watchdog: {device: /dev/watchdog0, timeout: 15s, grace: 0s}\n"+
-		"  status_led: 'beaglebone:green:usr0'\n  buzzer: {device: /sys/class/leds/beeper, min_gap: 10s}\n"),
+		"  status_led: 'beaglebone:green:usr0'\n  buzzer: {device: /sys/class/leds/beeper, min_gap: 10s}\n"+
+		"  reboot: {allow: true, command: [/bin/true, now]}\n"),
 		env(map[string]string{"BK_BOARD_WATCHDOG_GRACE": "30s"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Board{Watchdog: Watchdog{Device: "/dev/watchdog0", Timeout: 15 * time.Second, Grace: 30 * time.Second},
-		StatusLED: "beaglebone:green:usr0", Buzzer: Buzzer{Device: "/sys/class/leds/beeper", MinGap: 10 * time.Second}}
-	if c.Board != want {
+		StatusLED: "beaglebone:green:usr0", Buzzer: Buzzer{Device: "/sys/class/leds/beeper", MinGap: 10 * time.Second},
+		Reboot: Reboot{Allow: true, Command: []string{"/bin/true", "now"}}}
+	if !reflect.DeepEqual(c.Board, want) {
 		t.Errorf("board %+v, want %+v", c.Board, want)
 	}
-	if d := Default().Board; d.Watchdog.Device != "" || d.StatusLED != "" || d.Buzzer.Device != "" {
+	if d := Default().Board; d.Watchdog.Device != "" || d.StatusLED != "" || d.Buzzer.Device != "" || d.Reboot.Allow {
 		t.Errorf("the board is not off by default: %+v", d)
+	}
+	if _, err := Parse([]byte("gateway: {id: gw-01}\nboard: {reboot: {allow: true, command: []}}\n"), env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "board.reboot.command") {
+		t.Errorf("reboot allowed with no command: %v", err)
+	}
+	if _, err := Parse([]byte("gateway: {id: gw-01}\nlog: {file_size: 1KiB}\n"), env(nil)); err == nil ||
+		!strings.Contains(err.Error(), "log.file_size") {
+		t.Errorf("a 1KiB log file: %v", err)
 	}
 }

@@ -99,6 +99,9 @@ func (c *Config) Validate() error {
 
 	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	v.oneOf("log.format", c.Log.Format, "text", "json")
+	if fs := c.Log.FileSize; fs != 0 && (fs < 64*KiB || fs > GiB) {
+		v.fail("log.file_size", "%d: want 0 (off) or 64KiB to 1GiB", fs)
+	}
 
 	if c.PluginDir == "" {
 		v.fail("plugin_dir", "required")

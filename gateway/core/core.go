@@ -53,10 +53,8 @@ type Gateway struct {
 
 	live *live.Manager
 
-	// setup is the setup page (nil when http.setup is off); applyMu
-	// orders its saves with the fleet's desired configs.
-	setup   *setup.Page
-	applyMu sync.Mutex
+	// setup is the setup page (nil when http.setup is off).
+	setup *setup.Page
 
 	// writeErrs counts spool writes that failed; diskFull is set while the
 	// last one failed for lack of space. Both go in the heartbeat.
@@ -66,6 +64,15 @@ type Gateway struct {
 	// main is the supervision loop, the status LED, the buzzer and the
 	// watchdogs (board.go).
 	main mainLoop
+
+	// restarting is closed when the fleet's restart command was answered
+	// (Restarting).
+	restarting  chan struct{}
+	restartOnce sync.Once
+
+	// applyMu makes desired configs, the fleet's camera edits and the
+	// setup page's saves apply one at a time.
+	applyMu sync.Mutex
 
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
@@ -83,8 +90,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	// g is not the named result: a failed New returns nil, and the
 	// cleanup below and the goroutines already started need g itself.
 	g := &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
-		plugins: map[string]*sdk.Supervisor{},
-		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
+		restarting: make(chan struct{}),
+		plugins:    map[string]*sdk.Supervisor{},
+		sys:        &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
 	defer func() {
 		if err != nil {
@@ -143,6 +151,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 		Outbox:         outbox{g.spool},
 		Heartbeat:      g.heartbeat,
 		OnCommand:      g.command,
+		AfterCommand:   g.afterCommand,
 		OnConfig:       g.applyConfig,
 		Logger:         log.With("component", "uplink"),
 	}

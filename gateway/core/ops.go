@@ -53,6 +53,16 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		return g.liveStart(ctx, cmd.Args)
 	case wire.CmdLiveStop:
 		return g.liveStop(cmd.Args)
+	case wire.CmdRestart:
+		return g.restart(ctx)
+	case wire.CmdReboot:
+		return g.reboot(ctx)
+	case wire.CmdLogsUpload:
+		return g.uploadLogs(ctx, cmd.Args)
+	case wire.CmdSnapshot:
+		return g.snapshotNow(ctx, cmd.CmdID, cmd.Args)
+	case wire.CmdCameraConfig:
+		return g.editCamera(ctx, cmd.Args)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}
@@ -71,6 +81,11 @@ const metaConfig = "config.applied"
 func (g *Gateway) applyConfig(ctx context.Context, d wire.ConfigDesired) error {
 	g.applyMu.Lock()
 	defer g.applyMu.Unlock()
+	return g.applyConfigLocked(ctx, d)
+}
+
+// applyConfigLocked is applyConfig with applyMu held.
+func (g *Gateway) applyConfigLocked(ctx context.Context, d wire.ConfigDesired) error {
 	next, err := g.mergeDesired(d.Config)
 	if err != nil {
 		return err

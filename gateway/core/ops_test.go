@@ -38,7 +38,12 @@ func TestCommands(t *testing.T) {
 		{wire.CmdLiveStart, `{"camera_id": "cam9", "whip_url": "http://127.0.0.1:8080/whip/cam9"}`, `camera "cam9" is not configured`, true},
 		{wire.CmdLiveStop, `{"camera_id": "cam1", "session": "s1"}`, "stopped cam1", false},
 		{wire.CmdLiveStop, `nope`, "args: invalid character", true},
-		{wire.CmdReboot, "", `command "reboot" is not supported by this gateway`, true},
+		{wire.CmdReboot, "", `reboot is not allowed by this gateway's local config (board.reboot.allow)`, true},
+		{wire.CmdSnapshot, `{"camera_id": "cam9"}`, `camera "cam9" is not configured`, true},
+		{wire.CmdSnapshot, `{"camera_id": "cam1"}`, `camera "cam1": no picture yet`, true},
+		{wire.CmdSnapshot, `{}`, `camera_id "" invalid`, true},
+		{wire.CmdLogsUpload, `{"url": "file:///etc/passwd", "token": "t"}`, "url: want an http:// or https:// URL", true},
+		{wire.CmdLogsUpload, `{"url": "http://127.0.0.1:1/x", "token": "t", "max_bytes": 1e12}`, "max_bytes", true},
 		{"rm -rf", "", `command "rm -rf" is not supported by this gateway`, true},
 	} {
 		out, err := g.command(context.Background(), wire.Cmd{Name: tc.name, Args: json.RawMessage(tc.args)})

@@ -102,6 +102,25 @@ func TestStatusPage(t *testing.T) {
 	if strings.Contains(page, "检测插件") {
 		t.Error("a plugin table without plugins")
 	}
+
+	// /metrics on the same listener: the cameras, spool and uplink.
+	code, ct, metrics := get("/metrics")
+	if code != 200 || !strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("/metrics: %d %s", code, ct)
+	}
+	for _, want := range []string{`bk_gateway_camera_up{camera="cam1"} 1`, `bk_gateway_camera_up{camera="cam2"} 0`,
+		`bk_gateway_camera_frames_total{camera="cam1"} `, `bk_gateway_camera_reconnects_total{camera="cam2"} `,
+		`bk_gateway_camera_fps{camera="cam1"} `, "\nbk_gateway_spool_depth ", "\nbk_gateway_spool_bytes ",
+		`bk_gateway_spool_dropped_total{what="snapshots"} 0`, "\nbk_gateway_uplink_connected 0",
+		"\nbk_gateway_uplink_retries_total ", "\nbk_gateway_uplink_acked_total 0", `bk_gateway_info{version="`,
+		"\ngo_goroutines "} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
+	if strings.Contains(metrics, `bk_gateway_camera_frames_total{camera="cam1"} 0`) {
+		t.Error("cam1 streams, yet no frames counted")
+	}
 }
 
 // TestStatusPageOff: without http.listen there is no status page.

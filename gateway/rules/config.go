@@ -287,6 +287,7 @@ var notRuleTypes = map[string]string{
 	wire.TypeCameraOffline: "raised by the camera session, not by rules",
 	wire.TypeSpoolDropped:  "raised by the spool, not by rules",
 	wire.TypeSynthetic:     "raised by the load generator, not by rules",
+	wire.TypeSnapshot:      "taken on the fleet's snapshot command, not by rules",
 }
 
 // RuleDefaults is a rule of type typ with every default filled in.

@@ -77,7 +77,12 @@ type Client struct {
 	// error whose text is the "failed" detail. The uplink sends the
 	// received, running and final acks and never runs a cmd_id twice. Its
 	// context is cancelled by Close. Nil fails every command.
+	// OnCommand may report progress with Progress(ctx, detail).
 	OnCommand func(ctx context.Context, cmd wire.Cmd) (detail string, err error)
+	// AfterCommand, when set, is called after a command's final ack (ok
+	// or failed, its status) has reached the broker or failed to: where
+	// a command that ends the process (restart) takes effect.
+	AfterCommand func(cmd wire.Cmd, status string)
 	// OnConfig applies (and persists) a desired config; the uplink reports
 	// config/reported with its outcome. Called from one goroutine, once per
 	// version that succeeds. Nil reports every new version failed.

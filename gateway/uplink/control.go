@@ -100,15 +100,35 @@ func (c *Client) handleCmd(ctx context.Context, cmd wire.Cmd) {
 		defer func() { <-c.cmdSem }()
 		c.ackCmd(cmd.CmdID, wire.CmdRunning, "")
 		c.stats.commands.Add(1)
-		detail, err := c.runCmd(ctx, cmd)
+		id := cmd.CmdID
+		detail, err := c.runCmd(withProgress(ctx, func(d string) { c.ackCmd(id, wire.CmdRunning, d) }), cmd)
+		status := wire.CmdOK
 		if err != nil {
 			c.log.Info("command failed", "cmd_id", cmd.CmdID, "name", cmd.Name, "err", err)
-			c.ackCmd(cmd.CmdID, wire.CmdFailed, err.Error())
-			return
+			status, detail = wire.CmdFailed, err.Error()
+		} else {
+			c.log.Info("command done", "cmd_id", cmd.CmdID, "name", cmd.Name)
 		}
-		c.log.Info("command done", "cmd_id", cmd.CmdID, "name", cmd.Name)
-		c.ackCmd(cmd.CmdID, wire.CmdOK, detail)
+		c.ackCmdWait(cmd.CmdID, status, detail)
+		if c.AfterCommand != nil {
+			c.AfterCommand(cmd, status)
+		}
 	}()
+}
+
+type progressKey struct{}
+
+func withProgress(ctx context.Context, f func(string)) context.Context {
+	return context.WithValue(ctx, progressKey{}, f)
+}
+
+// Progress reports how far a running command is: the uplink sends a
+// "running" cmd/ack with detail (a phrase or a percentage, such as "gzip
+// 40%"). It does nothing outside a command's context.
+func Progress(ctx context.Context, detail string) {
+	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
+		f(detail)
+	}
 }
 
 // runCmd calls OnCommand, turning a panic into a failure.
@@ -132,6 +152,31 @@ func (c *Client) ackCmd(id, status, detail string) {
 	c.cmdSeen.put(ack)
 	c.cmdMu.Unlock()
 	c.publishCmdAck(ack)
+}
+
+// ackCmdWait is ackCmd for a final status: it waits (at most
+// ConnectTimeout) until the broker has the ack, so that AfterCommand may
+// end the process (restart) without losing it.
+func (c *Client) ackCmdWait(id, status, detail string) {
+	ack := wire.CmdAck{V: wire.Version, CmdID: id, Status: status, Detail: detail}
+	c.cmdMu.Lock()
+	c.cmdSeen.put(ack)
+	c.cmdMu.Unlock()
+	b, err := wire.Marshal(ack)
+	if err != nil {
+		return
+	}
+	c.connMu.Lock()
+	cl := c.conn
+	c.connMu.Unlock()
+	if cl == nil {
+		c.log.Debug("publish cmd/ack", "cmd_id", id, "status", status, "err", ErrNotConnected)
+		return
+	}
+	tok := cl.Publish(c.topics.cmdAck, 1, false, b)
+	if !tok.WaitTimeout(c.ConnectTimeout) || tok.Error() != nil {
+		c.log.Debug("publish cmd/ack", "cmd_id", id, "status", status, "err", tok.Error())
+	}
 }
 
 func (c *Client) publishCmdAck(ack wire.CmdAck) {

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -689,4 +690,55 @@ func TestHistoricalByTime(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCommandProgress: a command's Progress calls reach the fleet as
+// "running" acks with their detail, before its final ack; AfterCommand
+// runs after the final ack, with its status.
+func TestCommandProgress(t *testing.T) {
+	b := startBroker(t, "127.0.0.1:0")
+	defer b.close()
+	f := startFleet(t, b, "gw-1")
+	defer f.close()
+	c := newClient(b, newMemOutbox(), "gw-1")
+	c.OnCommand = func(ctx context.Context, cmd wire.Cmd) (string, error) {
+		for _, p := range []string{"25%", "50%", "100%"} {
+			Progress(ctx, p)
+		}
+		if cmd.Name == "boom" {
+			return "", errors.New("no")
+		}
+		return "done", nil
+	}
+	after := make(chan string, 2)
+	c.AfterCommand = func(cmd wire.Cmd, status string) { after <- cmd.CmdID + " " + status }
+	startClient(t, c)
+	defer c.Close()
+	Progress(context.Background(), "ignored outside a command")
+
+	future := time.Now().Add(time.Hour)
+	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "p1", Name: "work", ExpiresAt: future})
+	var got []string
+	wait.For(t, 5*time.Second, "final ack", func() bool {
+		got = got[:0]
+		f.with(func(f *fleet) {
+			for _, a := range f.cmdAcks {
+				if a.CmdID == "p1" {
+					got = append(got, a.Status+":"+a.Detail)
+				}
+			}
+		})
+		return len(got) > 0 && got[len(got)-1] == "ok:done"
+	})
+	want := []string{"received:", "running:", "running:25%", "running:50%", "running:100%", "ok:done"}
+	if !slices.Equal(got, want) {
+		t.Errorf("acks %v, want %v", got, want)
+	}
+	if a := <-after; a != "p1 ok" {
+		t.Errorf("AfterCommand %q", a)
+	}
+	f.sendJSON(wire.KindCmd, false, wire.Cmd{V: 1, CmdID: "p2", Name: "boom", ExpiresAt: future})
+	if a := <-after; a != "p2 failed" {
+		t.Errorf("AfterCommand %q", a)
+	}
 }

@@ -1,4 +1,6 @@
-// Package logging builds the one slog logger each binary hands down.
+// Package logging builds the one slog logger each binary hands down, and
+// the gateway's size-bounded log file (File) with Tail, from which the
+// fleet's logs.upload command sends.
 package logging
 
 import (

@@ -309,6 +309,9 @@ func serve(args []string, stderr io.Writer) int {
 	rectifyDeadline := fs.str("rectify-deadline", hours(alarms.DefaultRectifyDeadline), "how soon a confirmed alarm must be rectified")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
+	gwOffline := fs.str("gateway-offline-grace", alarms.DefaultGatewayOfflineGrace.String(), "how long a gateway may be unheard of before its canteen's operators are told it is offline")
+	gwDiskMiB := fs.str("gateway-disk-free-mb", strconv.Itoa(alarms.DefaultGatewayDiskFree>>20), "free disk (MiB) below which a gateway's disk is nearly full")
+	gwTemp := fs.str("gateway-temp-c", strconv.Itoa(alarms.DefaultGatewayTempC), "board temperature (°C) at or above which a gateway is too hot")
 	secureCookies := fs.boolean("secure-cookies", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", strconv.Itoa(registry.DefaultMaxParentViewers), "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
@@ -403,6 +406,21 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rectify-deadline %q: want a positive duration such as 72h\n", *rectifyDeadline)
 		return 2
 	}
+	var gwTh alarms.GatewayThresholds
+	if gwTh.OfflineGrace, err = time.ParseDuration(*gwOffline); err != nil || gwTh.OfflineGrace <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --gateway-offline-grace %q: want a positive duration such as 10m\n", *gwOffline)
+		return 2
+	}
+	if mib, err := strconv.ParseUint(*gwDiskMiB, 10, 32); err != nil || mib == 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --gateway-disk-free-mb %q: want a positive number of MiB\n", *gwDiskMiB)
+		return 2
+	} else {
+		gwTh.DiskFree = mib << 20
+	}
+	if gwTh.TempC, err = strconv.ParseFloat(*gwTemp, 64); err != nil || gwTh.TempC <= 0 || gwTh.TempC > 200 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --gateway-temp-c %q: want a temperature in °C such as 80\n", *gwTemp)
+		return 2
+	}
 	secure := *secureCookies
 	parents, err := strconv.Atoi(*maxParents)
 	if err != nil || parents < 1 {
@@ -446,7 +464,7 @@ func serve(args []string, stderr io.Writer) int {
 		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
 		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending, MQTTGatewayBytesPerSec: gwBytes,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
-		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret,
+		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,

@@ -22,6 +22,7 @@ import * as review from "./pages/review.js";
 import * as alarm from "./pages/alarm.js";
 import * as my from "./pages/my.js";
 import * as gateways from "./pages/gateways.js";
+import * as gatewayPage from "./pages/gateway.js";
 import * as parent from "./pages/parent.js";
 import * as audit from "./pages/audit.js";
 import * as users from "./pages/users.js";
@@ -40,6 +41,7 @@ const routes = {
   alarm: {page: alarm, perm: "alarms.view"},
   my: {page: my, perm: "canteen.work"},
   gateways: {page: gateways, perm: "gateways.list"},
+  gateway: {page: gatewayPage, perm: "gateways.list"},
   parent: {page: parent, perm: "parent.view"},
   audit: {page: audit, perm: "audit.view"},
   users: {page: users, perm: "users.add"},

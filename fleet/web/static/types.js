@@ -19,7 +19,7 @@ export async function loadTypes(signal) {
   setNames("vt", list);
 }
 
-/** The ids of the types an alarm may have (not the load generator's). */
+/** The ids of the types an alarm may have (not the load generator's, nor pictures taken on request). */
 export function violationTypes() {
-  return (list || []).filter(v => v.kind !== "test").map(v => v.id);
+  return (list || []).filter(v => v.kind !== "test" && v.kind !== "ops").map(v => v.id);
 }

@@ -5,6 +5,11 @@
 //	bk-gateway check --config FILE
 //	bk-gateway enrol --fleet URL --code CODE [--config FILE]
 //	bk-gateway --version
+//
+// Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot start or stop
+// cleanly, 2 on bad flags, and 75 (wire.ExitRestart) when the fleet's
+// restart command stopped it: the systemd unit's Restart=on-failure (or
+// always) starts it again.
 package main
 
 import (
@@ -15,8 +20,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
+	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/gateway/core"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
@@ -79,7 +86,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var level slog.LevelVar // set by the fleet's log.level as well
 	level.Set(cfg.Log.SlogLevel())
-	log, err := logging.NewLeveled(stderr, cfg.Log.Format, &level)
+	out := stderr
+	if path := cfg.LogFile(); path != "" {
+		// Beside stderr (journald): the file is what logs.upload sends.
+		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+			fmt.Fprintf(stderr, "bk-gateway: log file: %v\n", err)
+			return 1
+		}
+		lf, err := logging.OpenFile(path, int64(cfg.Log.FileSize))
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-gateway: log.file_size: %v\n", err)
+			return 1
+		}
+		defer lf.Close()
+		out = io.MultiWriter(stderr, lf)
+	}
+	log, err := logging.NewLeveled(out, cfg.Log.Format, &level)
 	if err != nil {
 		fmt.Fprintf(stderr, "bk-gateway: %v\n", err)
 		return 2
@@ -91,13 +113,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	<-ctx.Done()
-	log.Info("stopping")
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case <-g.Restarting():
+		// The fleet's restart command: a clean stop, then a status that
+		// systemd's Restart=on-failure (or always) restarts.
+		log.Info("stopping to restart", "exit_code", wire.ExitRestart)
+		code = wire.ExitRestart
+	}
 	if err := g.Close(); err != nil {
 		log.Error("stop", "err", err)
 		return 1
 	}
-	return 0
+	return code
 }
 
 func envOr(k, def string) string {

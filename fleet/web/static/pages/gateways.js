@@ -3,7 +3,8 @@
 // heartbeat, and its cameras' health. Who may manage gateways (admins)
 // binds a gateway to a canteen (PUT /api/v1/gateways/{id}) and pings it
 // (POST /api/v1/gateways/{id}/commands, then the command's status until
-// the gateway answers). Refreshed every 30 s.
+// the gateway answers). Each gateway's id opens its page (#/gateway/{id},
+// pages/gateway.js) with the remote operations. Refreshed every 30 s.
 
 import {t} from "../i18n.js";
 import {api, aborted, errorText} from "../api.js";
@@ -79,7 +80,7 @@ function row(g, names, manage, refresh) {
   }
   const q = hb && Array.isArray(hb.quarantined) && hb.quarantined.length ? hb.quarantined.join(", ") : "";
   return h("tr", {dataset: {gateway: g.id, online: String(!!g.online)}},
-    h("th", {scope: "row"}, g.id),
+    h("th", {scope: "row"}, h("a", {href: "#/gateway/" + encodeURIComponent(g.id), class: "gw-link"}, g.id)),
     h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline")),
       manage ? pingButton(g) : null),
     canteenCell,

@@ -65,7 +65,9 @@ function noticeList(res, names) {
       h("div", {class: "muted small"}, [n.canteen_name || names[n.canteen_id] || n.canteen_id, named("vt", n.violation_type),
         fmtRel(n.at)].filter(Boolean).join(" · ")),
       n.text ? h("div", {class: "small"}, n.text) : null,
-      h("div", {class: "row"}, h("a", {class: "btn small", href: "#/alarm/" + n.violation_id}, t("notice.open")), read));
+      h("div", {class: "row"}, n.gateway_id ?
+        h("a", {class: "btn small", href: "#/gateway/" + encodeURIComponent(n.gateway_id)}, t("gw.open")) :
+        h("a", {class: "btn small", href: "#/alarm/" + n.violation_id}, t("notice.open")), read));
     return li;
   }));
 }

@@ -100,7 +100,12 @@ func (c *Client) handleCmd(ctx context.Context, cmd wire.Cmd) {
 		defer func() { <-c.cmdSem }()
 		c.ackCmd(cmd.CmdID, wire.CmdRunning, "")
 		c.stats.commands.Add(1)
+		ctx := context.WithValue(ctx, progressKey{}, func(detail string) { c.ackCmd(cmd.CmdID, wire.CmdRunning, detail) })
 		detail, err := c.runCmd(ctx, cmd)
+		if errors.Is(err, ErrAnswerLater) {
+			c.log.Info("command answered later", "cmd_id", cmd.CmdID, "name", cmd.Name, "detail", err)
+			return
+		}
 		if err != nil {
 			c.log.Info("command failed", "cmd_id", cmd.CmdID, "name", cmd.Name, "err", err)
 			c.ackCmd(cmd.CmdID, wire.CmdFailed, err.Error())
@@ -123,6 +128,36 @@ func (c *Client) runCmd(ctx context.Context, cmd wire.Cmd) (detail string, err e
 		}
 	}()
 	return c.OnCommand(ctx, cmd)
+}
+
+// ErrAnswerLater, returned (wrapped) by OnCommand, sends no final status:
+// the command's outcome is reported later with AckCommand, possibly by the
+// next process (an update confirmed after a restart).
+var ErrAnswerLater = errors.New("the outcome is reported later")
+
+type progressKey struct{}
+
+// Progress reports a running command's progress ("downloading 40%") as a
+// running status with detail; ctx is the one OnCommand was given.
+// Elsewhere it does nothing.
+func Progress(ctx context.Context, detail string) {
+	if f, ok := ctx.Value(progressKey{}).(func(string)); ok {
+		f(detail)
+	}
+}
+
+// AckCommand publishes a status for a command, such as the outcome of one
+// that returned ErrAnswerLater. It fails when the client is not connected.
+func (c *Client) AckCommand(id, status, detail string) error {
+	ack := wire.CmdAck{V: wire.Version, CmdID: id, Status: status, Detail: detail}
+	b, err := wire.Marshal(ack)
+	if err != nil {
+		return err
+	}
+	c.cmdMu.Lock()
+	c.cmdSeen.put(ack)
+	c.cmdMu.Unlock()
+	return c.publish(c.topics.cmdAck, 1, b)
 }
 
 // ackCmd remembers a command's latest status and publishes it.

@@ -53,6 +53,8 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		return g.liveStart(ctx, cmd.Args)
 	case wire.CmdLiveStop:
 		return g.liveStop(cmd.Args)
+	case wire.CmdOTAInstall:
+		return g.otaInstall(ctx, cmd)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}

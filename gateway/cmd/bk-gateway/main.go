@@ -3,6 +3,7 @@
 //
 //	bk-gateway run --config /etc/bk-gateway/config.yaml
 //	bk-gateway check --config FILE
+//	bk-gateway launch [--ota-dir DIR] [--max-starts N] run|check --config FILE
 //	bk-gateway --version
 package main
 
@@ -27,6 +28,10 @@ const usage = `bk-gateway: BrightKitchen edge gateway
 Usage:
   bk-gateway run --config FILE     run the gateway
   bk-gateway check --config FILE   validate FILE and exit (non-zero, naming the key, on a bad file)
+  bk-gateway launch [--ota-dir DIR] [--max-starts N] run|check [flags]
+                                   run or check with the installed update's binary (the systemd
+                                   unit's entry point): the slot ota-dir/current points to, or this
+                                   binary; rolls back an update that fails to start N times (default 3)
   bk-gateway --version             print the version
 
 Flags of run and check:
@@ -46,9 +51,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
+	case "launch":
+		return launch(args[1:], stdout, stderr)
 	case "run", "check":
 	default:
-		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check or --version)\n", args[0])
+		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check, launch or --version)\n", args[0])
 		return 2
 	}
 	cmd := args[0]
@@ -86,14 +93,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Error("start", "err", err)
 		return 1
 	}
-	<-ctx.Done()
-	log.Info("stopping")
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case why := <-g.Restarts():
+		// The service manager (Restart=always) starts the launcher again,
+		// which runs the slot now current.
+		log.Info("restarting", "why", why)
+		code = exitRestart
+	}
 	if err := g.Close(); err != nil {
 		log.Error("stop", "err", err)
 		return 1
 	}
-	return 0
+	return code
 }
+
+// exitRestart is the exit code of a gateway that stops to be started
+// again (an update installed or rolled back): EX_TEMPFAIL.
+const exitRestart = 75
 
 func envOr(k, def string) string {
 	if v, ok := os.LookupEnv(k); ok {

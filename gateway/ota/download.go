@@ -56,7 +56,7 @@ func Download(ctx context.Context, client *http.Client, url, sum string, size in
 		have = 0
 	}
 	if have < size {
-		if have, err = fetch(ctx, client, url, f, have, size, progress); err != nil {
+		if err := fetch(ctx, client, url, f, have, size, progress); err != nil {
 			return "", err
 		}
 	}
@@ -74,54 +74,54 @@ func Download(ctx context.Context, client *http.Client, url, sum string, size in
 }
 
 // fetch appends url's bytes from offset have to f, up to size.
-func fetch(ctx context.Context, client *http.Client, url string, f *os.File, have, size int64, progress func(done, total int64)) (int64, error) {
+func fetch(ctx context.Context, client *http.Client, url string, f *os.File, have, size int64, progress func(done, total int64)) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return have, err
+		return err
 	}
 	if have > 0 {
 		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", have))
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return have, fmt.Errorf("download: %w", err)
+		return fmt.Errorf("download: %w", err)
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusPartialContent && have > 0:
 		start, ok := rangeStart(resp.Header.Get("Content-Range"))
 		if !ok || start != have {
-			return have, fmt.Errorf("download: Content-Range %q does not start at %d", resp.Header.Get("Content-Range"), have)
+			return fmt.Errorf("download: Content-Range %q does not start at %d", resp.Header.Get("Content-Range"), have)
 		}
 	case resp.StatusCode == http.StatusOK:
 		if have > 0 {
 			if err := f.Truncate(0); err != nil {
-				return have, err
+				return err
 			}
 			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return have, err
+				return err
 			}
 			have = 0
 		}
 		if resp.ContentLength > size {
-			return have, fmt.Errorf("download: the server sends %d bytes, the bundle has %d", resp.ContentLength, size)
+			return fmt.Errorf("download: the server sends %d bytes, the bundle has %d", resp.ContentLength, size)
 		}
 	default:
-		return have, fmt.Errorf("download: %s", resp.Status)
+		return fmt.Errorf("download: %s", resp.Status)
 	}
 	w := &progressWriter{f: f, done: have, total: size, progress: progress}
 	n, err := io.Copy(w, io.LimitReader(resp.Body, size-have+1))
 	have += n
 	if err != nil {
-		return have, fmt.Errorf("download: %w", err)
+		return fmt.Errorf("download: %w", err)
 	}
 	if have > size {
-		return have, fmt.Errorf("download: more than the %d bytes asked for", size)
+		return fmt.Errorf("download: more than the %d bytes asked for", size)
 	}
 	if have < size {
-		return have, fmt.Errorf("download: the server sent %d of %d bytes", have, size)
+		return fmt.Errorf("download: the server sent %d of %d bytes", have, size)
 	}
-	return have, nil
+	return nil
 }
 
 // rangeStart is the first byte of a "bytes a-b/n" Content-Range.

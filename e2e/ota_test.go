@@ -225,6 +225,7 @@ type otaRig struct {
 	svc    *service
 	otaDir string
 	bs     *bundleServer
+	http   string // the gateway's status page
 }
 
 func startOTARig(t testing.TB, maxStarts int) *otaRig {
@@ -236,9 +237,10 @@ func startOTARig(t testing.TB, maxStarts int) *otaRig {
 	r.fl.start()
 	user, pass := r.fl.addGateway("gw-ota", "canteen-1")
 	r.otaDir = filepath.Join(t.TempDir(), "ota")
+	r.http = freePort(t)
 	cfg := writeGatewayConfig(t, gatewayConfig{
 		ID: "gw-ota", Broker: "tcp://" + r.fl.mqtt, User: user, Pass: pass,
-		Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: freePort(t),
+		Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: r.http,
 		Cameras: map[string]string{"cam-1": cam.URL("cam-1")},
 		YAML: fmt.Sprintf("ota:\n  dir: /nonexistent/overridden-by-the-launcher\n  confirm_timeout: 60s\n  max_bundle: 256MiB\n  trusted_keys: [%q]\n",
 			release.FormatPublicKey(r.priv.Public().(ed25519.PublicKey))),
@@ -262,9 +264,28 @@ func (r *otaRig) gateway() otaGateway {
 	return otaGateway{}
 }
 
+// waitVersion waits for the running gateway process to be v, connected
+// (so subscribed to its commands: the fleet does not repeat a command
+// sent while none is) with its camera online, and the fleet to show it so.
 func (r *otaRig) waitVersion(v string, d time.Duration) time.Duration {
 	r.t.Helper()
 	return wait.For(r.t, d, "gw-ota online as "+v+" with its camera", func() bool {
+		var st struct {
+			Version   string `json:"version"`
+			Connected bool   `json:"connected"`
+			Cameras   []struct {
+				Online bool `json:"online"`
+			} `json:"cameras"`
+		}
+		resp, err := http.Get("http://" + r.http + "/api/status")
+		if err != nil {
+			return false
+		}
+		err = json.NewDecoder(resp.Body).Decode(&st)
+		resp.Body.Close()
+		if err != nil || st.Version != v || !st.Connected || len(st.Cameras) != 1 || !st.Cameras[0].Online {
+			return false
+		}
 		g := r.gateway()
 		return g.Online && g.Version == v && len(g.Cameras) == 1 && g.Cameras[0].Online
 	})

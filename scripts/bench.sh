@@ -249,12 +249,12 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "## Updates over the air (issue 14)"
   echo
   echo "One gateway (1.0.0, one camera) under the launcher, restarted as systemd does (200 ms instead of RestartSec=2s),"
-  echo "is sent \\`ota.install\\` of 2.0.0 (a gzip'd bundle of the stripped bk-gateway) over loopback; then a 3.0.0 that exits"
+  echo 'is sent `ota.install` of 2.0.0 (a gzip'"'"'d bundle of the stripped bk-gateway) over loopback; then a 3.0.0 that exits'
   echo "at start, which the launcher rolls back after 3 starts. The camera gap is seen through the fleet's API (1 s heartbeats)."
   echo
   echo "| what | median of runs | goal | command |"
   echo "|---|---|---|---|"
-  echo "| bundle size (amd64) | $(get BenchmarkOTA bundle-MB) MB | | \\`go test -run '^\$' -bench '^BenchmarkOTA\$' ./e2e/\\` |"
+  echo "| bundle size (amd64, gzip) | $(get BenchmarkOTA bundle-MB) MB | | \`go test -run '^\$' -bench '^BenchmarkOTA\$' ./e2e/\` |"
   echo "| ota.install sent → download, verify, unpack, switch, restart, reconnect, camera back, confirmed | $(get BenchmarkOTA install-to-confirm-s) s | | |"
   echo "| camera interruption: last seen online under 1.0.0 → first under 2.0.0 | $(get BenchmarkOTA camera-gap-s) s | ≤ 10 s | |"
   echo "| a release that exits at start: ota.install sent → rolled back and reported | $(get BenchmarkOTA crash-rollback-s) s | | |"

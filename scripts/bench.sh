@@ -58,6 +58,8 @@ done
 run ./e2e/ 'DashboardFirstPaint' "$SLOW" 1x
 # Logins while 100 connections guess passwords (issue 11).
 run ./fleet/api/ 'LoginUnderAttack' "$SLOW" 5x
+# Issue 14: an update over the air of a real gateway, and a crash rolled back.
+run ./e2e/ '^BenchmarkOTA$' "$SLOW" 1x
 # Rates over the store: the generated city (SQLite's cached in the temp dir
 # after the first run, which takes about 16 minutes; PostgreSQL's, about 4,
 # in a throwaway server each time); the in-memory engine on the same city as
@@ -243,6 +245,19 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "|---|---|---|---|"
   echo "| first meaningful paint, p50 of 15 loads | $(get BenchmarkDashboardFirstPaint first-paint-p50-ms) ms | ≤ 1,000 ms | \`go test -run '^\$' -bench DashboardFirstPaint ./e2e/\` |"
   echo "| same, p90 | $(get BenchmarkDashboardFirstPaint first-paint-p90-ms) ms | | |"
+  echo
+  echo "## Updates over the air (issue 14)"
+  echo
+  echo "One gateway (1.0.0, one camera) under the launcher, restarted as systemd does (200 ms instead of RestartSec=2s),"
+  echo 'is sent `ota.install` of 2.0.0 (a gzip'"'"'d bundle of the stripped bk-gateway) over loopback; then a 3.0.0 that exits'
+  echo "at start, which the launcher rolls back after 3 starts. The camera gap is seen through the fleet's API (1 s heartbeats)."
+  echo
+  echo "| what | median of runs | goal | command |"
+  echo "|---|---|---|---|"
+  echo "| bundle size (amd64, gzip) | $(get BenchmarkOTA bundle-MB) MB | | \`go test -run '^\$' -bench '^BenchmarkOTA\$' ./e2e/\` |"
+  echo "| ota.install sent → download, verify, unpack, switch, restart, reconnect, camera back, confirmed | $(get BenchmarkOTA install-to-confirm-s) s | | |"
+  echo "| camera interruption: last seen online under 1.0.0 → first under 2.0.0 | $(get BenchmarkOTA camera-gap-s) s | ≤ 10 s | |"
+  echo "| a release that exits at start: ota.install sent → rolled back and reported | $(get BenchmarkOTA crash-rollback-s) s | | |"
   echo
   echo "## Logins under attack"
   echo

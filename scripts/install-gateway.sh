@@ -7,6 +7,8 @@
 # made empty (the models the config's models section names go there).
 # Idempotent: an existing /etc/bk-gateway/config.yaml is kept unless a new
 # one is given; the binary and the unit are replaced; the service restarted.
+# The unit starts the binary as the launcher of over-the-air updates
+# (bk-gateway launch, README "Updates").
 set -euo pipefail
 bin=${1:?usage: install-gateway.sh BK_GATEWAY_BINARY [CONFIG]}
 cfg=${2:-}
@@ -16,6 +18,10 @@ prefix=${PREFIX:-}   # for a staged install (packaging, tests)
 "$bin" --version >/dev/null || { echo "install: $bin does not run on this machine" >&2; exit 1; }
 install -d "$prefix/usr/local/bin" "$prefix/etc/bk-gateway" "$prefix/var/lib/bk-gateway" "$prefix/etc/systemd/system"
 install -m 0755 "$bin" "$prefix/usr/local/bin/bk-gateway"
+# A binary installed by hand is the one to run: an update installed over the
+# air earlier (gateway/ota) stops being current; the launcher clears its
+# marker.
+rm -f "$prefix/var/lib/bk-gateway/ota/current"
 install -d "$prefix/usr/lib/bk-gateway/plugins" "$prefix/usr/lib/bk-gateway/models"
 for p in "$(dirname "$bin")"/bk-plugin-*; do
   [ -f "$p" ] && install -m 0755 "$p" "$prefix/usr/lib/bk-gateway/plugins/"

@@ -109,6 +109,95 @@ type Heartbeat struct {
 	PluginErrors []PluginError `json:"plugin_errors,omitempty"`
 	// Epoch is the spool's epoch (see State).
 	Epoch string `json:"epoch,omitempty"`
+	// OTA is the gateway's update state; absent from gateways without OTA.
+	OTA *OTAStatus `json:"ota,omitempty"`
+}
+
+// OTA states of a gateway.
+const (
+	OTAIdle        = "idle"        // running a confirmed version, nothing under way
+	OTADownloading = "downloading" // fetching a bundle (Progress)
+	OTAInstalling  = "installing"  // checking and unpacking it into the inactive slot
+	OTARestarting  = "restarting"  // switched; restarting into the new version
+	OTATrial       = "trial"       // the new version runs and has not confirmed yet
+)
+
+// OTAStatus is the gateway's update state in a heartbeat.
+type OTAStatus struct {
+	// Version is the running version; Slot the slot it runs from ("a",
+	// "b", or "" for the packaged binary).
+	Version string `json:"version"`
+	Slot    string `json:"slot"`
+	State   string `json:"state"`
+	// Target is the version being installed or on trial.
+	Target string `json:"target,omitempty"`
+	// Progress is the download's percentage, 0 to 100.
+	Progress int `json:"progress,omitempty"`
+	// Last is how the last update ended.
+	Last *OTAResult `json:"last,omitempty"`
+}
+
+// OTA outcomes.
+const (
+	OTAConfirmed  = "confirmed"
+	OTARolledBack = "rolled_back"
+	OTAFailed     = "failed"
+)
+
+// OTAResult is how an update ended: confirmed, rolled back (Reason says
+// why: a crash loop, not back online with its cameras in time) or failed
+// before the switch.
+type OTAResult struct {
+	CmdID   string    `json:"cmd_id,omitempty"`
+	Version string    `json:"version"`
+	From    string    `json:"from"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// MaxOTAText bounds each text of OTAStatus.
+const MaxOTAText = 1024
+
+func checkOTA(o *OTAStatus) error {
+	if o == nil {
+		return nil
+	}
+	texts := []string{o.Version, o.Slot, o.State, o.Target}
+	if o.Last != nil {
+		texts = append(texts, o.Last.CmdID, o.Last.Version, o.Last.From, o.Last.Outcome, o.Last.Reason)
+	}
+	for _, t := range texts {
+		if len(t) > MaxOTAText {
+			return bad(KindHeartbeat, "ota: a text of %d bytes, limit %d", len(t), MaxOTAText)
+		}
+	}
+	switch o.State {
+	case OTAIdle, OTADownloading, OTAInstalling, OTARestarting, OTATrial:
+	default:
+		return bad(KindHeartbeat, "ota.state %q unknown", o.State)
+	}
+	if o.Progress < 0 || o.Progress > 100 {
+		return bad(KindHeartbeat, "ota.progress %d out of 0..100", o.Progress)
+	}
+	if o.Last != nil {
+		switch o.Last.Outcome {
+		case OTAConfirmed, OTARolledBack, OTAFailed:
+		default:
+			return bad(KindHeartbeat, "ota.last.outcome %q unknown", o.Last.Outcome)
+		}
+	}
+	return nil
+}
+
+// OTAInstallArgs are the args of ota.install: the bundle's URL (http or
+// https, on the fleet the gateway is enrolled with), its sha256 and size,
+// and Force to allow a downgrade or a reinstall of the running version.
+type OTAInstallArgs struct {
+	URL    string `json:"url"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	Force  bool   `json:"force,omitempty"`
 }
 
 // PluginError is a detector plugin that is not running, and why.
@@ -366,6 +455,9 @@ func DecodeHeartbeat(b []byte) (Heartbeat, error) {
 		if len(p.Error) > MaxPluginError {
 			return h, bad(KindHeartbeat, "plugin_errors[%d].error: %d bytes, limit %d", i, len(p.Error), MaxPluginError)
 		}
+	}
+	if err := checkOTA(h.OTA); err != nil {
+		return h, err
 	}
 	return h, nil
 }

@@ -71,6 +71,7 @@ type Config struct {
 	Cameras []Camera         `yaml:"cameras"`
 	Live    Live             `yaml:"live"`
 	Board   Board            `yaml:"board"`
+	OTA     OTA              `yaml:"ota"`
 	Debug   Debug            `yaml:"debug"`
 
 	// where each key path came from, for error messages: a line in the file
@@ -307,6 +308,7 @@ func Default() Config {
 		PluginDir: "/usr/lib/bk-gateway/plugins",
 		ModelDir:  "/usr/lib/bk-gateway/models",
 		Board:     defaultBoard(),
+		OTA:       defaultOTA(),
 	}
 }
 
@@ -395,6 +397,9 @@ func (c *Config) fill(dir string) {
 	if len(c.Live.ICEServers) == 0 {
 		c.Live.ICEServers = nil // "ice_servers: []" is the default, as in JSON
 	}
+	if len(c.OTA.TrustedKeys) == 0 {
+		c.OTA.TrustedKeys = nil
+	}
 	if len(c.Models) == 0 {
 		c.Models = nil // "models: {}" is the default, as in JSON
 	}
@@ -410,6 +415,7 @@ func (c *Config) fill(dir string) {
 	}
 	c.PluginDir = abs(c.PluginDir)
 	c.ModelDir = abs(c.ModelDir)
+	c.OTA.Dir = abs(c.OTA.Dir)
 	c.Broker.CAFile = abs(c.Broker.CAFile)
 	c.Broker.CertFile = abs(c.Broker.CertFile)
 	c.Broker.KeyFile = abs(c.Broker.KeyFile)

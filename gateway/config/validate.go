@@ -170,6 +170,7 @@ func (c *Config) Validate() error {
 	}
 
 	v.board(c.Board)
+	v.ota(c.OTA)
 
 	se := c.Debug.SyntheticEvents
 	if se.Total < 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/gateway/config"
 	"github.com/brightkitchen/brightkitchen/gateway/live"
+	"github.com/brightkitchen/brightkitchen/gateway/ota"
 	"github.com/brightkitchen/brightkitchen/gateway/setup"
 	"github.com/brightkitchen/brightkitchen/gateway/spool"
 	"github.com/brightkitchen/brightkitchen/gateway/uplink"
@@ -74,6 +75,11 @@ type Gateway struct {
 	// setup page's saves apply one at a time.
 	applyMu sync.Mutex
 
+	// ota installs updates; otaRestart carries main the reason to restart
+	// (an update installed or rolled back).
+	ota        *ota.Installer
+	otaRestart chan string
+
 	// level is the logger's level, which log.level in a desired config
 	// sets at once; nil when the caller gave none.
 	level *slog.LevelVar
@@ -90,10 +96,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	// g is not the named result: a failed New returns nil, and the
 	// cleanup below and the goroutines already started need g itself.
 	g := &Gateway{cfg: cfg, log: log, level: level, started: time.Now(), cameras: map[string]*cameraRun{},
-		restarting: make(chan struct{}),
-		plugins:    map[string]*sdk.Supervisor{},
-		sys:        &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
+		restarting: make(chan struct{}), otaRestart: make(chan string, 1),
+		plugins: map[string]*sdk.Supervisor{},
+		sys:     &sysinfo.Reader{DataPath: filepath.Dir(cfg.Spool.Path)}}
 	g.ctx, g.cancel = context.WithCancel(ctx)
+	g.ota = g.newInstaller()
 	defer func() {
 		if err != nil {
 			g.Close()
@@ -175,6 +182,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	if err := g.startMain(); err != nil {
 		return nil, err
 	}
+	g.startOTA()
 	log.Info("gateway started", "gateway_id", cfg.Gateway.ID, "cameras", len(g.cfg.Cameras), "version", version.String())
 	return g, nil
 }
@@ -239,6 +247,7 @@ func (g *Gateway) heartbeat() wire.Heartbeat {
 		System:       g.systemStats(),
 		Quarantined:  g.quarantined(),
 		PluginErrors: g.pluginErrors(),
+		OTA:          new(g.ota.Status()),
 	}
 }
 

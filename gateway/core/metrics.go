@@ -36,10 +36,11 @@ import (
 //	bk_gateway_plugin_quarantined{plugin}                      1 when no longer relaunched
 //	bk_gateway_plugin_restarts_total{plugin}                   relaunches after a failure
 //	bk_gateway_plugin_calls_total{plugin}                      Detect calls
+//	bk_gateway_ota_state{state,slot,target}                    1 for the update state now (idle, downloading, ...)
+//	bk_gateway_ota_progress                                    the download's percentage, 0 to 100
+//	bk_gateway_ota_last{outcome}                               1 for how the last update ended (confirmed, rolled_back, failed)
 //
-// plus the Go runtime's and the process's (go_*, process_*). OTA state
-// (the slot, the version being installed, its progress) is to come with
-// OTA: see otaMetrics.
+// plus the Go runtime's and the process's (go_*, process_*).
 type metrics struct {
 	g *Gateway
 
@@ -49,6 +50,7 @@ type metrics struct {
 	upConnected, upConnects, upPublished, upRetries      *prometheus.Desc
 	upAcked, upInflight, upCommands                      *prometheus.Desc
 	plugUp, plugQuarantined, plugRestarts, plugCalls     *prometheus.Desc
+	otaState, otaProgress, otaLast                       *prometheus.Desc
 }
 
 func newMetrics(g *Gateway) *metrics {
@@ -80,6 +82,9 @@ func newMetrics(g *Gateway) *metrics {
 		plugQuarantined: d("plugin_quarantined", "1 when the plugin kept crashing and is no longer relaunched.", "plugin"),
 		plugRestarts:    d("plugin_restarts_total", "Relaunches of the plugin after a failure.", "plugin"),
 		plugCalls:       d("plugin_calls_total", "Detect calls to the plugin.", "plugin"),
+		otaState:        d("ota_state", "1 for the update state now, with the slot running and the version being installed.", "state", "slot", "target"),
+		otaProgress:     d("ota_progress", "The update download's percentage, 0 to 100."),
+		otaLast:         d("ota_last", "1 for how the last update ended.", "outcome"),
 	}
 }
 
@@ -154,10 +159,19 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	m.otaMetrics(ch)
 }
 
-// otaMetrics is the place of the OTA state's metrics (the active slot, the
-// version being installed, download progress, the last rollback): OTA is
-// not built yet, so it sends nothing.
-func (m *metrics) otaMetrics(chan<- prometheus.Metric) {}
+// otaMetrics sends the update state (gateway/ota): what it does now, from
+// which slot, towards which version, and how the last update ended.
+func (m *metrics) otaMetrics(ch chan<- prometheus.Metric) {
+	if m.g.ota == nil {
+		return
+	}
+	st := m.g.ota.Status()
+	ch <- prometheus.MustNewConstMetric(m.otaState, prometheus.GaugeValue, 1, st.State, st.Slot, st.Target)
+	ch <- prometheus.MustNewConstMetric(m.otaProgress, prometheus.GaugeValue, float64(st.Progress))
+	if st.Last != nil {
+		ch <- prometheus.MustNewConstMetric(m.otaLast, prometheus.GaugeValue, 1, st.Last.Outcome)
+	}
+}
 
 // metricsRegistry is the registry /metrics serves: the gateway's collector
 // with the Go runtime's and the process's.

@@ -63,6 +63,8 @@ func (g *Gateway) command(ctx context.Context, cmd wire.Cmd) (string, error) {
 		return g.snapshotNow(ctx, cmd.CmdID, cmd.Args)
 	case wire.CmdCameraConfig:
 		return g.editCamera(ctx, cmd.Args)
+	case wire.CmdOTAInstall:
+		return g.otaInstall(ctx, cmd)
 	default:
 		return "", fmt.Errorf("command %q is not supported by this gateway", cmd.Name)
 	}

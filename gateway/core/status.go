@@ -49,6 +49,8 @@ type Status struct {
 	Detection map[string]detect.Stats `json:"detection"`
 	// Live names the cameras being published for live view now.
 	Live []string `json:"live"`
+	// OTA is the update state: slot, state, the last update's outcome.
+	OTA *wire.OTAStatus `json:"ota"`
 	// Goroutines is the process's goroutine count, to spot leaks.
 	Goroutines int `json:"goroutines"`
 	// Setup says whether the setup page (/setup) is on.
@@ -69,6 +71,7 @@ func (g *Gateway) Status() Status {
 		Plugins:   g.pluginStates(),
 		Detection: g.detectionStats(),
 		Live:      g.live.Active(),
+		OTA:       hb.OTA,
 
 		Goroutines: runtime.NumGoroutine(),
 		Setup:      g.setup != nil,
@@ -83,6 +86,7 @@ var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
 <h1>网关 {{.GatewayID}}</h1>
 {{if .Setup}}<p><a href="/setup">设置摄像头 · Set up the cameras</a></p>{{end}}
 <p>版本 {{.Version}} · 运行 {{.Uptime}} · 平台连接 {{if .Connected}}<b class="ok">已连接</b>{{else}}<b class="bad">未连接</b>{{end}} · 待上报 {{.Spool.Depth}}</p>
+{{with .OTA}}<p>升级 槽位 {{if .Slot}}{{.Slot}}{{else}}出厂{{end}} · {{.State}}{{if .Target}} → {{.Target}}{{end}}{{if .Progress}} {{.Progress}}%{{end}}{{with .Last}} · 上次 {{.Version}}: {{.Outcome}} {{.Reason}}{{end}}</p>{{end}}
 <table><tr><th>摄像头</th><th>区域</th><th>状态</th><th>画面</th><th>fps</th><th>kbps</th></tr>
 {{range .Cameras}}<tr><td>{{.CameraID}}</td><td>{{.Area}}</td><td>{{if .Online}}<span class="ok">在线</span>{{else}}<span class="bad">离线</span>{{end}}</td><td>{{.Picture}}</td><td>{{printf "%.1f" .FPS}}</td><td>{{printf "%.0f" .Kbps}}</td></tr>
 {{end}}</table>

@@ -113,7 +113,7 @@ func TestStatusPage(t *testing.T) {
 		`bk_gateway_camera_fps{camera="cam1"} `, "\nbk_gateway_spool_depth ", "\nbk_gateway_spool_bytes ",
 		`bk_gateway_spool_dropped_total{what="snapshots"} 0`, "\nbk_gateway_uplink_connected 0",
 		"\nbk_gateway_uplink_retries_total ", "\nbk_gateway_uplink_acked_total 0", `bk_gateway_info{version="`,
-		"\ngo_goroutines "} {
+		`bk_gateway_ota_state{slot="",state="idle",target=""} 1`, "\nbk_gateway_ota_progress 0", "\ngo_goroutines "} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics has no %q", want)
 		}

@@ -102,6 +102,10 @@ func (c *Client) handleCmd(ctx context.Context, cmd wire.Cmd) {
 		c.stats.commands.Add(1)
 		id := cmd.CmdID
 		detail, err := c.runCmd(withProgress(ctx, func(d string) { c.ackCmd(id, wire.CmdRunning, d) }), cmd)
+		if errors.Is(err, ErrAnswerLater) {
+			c.log.Info("command answered later", "cmd_id", cmd.CmdID, "name", cmd.Name, "detail", err)
+			return
+		}
 		status := wire.CmdOK
 		if err != nil {
 			c.log.Info("command failed", "cmd_id", cmd.CmdID, "name", cmd.Name, "err", err)
@@ -143,6 +147,25 @@ func (c *Client) runCmd(ctx context.Context, cmd wire.Cmd) (detail string, err e
 		}
 	}()
 	return c.OnCommand(ctx, cmd)
+}
+
+// ErrAnswerLater, returned (wrapped) by OnCommand, sends no final status:
+// the command's outcome is reported later with AckCommand, possibly by the
+// next process (an update confirmed after a restart).
+var ErrAnswerLater = errors.New("the outcome is reported later")
+
+// AckCommand publishes a status for a command, such as the outcome of one
+// that returned ErrAnswerLater. It fails when the client is not connected.
+func (c *Client) AckCommand(id, status, detail string) error {
+	ack := wire.CmdAck{V: wire.Version, CmdID: id, Status: status, Detail: detail}
+	b, err := wire.Marshal(ack)
+	if err != nil {
+		return err
+	}
+	c.cmdMu.Lock()
+	c.cmdSeen.put(ack)
+	c.cmdMu.Unlock()
+	return c.publish(c.topics.cmdAck, 1, b)
 }
 
 // ackCmd remembers a command's latest status and publishes it.

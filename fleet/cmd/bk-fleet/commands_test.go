@@ -59,7 +59,7 @@ func TestDispatch(t *testing.T) {
 		{[]string{"version"}, 0, "bk-fleet ", ""},
 		{[]string{"help"}, 0, "bk-fleet gateway add --id ID --canteen CANTEEN", ""},
 		{[]string{"-h"}, 0, "Usage:", ""},
-		{[]string{"start"}, 2, "", `bk-fleet: unknown command "start" (want serve, gateway, token, user or --version)`},
+		{[]string{"start"}, 2, "", `bk-fleet: unknown command "start" (want serve, gateway, token, user, release or --version)`},
 		{[]string{"gateway"}, 2, "", "bk-fleet gateway: want add or list"},
 		{[]string{"gateway", "remove"}, 2, "", `bk-fleet gateway: unknown command "remove" (want add or list)`},
 		{[]string{"token"}, 2, "", "bk-fleet token: want add, list or revoke"},

@@ -8,6 +8,7 @@
 //	bk-fleet token add --role ROLE [--canteen C1,C2] [--label TEXT] [--ttl DURATION|never]
 //	bk-fleet token list
 //	bk-fleet token revoke ID...
+//	bk-fleet release keygen|sign|verify
 package main
 
 // Long file: serve's flags and their checks, one after the other; the other
@@ -58,6 +59,7 @@ Usage:
   bk-fleet user add --login L --role ROLE [--name N] [--canteen C1,C2] [--district D1,D2]
                                                   create a user for the web UI; the password is read from stdin
   bk-fleet user list | password --login L | delete --login L
+  bk-fleet release keygen | sign | verify        make and check signed OTA bundles (bk-fleet release for help)
   bk-fleet --version
 
 Every flag can also be set in the environment as BK_<FLAG> (e.g. BK_HTTP, BK_DB).
@@ -108,6 +110,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "bk-fleet token: unknown command %q (want add, list or revoke)\n", args[1])
 		return 2
+	case "release":
+		return releaseCmd(args[1:], stdout, stderr)
 	case "user":
 		if len(args) < 2 {
 			fmt.Fprintln(stderr, "bk-fleet user: want add, list, password or delete")
@@ -126,7 +130,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet user: unknown command %q (want add, list, password or delete)\n", args[1])
 		return 2
 	}
-	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway, token, user or --version)\n", args[0])
+	fmt.Fprintf(stderr, "bk-fleet: unknown command %q (want serve, gateway, token, user, release or --version)\n", args[0])
 	return 2
 }
 

@@ -4,6 +4,7 @@
 //	bk-gateway run --config /etc/bk-gateway/config.yaml
 //	bk-gateway check --config FILE
 //	bk-gateway enrol --fleet URL --code CODE [--config FILE]
+//	bk-gateway launch [--ota-dir DIR] [--max-starts N] run|check --config FILE
 //	bk-gateway --version
 //
 // Exit status: 0 after SIGTERM or SIGINT, 1 when it cannot start or stop
@@ -37,6 +38,10 @@ Usage:
   bk-gateway check --config FILE   validate FILE and exit (non-zero, naming the key, on a bad file)
   bk-gateway enrol --fleet URL --code CODE [--config FILE] [--name ID] [--ca FILE]
                                    exchange an enrolment code for this gateway's credentials and write them into FILE
+  bk-gateway launch [--ota-dir DIR] [--max-starts N] run|check [flags]
+                                   run or check with the installed update's binary (the systemd
+                                   unit's entry point): the slot ota-dir/current points to, or this
+                                   binary; rolls back an update that fails to start N times (default 3)
   bk-gateway --version             print the version
 
 Flags of run and check:
@@ -58,9 +63,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "enrol":
 		return enrolCmd(args[1:], stdout, stderr)
+	case "launch":
+		return launch(args[1:], stdout, stderr)
 	case "run", "check":
 	default:
-		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check, enrol or --version)\n", args[0])
+		fmt.Fprintf(stderr, "bk-gateway: unknown command %q (want run, check, enrol, launch or --version)\n", args[0])
 		return 2
 	}
 	cmd := args[0]
@@ -121,6 +128,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// The fleet's restart command: a clean stop, then a status that
 		// systemd's Restart=on-failure (or always) restarts.
 		log.Info("stopping to restart", "exit_code", wire.ExitRestart)
+		code = wire.ExitRestart
+	case why := <-g.Restarts():
+		// The service manager (Restart=always) starts the launcher again,
+		// which runs the slot now current.
+		log.Info("restarting", "why", why)
 		code = wire.ExitRestart
 	}
 	if err := g.Close(); err != nil {

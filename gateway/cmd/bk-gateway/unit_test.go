@@ -68,7 +68,7 @@ func TestUnitFile(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if es := keys["Service.ExecStart"]; len(es) != 1 || !strings.Contains(es[0], "bk-gateway run") {
+	if es := keys["Service.ExecStart"]; len(es) != 1 || !strings.Contains(es[0], "bk-gateway launch --ota-dir /var/lib/bk-gateway/ota") || !strings.Contains(es[0], " run --config ") {
 		t.Errorf("ExecStart = %q", es)
 	}
 }

@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 30m
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build test demo cross bench fuzz lint vuln clips clean
+.PHONY: help deps build test demo cross deb bench fuzz lint vuln clips clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ demo: deps build ## run camsim, fleet and a gateway on loopback; Ctrl-C stops al
 cross: deps ## bk-gateway, bk-decodecheck for linux/arm64 (cgo) and arm/v7 into bin/
 	CROSS_OUT='$(BIN)' LDFLAGS='$(LDFLAGS)' bash scripts/cross.sh
 
+deb: deps ## Debian packages of bk-gateway (amd64, arm64, armhf) and bk-fleet (amd64, arm64) into dist/
+	VERSION='$(VERSION)' bash scripts/deb.sh
+
 bench: deps build ## benchmarks; results go into docs/benchmarks.md
 	@bash scripts/bench.sh
 
@@ -56,4 +59,4 @@ clips: ## regenerate the camera simulator's clips with ffmpeg
 	@bash scripts/make-clips.sh
 
 clean: ## remove build output
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -18,8 +18,10 @@
 #   DEB_VERSION   the packages' Debian version; default made from VERSION
 #                 (see debversion below)
 #   DEB_OUT       output directory, default dist
-#   DEB_BIN       directory of binaries built before, as linux-<arch>/
-#                 (scripts/cross.sh's layout): used instead of building
+#   DEB_BIN       where the binaries are built, as linux-<arch>/ (the layout
+#                 of scripts/cross.sh), and kept; an architecture whose
+#                 binaries are all there already is not built again.
+#                 Default: a temporary directory
 #   DEB_COMPRESS  dpkg-deb compression, default xz
 #
 # armhf needs Debian's armhf FFmpeg dev packages; where scripts/deps.sh could
@@ -101,6 +103,23 @@ build() {
     echo "deb: linux/$arch ./fleet/cmd/bk-fleet" >&2
     CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$bin/linux-$arch/" ./fleet/cmd/bk-fleet
   fi
+}
+
+# have_bins ARCH PACKAGES...: whether $bin/linux-ARCH has every binary the
+# packages take.
+have_bins() {
+  local arch=$1 f p files=()
+  shift
+  for p in "$@"; do
+    case $p in
+      bk-gateway) files+=(bk-gateway bk-decodecheck bk-plugin-tamper bk-plugin-motion)
+        [ "$arch" = armhf ] || files+=(bk-plugin-onnx) ;;
+      bk-fleet) files+=(bk-fleet) ;;
+    esac
+  done
+  for f in "${files[@]}"; do
+    [ -x "$bin/linux-$arch/$f" ] || return 1
+  done
 }
 
 # depends FILES...: the Debian packages the ELF files' NEEDED libraries come
@@ -229,7 +248,7 @@ for arch in $archs; do
     esac
   done
   [ ${#want[@]} -gt 0 ] || continue
-  [ -n "${DEB_BIN:-}" ] || build "$arch" "${want[@]}"
+  have_bins "$arch" "${want[@]}" || build "$arch" "${want[@]}"
   for p in "${want[@]}"; do
     case $p in
       bk-gateway) gateway_deb "$arch" ;;

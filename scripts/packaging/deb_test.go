@@ -52,15 +52,16 @@ func run(t testing.TB, limit time.Duration, env []string, name string, args ...s
 var builds struct {
 	sync.Mutex
 	dir  string
-	debs map[string]map[string]string // "amd64/1.0.0/gzip" -> package -> file
+	debs map[string]map[string]string // "amd64/1.0.0/none" -> package -> file
 }
 
 // debs builds (once) the packages of arch at Debian version ver with
-// scripts/deb.sh, gzip-compressed (xz is for releases; the tests need the
-// contents only), and returns their files by package name.
+// scripts/deb.sh, uncompressed (xz, make deb's, costs a minute a package
+// on a busy machine; the tests need the contents only), and returns their
+// files by package name.
 func debs(t testing.TB, arch, ver string, packages ...string) map[string]string {
 	t.Helper()
-	return debsCompressed(t, arch, ver, "gzip", packages...)
+	return debsCompressed(t, arch, ver, "none", packages...)
 }
 
 // debsCompressed is debs with dpkg-deb's compression named.
@@ -323,9 +324,22 @@ func TestDebArm64Root(t *testing.T) {
 	}
 	need(t, "qemu-aarch64-static", "debootstrap", "flock", "chroot")
 	ns := newQemuNS(t, "aarch64")
-	cache := strings.TrimSpace(ns.run(t, 90*time.Minute, "bash", "../debroot.sh", "arm64"))
+	// The root (made once, then cached) and the packages at the same time:
+	// the first run's debootstrap and the cross builds take minutes each.
+	var cache string
+	var rootErr error
+	made := make(chan struct{})
+	go func() {
+		defer close(made)
+		cache, rootErr = ns.output(60*time.Minute, "bash", "../debroot.sh", "arm64")
+		cache = strings.TrimSpace(cache)
+	}()
 	v1 := debs(t, "arm64", "1.0.0", "bk-gateway")["bk-gateway"]
 	v2 := debs(t, "arm64", "1.0.1", "bk-gateway")["bk-gateway"]
+	<-made
+	if rootErr != nil {
+		t.Fatalf("scripts/debroot.sh arm64: %v", rootErr)
+	}
 	checkDepends(t, v1, "adduser", "libc6", "libavcodec59", "libswscale6", "libavutil57", "libstdc++6")
 
 	root := t.TempDir()
@@ -457,18 +471,28 @@ func (ns *qemuNS) command(ctx context.Context, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// run runs a command in the namespace and returns its stdout.
-func (ns *qemuNS) run(t *testing.T, limit time.Duration, args ...string) string {
-	t.Helper()
+// output runs a command in the namespace and returns its stdout; its
+// error has the command's output.
+func (ns *qemuNS) output(limit time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	cmd := ns.command(ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s: %v\n%s%s", strings.Join(args, " "), err, out.Bytes(), errb.Bytes())
+		return out.String(), fmt.Errorf("%s: %w\n%s%s", strings.Join(args, " "), err, out.Bytes(), errb.Bytes())
 	}
-	return out.String()
+	return out.String(), nil
+}
+
+// run runs a command in the namespace and returns its stdout.
+func (ns *qemuNS) run(t *testing.T, limit time.Duration, args ...string) string {
+	t.Helper()
+	out, err := ns.output(limit, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // chroot runs a command inside root, with /proc and the usual /dev nodes

@@ -15,10 +15,16 @@
 #
 # The second stage of debootstrap runs the root's own programs, which need
 # qemu-user to run here. This script must therefore run where the kernel
-# runs foreign binaries through qemu: the test starts it in a private user,
-# mount and PID namespace with its own binfmt_misc (Linux 6.7 or later), in
-# which it registers qemu-<arch>-static; the machine's binfmt_misc is not
-# touched. Run by hand it needs the same (see deb_test.go: inNamespace).
+# runs foreign binaries through qemu, as root: in a user, mount and PID
+# namespace with a binfmt_misc of its own (Linux 6.7 or later) where
+# qemu-<arch>-static is registered, leaving the machine's alone
+# (scripts/packaging/qemuns). make debroot does it:
+#
+#   go run ./scripts/packaging/cmd/in-qemu-ns aarch64 bash scripts/debroot.sh arm64
+#
+# A first run takes long (half an hour on a busy 2-core machine: every
+# package is configured under qemu); make test runs it before go test, so
+# that the package test finds the root made.
 #
 # Settings (environment): BK_DEBROOT_CACHE (default /var/cache/bk-debroot),
 # BK_DEBROOT_MIRROR (default: the first Debian URI in /etc/apt/sources.list.d,
@@ -57,6 +63,7 @@ if fresh; then # made while we waited
   exit 0
 fi
 
+rm -rf "$cache/.$arch."* # a run killed while building (we hold the lock)
 command -v debootstrap >/dev/null || { echo "debroot: debootstrap not found (scripts/deps.sh installs it)" >&2; exit 1; }
 tmp=$(mktemp -d "$cache/.$arch.XXXXXX")
 cleanup() {

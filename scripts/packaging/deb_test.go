@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/scripts/packaging/qemuns"
 )
 
 // stamp is the version the test's binaries say they are (--version).
@@ -418,57 +419,18 @@ func TestDebArm64Root(t *testing.T) {
 	}
 }
 
-// qemuNS runs commands in a user, mount and PID namespace of their own in
-// which binfmt_misc hands the foreign architecture's ELF files to
-// qemu-<arch>-static: the root's programs, and whatever they start, run
-// there as they would on the board. The namespace's user ids are the
-// machine's (0 to 65535 mapped onto themselves), so files keep their real
-// owners.
-type qemuNS struct{ register string }
-
-// binfmt is each architecture's binfmt_misc magic and mask (as Debian's
-// qemu-user-static registers them).
-var binfmt = map[string]string{
-	"aarch64": `\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
-	"arm":     `\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff`,
-}
-
-// nsPrelude sets up a namespace: mounts made here stay here, and the
-// namespace's own binfmt_misc gets the qemu handler (F: the interpreter is
-// opened now, so it works inside a chroot without a copy of qemu).
-const nsPrelude = `set -e
-mount --make-rprivate /
-mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
-printf '%s' "$BK_BINFMT" >/proc/sys/fs/binfmt_misc/register
-`
+// qemuNS runs commands in namespaces where arch's programs run under
+// qemu-user (package qemuns): the root's programs, and whatever they
+// start, run there as they would on the board.
+type qemuNS struct{ arch string }
 
 func newQemuNS(t *testing.T, arch string) *qemuNS {
 	t.Helper()
-	qemu, err := exec.LookPath("qemu-" + arch + "-static")
-	if err != nil {
-		t.Skipf("qemu-%s-static not found: scripts/deps.sh installs qemu-user-static", arch)
-	}
-	ns := &qemuNS{register: ":bk-qemu-" + arch + ":M::" + binfmt[arch] + ":" + qemu + ":F"}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if out, err := ns.command(ctx, "true").CombinedOutput(); err != nil {
-		t.Skipf("cannot give a user namespace its own binfmt_misc for qemu (Linux 6.7 or later, and unprivileged user namespaces, are needed): %v\n%s", err, out)
+	ns := &qemuNS{arch: arch}
+	if _, err := ns.output(time.Minute, "true"); err != nil {
+		t.Skipf("cannot give a user namespace its own binfmt_misc for qemu (Linux 6.7 or later, and user namespaces, are needed): %v", err)
 	}
 	return ns
-}
-
-func (ns *qemuNS) command(ctx context.Context, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, "bash", append([]string{"-c", nsPrelude + `exec "$@"`, "qemu-ns"}, args...)...)
-	cmd.Env = append(os.Environ(), "BK_BINFMT="+ns.register)
-	ids := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Cloneflags:                 syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
-		UidMappings:                ids,
-		GidMappings:                ids,
-		GidMappingsEnableSetgroups: true,
-		Pdeathsig:                  syscall.SIGKILL,
-	}
-	return cmd
 }
 
 // output runs a command in the namespace and returns its stdout; its
@@ -476,7 +438,10 @@ func (ns *qemuNS) command(ctx context.Context, args ...string) *exec.Cmd {
 func (ns *qemuNS) output(limit time.Duration, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	cmd := ns.command(ctx, args...)
+	cmd, err := qemuns.Command(ctx, ns.arch, args...)
+	if err != nil {
+		return "", err
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -10,10 +10,11 @@
 // /var/cache/bk-debroot) whose programs run under qemu-user: there
 // bk-gateway --version and check run, and an upgrade keeps the config.
 //
-// qemu-user runs the root's programs through a binfmt_misc handler that
-// the test registers in a user namespace of its own (Linux 6.7 or later),
-// so the machine's binfmt_misc is never changed; dpkg's maintainer scripts
-// are arm64 programs too, started by dpkg, which is why calling qemu by
-// hand for the first program is not enough. Only Go code lives here for
-// the tests; there is no importable API.
+// qemu-user runs the root's programs through a binfmt_misc handler
+// registered in a user namespace of the test's own (package qemuns), so the
+// machine's binfmt_misc is never changed; dpkg's maintainer scripts are
+// arm64 programs too, started by dpkg, which is why calling qemu by hand
+// for the first program is not enough. The root is made by make debroot,
+// before go test (cmd/in-qemu-ns runs scripts/debroot.sh there), or by the
+// test when it is missing. This package has no code besides its tests.
 package packaging

@@ -75,8 +75,10 @@ trap cleanup EXIT
 echo "debroot: debootstrap bookworm $arch from $mirror into $tmp (once; cached in $root)" >&2
 # container=lxc: debootstrap then binds /dev's nodes instead of making
 # them (a user namespace may not mknod), and skips its mknod check.
+# The downloaded packages are kept in $cache/debs-ARCH for the next build.
+mkdir -p "$cache/debs-$arch"
 container=lxc debootstrap --foreign --arch="$arch" --variant=minbase --include="$include" \
-  bookworm "$tmp" "$mirror" >&2
+  --cache-dir="$cache/debs-$arch" bookworm "$tmp" "$mirror" >&2
 # The first stage leaves its /dev bound for the second; make our own.
 umount -l "$tmp/dev" 2>/dev/null || true
 bind_dev() { # root

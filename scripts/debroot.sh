@@ -93,8 +93,9 @@ bind_dev "$tmp"
 rm -rf "$tmp/proc" && mkdir -p "$tmp/proc"
 mount -t proc proc "$tmp/proc"
 container=lxc chroot "$tmp" /debootstrap/debootstrap --second-stage >&2
-umount -l "$tmp/proc"
-umount -l "$tmp/dev"
+# (the second stage may have unmounted its /proc itself)
+umount -l "$tmp/proc" 2>/dev/null || true
+umount -l "$tmp/dev" 2>/dev/null || true
 rm -rf "${tmp:?}/dev/"* "$tmp/var/cache/apt/archives/"*.deb
 echo "$stamp" >"$tmp/.bk-debroot"
 

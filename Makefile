@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 30m
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help deps build test demo cross bench fuzz lint vuln clips clean
+.PHONY: help deps build test demo cross deb debroot bench fuzz lint vuln clips clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -27,7 +27,7 @@ build: ## build bk-gateway, bk-fleet, bk-camsim and the detector plugins into bi
 	@mkdir -p $(BIN)
 	@for c in $(CMDS); do go build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./$$c || exit 1; done
 
-test: deps ## lint, vuln and the whole test suite with -race, side by side (what CI runs)
+test: deps debroot ## lint, vuln and the whole test suite with -race, side by side (what CI runs)
 	@TEST_TIMEOUT=$(TEST_TIMEOUT) bash scripts/test.sh
 
 demo: deps build ## run camsim, fleet and a gateway on loopback; Ctrl-C stops all
@@ -35,6 +35,14 @@ demo: deps build ## run camsim, fleet and a gateway on loopback; Ctrl-C stops al
 
 cross: deps ## bk-gateway, bk-decodecheck for linux/arm64 (cgo) and arm/v7 into bin/
 	CROSS_OUT='$(BIN)' LDFLAGS='$(LDFLAGS)' bash scripts/cross.sh
+
+deb: deps ## Debian packages of bk-gateway (amd64, arm64, armhf) and bk-fleet (amd64, arm64) into dist/
+	VERSION='$(VERSION)' bash scripts/deb.sh
+
+debroot: ## the arm64 Debian root the package test installs into, made once and cached (root only)
+	@if [ "$$(id -u)" -ne 0 ]; then echo "debroot: not root: the package test skips its install into the arm64 root"; \
+	elif ! go run ./scripts/packaging/cmd/in-qemu-ns aarch64 bash scripts/debroot.sh arm64 >/dev/null; then \
+	  echo "debroot: WARNING: the arm64 root could not be made (above); the package test says why"; fi
 
 bench: deps build ## benchmarks; results go into docs/benchmarks.md
 	@bash scripts/bench.sh
@@ -55,4 +63,4 @@ clips: ## regenerate the camera simulator's clips with ffmpeg
 	@bash scripts/make-clips.sh
 
 clean: ## remove build output
-	rm -rf $(BIN)
+	rm -rf $(BIN) dist

@@ -68,6 +68,10 @@ run ./fleet/coverage/ 'City/(30d|30d-district)$' "$COUNT" 10x
 run ./fleet/rates/ 'CoverageCity/sqlite$/.*/warm' "$COUNT" 20x
 run ./fleet/rates/ 'CoverageCity/sqlite$/.*/cold' "$SLOW" 3x
 run ./fleet/rates/ 'CoverageCity/sqlite-nommap/(7d|30d)$/warm' "$COUNT" 20x
+# Issue 14: the packages' sizes per architecture (make deb's, xz), and the
+# packaged gateway's idle RSS on loopback with camsim and the packaged fleet.
+run ./scripts/packaging/ 'Packages' 1 1x
+run ./scripts/packaging/ 'GatewayIdleRSS' "$SLOW" 1x
 echo "== scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' -count $SLOW -benchtime 5x ./fleet/rates/" | tee -a "$raw" >&2
 bash scripts/with-postgres.sh go test -run '^$' -bench 'CoverageCity/postgres' -count "$SLOW" -benchtime 5x -timeout 60m ./fleet/rates/ 2>&1 | tee -a "$raw" | grep -E '^Benchmark' >&2 || true
 fi
@@ -271,5 +275,31 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "| same, slowest of 5 | $(get BenchmarkLoginUnderAttack user-login-max-ms) ms | ≤ 2,000 ms | |"
   echo "| attackers' attempts answered | $(get BenchmarkLoginUnderAttack attempts/s)/s | | |"
   echo "| passwords hashed (at most 2×cores at once) | $(get BenchmarkLoginUnderAttack hashes/s)/s | | |"
+  echo
+  echo "## Issue 14: packages"
+  echo
+  echo "\`make deb\`'s packages (\`scripts/deb.sh\`, xz). Binaries are stripped (\`-s -w\`); the gateway side is cgo"
+  echo "(libavcodec), bk-fleet pure Go. Plugins: tamper, motion and (amd64, arm64) onnx; ONNX Runtime's library"
+  echo "(about 46 MB on amd64) is in the package, not in these two columns. Command: \`go test -run '^\$' -bench Packages ./scripts/packaging/\`."
+  echo
+  echo "| architecture | bk-gateway | plugins | .deb | installed | bk-fleet | goal |"
+  echo "|---|---|---|---|---|---|---|"
+  for a in amd64 arm64 armhf; do
+    p() { get "BenchmarkPackages/$a" "$1"; }
+    [ -n "$(p gateway-MB)" ] || { echo "| $a | not built here (see scripts/deps.sh's warning) | | | | | |"; continue; }
+    goal=""; [ $a = arm64 ] && goal="bk-gateway ≤ 40 MB"
+    echo "| $a | $(p gateway-MB) MB | $(p plugins-MB) MB | $(p deb-MB) MB | $(p installed-MB) MB | $(p fleet-MB) MB | $goal |"
+  done
+  echo
+  echo "| what | median | goal | command |"
+  echo "|---|---|---|---|"
+  echo "| packaged bk-gateway (amd64, native) idle: one camsim camera (640×360) ingested, connected to the packaged bk-fleet; RSS, largest of 10 samples after 15 s | $(get BenchmarkGatewayIdleRSS/ingest-only RSS-MB) MB | ≤ 30 MB | \`go test -run '^\$' -bench GatewayIdleRSS ./scripts/packaging/\` |"
+  echo "| same, with the packaged example's detection (tamper and motion on key frames) | $(get BenchmarkGatewayIdleRSS/detect RSS-MB) MB (plugin processes $(get BenchmarkGatewayIdleRSS/detect plugins-RSS-MB) MB) | | |"
+  echo
+  echo "The idle gateway is above the 30 MB goal; where its memory goes (Go heap, the camera's buffers, the"
+  echo "uplink) is not measured yet. Each plugin is a process of its own, about 20 MB each."
+  echo
+  echo "The arm64 gateway's RSS is not measured: under qemu-user the resident set is the emulator's and its"
+  echo "translated code as well as the gateway's, which says nothing of a board."
 } >docs/benchmarks.md
 echo "wrote docs/benchmarks.md" >&2

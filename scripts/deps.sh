@@ -24,6 +24,10 @@ declare -A want=(
   [fonts-wqy-microhei]=/usr/share/fonts/truetype/wqy/wqy-microhei.ttc
   [postgresql]=/usr/lib/postgresql
   [npm]=/usr/bin/npm
+  # make deb's tests: an arm64 Debian root (scripts/debroot.sh) and the
+  # units' check (systemd-analyze verify).
+  [debootstrap]=/usr/sbin/debootstrap
+  [systemd]=/usr/bin/systemd-analyze
 )
 
 # apt_update refreshes the package lists, three tries: a mirror caught in

@@ -118,7 +118,7 @@ type Broker struct {
 
 // Spool is the on-disk outbox of events waiting for the fleet's ack.
 type Spool struct {
-	// Path of the bbolt file. Default /var/lib/bk-gateway/spool.db.
+	// Path of the bbolt file. Default /var/lib/brightkitchen/spool.db.
 	Path string `yaml:"path"`
 	// MaxBytes is the spool's byte budget. Default 256MiB.
 	MaxBytes ByteSize `yaml:"max_bytes"`
@@ -293,7 +293,7 @@ func Default() Config {
 			ConnectTimeout: 10 * time.Second,
 		},
 		Spool: Spool{
-			Path:     "/var/lib/bk-gateway/spool.db",
+			Path:     "/var/lib/brightkitchen/spool.db",
 			MaxBytes: 256 * MiB,
 		},
 		Uplink: Uplink{

@@ -15,7 +15,7 @@ type OTA struct {
 	// downloads. The launcher (bk-gateway launch --ota-dir) passes its own
 	// as BK_OTA_DIR, which overrides the file. Loaded with Load, a
 	// relative directory is taken from the config file's directory.
-	// Default /var/lib/bk-gateway/ota.
+	// Default /var/lib/brightkitchen/ota.
 	Dir string `yaml:"dir"`
 	// TrustedKeys are the ed25519 public keys a release must be signed by,
 	// each the base64 line `bk-fleet release keygen` prints; at most 16.
@@ -31,7 +31,7 @@ type OTA struct {
 }
 
 // DefaultOTADir is ota.dir's default, and the launcher's.
-const DefaultOTADir = "/var/lib/bk-gateway/ota"
+const DefaultOTADir = "/var/lib/brightkitchen/ota"
 
 func defaultOTA() OTA {
 	return OTA{Dir: DefaultOTADir, ConfirmTimeout: 5 * time.Minute, MaxBundle: 512 * MiB}

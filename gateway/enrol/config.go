@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"syscall"
 
 	yaml "go.yaml.in/yaml/v3"
 
@@ -242,6 +243,16 @@ func writeAtomic(path string, data []byte, mode os.FileMode) error {
 	if err := f.Chmod(mode); err != nil {
 		f.Close()
 		return err
+	}
+	// The file keeps its owner: enrolment run as root must leave the
+	// package's config readable by the service's user (bk-gateway).
+	if old, err := os.Stat(path); err == nil {
+		if st, ok := old.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
+			if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
+				f.Close()
+				return fmt.Errorf("keep the owner of %s: %w", path, err)
+			}
+		}
 	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()

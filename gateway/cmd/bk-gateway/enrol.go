@@ -34,7 +34,7 @@ func enrolCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fleetURL := fs.String("fleet", "", "the fleet's web address, e.g. https://fleet.example.cn")
 	code := fs.String("code", "", "the enrolment code, e.g. K7QM-2XJD-94RT-HVNA")
-	cfgPath := fs.String("config", envOr("BK_CONFIG", "/etc/bk-gateway/config.yaml"), "config file to write (env BK_CONFIG)")
+	cfgPath := fs.String("config", envOr("BK_CONFIG", "/etc/brightkitchen/gateway.yaml"), "config file to write (env BK_CONFIG)")
 	name := fs.String("name", "", "the gateway id to ask for (default: the code's, or one the fleet makes up)")
 	caFile := fs.String("ca", "", "PEM CA certificates that verify the fleet's HTTPS certificate (default: the system's)")
 	insecure := fs.Bool("insecure", false, "allow plain http:// to a fleet on another machine (the password crosses the network in clear)")

@@ -1,7 +1,7 @@
 // Command bk-gateway is the BrightKitchen edge firmware: it pulls each
 // camera's RTSP stream, spools what it sees and reports to the fleet.
 //
-//	bk-gateway run --config /etc/bk-gateway/config.yaml
+//	bk-gateway run --config /etc/brightkitchen/gateway.yaml
 //	bk-gateway check --config FILE
 //	bk-gateway enrol --fleet URL --code CODE [--config FILE]
 //	bk-gateway launch [--ota-dir DIR] [--max-starts N] run|check --config FILE
@@ -73,7 +73,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	cmd := args[0]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", envOr("BK_CONFIG", "/etc/bk-gateway/config.yaml"), "config file (env BK_CONFIG)")
+	cfgPath := fs.String("config", envOr("BK_CONFIG", "/etc/brightkitchen/gateway.yaml"), "config file (env BK_CONFIG)")
 	logFormat := fs.String("log-format", "", "text or json (default: the config's log.format)")
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	if err := fs.Parse(args[1:]); err != nil {

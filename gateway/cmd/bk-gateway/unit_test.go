@@ -52,23 +52,25 @@ func unitKeys(t *testing.T, path string) map[string][]string {
 func TestUnitFile(t *testing.T) {
 	keys := unitKeys(t, unitFile)
 	for k, want := range map[string]string{
-		"Service.Type":            "notify",
-		"Service.NotifyAccess":    "main",
-		"Service.WatchdogSec":     "30s",
-		"Service.Restart":         "always",
-		"Service.User":            "bk-gateway",
-		"Service.NoNewPrivileges": "true",
-		"Service.ProtectSystem":   "strict",
-		"Service.ProtectHome":     "true",
-		"Service.PrivateTmp":      "true",
-		"Service.ReadWritePaths":  "/var/lib/bk-gateway",
-		"Install.WantedBy":        "multi-user.target",
+		"Service.Type":                  "notify",
+		"Service.NotifyAccess":          "main",
+		"Service.WatchdogSec":           "30s",
+		"Service.Restart":               "always",
+		"Service.User":                  "bk-gateway",
+		"Service.NoNewPrivileges":       "true",
+		"Service.ProtectSystem":         "strict",
+		"Service.ProtectHome":           "true",
+		"Service.PrivateTmp":            "true",
+		"Service.ReadWritePaths":        "/var/lib/brightkitchen /etc/brightkitchen",
+		"Service.StateDirectory":        "brightkitchen",
+		"Service.CapabilityBoundingSet": "",
+		"Install.WantedBy":              "multi-user.target",
 	} {
 		if got := keys[k]; !slices.Equal(got, []string{want}) {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}
-	if es := keys["Service.ExecStart"]; len(es) != 1 || !strings.Contains(es[0], "bk-gateway launch --ota-dir /var/lib/bk-gateway/ota") || !strings.Contains(es[0], " run --config ") {
+	if es := keys["Service.ExecStart"]; len(es) != 1 || !strings.Contains(es[0], "bk-gateway launch --ota-dir /var/lib/brightkitchen/ota") || !strings.Contains(es[0], " run --config ") {
 		t.Errorf("ExecStart = %q", es)
 	}
 }
@@ -90,7 +92,7 @@ func TestUnitFileVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	unit := filepath.Join(dir, "bk-gateway.service")
-	if err := os.WriteFile(unit, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/bk-gateway", bin)), 0o644); err != nil {
+	if err := os.WriteFile(unit, []byte(strings.ReplaceAll(string(b), "/usr/bin/bk-gateway", bin)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -1,5 +1,8 @@
 package wire
 
+// Long file: every payload of the contract beside its decoder and limits,
+// so a type and what the fleet accepts of it are read together.
+
 import (
 	"bytes"
 	"encoding/json"

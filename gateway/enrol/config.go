@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"syscall"
 
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 )
 
 // CAFileName is the file, beside the config, that WriteConfig writes the
@@ -209,10 +209,13 @@ func WriteConfig(path string, r Result) error {
 	if err != nil {
 		return fmt.Errorf("read config: %w", err)
 	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("config directory: %w", err)
+	}
 	caFile := ""
 	if r.CAPEM != "" {
 		caFile = CAFileName
-		if err := writeAtomic(filepath.Join(filepath.Dir(path), CAFileName), []byte(r.CAPEM), 0o644); err != nil {
+		if err := atomicfile.Write(filepath.Join(filepath.Dir(path), CAFileName), []byte(r.CAPEM), 0o644, nil); err != nil {
 			return fmt.Errorf("write the fleet's CA: %w", err)
 		}
 	}
@@ -220,58 +223,8 @@ func WriteConfig(path string, r Result) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if err := writeAtomic(path, out, 0o600); err != nil {
+	if err := atomicfile.Write(path, out, 0o600, nil); err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
 	return nil
-}
-
-// writeAtomic replaces path with data: a temporary file in the same
-// directory, synced, renamed over path, and the directory synced, so a
-// crash leaves the old file or the new one, never a part.
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after the rename, nothing
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	// The file keeps its owner: enrolment run as root must leave the
-	// package's config readable by the service's user (bk-gateway).
-	if old, err := os.Stat(path); err == nil {
-		if st, ok := old.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
-			if err := f.Chown(int(st.Uid), int(st.Gid)); err != nil {
-				f.Close()
-				return fmt.Errorf("keep the owner of %s: %w", path, err)
-			}
-		}
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

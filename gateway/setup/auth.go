@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 )
 
 // Files in the data directory.
@@ -110,10 +112,10 @@ func ensurePassword(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, PasswordFile), []byte(pw+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(filepath.Join(dir, PasswordFile), []byte(pw+"\n"), 0o600, nil); err != nil {
 		return "", err
 	}
-	if err := writeFileAtomic(hashPath, []byte(h+"\n"), 0o600); err != nil {
+	if err := atomicfile.Write(hashPath, []byte(h+"\n"), 0o600, nil); err != nil {
 		return "", err
 	}
 	return pw, nil
@@ -230,41 +232,4 @@ func (s *sessions) remove(tok string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.m, tok)
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, synced, renamed over path, and the directory synced: a crash
-// leaves the old file or the new one, never half of one.
-func writeFileAtomic(path string, b []byte, mode fs.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // after a successful rename, there is nothing left to remove
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 
 	"github.com/brightkitchen/brightkitchen/gateway/config"
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 )
 
 // CameraEdit is what the page sets of one camera. The rest of the camera's
@@ -223,36 +223,20 @@ func saveFile(path string, doc []byte) (config.Config, error) {
 	if st, err := os.Stat(path); err == nil {
 		mode = st.Mode().Perm()
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
+	var cfg config.Config
+	var loadErr error
+	err := atomicfile.Write(path, doc, mode, func(tmp string) error {
+		cfg, loadErr = config.Load(tmp)
+		if loadErr != nil {
+			loadErr = errors.New(strings.ReplaceAll(loadErr.Error(), tmp+": ", ""))
+		}
+		return loadErr
+	})
+	switch {
+	case loadErr != nil:
+		return config.Config{}, loadErr
+	case err != nil:
 		return config.Config{}, fmt.Errorf("write config: %w", err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	_, err = f.Write(doc)
-	if err == nil {
-		err = f.Chmod(mode)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return config.Config{}, fmt.Errorf("write config: %w", err)
-	}
-	cfg, err := config.Load(tmp)
-	if err != nil {
-		return config.Config{}, errors.New(strings.ReplaceAll(err.Error(), tmp+": ", ""))
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return config.Config{}, fmt.Errorf("write config: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
 	}
 	return cfg, nil
 }

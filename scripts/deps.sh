@@ -75,6 +75,15 @@ for arch in arm64 armhf; do
   esac
   pc=/usr/lib/$triplet/pkgconfig
   [ -e "$pc/libavcodec.pc" ] && [ -e "$pc/libswscale.pc" ] && [ -e "$pc/libavutil.pc" ] && continue
+  # A mirror whose armhf index is broken stays broken for hours; its three
+  # apt updates cost a minute and a half. After a failure, try again only
+  # when an hour has passed (remove the stamp to try at once).
+  stamp=/var/tmp/bk-deps-$arch-failed
+  if [ "$arch" = armhf ] && [ -n "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
+    echo "deps: WARNING: the armhf FFmpeg libraries could not be installed less than an hour ago ($stamp):" >&2
+    echo "deps: WARNING: no linux/arm/v7 cgo build on this machine until scripts/deps.sh succeeds" >&2
+    continue
+  fi
   echo "deps: installing libavcodec-dev:$arch libswscale-dev:$arch libavutil-dev:$arch" >&2
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -89,6 +98,7 @@ for arch in arm64 armhf; do
     # broken cannot give them. The armv7 build is the older boards' only:
     # say so loudly and go on (make cross then refuses armv7, and its
     # qemu test is skipped, saying why).
+    touch "$stamp" 2>/dev/null || true
     echo "deps: WARNING: the armhf FFmpeg libraries could not be installed (see apt's error above):" >&2
     echo "deps: WARNING: no linux/arm/v7 cgo build on this machine until scripts/deps.sh succeeds" >&2
   fi

@@ -49,7 +49,11 @@ export async function render(ctx) {
     const mine = as.filter(a => a.gateway_id === g.id);
     fill(alarmsEl, mine.map(a => h("div", {class: "bad", dataset: {gwAlarm: a.kind}},
       t("gwa." + a.kind), ": ", a.detail, " (", timeEl(a.raised_at, true), ")")));
-    fill(camsEl, (g.cameras || []).length ? (g.cameras || []).map(c => camRow(c, g)) : empty(t("app.none")));
+    const cams = g.cameras || [];
+    // A row whose form is open stays as it is: the refresh every few
+    // seconds must not throw away what the user is typing.
+    const keep = new Map([...camsEl.querySelectorAll(".cam-ops")].filter(r => r.querySelector("form")).map(r => [r.dataset.camera, r]));
+    fill(camsEl, cams.length ? cams.map(c => keep.get(c.camera_id) || camRow(c, g)) : empty(t("app.none")));
   };
 
   // One command: sent, then its state read until it is final (at most
@@ -111,7 +115,7 @@ export async function render(ctx) {
     edit.addEventListener("click", () => {
       const open = row.querySelector("form");
       if (open) { open.remove(); return; }
-      row.append(cameraForm(c, args => run("camera.config", args, refresh)));
+      row.append(cameraForm(c, args => run("camera.config", args), refresh));
     });
     row.append(snap, probe, edit);
     return row;
@@ -183,9 +187,11 @@ export async function render(ctx) {
 /**
  * The form of one camera's config (camera.config): area and public as
  * they are, the stream's URL, transport and name only when filled in;
- * the gateway checks the whole config before it applies it.
+ * the gateway checks the whole config before it applies it. send runs the
+ * command; once it is final the form closes and closed (the page's
+ * refresh) redraws the row, which a refresh keeps while the form is open.
  */
-function cameraForm(c, send) {
+function cameraForm(c, send, closed) {
   const area = h("input", {name: "area", value: c.area || "", class: "narrow", autocapitalize: "none", spellcheck: "false"});
   const pub = h("input", {type: "checkbox", name: "public", checked: !!c.public});
   const url = h("input", {name: "url", placeholder: t("camcfg.keep"), autocapitalize: "none", spellcheck: "false"});
@@ -205,6 +211,7 @@ function cameraForm(c, send) {
     if (args.url && !/^rtsps?:\/\//.test(args.url)) throw new Error(t("camcfg.badUrl"));
     await send(args);
     form.remove();
+    if (closed) await closed();
   }, err);
   return form;
 }

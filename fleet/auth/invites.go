@@ -2,15 +2,14 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/internal/humancode"
 )
 
 // Invite is a parent's access code for one canteen: an operator hands it
@@ -29,49 +28,16 @@ type Invite struct {
 	UsedAt time.Time `json:"used_at,omitzero"`
 }
 
-// inviteAlphabet is Crockford's base32: no I, L, O or U.
-const inviteAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
 // inviteLen is the length of a code without its dash: 50 random bits.
 const inviteLen = 10
 
 // newInviteCode returns a random code as shown: "XXXXX-XXXXX".
-func newInviteCode() (string, error) {
-	raw := make([]byte, inviteLen)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	for i, r := range raw {
-		if i == inviteLen/2 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(inviteAlphabet[r&31]) // 32 symbols: uniform
-	}
-	return b.String(), nil
-}
+func newInviteCode() (string, error) { return humancode.New(inviteLen, inviteLen/2) }
 
 // normalizeInviteCode reads a code as a person may type it: any case, with
 // or without the dash and spaces, and (as Crockford's base32 decodes them)
 // O for 0 and I or L for 1. ok is false if it cannot be a code.
-func normalizeInviteCode(code string) (string, bool) {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
-		switch r {
-		case '-', ' ', '\t':
-			continue
-		case 'O':
-			r = '0'
-		case 'I', 'L':
-			r = '1'
-		}
-		if r > 127 || !strings.ContainsRune(inviteAlphabet, r) || b.Len() == inviteLen {
-			return "", false
-		}
-		b.WriteRune(r)
-	}
-	return b.String(), b.Len() == inviteLen
-}
+func normalizeInviteCode(code string) (string, bool) { return humancode.Normalize(code, inviteLen) }
 
 // AddInvite makes an access code for a registered canteen and returns it
 // ("XXXXX-XXXXX", shown only now) and the invite as stored. ExpiresAt is

@@ -41,6 +41,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/humancode"
 )
 
 // Codes is the enrolment codes of an open database. It is safe for
@@ -116,27 +117,14 @@ type Code struct {
 	Status string `json:"status"`
 }
 
-// alphabet is Crockford's base32: no I, L, O or U.
-const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+// alphabet is the codes' symbols (humancode.Alphabet).
+const alphabet = humancode.Alphabet
 
 // codeLen is the symbols of a code: 80 random bits.
 const codeLen = 16
 
 // newCode returns a random code as shown: "XXXX-XXXX-XXXX-XXXX".
-func newCode() (string, error) {
-	raw := make([]byte, codeLen)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	for i, r := range raw {
-		if i > 0 && i%4 == 0 {
-			b.WriteByte('-')
-		}
-		b.WriteByte(alphabet[r&31]) // 32 symbols: uniform
-	}
-	return b.String(), nil
-}
+func newCode() (string, error) { return humancode.New(codeLen, 4) }
 
 // Normalize reads a code as a person may type it: any case, with or
 // without dashes and spaces, O for 0 and I or L for 1. ok is false if it
@@ -145,25 +133,7 @@ func Normalize(code string) (string, bool) {
 	if len(code) > wire.MaxEnrolCode {
 		return "", false
 	}
-	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
-		switch r {
-		case '-', ' ', '\t':
-			continue
-		case 'O':
-			r = '0'
-		case 'I', 'L':
-			r = '1'
-		}
-		if r > 127 || !strings.ContainsRune(alphabet, r) || b.Len() == codeLen {
-			return "", false
-		}
-		b.WriteRune(r)
-	}
-	if b.Len() != codeLen {
-		return "", false
-	}
-	return b.String(), true
+	return humancode.Normalize(code, codeLen)
 }
 
 // CheckGatewayName is nil if name may be a gateway's id: wire.ValidID,

@@ -30,6 +30,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 )
 
 // Slot names. NoSlot is the packaged binary (no current link).
@@ -124,7 +126,7 @@ func (d Dir) Switch(slot string) error {
 		if err := os.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return syncDir(string(d))
+		return atomicfile.SyncDir(string(d))
 	}
 	if slot != SlotA && slot != SlotB {
 		return fmt.Errorf("switch: no slot %q", slot)
@@ -138,7 +140,7 @@ func (d Dir) Switch(slot string) error {
 		os.Remove(tmp)
 		return fmt.Errorf("switch: %w", err)
 	}
-	return syncDir(string(d))
+	return atomicfile.SyncDir(string(d))
 }
 
 // maxState bounds pending.json and result.json.
@@ -160,7 +162,7 @@ func (d Dir) SetPending(p *Pending) error {
 		if err := os.Remove(d.path("pending.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
-		return syncDir(string(d))
+		return atomicfile.SyncDir(string(d))
 	}
 	return d.writeJSON("pending.json", p)
 }
@@ -218,7 +220,7 @@ func (d Dir) writeJSON(name string, v any) error {
 		err = os.Rename(tmp.Name(), d.path(name))
 	}
 	if err == nil {
-		err = syncDir(string(d))
+		err = atomicfile.SyncDir(string(d))
 	}
 	return err
 }
@@ -242,16 +244,4 @@ func (d Dir) Prepare() error {
 		}
 	}
 	return nil
-}
-
-func syncDir(p string) error {
-	f, err := os.Open(p)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

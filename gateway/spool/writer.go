@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -580,7 +581,7 @@ func (q *Queue) compact() error {
 		_ = os.Remove(tmp)
 		return q.reopenLocked(fmt.Errorf("rename temp file: %w", err))
 	}
-	if err := syncDir(filepath.Dir(q.opts.Path)); err != nil {
+	if err := atomicfile.SyncDir(filepath.Dir(q.opts.Path)); err != nil {
 		// The rename may not be durable yet, but both files are complete;
 		// keep going with the new one.
 		q.log.Warn("spool compaction: sync directory", "err", err)
@@ -609,16 +610,4 @@ func (q *Queue) reopenLocked(cause error) error {
 	}
 	q.db = db
 	return cause
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

@@ -2,7 +2,8 @@
 // the new one, never part of either: the new content goes to a temporary
 // file in the same directory, is synced, optionally checked, renamed over
 // the old, and the directory is synced. The gateway's config (enrolment,
-// the setup page) and its setup password are written this way.
+// the setup page) and its setup password are written this way; SyncDir is
+// the directory sync the spool, the OTA slots and release extraction use.
 package atomicfile
 
 import (
@@ -40,12 +41,21 @@ func Write(path string, data []byte, mode os.FileMode, check func(tmp string) er
 	if err := os.Rename(tmp, path); err != nil {
 		return err
 	}
+	return SyncDir(dir)
+}
+
+// SyncDir makes a directory's entries durable: after a rename or a
+// create, so a crash cannot lose the new name.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // fill sets the temporary file's mode and owner and writes data, synced.

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/atomicfile"
 )
 
 // Build writes a signed bundle to w holding every regular file under dir.
@@ -197,14 +199,14 @@ func Extract(r io.Reader, dir string, opt Options) (_ *Manifest, err error) {
 		return nil, err
 	}
 	for _, d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return nil, fmt.Errorf("extract: %w", err)
 		}
 	}
 	if err := os.Rename(staging, dir); err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
-	if err := syncDir(parent); err != nil {
+	if err := atomicfile.SyncDir(parent); err != nil {
 		return nil, fmt.Errorf("extract: %w", err)
 	}
 	return m, nil
@@ -244,18 +246,6 @@ func writeFile(p string, perm fs.FileMode, body io.Reader) error {
 	}
 	if err == nil {
 		err = os.Chmod(p, perm)
-	}
-	return err
-}
-
-func syncDir(d string) error {
-	f, err := os.Open(d)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
 	}
 	return err
 }

@@ -126,7 +126,19 @@ func TestArm64UnderQemu(t *testing.T) {
 		t.Fatalf("amd64 printed %d detections (%v), want %d:\n%s", len(ds), err, len(want), native)
 	}
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, qemu, append([]string{loader, "--library-path", arm64Lib, bin["arm64"], "-lib", arm64ORT}, args...)...)
+	emu := append([]string{qemu, loader, "--library-path", arm64Lib, bin["arm64"], "-lib", arm64ORT}, args...)
+	cmd := exec.CommandContext(ctx, emu[0], emu[1:]...)
+	if cpuinfo, _ := os.ReadFile("/proc/cpuinfo"); !bytes.Contains(cpuinfo, []byte("CPU implementer")) {
+		// qemu-user shows the program the host's /proc/cpuinfo. ONNX
+		// Runtime's CPU probe (cpuinfo) parses it as an ARM one and, given
+		// an x86 one, dereferences a null pointer while it loads (seen on
+		// AMD EPYC hosts). The program sees an ARM board's instead,
+		// bind-mounted in a user and mount namespace of its own.
+		fake := filepath.Join(dir, "cpuinfo")
+		write(t, fake, []byte(armCPUInfo))
+		cmd = exec.CommandContext(ctx, "unshare", append([]string{"--user", "--map-root-user", "--mount", "--",
+			"sh", "-c", `mount --bind "$0" /proc/cpuinfo && exec "$@"`, fake}, emu...)...)
+	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	emulated, err := cmd.Output()
@@ -172,3 +184,24 @@ func TestPluginDesiredSHA256(t *testing.T) {
 		t.Fatalf("right sum: describe %+v, %v", in, err)
 	}
 }
+
+// armCPUInfo is /proc/cpuinfo of a two-core Cortex-A76 board (as on an
+// RK3588's big cores), for TestArm64UnderQemu.
+const armCPUInfo = `processor	: 0
+BogoMIPS	: 48.00
+Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp
+CPU implementer	: 0x41
+CPU architecture: 8
+CPU variant	: 0x4
+CPU part	: 0xd0b
+CPU revision	: 0
+
+processor	: 1
+BogoMIPS	: 48.00
+Features	: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp
+CPU implementer	: 0x41
+CPU architecture: 8
+CPU variant	: 0x4
+CPU part	: 0xd0b
+CPU revision	: 0
+`

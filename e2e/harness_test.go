@@ -45,7 +45,8 @@ var (
 func parallelScenario(t *testing.T) {
 	t.Parallel()
 	scenarioTurn <- struct{}{}
-	t.Cleanup(func() { <-scenarioTurn })
+	ran := profile.turn(t)
+	t.Cleanup(func() { ran(); <-scenarioTurn })
 }
 
 // parallelBusy marks t parallel and makes it wait for busyTurn, held
@@ -53,7 +54,8 @@ func parallelScenario(t *testing.T) {
 func parallelBusy(t *testing.T) {
 	t.Parallel()
 	busyTurn <- struct{}{}
-	t.Cleanup(func() { <-busyTurn })
+	ran := profile.turn(t)
+	t.Cleanup(func() { ran(); <-busyTurn })
 }
 
 // parallelBusyFirst is for a test that is busy at first and then waits a
@@ -67,7 +69,8 @@ func parallelBusyFirst(t *testing.T) (quiet func()) {
 	scenarioTurn <- struct{}{}
 	var once sync.Once
 	quiet = func() { once.Do(func() { <-busyTurn }) }
-	t.Cleanup(func() { <-scenarioTurn; quiet() })
+	ran := profile.turn(t)
+	t.Cleanup(func() { ran(); <-scenarioTurn; quiet() })
 	t.Parallel()
 	return quiet
 }
@@ -106,11 +109,14 @@ func TestMain(m *testing.M) {
 	}
 	cmd := exec.Command("go", build...)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	built := time.Now()
 	if err := cmd.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "build the binaries:", err)
 		os.Exit(1)
 	}
+	profile.add("go build (binaries)", time.Since(built), cmd.ProcessState)
 	code := m.Run()
+	profile.print()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -151,7 +157,7 @@ func startProc(t testing.TB, name string, env []string, bin string, args ...stri
 		t.Fatalf("start %s: %v", name, err)
 	}
 	p := &proc{t: t, name: name, cmd: cmd, log: f, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	go func() { _ = cmd.Wait(); profile.add(bin, 0, cmd.ProcessState); close(p.done) }()
 	t.Cleanup(func() {
 		p.kill()
 		// The binaries are built with -race: a report in any log fails the test.

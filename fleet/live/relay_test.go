@@ -628,7 +628,10 @@ func TestCloseEndsGoroutines(t *testing.T) {
 // stops the camera.
 func TestRestartIsBounded(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 1, true, func(c *Config) { c.StartTimeout = 400 * time.Millisecond })
+	// Each re-Start waits StartTimeout for a gateway that will not
+	// publish again: short, so the test is, but not so short that the
+	// first start misses it under -race on a loaded machine (400 ms did).
+	e := newEnv(t, 1, true, func(c *Config) { c.StartTimeout = 1500 * time.Millisecond })
 	e.relay.restart = restartPolicy{grace: 100 * time.Millisecond, backoff: 50 * time.Millisecond, maxBackoff: 100 * time.Millisecond, max: 3}
 	v, _, err := e.watch("cam1", map[string]string{"X-Principal": "p"}, false)
 	if err != nil {

@@ -30,7 +30,7 @@ var binDir string
 // scenarioTurn of them, and besides them one that is busy (busyTurn).
 var (
 	// scenarioTurn is held by a test for its whole run (parallelScenario).
-	scenarioTurn = make(chan struct{}, 2)
+	scenarioTurn = make(chan struct{}, 3)
 	// busyTurn is held by a test while it needs a core to itself: a
 	// browser decoding live video in several tabs, a gateway whose alarms
 	// must come within a bound of the spec, a stream of thousands of

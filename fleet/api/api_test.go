@@ -16,11 +16,7 @@ import (
 
 func newTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	st, err := dbtest.Open(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	if _, _, err := st.AddGateway(context.Background(), "gw-1", "canteen-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -98,11 +94,7 @@ func (p *recordingPublisher) Publish(topic string, _ bool, _ []byte, _ time.Dura
 // blanked), and so is one that could not be sent.
 func TestCommandAudited(t *testing.T) {
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	if _, _, err := st.AddGateway(ctx, "gw-1", "canteen-1"); err != nil {
 		t.Fatal(err)
 	}

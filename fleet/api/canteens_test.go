@@ -24,11 +24,8 @@ import (
 func registryServer(t *testing.T) (srv *httptest.Server, st *dbtest.DB, regulator, operatorA string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st = dbtest.Fresh(t)
+	var err error
 	for _, c := range []registry.Canteen{
 		{ID: "A", Name: "School A", Category: registry.CategorySchool, District: "xuhui", Active: true},
 		{ID: "B", Name: "Hospital B", Category: registry.CategoryHospital, District: "minhang", Active: true},

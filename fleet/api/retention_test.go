@@ -20,11 +20,7 @@ import (
 // expired, and the violation says so; a kept one is served.
 func TestRetentionExpiredSnapshot(t *testing.T) {
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := dbtest.Fresh(t)
 	if _, _, err := st.AddGateway(ctx, "gw-1", "canteen-1"); err != nil {
 		t.Fatal(err)
 	}

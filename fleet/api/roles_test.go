@@ -43,11 +43,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	w := &world{st: st, alarm: map[string]int64{}, tokens: map[string]string{"admin": "secret"}}
 	always, never := coverage.EveryDay("00:00-24:00"), coverage.Week{}
 	for _, c := range []registry.Canteen{

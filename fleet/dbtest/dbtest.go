@@ -6,6 +6,7 @@ package dbtest
 
 import (
 	"context"
+	"testing"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
@@ -14,6 +15,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/retention"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
+	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
 )
 
 // DB is an open database and its domains.
@@ -41,4 +43,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // Of is every domain over db.
 func Of(db *store.DB) *DB {
 	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db)}
+}
+
+// Fresh opens a new SQLite database for t, at the latest schema
+// (storetest.FreshSQLite), closed when t ends.
+func Fresh(t testing.TB) *DB {
+	t.Helper()
+	return Of(storetest.Open(t, storetest.FreshSQLite(t)))
 }

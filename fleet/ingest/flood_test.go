@@ -33,11 +33,7 @@ type fleetRig struct {
 func newFleetRig(t testing.TB, c *Consumer, inProcess bool, gateways ...string) *fleetRig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	r := &fleetRig{st: st, pass: map[string]string{}}
 	for _, gw := range gateways {
 		_, pass, err := st.AddGateway(ctx, gw, "canteen-1")

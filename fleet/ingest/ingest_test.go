@@ -28,11 +28,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	ctx := context.Background()
-	st, err := dbtest.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	user, pass, err := st.AddGateway(ctx, "gw-1", "canteen-1")
 	if err != nil {
 		t.Fatal(err)

@@ -56,11 +56,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := dbtest.Open(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: adminToken,
 		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://{host}:1883"}}).Handler())
 	t.Cleanup(srv.Close)

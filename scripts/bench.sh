@@ -72,6 +72,7 @@ run ./fleet/rates/ 'CoverageCity/sqlite-nommap/(7d|30d)$/warm' "$COUNT" 20x
 # packaged gateway's idle RSS on loopback with camsim and the packaged fleet.
 run ./scripts/packaging/ 'Packages' 1 1x
 run ./scripts/packaging/ 'GatewayIdleRSS' "$SLOW" 1x
+run ./scripts/packaging/ 'InstallToOnline' "$SLOW" 1x
 echo "== scripts/with-postgres.sh go test -run '^\$' -bench 'CoverageCity/postgres' -count $SLOW -benchtime 5x ./fleet/rates/" | tee -a "$raw" >&2
 bash scripts/with-postgres.sh go test -run '^$' -bench 'CoverageCity/postgres' -count "$SLOW" -benchtime 5x -timeout 60m ./fleet/rates/ 2>&1 | tee -a "$raw" | grep -E '^Benchmark' >&2 || true
 fi
@@ -295,6 +296,18 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "|---|---|---|---|"
   echo "| packaged bk-gateway (amd64, native) idle: one camsim camera (640×360) ingested, connected to the packaged bk-fleet; RSS, largest of 10 samples after 15 s | $(get BenchmarkGatewayIdleRSS/ingest-only RSS-MB) MB | ≤ 30 MB | \`go test -run '^\$' -bench GatewayIdleRSS ./scripts/packaging/\` |"
   echo "| same, with the packaged example's detection (tamper and motion on key frames) | $(get BenchmarkGatewayIdleRSS/detect RSS-MB) MB (plugin processes $(get BenchmarkGatewayIdleRSS/detect plugins-RSS-MB) MB) | | |"
+  echo
+  echo "The installer's path, scripted on loopback (\`BenchmarkInstallToOnline\`): \`dpkg -i\` of the arm64 package into a copy"
+  echo "of the arm64 Debian root, \`bk-gateway enrol\` with a code the fleet made, the camera's address into the config, the"
+  echo "gateway started, until the fleet shows the camera online. The root's programs run under qemu-user on the amd64"
+  echo "machine (the fleet and bk-camsim natively), so these are upper bounds for a board."
+  echo
+  echo "| what | median | goal | command |"
+  echo "|---|---|---|---|"
+  echo "| dpkg -i (arm64, under qemu-user) | $(get BenchmarkInstallToOnline dpkg-i-s) s | | \`go test -run '^\$' -bench InstallToOnline ./scripts/packaging/\` (root) |"
+  echo "| bk-gateway enrol | $(get BenchmarkInstallToOnline enrol-s) s | | |"
+  echo "| gateway started → its camera online at the fleet | $(get BenchmarkInstallToOnline start-to-camera-online-s) s | | |"
+  echo "| dpkg -i → camera online, all steps | $(get BenchmarkInstallToOnline total-s) s | | |"
   echo
   echo "The idle gateway is above the 30 MB goal; where its memory goes (Go heap, the camera's buffers, the"
   echo "uplink) is not measured yet. Each plugin is a process of its own, about 20 MB each."

@@ -419,12 +419,23 @@ func TestDebArm64Root(t *testing.T) {
 	}
 }
 
+// chrootScript runs "$@" inside the root $1, with /proc and the usual
+// /dev nodes mounted there for the command's life (the namespace's mounts
+// go with it), and a clean environment.
+const chrootScript = `root=$1; shift
+mount -t proc proc "$root/proc"
+mount -t tmpfs -o mode=0755,size=1m tmpfs "$root/dev"
+for d in null zero full random urandom tty; do touch "$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done
+ln -s /proc/self/fd "$root/dev/fd"
+exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"`
+
 // qemuNS runs commands in namespaces where arch's programs run under
 // qemu-user (package qemuns): the root's programs, and whatever they
 // start, run there as they would on the board.
 type qemuNS struct{ arch string }
 
-func newQemuNS(t *testing.T, arch string) *qemuNS {
+func newQemuNS(t testing.TB, arch string) *qemuNS {
 	t.Helper()
 	ns := &qemuNS{arch: arch}
 	if _, err := ns.output(time.Minute, "true"); err != nil {
@@ -451,7 +462,7 @@ func (ns *qemuNS) output(limit time.Duration, args ...string) (string, error) {
 }
 
 // run runs a command in the namespace and returns its stdout.
-func (ns *qemuNS) run(t *testing.T, limit time.Duration, args ...string) string {
+func (ns *qemuNS) run(t testing.TB, limit time.Duration, args ...string) string {
 	t.Helper()
 	out, err := ns.output(limit, args...)
 	if err != nil {
@@ -463,14 +474,7 @@ func (ns *qemuNS) run(t *testing.T, limit time.Duration, args ...string) string 
 // chroot runs a command inside root, with /proc and the usual /dev nodes
 // mounted there for the command's life (the namespace's mounts go with
 // it), and a clean environment.
-func (ns *qemuNS) chroot(t *testing.T, root string, args ...string) string {
+func (ns *qemuNS) chroot(t testing.TB, root string, args ...string) string {
 	t.Helper()
-	script := `root=$1; shift
-mount -t proc proc "$root/proc"
-mount -t tmpfs -o mode=0755,size=1m tmpfs "$root/dev"
-for d in null zero full random urandom tty; do touch "$root/dev/$d"; mount --bind "/dev/$d" "$root/dev/$d"; done
-ln -s /proc/self/fd "$root/dev/fd"
-exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"`
-	return ns.run(t, 10*time.Minute, append([]string{"bash", "-c", script, "chroot", root}, args...)...)
+	return ns.run(t, 10*time.Minute, append([]string{"bash", "-c", chrootScript, "chroot", root}, args...)...)
 }

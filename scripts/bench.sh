@@ -313,7 +313,7 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "kernel maps the page cache's large folios 2 MB at a time (FilePmdMapped in smaps), so nearly the whole 24 MB"
   echo "binary shows as resident, though the kernel can drop those pages under pressure and they are shared with no"
   echo "one else only because nothing else runs that binary. The gateway's own memory (RssAnon: heap, stacks, buffers)"
-  echo "is the figure in brackets. Each plugin is a process of its own, about 20 MB RSS each, for the same reason.
+  echo "is the figure in brackets. Each plugin is a process of its own, about 20 MB RSS each, for the same reason."
   echo
   echo "The arm64 gateway's RSS is not measured: under qemu-user the resident set is the emulator's and its"
   echo "translated code as well as the gateway's, which says nothing of a board."

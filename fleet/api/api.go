@@ -171,7 +171,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, PermCameraMap))
 
 	mux.Handle("GET /api/v1/releases", s.authorize(s.listReleases, PermReleases))
-	mux.Handle("POST /api/v1/releases", s.authorize(s.uploadRelease, PermReleases))
+	mux.Handle("POST /api/v1/releases", s.authorizeBody(s.uploadRelease, MaxReleaseBody, PermReleases))
 	mux.Handle("DELETE /api/v1/releases/{id}", s.authorize(s.deleteRelease, PermReleases))
 	mux.Handle("GET /api/v1/rollouts", s.authorize(s.listRollouts, PermReleases))
 	mux.Handle("POST /api/v1/rollouts", s.authorize(s.createRollout, PermReleases))

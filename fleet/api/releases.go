@@ -193,7 +193,7 @@ func (s *Server) actRollout(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrInvalid):
 		writeError(w, http.StatusNotFound, "not_found", "no such action: want pause, resume, next or abort")
 	case errors.Is(err, ota.ErrWrongState):
-		writeError(w, http.StatusConflict, "wrong_state", err.Error())
+		writeError(w, http.StatusConflict, "rollout_state", err.Error())
 	case err != nil:
 		s.internal(w, "rollout "+action, err)
 	default:

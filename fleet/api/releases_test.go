@@ -30,11 +30,11 @@ func TestReleasesAPI(t *testing.T) {
 	key, priv := releasetest.Key(7)
 	_, otherPriv := releasetest.Key(8)
 	dir := t.TempDir()
-	const max = 64 << 10
+	const max = 2 << 20 // over MaxBody: a bundle is no JSON request
 	w.api.OTA = ota.New(w.st.DB, ota.Config{Dir: dir, Keys: []ed25519.PublicKey{key}, MaxBundle: max})
 	ctx := context.Background()
 
-	files := map[string]string{"bk-gateway": "#!/bin/sh\necho 2.0.0\n"}
+	files := map[string]string{"bk-gateway": "#!/bin/sh\necho 2.0.0\n", "lib/data": strings.Repeat("0123456789abcdef", 3<<15)} // 1.5 MiB: over MaxBody
 	good := releasetest.Bundle(t, priv, ota.Product, "2.0.0", "arm64", files)
 	m := releasetest.Manifest(ota.Product, "2.0.0", "arm64", files)
 	head := releasetest.Head(t, m, priv)
@@ -61,7 +61,7 @@ func TestReleasesAPI(t *testing.T) {
 		{"admin", "POST", "/api/v1/releases", bad["wrong key"], 422, "not signed by a trusted key"},
 		{"admin", "POST", "/api/v1/releases", bad["corrupted"], 422, "has sha256"},
 		{"admin", "POST", "/api/v1/releases", bad["traversal"], 422, `../../evil\" is not in the manifest`},
-		{"admin", "POST", "/api/v1/releases", bad["oversized"], 413, "over the fleet's limit of 65536"},
+		{"admin", "POST", "/api/v1/releases", bad["oversized"], 413, "over the fleet's limit of 2097152"},
 		{"admin", "POST", "/api/v1/releases", []byte("{not a bundle"), 422, "bad bundle"},
 	} {
 		status, body := w.req(t, c.who, c.method, c.path, "application/octet-stream", c.body)

@@ -89,7 +89,7 @@ func TestOTARollout(t *testing.T) {
 			ID: id, Broker: "tcp://" + fl.mqtt, User: user, Pass: pass,
 			Spool: filepath.Join(t.TempDir(), "spool.db"), HTTP: status[id],
 			Cameras: map[string]string{"cam-1": cam.URL("cam-1")},
-			YAML: fmt.Sprintf("ota:\n  dir: /nonexistent/overridden-by-the-launcher\n  confirm_timeout: 60s\n  trusted_keys: [%q]\n", keyLine),
+			YAML:    fmt.Sprintf("ota:\n  dir: /nonexistent/overridden-by-the-launcher\n  confirm_timeout: 60s\n  trusted_keys: [%q]\n", keyLine),
 		})
 		svc := startService(t, filepath.Join(vers, "1.0.0", "bk-gateway"), "launch", "--ota-dir", filepath.Join(t.TempDir(), "ota"),
 			"--max-starts", "2", "run", "--config", cfg)
@@ -118,7 +118,9 @@ func TestOTARollout(t *testing.T) {
 	fleetVersion := func(id string) string {
 		for _, g := range fl.gateways() {
 			if g.ID == id && g.Online {
-				var full struct{ Gateways []struct{ ID, Version string } }
+				var full struct {
+					Gateways []struct{ ID, Version string }
+				}
 				_ = fl.get("/api/v1/gateways", &full)
 				for _, f := range full.Gateways {
 					if f.ID == id {

@@ -303,7 +303,11 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 				_, err := a.CommandWithID(ctx, gw, cmdID, wire.CmdOTAInstall, args, ttl)
 				return err
 			},
-			Audit: func(ctx context.Context, e auth.AuditEntry) {
+			Audit: func(ctx context.Context, actor, canteen, detail string, serr error) {
+				e := auth.AuditEntry{Actor: actor, Role: auth.RoleAdmin, Action: "command", CanteenID: canteen, Detail: detail}
+				if serr != nil {
+					e.Outcome, e.Detail = auth.OutcomeFailed, detail+": "+serr.Error()
+				}
 				if err := f.Auth.Audit(context.WithoutCancel(ctx), e); err != nil {
 					auditLog.Error("write audit entry", "action", e.Action, "err", err)
 				}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/release"
@@ -41,8 +40,10 @@ type Engine struct {
 	// PublicURL is the fleet's address as gateways reach it (the
 	// downloads' origin). Required.
 	PublicURL string
-	// Audit, when set, records each command sent.
-	Audit func(ctx context.Context, e auth.AuditEntry)
+	// Audit, when set, records each command sent, as actor (the
+	// rollout's creator), about the gateway's canteen; err is why the
+	// send failed (nil when sent).
+	Audit func(ctx context.Context, actor, canteenID, detail string, err error)
 	// Tick is how often the engine runs (default 2 s).
 	Tick time.Duration
 	// CmdTTL is how long an ota.install stays valid for the gateway to
@@ -371,12 +372,8 @@ func (e *Engine) sendTo(ctx context.Context, ro Rollout, t *targetNow, now time.
 	args := wire.OTAInstallArgs{URL: strings.TrimRight(e.PublicURL, "/") + DownloadPath + token, SHA256: rel.ID, Size: rel.Size, Force: ro.Force}
 	serr := e.Send(ctx, t.GatewayID, cmdID, args, e.CmdTTL)
 	if e.Audit != nil {
-		ae := auth.AuditEntry{Actor: ro.CreatedBy, Role: auth.RoleAdmin, Action: "command", CanteenID: t.gw.canteen,
-			Detail: fmt.Sprintf("gateway %s: ota.install %s (rollout %s, stage %d, cmd %s)", t.GatewayID, ro.Version, ro.ID, t.Stage, cmdID)}
-		if serr != nil {
-			ae.Outcome, ae.Detail = auth.OutcomeFailed, ae.Detail+": "+serr.Error()
-		}
-		e.Audit(ctx, ae)
+		e.Audit(ctx, ro.CreatedBy, t.gw.canteen,
+			fmt.Sprintf("gateway %s: ota.install %s (rollout %s, stage %d, cmd %s)", t.GatewayID, ro.Version, ro.ID, t.Stage, cmdID), serr)
 	}
 	if serr != nil {
 		e.Logger.Warn("rollout: send ota.install", "rollout", ro.ID, "gateway", t.GatewayID, "err", serr)

@@ -216,6 +216,23 @@ func TestOTARollout(t *testing.T) {
 	})
 	t.Logf("rollout: stage 1 (2 gateways) confirmed %s after creation; stage 2 %s after next", stage1.Round(time.Millisecond),
 		time.Since(began).Round(time.Millisecond))
+	// Each command the rollout sent is audited as its creator's, the
+	// download token blanked.
+	var audit struct {
+		Entries []struct{ Actor, Action, Outcome, Detail string }
+	}
+	if err := fl.get("/api/v1/audit?action=command", &audit); err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, e := range audit.Entries {
+		if strings.Contains(e.Detail, "ota.install 2.0.0 (rollout "+ro.ID) && e.Actor == "admin-token" && e.Outcome == "ok" {
+			sent++
+		}
+	}
+	if sent != 3 {
+		t.Errorf("%d ota.install commands audited, want 3: %+v", sent, audit.Entries)
+	}
 	wait.For(t, 30*time.Second, "the fleet shows all three on 2.0.0", func() bool {
 		for _, id := range ids {
 			if fleetVersion(id) != "2.0.0" {

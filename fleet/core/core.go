@@ -296,6 +296,11 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	a.PublicURL = strings.TrimRight(o.PublicURL, "/")
 	f.OTA = ota.New(f.DB, ota.Config{Dir: cmp.Or(o.ReleasesDir, filepath.Join(o.DataDir, "releases")), Keys: o.ReleaseKeys, MaxBundle: o.ReleaseMax})
 	a.OTA = f.OTA
+	if n, err := f.OTA.RemoveStale(ctx, time.Now()); err != nil {
+		o.Logger.Warn("releases: remove what interrupted uploads left", "err", err)
+	} else if n > 0 {
+		o.Logger.Info("releases: removed what interrupted uploads left", "files", n)
+	}
 	if o.RolloutTick >= 0 {
 		auditLog := o.Logger.With("component", "rollouts")
 		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, Logger: auditLog,

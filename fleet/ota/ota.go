@@ -16,6 +16,8 @@
 // id = sha256, version, arch, size, the signing key's id, who, when);
 // a refused upload leaves nothing behind. One bundle per version and
 // arch. A release used by a running or paused rollout cannot be deleted.
+// The bundles are files, not rows: fleets sharing a database must share
+// the directory too. RemoveStale clears what a crash left there.
 //
 // # Rollouts
 //

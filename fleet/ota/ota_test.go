@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -121,6 +122,27 @@ func TestUpload(t *testing.T) {
 		rels, err := r.ota.Releases(ctx)
 		if err != nil || len(rels) != 1 {
 			t.Errorf("releases: %v %v", rels, err)
+		}
+
+		// What a crash left: an old temporary file and an old bundle
+		// with no row go; the stored bundle and a fresh upload stay.
+		for _, name := range []string{".upload-123", strings.Repeat("ab", 32) + ".bundle", ".upload-fresh"} {
+			p := filepath.Join(r.dir, name)
+			if err := os.WriteFile(p, []byte("x"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if name != ".upload-fresh" {
+				old := time.Now().Add(-48 * time.Hour)
+				os.Chtimes(p, old, old)
+			}
+		}
+		old := time.Now().Add(-48 * time.Hour)
+		os.Chtimes(r.ota.path(rel.ID), old, old)
+		if n, err := r.ota.RemoveStale(ctx, time.Now()); err != nil || n != 2 {
+			t.Errorf("RemoveStale: %d %v, want 2", n, err)
+		}
+		if ents, _ := os.ReadDir(r.dir); len(ents) != 2 {
+			t.Errorf("after RemoveStale: %v", ents)
 		}
 
 		noKeys := New(r.db, Config{Dir: r.dir})

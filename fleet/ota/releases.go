@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
@@ -120,6 +121,43 @@ func (o *OTA) Upload(ctx context.Context, body io.Reader, by string, now time.Ti
 		return rel, false, fmt.Errorf("store release: %w", err)
 	}
 	return rel, true, nil
+}
+
+// RemoveStale deletes what uploads cut short by a crash left in the
+// releases directory: temporary files older than a day (a running
+// upload's is younger), and bundles no release row names that are as old
+// (a crash between the rename and the row). It returns how many it
+// removed.
+func (o *OTA) RemoveStale(ctx context.Context, now time.Time) (int, error) {
+	ents, err := os.ReadDir(o.cfg.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	} else if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() || now.Sub(info.ModTime()) < 24*time.Hour {
+			continue
+		}
+		name := e.Name()
+		stale := strings.HasPrefix(name, ".upload-")
+		if id, ok := strings.CutSuffix(name, ".bundle"); ok && idRe.MatchString(id) {
+			if _, err := o.Release(ctx, id); errors.Is(err, store.ErrNotFound) {
+				stale = true
+			} else if err != nil {
+				return n, err
+			}
+		}
+		if stale {
+			if err := os.Remove(filepath.Join(o.cfg.Dir, name)); err != nil {
+				return n, err
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // path is where a release's bundle is stored.

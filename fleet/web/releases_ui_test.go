@@ -86,6 +86,7 @@ func TestUIReleases(t *testing.T) {
 		chromedp.WaitReady(css(`body[data-rollout-state="aborted"] #rollout-targets tr[data-gateway="gw-1"][data-state="skipped"]`)))
 	b.Do("the list", 30*time.Second, chromedp.Navigate(srv+"/#/releases"),
 		chromedp.WaitReady(css(`#rollout-list tr[data-state="aborted"]`)))
+	b.Screenshot("releases.png")
 	b.Do("the gateway's update state", 30*time.Second, chromedp.Navigate(srv+"/#/gateway/gw-1"),
 		chromedp.WaitReady(css(`body[data-page="gateway"] .ota-state[data-ota-state="downloading"]`)))
 	if txt := b.Text(`.ota-state`); !strings.Contains(txt, "40%") {

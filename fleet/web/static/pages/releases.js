@@ -40,7 +40,10 @@ export async function render(ctx) {
     section(t("rel.rollouts"), {id: "rollout-section"}, rolloutList(ros.rollouts || []))));
 }
 
-function mib(n) { return (n / 1048576).toFixed(n < 10485760 ? 2 : 0) + " MiB"; }
+function mib(n) {
+  if (n < 1048576) return Math.max(1, Math.round(n / 1024)) + " KiB";
+  return (n / 1048576).toFixed(n < 10485760 ? 1 : 0) + " MiB";
+}
 
 function uploadForm(ctx) {
   const file = h("input", {type: "file", name: "bundle", accept: ".tar,.gz,.tgz,application/gzip,application/x-tar"});

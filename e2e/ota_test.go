@@ -229,8 +229,7 @@ type otaRig struct {
 }
 
 func startOTARig(t testing.TB, maxStarts int) *otaRig {
-	r := &otaRig{t: t, vers: t.TempDir()}
-	buildVersions(t, r.vers, "1.0.0", "2.0.0", "2.1.0")
+	r := &otaRig{t: t, vers: sharedVersions(t, "1.0.0", "2.0.0", "2.1.0")}
 	_, r.priv, _ = ed25519.GenerateKey(nil)
 	cam := startCamsim(t, camsim.Camera{Path: "cam-1", Scene: "empty"})
 	r.fl = newFleet(t, "")

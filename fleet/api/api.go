@@ -55,6 +55,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/ota"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
@@ -75,6 +76,9 @@ type Server struct {
 	Auth     *auth.Auth
 	Alarms   *alarms.Alarms
 	Rates    *rates.Rates
+	// OTA is the releases and rollouts; nil turns them off (their routes
+	// answer 503).
+	OTA *ota.OTA
 	// Enrol is the gateway enrolment codes; nil turns enrolment off (its
 	// routes answer 503).
 	Enrol *enrol.Codes
@@ -165,6 +169,15 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/gateways/{id}/snapshots/{event}", s.authorize(s.gatewaySnapshot, PermGatewayList))
 	mux.Handle("PUT /api/v1/gateways/{id}/config", s.authorize(s.putConfig, PermGatewayManage))
 	mux.Handle("PUT /api/v1/cameras/{camera}", s.authorize(s.mapCamera, PermCameraMap))
+
+	mux.Handle("GET /api/v1/releases", s.authorize(s.listReleases, PermReleases))
+	mux.Handle("POST /api/v1/releases", s.authorizeBody(s.uploadRelease, MaxReleaseBody, PermReleases))
+	mux.Handle("DELETE /api/v1/releases/{id}", s.authorize(s.deleteRelease, PermReleases))
+	mux.Handle("GET /api/v1/rollouts", s.authorize(s.listRollouts, PermReleases))
+	mux.Handle("POST /api/v1/rollouts", s.authorize(s.createRollout, PermReleases))
+	mux.Handle("GET /api/v1/rollouts/{id}", s.authorize(s.getRollout, PermReleases))
+	mux.Handle("POST /api/v1/rollouts/{id}/{action}", s.authorize(s.actRollout, PermReleases))
+	mux.HandleFunc("GET "+ota.DownloadPath+"{token}", s.downloadBundle) // the target's token
 
 	mux.Handle("GET /api/v1/canteens", s.authorize(s.listCanteens, PermCanteenList))
 	mux.Handle("GET /api/v1/canteens/{id}", s.authorize(s.getCanteen, PermCanteenView))
@@ -282,6 +295,8 @@ func argsSummary(raw json.RawMessage) string {
 		switch lk := strings.ToLower(k); {
 		case strings.Contains(lk, "token"), strings.Contains(lk, "password"), strings.Contains(lk, "secret"):
 			m[k] = "…"
+		case lk == "url":
+			m[k] = redactDownloadURL(m[k])
 		}
 	}
 	b, _ := json.Marshal(m)
@@ -289,6 +304,19 @@ func argsSummary(raw json.RawMessage) string {
 		return string(b[:300]) + "…"
 	}
 	return string(b)
+}
+
+// redactDownloadURL blanks the token of a bundle's download URL (an
+// ota.install's url: the token is what lets a gateway fetch it).
+func redactDownloadURL(v any) any {
+	s, ok := v.(string)
+	if !ok {
+		return v
+	}
+	if i := strings.Index(s, ota.DownloadPath); i >= 0 {
+		return s[:i+len(ota.DownloadPath)] + "…"
+	}
+	return s
 }
 
 var (
@@ -300,6 +328,12 @@ var (
 // it expires after ttl. args is raw JSON or a value to encode.
 func (s *Server) Command(ctx context.Context, gw, name string, args any, ttl time.Duration) (wire.Cmd, error) {
 	return s.command(ctx, gw, ulid.Make().String(), name, args, ttl)
+}
+
+// CommandWithID is Command with the command's id chosen by the caller
+// (a rollout records it before sending).
+func (s *Server) CommandWithID(ctx context.Context, gw, cmdID, name string, args any, ttl time.Duration) (wire.Cmd, error) {
+	return s.command(ctx, gw, cmdID, name, args, ttl)
 }
 
 // command is Command with the command's id chosen by the caller.

@@ -68,7 +68,8 @@ func harden(h http.Handler) http.Handler {
 
 // bodyLimit is the largest body r's route takes: MaxRectification for a
 // rectification (a photo), MaxImport for the canteen CSV import,
-// registry.MaxLogUploadBytes for a gateway's log upload, MaxBody
+// registry.MaxLogUploadBytes for a gateway's log upload,
+// MaxReleaseBody for a release (the handler holds it to --release-max), MaxBody
 // for the rest. Handlers may cap lower.
 func bodyLimit(r *http.Request) int64 {
 	switch {
@@ -79,6 +80,8 @@ func bodyLimit(r *http.Request) int64 {
 		return MaxRectification
 	case r.URL.Path == "/api/v1/canteens/import":
 		return MaxImport
+	case r.URL.Path == "/api/v1/releases":
+		return MaxReleaseBody
 	}
 	return MaxBody
 }

@@ -150,6 +150,10 @@ func redactArgs(raw json.RawMessage) json.RawMessage {
 	for k := range m {
 		if lk := strings.ToLower(k); strings.Contains(lk, "token") || strings.Contains(lk, "password") || strings.Contains(lk, "secret") {
 			m[k], changed = "…", true
+		} else if lk == "url" {
+			if r := redactDownloadURL(m[k]); r != m[k] {
+				m[k], changed = r, true
+			}
 		}
 	}
 	if !changed {

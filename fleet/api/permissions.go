@@ -71,6 +71,10 @@ const (
 	PermUserAdd Permission = "users.add"
 	// PermMetrics: the Prometheus metrics (GET /metrics).
 	PermMetrics Permission = "metrics.view"
+	// PermReleases: upload, list and delete releases, make, follow,
+	// pause, resume, advance and abort rollouts (/api/v1/releases,
+	// /api/v1/rollouts).
+	PermReleases Permission = "releases.manage"
 
 	// The UI's two homes for the principals bound to canteens: no route
 	// checks them; they say which pages the UI offers. PermCanteenWork:
@@ -106,6 +110,7 @@ var permissions = []struct {
 	{PermUserList, operators},
 	{PermUserAdd, admins},
 	{PermMetrics, admins},
+	{PermReleases, admins},
 	{PermCanteenWork, []string{auth.RoleOperator}},
 	{PermParentView, []string{auth.RoleParent}},
 }

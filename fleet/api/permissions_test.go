@@ -84,6 +84,8 @@ func TestMePermissions(t *testing.T) {
 		{PermUserList, "GET", "/api/v1/users", ""},
 		{PermUserList, "DELETE", "/api/v1/users/nobody", ""},
 		{PermUserAdd, "POST", "/api/v1/users", "{"},
+		{PermReleases, "GET", "/api/v1/releases", ""},
+		{PermReleases, "POST", "/api/v1/rollouts", "{"},
 		{signedIn, "GET", "/api/v1/me", ""},
 		{signedIn, "GET", "/api/v1/violation-types", ""},
 	}

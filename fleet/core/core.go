@@ -7,6 +7,7 @@ package core
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
@@ -33,6 +34,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
+	"github.com/brightkitchen/brightkitchen/fleet/ota"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/retention"
@@ -127,6 +129,15 @@ type Options struct {
 	// for never); see retain.go.
 	Retention   *retention.Policy
 	RetainEvery time.Duration
+	// ReleaseKeys are the release keys the fleet trusts for uploaded
+	// bundles (default none: uploads are refused); ReleasesDir holds the
+	// bundles (default DataDir/releases); ReleaseMax is the largest
+	// bundle (default ota.DefaultMaxBundle); RolloutTick is how often the
+	// rollout engine runs (default 2 s, negative for never).
+	ReleaseKeys []ed25519.PublicKey
+	ReleasesDir string
+	ReleaseMax  int64
+	RolloutTick time.Duration
 	Logger      *slog.Logger
 }
 
@@ -146,6 +157,8 @@ type Fleet struct {
 	Broker   *broker.Broker // nil with an external broker
 	Ingest   *ingest.Consumer
 	Live     *live.Relay
+	OTA      *ota.OTA
+	rollouts *ota.Engine
 	Notifier *notify.Notifier
 	httpSrv  *http.Server
 	httpLn   net.Listener
@@ -281,6 +294,32 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		o.PublicURL = scheme + f.httpLn.Addr().String()
 	}
 	a.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	f.OTA = ota.New(f.DB, ota.Config{Dir: cmp.Or(o.ReleasesDir, filepath.Join(o.DataDir, "releases")), Keys: o.ReleaseKeys, MaxBundle: o.ReleaseMax})
+	a.OTA = f.OTA
+	if n, err := f.OTA.RemoveStale(ctx, time.Now()); err != nil {
+		o.Logger.Warn("releases: remove what interrupted uploads left", "err", err)
+	} else if n > 0 {
+		o.Logger.Info("releases: removed what interrupted uploads left", "files", n)
+	}
+	if o.RolloutTick >= 0 {
+		auditLog := o.Logger.With("component", "rollouts")
+		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, Logger: auditLog,
+			Send: func(ctx context.Context, gw, cmdID string, args wire.OTAInstallArgs, ttl time.Duration) error {
+				_, err := a.CommandWithID(ctx, gw, cmdID, wire.CmdOTAInstall, args, ttl)
+				return err
+			},
+			Audit: func(ctx context.Context, actor, canteen, detail string, serr error) {
+				e := auth.AuditEntry{Actor: actor, Role: auth.RoleAdmin, Action: "command", CanteenID: canteen, Detail: detail}
+				if serr != nil {
+					e.Outcome, e.Detail = auth.OutcomeFailed, detail+": "+serr.Error()
+				}
+				if err := f.Auth.Audit(context.WithoutCancel(ctx), e); err != nil {
+					auditLog.Error("write audit entry", "action", e.Action, "err", err)
+				}
+			},
+		}
+		f.rollouts.Start(context.WithoutCancel(ctx))
+	}
 	lc := o.Live
 	lc.Start = func(ctx context.Context, camera string, t live.Ticket) error {
 		return f.startLive(ctx, a, strings.TrimRight(o.PublicURL, "/"), camera, t)
@@ -410,6 +449,9 @@ func (f *Fleet) Close() error {
 	}
 	if f.Live != nil {
 		errs = append(errs, f.Live.Close())
+	}
+	if f.rollouts != nil {
+		f.rollouts.Close()
 	}
 	if f.Ingest != nil {
 		errs = append(errs, f.Ingest.Close())

@@ -24,8 +24,11 @@ type Gateway struct {
 	Online    bool      `json:"online"`
 	// Session is the gateway's connection counter (wire.State.Session)
 	// plus its spool epoch's session base (epochs.go).
-	Session   uint64    `json:"session"`
-	Version   string    `json:"version"`
+	Session uint64 `json:"session"`
+	Version string `json:"version"`
+	// Arch is the architecture the gateway last said it runs (wire.State.Arch;
+	// "" from gateways that predate it).
+	Arch      string    `json:"arch,omitempty"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	LastSeen  time.Time `json:"last_seen,omitzero"`
 	// LastHeartbeat is the latest wire.Heartbeat as received.
@@ -151,7 +154,7 @@ func (s *Registry) GatewayExists(ctx context.Context, id string) (bool, error) {
 }
 
 const gatewayCols = `id, COALESCE(canteen_id, ''), username, created_at, online, session, version, started_at, last_seen,
-	last_heartbeat, config_version, config_reported_version, config_applied, config_error`
+	last_heartbeat, config_version, config_reported_version, config_applied, config_error, arch`
 
 func scanGateway(sc store.Row) (Gateway, error) {
 	var g Gateway
@@ -161,7 +164,7 @@ func scanGateway(sc store.Row) (Gateway, error) {
 	var applied sql.NullBool
 	var session int64
 	err := sc.Scan(&g.ID, &g.CanteenID, &g.Username, &created, &g.Online, &session, &g.Version, &started, &seen,
-		&hb, &g.ConfigVersion, &g.ConfigReportedVersion, &applied, &g.ConfigError)
+		&hb, &g.ConfigVersion, &g.ConfigReportedVersion, &applied, &g.ConfigError, &g.Arch)
 	if err != nil {
 		return g, err
 	}
@@ -314,8 +317,9 @@ func (s *Registry) GatewayState(ctx context.Context, gwID string, st wire.State,
 				ON CONFLICT (gateway_id, session) DO NOTHING`, gwID, session, now); err != nil {
 				return err
 			}
-			_, err = tx.ExecContext(ctx, `UPDATE gateways SET online = TRUE, session = $2, version = $3, started_at = $4, last_seen = $5 WHERE id = $1`,
-				gwID, session, st.Version, msOrNil(st.StartedAt), now)
+			_, err = tx.ExecContext(ctx, `UPDATE gateways SET online = TRUE, session = $2, version = $3, started_at = $4, last_seen = $5,
+				arch = CASE WHEN $6 = '' THEN arch ELSE $6 END WHERE id = $1`,
+				gwID, session, st.Version, msOrNil(st.StartedAt), now, st.Arch)
 			return err
 		}
 		// Offline (a Will or a clean shutdown) of the current session.

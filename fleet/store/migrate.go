@@ -407,6 +407,57 @@ CREATE TABLE gateway_alarms (
 );
 ALTER TABLE notices ADD COLUMN gateway_id TEXT;
 `,
+	// 11: releases and staged rollouts (fleet/ota): the bundles uploaded
+	// (stored by sha256 under the releases directory, one per version and
+	// arch), the rollouts of a version to a target in stages, and each
+	// target gateway's place in one (its stage, command, state, and the
+	// hash of the token its download URL carries); the arch a gateway
+	// reports in its state, which picks its bundle.
+	`
+ALTER TABLE gateways ADD COLUMN arch TEXT NOT NULL DEFAULT '';
+CREATE TABLE releases (
+	id         TEXT PRIMARY KEY,
+	product    TEXT NOT NULL,
+	version    TEXT NOT NULL,
+	arch       TEXT NOT NULL,
+	size       BIGINT NOT NULL,
+	key_id     TEXT NOT NULL,
+	created_by TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	UNIQUE (version, arch)
+);
+CREATE TABLE rollouts (
+	id           TEXT PRIMARY KEY,
+	version      TEXT NOT NULL,
+	target       TEXT NOT NULL,
+	stages       TEXT NOT NULL,
+	stage        BIGINT NOT NULL DEFAULT 0,
+	forced       {{BOOL}} NOT NULL DEFAULT FALSE,
+	max_failures BIGINT NOT NULL DEFAULT 0,
+	advance      TEXT NOT NULL,
+	state        TEXT NOT NULL,
+	reason       TEXT NOT NULL DEFAULT '',
+	created_by   TEXT NOT NULL DEFAULT '',
+	created_at   BIGINT NOT NULL,
+	updated_at   BIGINT NOT NULL
+);
+CREATE INDEX rollouts_state ON rollouts(state);
+CREATE TABLE rollout_targets (
+	rollout_id TEXT NOT NULL REFERENCES rollouts(id) ON DELETE CASCADE,
+	gateway_id TEXT NOT NULL,
+	stage      BIGINT NOT NULL,
+	release_id TEXT NOT NULL DEFAULT '',
+	from_version TEXT NOT NULL DEFAULT '',
+	cmd_id     TEXT NOT NULL DEFAULT '',
+	attempts   BIGINT NOT NULL DEFAULT 0,
+	token_hash TEXT NOT NULL DEFAULT '',
+	state      TEXT NOT NULL,
+	detail     TEXT NOT NULL DEFAULT '',
+	updated_at BIGINT NOT NULL,
+	PRIMARY KEY (rollout_id, gateway_id)
+);
+CREATE INDEX rollout_targets_token ON rollout_targets(token_hash);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -50,7 +50,7 @@ var FakeUsers = map[string]map[string]any{
 	"admin": {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{},
 		"permissions": []string{"live.watch", "canteen.view", "canteens.list", "canteens.manage", "canteens.viewing",
 			"invites.manage", "gateways.enrol", "cameras.map", "gateways.list", "gateways.manage", "gateways.operate", "alarms.view", "alarms.review", "alarms.rectify",
-			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "metrics.view"},
+			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "metrics.view", "releases.manage"},
 		"scope": map[string]any{"canteens": nil, "districts": nil}},
 }
 

@@ -201,7 +201,7 @@ func TestUIRoles(t *testing.T) {
 		t.Errorf("login error %q", got)
 	}
 	for _, c := range []struct{ user, home, nav string }{
-		{"admin", "dashboard", "dashboard,review,canteens,gateways,audit,users"},
+		{"admin", "dashboard", "dashboard,review,canteens,gateways,releases,audit,users"},
 		{"zhang.op", "my", "my,review,canteens,gateways"},
 		{"li.reg", "dashboard", "dashboard,review,canteens,gateways,audit"},
 	} {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 )
 
@@ -39,7 +40,15 @@ type State struct {
 	// card, deleted file) starts again at 1 under a new epoch. Empty from
 	// gateways that predate epochs.
 	Epoch string `json:"epoch,omitempty"`
+	// Arch is the Go architecture the running gateway was built for
+	// (amd64, arm64, arm): the fleet picks a release bundle by it. Empty
+	// from gateways that predate rollouts; at most MaxArch bytes of
+	// lowercase letters and digits.
+	Arch string `json:"arch,omitempty"`
 }
+
+// MaxArch bounds State.Arch.
+const MaxArch = 16
 
 // Picture states of a camera.
 const (
@@ -412,6 +421,9 @@ func DecodeState(b []byte) (State, error) {
 	}
 	if err := checkEpoch(KindState, s.Epoch); err != nil {
 		return s, err
+	}
+	if len(s.Arch) > MaxArch || strings.TrimFunc(s.Arch, func(r rune) bool { return r >= 'a' && r <= 'z' || r >= '0' && r <= '9' }) != "" {
+		return s, bad(KindState, "arch %q: want at most %d lowercase letters and digits", s.Arch[:min(len(s.Arch), 32)], MaxArch)
 	}
 	if s.Session == 0 {
 		return s, bad(KindState, "session missing")

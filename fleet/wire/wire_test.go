@@ -125,6 +125,21 @@ func TestEpochValidated(t *testing.T) {
 	}
 }
 
+// TestStateArch: the arch a gateway reports (a rollout picks its bundle
+// by it) is a short lowercase word, or absent.
+func TestStateArch(t *testing.T) {
+	for _, c := range []struct {
+		arch string
+		ok   bool
+	}{{"", true}, {"arm64", true}, {"amd64", true}, {"arm", true}, {"ARM64", false}, {"arm/64", false},
+		{"../x", false}, {strings.Repeat("a", MaxArch+1), false}} {
+		s, err := DecodeState([]byte(`{"v":1,"online":true,"session":1,"arch":"` + c.arch + `"}`))
+		if (err == nil) != c.ok || (c.ok && s.Arch != c.arch) {
+			t.Errorf("arch %q: %+v, %v", c.arch, s, err)
+		}
+	}
+}
+
 // TestHeartbeatPluginErrors: a plugin's error travels in the heartbeat,
 // named and bounded.
 func TestHeartbeatPluginErrors(t *testing.T) {

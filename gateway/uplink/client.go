@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -441,7 +442,7 @@ func (c *Client) epoch() string {
 
 func (c *Client) statePayload(online bool, session uint64) ([]byte, error) {
 	b, err := wire.Marshal(wire.State{V: wire.Version, Online: online, Session: session,
-		Version: c.Version, StartedAt: c.StartedAt, Epoch: c.epoch()})
+		Version: c.Version, StartedAt: c.StartedAt, Epoch: c.epoch(), Arch: runtime.GOARCH})
 	if err != nil {
 		return nil, fmt.Errorf("encode state: %w", err)
 	}

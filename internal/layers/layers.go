@@ -77,6 +77,8 @@ var Rules = []Rule{
 		Why: "domains stand beside each other: one reaches another only through the registry"},
 	{From: "fleet/enrol", Deny: fleetDomains, Allow: []string{"fleet/enrol"}, AllowInTests: fleetInTests,
 		Why: "domains stand beside each other: one reaches another only through the registry"},
+	{From: "fleet/ota", Deny: fleetDomains, Allow: []string{"fleet/ota"}, AllowInTests: fleetInTests,
+		Why: "domains stand beside each other: one reaches another only through the registry"},
 	{From: "", Deny: []string{"fleet/auth/authtest"}, AllowInTests: []string{"fleet/auth/authtest"},
 		Why: "cheap password hashes are for tests: no binary may lower the cost"},
 	{From: "", Deny: []string{"*/cmd"},
@@ -85,7 +87,7 @@ var Rules = []Rule{
 
 // fleetDomains are the fleet's storage domains above the registry; none
 // imports another, nor anything that joins them.
-var fleetDomains = []string{"fleet/auth", "fleet/alarms", "fleet/rates", "fleet/enrol", "fleet/retention", "fleet/api", "fleet/core", "fleet/ingest"}
+var fleetDomains = []string{"fleet/auth", "fleet/alarms", "fleet/rates", "fleet/enrol", "fleet/ota", "fleet/retention", "fleet/api", "fleet/core", "fleet/ingest"}
 
 // fleetInTests are what a storage test may import beyond its floor.
 var fleetInTests = []string{"fleet/store", "fleet/registry", "fleet/auth", "fleet/alarms", "fleet/rates", "fleet/dbtest"}

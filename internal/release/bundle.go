@@ -137,6 +137,9 @@ type Options struct {
 	// is read, so a caller can refuse a bundle (product, arch, version)
 	// before anything is written.
 	Check func(*Manifest) error
+	// Signed, when set, is told which of Keys made the signature, once it
+	// has been checked (the fleet records which key signed a release).
+	Signed func(ed25519.PublicKey)
 }
 
 // Verify reads a whole bundle and checks its signature, its manifest and
@@ -317,8 +320,12 @@ func walk(r io.Reader, opt Options, head func(*Manifest, []byte, []byte) error, 
 	if err != nil {
 		return nil, err
 	}
-	if _, err := VerifySignature(opt.Keys, mb, sig); err != nil {
+	key, err := VerifySignature(opt.Keys, mb, sig)
+	if err != nil {
 		return nil, err
+	}
+	if opt.Signed != nil {
+		opt.Signed(key)
 	}
 	m, err := DecodeManifest(mb)
 	if err != nil {

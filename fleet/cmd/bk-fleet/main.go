@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -38,10 +39,12 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/core"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
+	"github.com/brightkitchen/brightkitchen/fleet/ota"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/internal/logging"
+	"github.com/brightkitchen/brightkitchen/internal/release"
 	"github.com/brightkitchen/brightkitchen/internal/version"
 )
 
@@ -320,6 +323,10 @@ func serve(args []string, stderr io.Writer) int {
 	maxParents := fs.str("max-parent-viewers", strconv.Itoa(registry.DefaultMaxParentViewers), "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
+	releaseKeys := fs.str("release-keys", "", "comma-separated release public keys the fleet trusts for uploaded bundles (the base64 lines of bk-fleet release keygen, as a gateway's ota.trusted_keys); default none: uploads refused")
+	releasesDir := fs.str("releases-dir", "", "directory of the uploaded bundles (default <--data>/releases)")
+	releaseMax := fs.str("release-max", strconv.Itoa(ota.DefaultMaxBundle>>20), "largest bundle uploaded, in MiB")
+	rolloutTick := fs.str("rollout-tick", "2s", "how often the rollout engine sends commands and follows the gateways (0 for never)")
 	retain := addRetentionFlags(fs)
 	db := addDBFlags(fs)
 	memLimit := fs.str("memory-limit", strconv.Itoa(defaultMemoryLimitMiB),
@@ -448,6 +455,32 @@ func serve(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
+	var keys []ed25519.PublicKey
+	for i, k := range splitFlag(*releaseKeys) {
+		pub, err := release.ParsePublicKey([]byte(k))
+		if err != nil {
+			fmt.Fprintf(stderr, "bk-fleet serve: --release-keys[%d]: %v\n", i, err)
+			return 2
+		}
+		keys = append(keys, pub)
+	}
+	if len(keys) > release.MaxKeys {
+		fmt.Fprintf(stderr, "bk-fleet serve: --release-keys: %d keys, at most %d\n", len(keys), release.MaxKeys)
+		return 2
+	}
+	relMiB, err := strconv.ParseInt(*releaseMax, 10, 64)
+	if err != nil || relMiB < 1 || relMiB > 4096 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --release-max %q: want MiB, 1 to 4096\n", *releaseMax)
+		return 2
+	}
+	tick, err := time.ParseDuration(*rolloutTick)
+	if err != nil || tick < 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --rollout-tick %q: want a duration such as 2s, or 0 for never\n", *rolloutTick)
+		return 2
+	}
+	if tick == 0 {
+		tick = -1 // core: negative is never
+	}
 	if *iceServers != "" {
 		lc.ICEServers = []webrtc.ICEServer{{URLs: strings.Split(*iceServers, ","), Username: *iceUser, Credential: *icePass}}
 	}
@@ -473,6 +506,7 @@ func serve(args []string, stderr io.Writer) int {
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,
 		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,
+		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

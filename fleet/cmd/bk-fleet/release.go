@@ -17,7 +17,8 @@ import (
 
 // The release subcommands make and check signed OTA bundles
 // (internal/release): keygen writes a key pair, sign packs a directory
-// into a signed bundle, verify checks one against public keys.
+// into a signed bundle, verify checks one against public keys, upload
+// sends one to a running fleet (release_upload.go).
 
 const releaseUsage = `bk-fleet release keygen --out PREFIX      write PREFIX.key (private, mode 0600) and PREFIX.pub;
                                           prints the public key line for a gateway's ota.trusted_keys
@@ -26,11 +27,14 @@ bk-fleet release sign --key FILE --dir DIR --version V --arch A [--product bk-ga
                                           pack every regular file under DIR into a signed bundle
 bk-fleet release verify --pub FILE[,FILE] BUNDLE
                                           check a bundle's signature, manifest and checksums
+bk-fleet release upload [--fleet URL] [--token T] BUNDLE
+                                          send a bundle to a running fleet (an admin's token,
+                                          default $BK_ADMIN_TOKEN); it checks and keeps it
 `
 
 func releaseCmd(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "bk-fleet release: want keygen, sign or verify\n\n"+releaseUsage)
+		fmt.Fprint(stderr, "bk-fleet release: want keygen, sign, verify or upload\n\n"+releaseUsage)
 		return 2
 	}
 	switch args[0] {
@@ -40,8 +44,10 @@ func releaseCmd(args []string, stdout, stderr io.Writer) int {
 		return releaseSign(args[1:], stdout, stderr)
 	case "verify":
 		return releaseVerify(args[1:], stdout, stderr)
+	case "upload":
+		return releaseUpload(args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "bk-fleet release: unknown command %q (want keygen, sign or verify)\n", args[0])
+	fmt.Fprintf(stderr, "bk-fleet release: unknown command %q (want keygen, sign, verify or upload)\n", args[0])
 	return 2
 }
 

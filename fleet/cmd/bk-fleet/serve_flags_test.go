@@ -32,6 +32,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--secure-cookies", "false"}, `bk-fleet serve: unexpected argument "false" (a switch takes no value: --name alone, or --name=false)`},
 		{"BK_WEBRTC_LOOPBACK=yes", nil, `BK_WEBRTC_LOOPBACK="yes": want true or false`},
 		{"BK_LIVE_LINGER=never", nil, `--live-linger "never"`},
+		{"", []string{"--release-keys", "bm90IGEga2V5"}, `--release-keys[0]: public key: want a PEM "PUBLIC KEY" block or the base64 of 32 bytes`},
+		{"", []string{"--release-max", "0"}, `--release-max "0": want MiB, 1 to 4096`},
+		{"BK_ROLLOUT_TICK=often", nil, `--rollout-tick "often": want a duration such as 2s, or 0 for never`},
 	} {
 		t.Run(strings.Join(append([]string{c.env}, c.args...), " "), func(t *testing.T) {
 			if name, value, ok := strings.Cut(c.env, "="); ok {

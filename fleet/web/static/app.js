@@ -26,6 +26,8 @@ import * as gatewayPage from "./pages/gateway.js";
 import * as parent from "./pages/parent.js";
 import * as audit from "./pages/audit.js";
 import * as users from "./pages/users.js";
+import * as releases from "./pages/releases.js";
+import * as rollout from "./pages/rollout.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -45,13 +47,15 @@ const routes = {
   parent: {page: parent, perm: "parent.view"},
   audit: {page: audit, perm: "audit.view"},
   users: {page: users, perm: "users.add"},
+  releases: {page: releases, perm: "releases.manage"},
+  rollout: {page: rollout, perm: "releases.manage"},
 };
 
 /**
  * The navigation in order: a principal sees the pages its permissions
  * open, and the first of them is its home.
  */
-const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "audit", "users", "parent"];
+const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "releases", "audit", "users", "parent"];
 
 function mayOpen(me, name) {
   const def = routes[name];
@@ -155,7 +159,7 @@ async function unread() {
 addEventListener("bk:notices", () => unread());
 
 function navActive(name) {
-  return {canteen: "canteens", alarm: "review"}[name] || name;
+  return {canteen: "canteens", alarm: "review", rollout: "releases"}[name] || name;
 }
 
 async function logout() {

@@ -1,7 +1,7 @@
 // #/gateway/{id}: one gateway and its remote operations (docs/SPEC.md §4,
 // "Remote operations"). Everyone who may list gateways sees its state,
-// its open gateway alarms (offline, disk, temperature), its cameras and
-// its command history with each command's state and progress; who may
+// its version and update state, its open gateway alarms (offline, disk,
+// temperature), its cameras and its command history with each command's state and progress; who may
 // operate it (gateways.operate: an admin, the canteen's operator) also
 // restarts the service, reboots the board, takes a snapshot of a camera,
 // probes it or edits its config (a form: area, public, stream URL,
@@ -13,11 +13,19 @@ import {api, aborted, errorText} from "../api.js";
 import {h, fill, timeEl, isTime} from "../ui.js";
 import {section, empty, toast} from "../widgets/feedback.js";
 import {act, twoStep, select} from "../widgets/form.js";
-import {cameraChip} from "../widgets/badges.js";
+import {cameraChip, otaLine} from "../widgets/badges.js";
 import {table} from "../widgets/table.js";
 import {can} from "../me.js";
 
 const final = s => s === "ok" || s === "failed";
+
+function heartbeatOf(g) {
+  let hb = g.last_heartbeat;
+  if (typeof hb === "string") {
+    try { hb = JSON.parse(hb); } catch (e) { hb = null; }
+  }
+  return hb && typeof hb === "object" ? hb : null;
+}
 
 export async function render(ctx) {
   const id = ctx.param;
@@ -45,7 +53,9 @@ export async function render(ctx) {
       h("span", {class: "badge " + (g.online ? "ok" : "off"), id: "gw-state", dataset: {online: String(!!g.online)}},
         g.online ? t("gw.online") : t("gw.offline"))),
     h("div", {class: "muted"}, g.canteen_id ? h("a", {href: "#/canteen/" + encodeURIComponent(g.canteen_id)}, g.canteen_id) : t("gw.unbound"),
-      " · ", g.version || t("app.none"), " · ", t("gw.col.seen"), " ", isTime(g.last_seen) ? timeEl(g.last_seen, true) : t("app.none")));
+      " · ", h("span", {id: "gw-version"}, g.version || t("app.none")), " · ", t("gw.col.seen"), " ",
+      isTime(g.last_seen) ? timeEl(g.last_seen, true) : t("app.none")),
+    otaLine(heartbeatOf(g)));
     const mine = as.filter(a => a.gateway_id === g.id);
     fill(alarmsEl, mine.map(a => h("div", {class: "bad", dataset: {gwAlarm: a.kind}},
       t("gwa." + a.kind), ": ", a.detail, " (", timeEl(a.raised_at, true), ")")));

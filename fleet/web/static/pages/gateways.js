@@ -1,5 +1,6 @@
 // #/gateways: the fleet (GET /api/v1/gateways): each gateway online or
-// not, last seen, firmware version, canteen, spool depth from its last
+// not, last seen, firmware version (and its update state: under way, or
+// how the last ended), canteen, spool depth from its last
 // heartbeat, and its cameras' health. Who may manage gateways (admins)
 // binds a gateway to a canteen (PUT /api/v1/gateways/{id}) and pings it
 // (POST /api/v1/gateways/{id}/commands, then the command's status until
@@ -11,7 +12,7 @@ import {api, aborted, errorText} from "../api.js";
 import {h, fill, timeEl, isTime} from "../ui.js";
 import {empty, toast} from "../widgets/feedback.js";
 import {act} from "../widgets/form.js";
-import {cameraChip} from "../widgets/badges.js";
+import {cameraChip, otaLine} from "../widgets/badges.js";
 import {table} from "../widgets/table.js";
 import {can} from "../me.js";
 
@@ -84,7 +85,7 @@ function row(g, names, manage, refresh) {
     h("td", {}, h("span", {class: "badge " + (g.online ? "ok" : "off")}, g.online ? t("gw.online") : t("gw.offline")),
       manage ? pingButton(g) : null),
     canteenCell,
-    h("td", {}, g.version || t("app.none"),
+    h("td", {class: "gw-version"}, g.version || t("app.none"), otaLine(hb),
       g.config_version ? h("div", {class: "muted small"}, t("gw.config", {v: g.config_reported_version || 0}) +
         (g.config_reported_version !== g.config_version ? ` / ${g.config_version}` : "")) : null,
       g.config_error ? h("div", {class: "bad small"}, t("gw.configErr", {e: g.config_error})) : null),

@@ -22,3 +22,23 @@ export function cameraChip(c, withId) {
   withId ? h("b", {}, c.camera_id) : null, withId && c.area ? " " + named("area", c.area) : null,
   withId ? " · " : null, state);
 }
+
+/**
+ * A gateway's update state from its heartbeat's "ota" (wire.OTAStatus):
+ * an update under way, or how the last one ended; null when it has none
+ * to tell. data-ota-state is the state (idle, downloading, …).
+ */
+export function otaLine(hb) {
+  const o = hb && hb.ota;
+  if (!o) return null;
+  let text = "", cls = "muted";
+  if (o.state && o.state !== "idle") {
+    text = t("ota.state." + o.state, {p: o.progress || 0, v: o.target || ""});
+    cls = "warn";
+  } else if (o.last && o.last.outcome) {
+    text = t("ota.last." + o.last.outcome, {v: o.last.version || "", r: o.last.reason || ""});
+    cls = o.last.outcome === "confirmed" ? "muted" : "bad";
+  }
+  if (!text) return null;
+  return h("span", {class: "ota-state small " + cls, dataset: {otaState: o.state || "idle"}}, text);
+}

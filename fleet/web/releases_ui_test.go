@@ -25,11 +25,7 @@ import (
 // on its page; the gateway's page shows its update state from its
 // heartbeat. Against the real API and store.
 func TestUIReleases(t *testing.T) {
-	st, err := dbtest.Open(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := dbtest.Fresh(t)
 	key, priv := releasetest.Key(3)
 	_, otherPriv := releasetest.Key(4)
 	hs := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: adminToken,

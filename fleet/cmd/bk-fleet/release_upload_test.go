@@ -30,11 +30,7 @@ func TestReleaseUpload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := dbtest.Open(t.Context(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := dbtest.Fresh(t)
 	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "tok",
 		OTA: ota.New(st.DB, ota.Config{Dir: filepath.Join(dir, "releases"), Keys: []ed25519.PublicKey{pub}})}).Handler())
 	defer srv.Close()

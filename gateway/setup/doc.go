@@ -12,10 +12,13 @@
 // Wrong passwords are counted per client address: after 5 in 15 minutes
 // that address gets 429 with Retry-After until the oldest is 15 minutes
 // old, and after 50 from all addresses together everybody waits. An
-// enrolment code is handed to the Enroller that the enrolment step plugs
-// in (SetEnroller); a code the fleet accepts signs the browser in, and one
-// it refuses counts as a wrong password. Without an Enroller a code is
-// answered 501.
+// enrolment code, with the fleet's web address, is handed to the
+// Enroller (SetEnroller; the gateway's core plugs in one that enrols as
+// `bk-gateway enrol` does, while the gateway has no credentials): a code
+// the fleet accepts enrols the gateway, which restarts into its identity,
+// and the answer shows the setup password to sign in with after the
+// restart; a code it refuses counts as a wrong password; an enrolled
+// gateway answers 409. Without an Enroller a code is answered 501.
 //
 // Once signed in, the installer finds cameras by ONVIF WS-Discovery
 // (package onvif), asks a camera for its main and sub-streams, or types

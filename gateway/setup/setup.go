@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,14 +24,32 @@ import (
 	"github.com/brightkitchen/brightkitchen/gateway/onvif"
 )
 
-// Enroller exchanges an enrolment code with the fleet for the gateway's
-// identity and credentials and writes them into its config (package
+// Enroller exchanges an enrolment code with the fleet at fleet (its web
+// address) for the gateway's identity and credentials, writes them into
+// its config and has the gateway restart to use them (package
 // gateway/enrol, issue 14). The setup page takes a valid code as proof of
 // the installer, like the setup password: a code the fleet accepts signs
 // the browser in. Nil: the page offers the password only.
+//
+// Enrol returns ErrCodeRefused when the fleet refuses the code (counted
+// as a wrong password), ErrEnrolled when the gateway has credentials
+// already (a code would give it a second identity), and any other error
+// for a fleet that cannot be reached or a config that cannot be written.
 type Enroller interface {
-	Enrol(ctx context.Context, code string) error
+	Enrol(ctx context.Context, fleet, code string) (Enrolled, error)
 }
+
+// Enrolled is what an accepted code made of the gateway.
+type Enrolled struct {
+	GatewayID string `json:"gateway_id"`
+	CanteenID string `json:"canteen_id"`
+}
+
+// Errors an Enroller returns for the page to tell apart.
+var (
+	ErrCodeRefused = errors.New("the fleet did not accept this enrolment code")
+	ErrEnrolled    = errors.New("this gateway is enrolled already: sign in with the setup password")
+)
 
 // Page is the setup page. Set the fields, call Init once, then Register.
 type Page struct {
@@ -216,10 +235,12 @@ func (p *Page) login(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Password string `json:"password"`
 		Code     string `json:"code"`
+		Fleet    string `json:"fleet"`
 	}
 	if !readJSON(w, r, &in) {
 		return
 	}
+	var out any = map[string]bool{"signed_in": true}
 	switch {
 	case in.Password != "":
 		hash, err := os.ReadFile(p.DataDir + "/" + HashFile)
@@ -240,14 +261,33 @@ func (p *Page) login(w http.ResponseWriter, r *http.Request) {
 			fail(w, http.StatusNotImplemented, "enrol_unavailable", "this gateway cannot enrol with a code; use the setup password")
 			return
 		}
-		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
-		defer cancel()
-		if err := enroller.Enrol(ctx, in.Code); err != nil {
-			p.limiter.fail(addr)
-			p.Logger.Warn("setup enrolment refused", "from", addr, "err", err)
-			fail(w, http.StatusUnauthorized, "bad_code", "the fleet did not accept this enrolment code")
+		if in.Fleet == "" || len(in.Fleet) > 512 || len(in.Code) > 64 {
+			fail(w, http.StatusBadRequest, "missing_fleet", "the fleet's web address (at most 512 characters) and the code are required")
 			return
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		e, err := enroller.Enrol(ctx, in.Fleet, in.Code)
+		switch {
+		case errors.Is(err, ErrCodeRefused):
+			p.limiter.fail(addr)
+			p.Logger.Warn("setup enrolment refused", "from", addr, "err", err)
+			fail(w, http.StatusUnauthorized, "bad_code", ErrCodeRefused.Error())
+			return
+		case errors.Is(err, ErrEnrolled):
+			fail(w, http.StatusConflict, "enrolled", ErrEnrolled.Error())
+			return
+		case err != nil:
+			p.Logger.Warn("setup enrolment failed", "from", addr, "err", err)
+			fail(w, http.StatusBadGateway, "enrol_failed", err.Error())
+			return
+		}
+		// The gateway restarts into its new identity, and this session
+		// (in memory) goes with it: the installer signs in again with the
+		// setup password, shown here to the holder of a valid code.
+		pw, _ := os.ReadFile(p.DataDir + "/" + PasswordFile)
+		p.Logger.Info("enrolled from the setup page", "from", addr, "gateway_id", e.GatewayID, "canteen_id", e.CanteenID)
+		out = map[string]any{"signed_in": true, "enrolled": e, "restarting": true, "password": strings.TrimSpace(string(pw))}
 	default:
 		fail(w, http.StatusBadRequest, "missing", "password or code required")
 		return
@@ -255,7 +295,7 @@ func (p *Page) login(w http.ResponseWriter, r *http.Request) {
 	p.Logger.Info("setup signed in", "from", addr)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: p.sessions.add(), Path: "/setup",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionTTL.Seconds())})
-	reply(w, http.StatusOK, map[string]bool{"signed_in": true})
+	reply(w, http.StatusOK, out)
 }
 
 func (p *Page) logout(w http.ResponseWriter, r *http.Request) {

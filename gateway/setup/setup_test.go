@@ -188,29 +188,57 @@ func TestSignInAndRateLimit(t *testing.T) {
 	resp.Body.Close()
 }
 
-type fakeEnroller struct{ good string }
+type fakeEnroller struct {
+	good     string
+	enrolled bool
+}
 
-func (e fakeEnroller) Enrol(_ context.Context, code string) error {
-	if code != e.good {
-		return fmt.Errorf("refused")
+func (e fakeEnroller) Enrol(_ context.Context, fleet, code string) (Enrolled, error) {
+	switch {
+	case e.enrolled:
+		return Enrolled{}, ErrEnrolled
+	case fleet == "https://down.example":
+		return Enrolled{}, fmt.Errorf("fleet unreachable")
+	case code != e.good:
+		return Enrolled{}, ErrCodeRefused
 	}
-	return nil
+	return Enrolled{GatewayID: "gw-new", CanteenID: "c-1"}, nil
 }
 
 func TestEnrolmentCodeSignsIn(t *testing.T) {
 	f := newFixture(t, "127.0.0.1:9")
 	f.page.SetEnroller(fakeEnroller{good: "K7M2-Q9XV"})
 	var e map[string]any
-	if code := do(t, f.client(), "POST", f.srv.URL+"/setup/api/login", map[string]string{"code": "nope"}, &e); code != 401 {
+	login := func(c *http.Client, body map[string]string) int {
+		e = nil
+		return do(t, c, "POST", f.srv.URL+"/setup/api/login", body, &e)
+	}
+	if code := login(f.client(), map[string]string{"code": "nope", "fleet": "https://fleet.example"}); code != 401 || e["code"] != "bad_code" {
 		t.Fatalf("wrong code: %d %v", code, e)
 	}
+	if code := login(f.client(), map[string]string{"code": "K7M2-Q9XV"}); code != 400 || e["code"] != "missing_fleet" {
+		t.Fatalf("no fleet address: %d %v", code, e)
+	}
+	if code := login(f.client(), map[string]string{"code": "K7M2-Q9XV", "fleet": "https://down.example"}); code != 502 || e["code"] != "enrol_failed" {
+		t.Fatalf("fleet down: %d %v", code, e)
+	}
 	c := f.client()
-	if code := do(t, c, "POST", f.srv.URL+"/setup/api/login", map[string]string{"code": "K7M2-Q9XV"}, &e); code != 200 {
+	if code := login(c, map[string]string{"code": "K7M2-Q9XV", "fleet": "https://fleet.example"}); code != 200 {
 		t.Fatalf("good code: %d %v", code, e)
 	}
-	e = nil
+	// The holder of a good code is shown the setup password, for after
+	// the restart that the enrolment brings.
+	pw, _ := os.ReadFile(filepath.Join(f.page.DataDir, PasswordFile))
+	if e["restarting"] != true || e["password"] != strings.TrimSpace(string(pw)) || e["enrolled"].(map[string]any)["gateway_id"] != "gw-new" {
+		t.Fatalf("good code's answer: %v", e)
+	}
 	if code := do(t, c, "GET", f.srv.URL+"/setup/api/state", nil, &e); code != 200 || e["enrol"] != true {
 		t.Fatalf("state: %d %v", code, e)
+	}
+	// Enrolled already: a code would make a second identity.
+	f.page.SetEnroller(fakeEnroller{good: "K7M2-Q9XV", enrolled: true})
+	if code := login(f.client(), map[string]string{"code": "K7M2-Q9XV", "fleet": "https://fleet.example"}); code != 409 || e["code"] != "enrolled" {
+		t.Fatalf("enrolled gateway: %d %v", code, e)
 	}
 }
 

@@ -18,7 +18,9 @@
       confirm_remove: "删除摄像头 {id}？", wrong_password: "密码错误", rate_limited: "错误次数过多，请稍后再试（{s} 秒）",
       camera_auth: "摄像头拒绝了用户名或密码", need_id: "请填写编号", no_preview: "无法生成预览：",
       tamper: "遮挡、黑屏、模糊、画面冻结", motion: "移动侦测", onnx: "AI 识别（帽子、口罩、工作服等）",
-      streams: "码流", probe: "检测", bad_code: "注册码无效", enrol_unavailable: "此网关不支持注册码，请用设置密码"
+      streams: "码流", probe: "检测", bad_code: "注册码无效", enrol_unavailable: "此网关不支持注册码，请用设置密码",
+      fleet: "平台地址", missing_fleet: "请填写平台地址和注册码", enrolled_already: "网关已注册，请用设置密码登录",
+      enrolled: "已注册为食堂 {c} 的网关 {g}。网关正在重启，约半分钟后请用设置密码登录：{pw}（请记下）"
     },
     en: {
       title: "Gateway setup", signin: "Sign in", signin_hint: "Enter the setup password the gateway printed on first start, or an enrolment code from the fleet.",
@@ -35,7 +37,9 @@
       confirm_remove: "Remove camera {id}?", wrong_password: "Wrong password", rate_limited: "Too many wrong attempts; try again in {s} s",
       camera_auth: "The camera refused the user name or password", need_id: "Enter an id", no_preview: "No preview: ",
       tamper: "covered, dark, blurred, frozen picture", motion: "motion", onnx: "AI (hats, masks, uniforms…)",
-      streams: "Streams", probe: "Probe", bad_code: "The enrolment code was not accepted", enrol_unavailable: "This gateway takes no enrolment code; use the setup password"
+      streams: "Streams", probe: "Probe", bad_code: "The enrolment code was not accepted", enrol_unavailable: "This gateway takes no enrolment code; use the setup password",
+      fleet: "Fleet address", missing_fleet: "Enter the fleet's address and the code", enrolled_already: "This gateway is enrolled already; sign in with the setup password",
+      enrolled: "Enrolled as gateway {g} of canteen {c}. The gateway is restarting; in about half a minute sign in with the setup password: {pw} (write it down)"
     }
   };
   // zh-CN first, whatever the browser says; the switch is remembered.
@@ -79,6 +83,8 @@
     if (e.code === "camera_auth") return t("camera_auth");
     if (e.code === "bad_code") return t("bad_code");
     if (e.code === "enrol_unavailable") return t("enrol_unavailable");
+    if (e.code === "missing_fleet") return t("missing_fleet");
+    if (e.code === "enrolled") return t("enrolled_already");
     return e.message;
   }
   function msg(id, text, cls) { var m = $(id); m.textContent = text; m.className = cls || "hint"; }
@@ -231,7 +237,18 @@
 
   function signIn(body) {
     msg("login-error", "", "error");
-    return api("POST", "login", body).then(load, function (e) {
+    return api("POST", "login", body).then(function (r) {
+      if (r && r.enrolled) {
+        // The gateway restarts into its identity, and this sign-in with
+        // it: say so, with the password to sign in with afterwards.
+        var p = $("enrolled");
+        p.textContent = t("enrolled", { g: r.enrolled.gateway_id, c: r.enrolled.canteen_id, pw: r.password });
+        p.hidden = false;
+        $("code-form").hidden = true;
+        return;
+      }
+      return load();
+    }, function (e) {
       msg("login-error", errText(e), "error");
       $("password").value = ""; $("password").focus();
     });
@@ -240,7 +257,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     $("lang").onclick = function () { lang = lang === "zh" ? "en" : "zh"; localStorage.setItem("bk-setup-lang", lang); translate(); };
     $("login-form").onsubmit = function (ev) { ev.preventDefault(); signIn({ password: $("password").value }); };
-    $("code-form").onsubmit = function (ev) { ev.preventDefault(); signIn({ code: $("code").value.trim() }); };
+    $("code-form").onsubmit = function (ev) { ev.preventDefault(); signIn({ code: $("code").value.trim(), fleet: $("fleet").value.trim() }); };
     $("discover-btn").onclick = discover;
     $("manual-btn").onclick = manual;
     $("save-btn").onclick = save;

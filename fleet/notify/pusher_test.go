@@ -40,7 +40,6 @@ type robotReq struct {
 // with the replies queued (status and body), then {"errcode":0,"errmsg":"ok"}.
 // For 钉钉 it checks the signature with dingSecret the way 钉钉 does.
 type fakeRobot struct {
-	t          *testing.T
 	dingSecret string
 	mu         sync.Mutex
 	replies    [][2]string
@@ -51,8 +50,8 @@ type fakeRobot struct {
 	srv      *httptest.Server
 }
 
-func newRobot(t *testing.T, dingSecret string, replies ...[2]string) *fakeRobot {
-	r := &fakeRobot{t: t, dingSecret: dingSecret, replies: replies}
+func newRobot(t testing.TB, dingSecret string, replies ...[2]string) *fakeRobot {
+	r := &fakeRobot{dingSecret: dingSecret, replies: replies}
 	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
 	t.Cleanup(r.srv.Close)
 	return r

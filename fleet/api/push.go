@@ -92,14 +92,19 @@ func (s *Server) listPushChannels(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "list push channels", err)
 		return
 	}
-	out := []push.Channel{}
+	out, editable := []push.Channel{}, []string{}
 	for _, c := range cs {
 		if s.seesChannel(r, p, c) {
 			out = append(out, c.Redacted())
+			if mayEditChannel(p, c) == nil {
+				editable = append(editable, c.ID)
+			}
 		}
 	}
+	// may_share: the principal sets up shared channels of any kind and
+	// scope (an admin); editable: the channels it may change or delete.
 	writeJSON(w, http.StatusOK, map[string]any{"channels": out, "kinds": push.Kinds, "item_kinds": push.ItemKinds,
-		"severities": push.Severities, "placeholders": push.Placeholders})
+		"severities": push.Severities, "placeholders": push.Placeholders, "may_share": p.Role == auth.RoleAdmin, "editable": editable})
 }
 
 // auditChannel records a change to a channel, redacted.

@@ -26,6 +26,7 @@ import * as gatewayPage from "./pages/gateway.js";
 import * as parent from "./pages/parent.js";
 import * as audit from "./pages/audit.js";
 import * as users from "./pages/users.js";
+import * as pushPage from "./pages/push.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -45,13 +46,14 @@ const routes = {
   parent: {page: parent, perm: "parent.view"},
   audit: {page: audit, perm: "audit.view"},
   users: {page: users, perm: "users.add"},
+  push: {page: pushPage, perm: "push.subscribe"},
 };
 
 /**
  * The navigation in order: a principal sees the pages its permissions
  * open, and the first of them is its home.
  */
-const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "audit", "users", "parent"];
+const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "audit", "push", "users", "parent"];
 
 function mayOpen(me, name) {
   const def = routes[name];

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -24,7 +25,7 @@ import (
 const (
 	DefaultPushEvery    = 250 * time.Millisecond
 	DefaultDueSoonEvery = time.Minute
-	DefaultPushWorkers  = 4
+	DefaultPushWorkers  = 8
 	// DefaultPushMaxTries: about 4 h of tries with the default backoff
 	// (10 s doubling, capped at 1 h).
 	DefaultPushMaxTries = 10
@@ -79,7 +80,7 @@ type Pusher struct {
 	// DefaultPushMaxTries (10).
 	MaxTries int
 	// Workers is how many deliveries are sent at once; 0 means
-	// DefaultPushWorkers (4).
+	// DefaultPushWorkers (8).
 	Workers int
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
@@ -94,6 +95,12 @@ type Pusher struct {
 	polls  atomic.Uint64
 	sent   atomic.Uint64
 	failed atomic.Uint64
+	// slots hold one token per send under way (Workers); sends counts
+	// them for Close; sendErr is a send's store error for the loop.
+	slots   chan struct{}
+	sends   sync.WaitGroup
+	sendMu  sync.Mutex
+	sendErr error
 }
 
 // Polls is how many times the loop has run: a test waits for a number
@@ -146,6 +153,7 @@ func (p *Pusher) Start(ctx context.Context) error {
 		p.log = slog.Default()
 	}
 	p.kick = make(chan struct{}, 1)
+	p.slots = make(chan struct{}, cmp.Or(p.Workers, DefaultPushWorkers))
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.done = make(chan struct{})
 	go p.run(ctx)
@@ -170,6 +178,7 @@ func (p *Pusher) Close() error {
 
 func (p *Pusher) run(ctx context.Context) {
 	defer close(p.done)
+	defer p.sends.Wait()
 	tick := time.NewTicker(orDefault(p.Every, DefaultPushEvery))
 	defer tick.Stop()
 	dueEvery := orDefault(p.DueSoonEvery, DefaultDueSoonEvery)
@@ -394,11 +403,22 @@ func (r routes) dests(it push.Item) []push.Dest {
 	return out
 }
 
-// deliver sends the deliveries due, Workers at a time.
+// deliver claims as many due deliveries as there are idle senders and
+// sends each in the background, Workers at a time: a slow robot holds a
+// sender, not the loop, so the next alarm is claimed at the next poll by
+// another. A send's store error is reported at a later poll.
 func (p *Pusher) deliver(ctx context.Context, sender *push.Sender) error {
-	ds, err := p.Push.Claim(ctx, p.Holder, time.Now(), 100)
-	if err != nil || len(ds) == 0 {
+	p.sendMu.Lock()
+	err := p.sendErr
+	p.sendErr = nil
+	p.sendMu.Unlock()
+	free := cap(p.slots) - len(p.slots)
+	if free == 0 {
 		return err
+	}
+	ds, cerr := p.Push.Claim(ctx, p.Holder, time.Now(), free)
+	if cerr != nil {
+		return cerr
 	}
 	maxTries := p.MaxTries
 	if maxTries == 0 {
@@ -408,19 +428,11 @@ func (p *Pusher) deliver(ctx context.Context, sender *push.Sender) error {
 	if backoff == nil {
 		backoff = DefaultBackoff
 	}
-	workers := p.Workers
-	if workers == 0 {
-		workers = DefaultPushWorkers
-	}
-	sem := make(chan struct{}, workers)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
 	for _, d := range ds {
-		sem <- struct{}{}
-		wg.Add(1)
+		p.slots <- struct{}{}
+		p.sends.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-p.slots; p.sends.Done() }()
 			sendErr := sender.Send(ctx, d.Channel, d.Recipient, d.ID, d.Item)
 			if ctx.Err() != nil {
 				return // stopping: the lease runs out and the row is tried again
@@ -439,18 +451,15 @@ func (p *Pusher) deliver(ctx context.Context, sender *push.Sender) error {
 			} else {
 				p.sent.Add(1)
 			}
-			if err := p.Push.Done(ctx, d.ID, p.Holder, sendErr, next, giveUp, time.Now()); err != nil {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
+			if err := p.Push.Done(ctx, d.ID, p.Holder, sendErr, next, giveUp, time.Now()); err != nil && ctx.Err() == nil {
+				p.sendMu.Lock()
+				p.sendErr = err
+				p.sendMu.Unlock()
+			}
+			if sendErr != nil {
+				p.Kick() // a short backoff (tests) is due before the next tick
 			}
 		}()
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return nil
-	}
-	return firstErr
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -404,4 +405,34 @@ func shanghai(t *testing.T) *time.Location {
 		t.Fatal(err)
 	}
 	return loc
+}
+
+// TestPushSlowRobotHoldsNoOther: a robot that does not answer holds one
+// sender, not the loop: another channel's push of the same alarm, and of
+// the next, arrive meanwhile.
+func TestPushSlowRobotHoldsNoOther(t *testing.T) {
+	s := pushWorld(t, filepath.Join(t.TempDir(), "fleet.db"))
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		_, _ = w.Write([]byte(`{"errcode":0,"errmsg":"ok"}`))
+	}))
+	defer slow.Close()
+	defer close(release)
+	fast := newRobot(t, "")
+	stuck := channel(t, s, push.Channel{Kind: push.KindWeCom, Name: "stuck", Scope: push.ScopeAll, Config: push.Config{Key: "stuck", BaseURL: slow.URL}})
+	quick := channel(t, s, push.Channel{Kind: push.KindWeCom, Name: "quick", Scope: push.ScopeAll, Config: push.Config{Key: "quick"}})
+	subscribe(t, s, push.Subscription{UserID: "op1", ChannelID: stuck.ID})
+	subscribe(t, s, push.Subscription{UserID: "op1", ChannelID: quick.ID})
+	startPusher(t, s, fast, "fleet-a", nil, 0)
+	for i := range 2 {
+		committed := ingest(t, s, uint64(i+1), "smoking", time.Now())
+		wait.For(t, 5*time.Second, "the quick robot", func() bool { return len(fast.got("key", "quick")) == i+1 })
+		if d := time.Since(committed); d > 2*time.Second {
+			t.Errorf("alarm %d reached the quick robot after %v with the other stuck", i+1, d)
+		}
+	}
 }

@@ -29,6 +29,7 @@ const (
 	// DefaultPushMaxTries: about 4 h of tries with the default backoff
 	// (10 s doubling, capped at 1 h).
 	DefaultPushMaxTries = 10
+	DefaultKeepLog      = 90 * 24 * time.Hour
 )
 
 // Cursor names in push_cursors.
@@ -82,6 +83,9 @@ type Pusher struct {
 	// Workers is how many deliveries are sent at once; 0 means
 	// DefaultPushWorkers (8).
 	Workers int
+	// KeepLog is how long sent and given-up deliveries stay in the log
+	// (pruned with the due-soon pass); 0 means DefaultKeepLog (90 days).
+	KeepLog time.Duration
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -205,6 +209,11 @@ func (p *Pusher) run(ctx context.Context) {
 				p.log.Info("push: alarms due soon", "notices", n)
 				p.Kick()
 			}
+			_, err = p.Push.Prune(ctx, now.Add(-orDefault(p.KeepLog, DefaultKeepLog)), 10000)
+			if ctx.Err() != nil {
+				return
+			}
+			trouble.report(p.log, "prune push log", err)
 		}
 		err = p.deliver(ctx, sender)
 		if ctx.Err() != nil {

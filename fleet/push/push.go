@@ -407,3 +407,18 @@ func (p *Push) AdvanceCursor(ctx context.Context, source string, v int64) error 
 	}
 	return nil
 }
+
+// Prune deletes at most limit (1 to 10,000) sent or given-up deliveries
+// queued before before, oldest first, and returns how many it deleted:
+// the delivery log is kept for a while, not forever. Pending rows stay
+// whatever their age.
+func (p *Push) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	limit = max(1, min(limit, 10000))
+	res, err := p.w.ExecContext(ctx, `DELETE FROM push_outbox WHERE id IN (SELECT id FROM push_outbox
+		WHERE state IN ($1, $2) AND created_at < $3 ORDER BY id LIMIT `+strconv.Itoa(limit)+`)`, StateSent, StateFailed, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune deliveries: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

@@ -217,6 +217,16 @@ func TestOutboxOncePerDestination(t *testing.T) {
 		if log, _ := p.Deliveries(ctx, push.DeliveryFilter{Canteens: []string{"c2"}}); len(log) != 0 {
 			t.Fatalf("another canteen's log: %+v", log)
 		}
+		// The log is pruned of old sent rows; a pending one stays.
+		if _, err := p.Enqueue(ctx, push.Item{Key: "alarm:2", Kind: push.ItemAlarm, CanteenID: "c1", At: now}, []push.Dest{{ChannelID: ch.ID}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := p.Prune(ctx, now.Add(time.Millisecond), 100); err != nil || n != 1 {
+			t.Fatalf("Prune = %d, %v; want the sent row", n, err)
+		}
+		if log, _ := p.Deliveries(ctx, push.DeliveryFilter{}); len(log) != 1 || log[0].ItemKey != "alarm:2" {
+			t.Fatalf("after prune: %+v", log)
+		}
 	})
 }
 

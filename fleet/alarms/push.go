@@ -48,7 +48,21 @@ type NewAlarm struct {
 // alarms with an id above afterID that belong to a canteen, leaving out
 // pictures taken on request and load-generator events.
 func (s *Alarms) AlarmsSince(ctx context.Context, afterID int64, limit int) ([]NewAlarm, error) {
+	return s.newAlarms(ctx, `e.id > $1`, limit, afterID)
+}
+
+// LateAlarms returns, as AlarmsSince, the alarms with an id at most upTo
+// received at or after since: on PostgreSQL ids are handed out before
+// commit, so a transaction that commits after a later one's may show an
+// id below a cursor already moved past it; a reader looks back a few
+// seconds to find them.
+func (s *Alarms) LateAlarms(ctx context.Context, upTo int64, since time.Time, limit int) ([]NewAlarm, error) {
+	return s.newAlarms(ctx, `e.id <= $1 AND e.received_at >= $4`, limit, upTo, ms(since))
+}
+
+func (s *Alarms) newAlarms(ctx context.Context, cond string, limit int, args ...any) ([]NewAlarm, error) {
 	limit = max(1, min(limit, MaxNoticeLimit))
+	args = append([]any{args[0], wire.TypeSnapshot, wire.TypeSynthetic}, args[1:]...)
 	out, err := store.All(ctx, s.r, func(row store.Row) (NewAlarm, error) {
 		var a NewAlarm
 		var started, received int64
@@ -58,10 +72,10 @@ func (s *Alarms) AlarmsSince(ctx context.Context, afterID int64, limit int) ([]N
 	}, `SELECT e.id, e.canteen_id, COALESCE(c.name, ''), COALESCE(c.district, ''), e.gateway_id, e.camera_id, e.type, e.score,
 		e.started_at, e.received_at
 		FROM events e LEFT JOIN canteens c ON c.id = e.canteen_id
-		WHERE e.id > $1 AND `+AlarmWhere+` AND e.canteen_id IS NOT NULL AND e.type NOT IN ($2, $3)
-		ORDER BY e.id LIMIT `+strconv.Itoa(limit), afterID, wire.TypeSnapshot, wire.TypeSynthetic)
+		WHERE `+cond+` AND `+AlarmWhere+` AND e.canteen_id IS NOT NULL AND e.type NOT IN ($2, $3)
+		ORDER BY e.id LIMIT `+strconv.Itoa(limit), args...)
 	if err != nil {
-		return nil, fmt.Errorf("alarms since %d: %w", afterID, err)
+		return nil, fmt.Errorf("new alarms: %w", err)
 	}
 	return out, nil
 }
@@ -73,6 +87,17 @@ func (s *Alarms) NoticesSince(ctx context.Context, afterID int64, limit int) ([]
 	ns, err := s.queryNotices(ctx, ` WHERE n.id > $1 ORDER BY n.id LIMIT `+strconv.Itoa(limit), afterID)
 	if err != nil {
 		return nil, fmt.Errorf("notices since %d: %w", afterID, err)
+	}
+	return ns, nil
+}
+
+// LateNotices is LateAlarms for notices: those with an id at most upTo
+// made at or after since.
+func (s *Alarms) LateNotices(ctx context.Context, upTo int64, since time.Time, limit int) ([]Notice, error) {
+	limit = max(1, min(limit, MaxNoticeLimit))
+	ns, err := s.queryNotices(ctx, ` WHERE n.id <= $1 AND n.at >= $2 ORDER BY n.id LIMIT `+strconv.Itoa(limit), upTo, ms(since))
+	if err != nil {
+		return nil, fmt.Errorf("late notices: %w", err)
 	}
 	return ns, nil
 }

@@ -41,6 +41,10 @@ const (
 // batchItems is how many alarms (and notices) one poll reads at most.
 const batchItems = 200
 
+// LateWindow is how far back below its cursors the pusher looks once a
+// second for alarms and notices committed out of id order.
+const LateWindow = 10 * time.Second
+
 // Pusher pushes alarms and notices as they are committed to the channels
 // their users subscribed to (fleet/push): it reads the alarms and notices
 // after its cursors every Every, queues one outbox row per item and
@@ -97,8 +101,11 @@ type Pusher struct {
 	own    bool
 	log    *slog.Logger
 	polls  atomic.Uint64
-	sent   atomic.Uint64
-	failed atomic.Uint64
+	// The loop's: when it last looked back, and how far back it may
+	// (after it set the cursors on a first start, not before).
+	lateAt, lateFloor time.Time
+	sent              atomic.Uint64
+	failed            atomic.Uint64
 	// slots hold one token per send under way (Workers); sends counts
 	// them for Close; sendErr is a send's store error for the loop.
 	slots   chan struct{}
@@ -276,6 +283,7 @@ func (p *Pusher) collect(ctx context.Context, now time.Time) error {
 		return err
 	}
 	if !aOK || !nOK { // a first start: from now on, not the past
+		p.lateFloor = now
 		ev, no, err := p.Alarms.LastIDs(ctx)
 		if err != nil {
 			return err
@@ -301,15 +309,40 @@ func (p *Pusher) collect(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	if len(as) == 0 && len(ns) == 0 {
-		return nil
-	}
 	items := make([]push.Item, 0, len(as)+len(ns))
 	for _, a := range as {
 		items = append(items, itemOfAlarm(a))
 	}
 	for _, n := range ns {
 		items = append(items, itemOfNotice(n))
+	}
+	// Once a second, the last LateWindow below the cursors again: a row
+	// whose id was handed out before a later one's but committed after it
+	// (PostgreSQL) is found there; queuing is once per destination, so
+	// the rows seen before add nothing.
+	if now.Sub(p.lateAt) >= time.Second {
+		p.lateAt = now
+		since := now.Add(-LateWindow)
+		if since.Before(p.lateFloor) {
+			since = p.lateFloor
+		}
+		la, err := p.Alarms.LateAlarms(ctx, aCur, since, batchItems)
+		if err != nil {
+			return err
+		}
+		ln, err := p.Alarms.LateNotices(ctx, nCur, since, batchItems)
+		if err != nil {
+			return err
+		}
+		for _, a := range la {
+			items = append(items, itemOfAlarm(a))
+		}
+		for _, n := range ln {
+			items = append(items, itemOfNotice(n))
+		}
+	}
+	if len(items) == 0 {
+		return nil
 	}
 	r, err := p.routes(ctx)
 	if err != nil {

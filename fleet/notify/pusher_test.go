@@ -436,3 +436,33 @@ func TestPushSlowRobotHoldsNoOther(t *testing.T) {
 		}
 	}
 }
+
+// TestPushLateCommit: an alarm whose id is below the cursor (on
+// PostgreSQL, an id handed out before another's but committed after it)
+// is still pushed, once, by the look back below the cursors.
+func TestPushLateCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, u string) {
+		s := pushWorld(t, u)
+		robot := newRobot(t, "")
+		ch := channel(t, s, push.Channel{Kind: push.KindWeCom, Name: "g", Scope: push.ScopeAll, Config: push.Config{Key: "late"}})
+		subscribe(t, s, push.Subscription{UserID: "op1", ChannelID: ch.ID})
+		ingest(t, s, 1, "no_mask", time.Now())
+		ev, no, err := s.LastIDs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Another fleet's cursors are already past it.
+		if err := s.Push.AdvanceCursor(ctx, "alarms", ev+5); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Push.AdvanceCursor(ctx, "notices", no); err != nil {
+			t.Fatal(err)
+		}
+		p := startPusher(t, s, robot, "fleet-a", nil, 0)
+		wait.For(t, 5*time.Second, "the late alarm", func() bool { return len(robot.got("key", "late")) == 1 })
+		waitPolls(t, p, 30) // 1.5 s of 50 ms polls: the look back (once a second) again
+		if n := len(robot.got("key", "late")); n != 1 {
+			t.Errorf("the late alarm was pushed %d times", n)
+		}
+	})
+}

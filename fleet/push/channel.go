@@ -282,6 +282,9 @@ func (c Channel) Validate() error {
 	if cf.Format != "" && cf.Format != "markdown" && cf.Format != "text" {
 		return invalid("config.format %q: want markdown or text", cf.Format)
 	}
+	if cf.URL != "" && c.Kind != KindWebhook && c.Kind != KindSMS {
+		return invalid("config.url: only for webhook and sms (a robot takes its key or token, and base_url)")
+	}
 	switch c.Kind {
 	case KindWeCom:
 		if cf.Key == "" {

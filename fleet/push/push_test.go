@@ -62,6 +62,7 @@ func TestValidateRefusesHostileChannels(t *testing.T) {
 		{"canteen scope without id", push.Channel{Kind: push.KindWeCom, Scope: push.ScopeCanteen, Config: push.Config{Key: "k"}}, "scope_id"},
 		{"over-long secret", func() push.Channel { c := wecom("x"); c.Config.Key = strings.Repeat("k", 300); return c }(), "config.key: over"},
 		{"name with newline", wecom("a\nb"), "one line"},
+		{"robot with a url", func() push.Channel { c := wecom("x"); c.Config.URL = "http://h/"; return c }(), "only for webhook and sms"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -466,3 +466,62 @@ func TestPushLateCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestPushSMSTemplate: an SMS gateway described by a template gets one
+// request per subscribed phone, the placeholders escaped, the header
+// sent; a reply without the success string is a failure retried.
+func TestPushSMSTemplate(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, u string) {
+		s := pushWorld(t, u)
+		var mu sync.Mutex
+		got := map[string][]string{} // phone → messages
+		tries := 0
+		gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var m struct{ Msg string }
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			mu.Lock()
+			defer mu.Unlock()
+			tries++
+			if r.Header.Get("Authorization") != "Bearer sms-api-key" || json.Unmarshal(body, &m) != nil {
+				http.Error(w, "bad request", http.StatusBadRequest)
+				return
+			}
+			if tries == 1 {
+				_, _ = w.Write([]byte(`{"code":"LIMIT"}`))
+				return
+			}
+			got[r.URL.Query().Get("to")] = append(got[r.URL.Query().Get("to")], m.Msg)
+			_, _ = w.Write([]byte(`{"code":"OK"}`))
+		}))
+		defer gw.Close()
+		ch := channel(t, s, push.Channel{Kind: push.KindSMS, Name: "sms", Scope: push.ScopeCanteen, ScopeID: "c1", Config: push.Config{
+			URL: gw.URL + "/send?to={{phone}}", Headers: map[string]string{"Authorization": "Bearer sms-api-key"},
+			Body: `{"msg":"{{text}}"}`, SuccessContains: `"code":"OK"`}})
+		subscribe(t, s, push.Subscription{UserID: "op1", ChannelID: ch.ID, Phone: "+8613800001111"})
+		subscribe(t, s, push.Subscription{UserID: "op2", ChannelID: ch.ID, Phone: "13900002222"})
+		startPusher(t, s, newRobot(t, ""), "fleet-a", func(int) time.Duration { return 20 * time.Millisecond }, 0)
+		ingest(t, s, 1, "rodent", time.Now())
+		wait.For(t, 10*time.Second, "both phones", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(got["+8613800001111"]) == 1 && len(got["13900002222"]) == 1
+		})
+		mu.Lock()
+		msg := got["13900002222"][0]
+		mu.Unlock()
+		if !strings.HasPrefix(msg, "【明厨亮灶】No. 1 Primary：鼠患，") {
+			t.Errorf("SMS text %q", msg)
+		}
+		log, _ := s.Push.Deliveries(ctx, push.DeliveryFilter{})
+		total := 0
+		for _, d := range log {
+			total += d.Tries
+			if d.State != push.StateSent {
+				t.Errorf("delivery %+v", d)
+			}
+		}
+		if len(log) != 2 || total != 3 {
+			t.Errorf("%d deliveries with %d tries, want 2 with 3 (one retried)", len(log), total)
+		}
+	})
+}

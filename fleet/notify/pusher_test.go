@@ -525,3 +525,36 @@ func TestPushSMSTemplate(t *testing.T) {
 		}
 	})
 }
+
+// TestPushGatewayOffline: a gateway offline past its grace (the
+// Notifier's FlagGateways makes the notice) is pushed as kind offline to
+// whom subscribed to it, and not to whom took alarms only.
+func TestPushGatewayOffline(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, u string) {
+		s := pushWorld(t, u)
+		robot := newRobot(t, "")
+		off := channel(t, s, push.Channel{Kind: push.KindWeCom, Name: "offline", Scope: push.ScopeCanteen, ScopeID: "c1", Config: push.Config{Key: "off"}})
+		al := channel(t, s, push.Channel{Kind: push.KindWeCom, Name: "alarms", Scope: push.ScopeCanteen, ScopeID: "c1", Config: push.Config{Key: "al"}})
+		subscribe(t, s, push.Subscription{UserID: "op1", ChannelID: off.ID, Kinds: []string{push.ItemOffline}})
+		subscribe(t, s, push.Subscription{UserID: "op2", ChannelID: al.ID, Kinds: []string{push.ItemAlarm}})
+		now := time.Now()
+		for i, online := range []bool{true, false} {
+			if err := s.GatewayState(ctx, "gw-1", wire.State{V: wire.Version, Online: online, Session: 1, StartedAt: now.Add(-time.Hour)},
+				now.Add(time.Duration(i-20)*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p := startPusher(t, s, robot, "fleet-a", nil, 0)
+		if raised, _, err := s.FlagGateways(ctx, alarms.GatewayThresholds{OfflineGrace: 10 * time.Minute}, now); err != nil || raised != 1 {
+			t.Fatalf("FlagGateways = %d, %v", raised, err)
+		}
+		wait.For(t, 5*time.Second, "the offline push", func() bool { return len(robot.got("key", "off")) == 1 })
+		waitPolls(t, p, 3)
+		if n := len(robot.got("key", "al")); n != 0 {
+			t.Errorf("the alarms-only channel got %d pushes", n)
+		}
+		if b := string(robot.got("key", "off")[0].body); !strings.Contains(b, "网关离线") || !strings.Contains(b, "Gateway gw-1 offline") {
+			t.Errorf("offline push %s", b)
+		}
+	})
+}

@@ -3,7 +3,8 @@
 // workflow on each episode's first event (workflow.go: review,
 // rectification, decision, with their history and photos), and the
 // notices it sends canteens' operators with their webhook outbox
-// (notices.go). The events themselves are stored by the registry's ingest
+// (notices.go), and what the instant push reads (push.go: the alarms and
+// notices after a cursor, the due-soon notices). The events themselves are stored by the registry's ingest
 // (fleet/registry).
 //
 // The workflow's deadlines have their defaults in one place, Workflow's

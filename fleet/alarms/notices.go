@@ -27,17 +27,20 @@ const (
 // Notice tells a canteen's operators what the workflow wants of them. The
 // notices of alarms without a canteen are not made.
 type Notice struct {
-	ID            int64  `json:"id"`
-	CanteenID     string `json:"canteen_id"`
-	CanteenName   string `json:"canteen_name,omitempty"`
+	ID          int64  `json:"id"`
+	CanteenID   string `json:"canteen_id"`
+	CanteenName string `json:"canteen_name,omitempty"`
+	// District is the canteen's.
+	District      string `json:"district,omitempty"`
 	ViolationID   int64  `json:"violation_id"`
 	ViolationType string `json:"violation_type,omitempty"`
 	// GatewayID names the gateway of a gateway-level alarm's notice
 	// (gateways.go), which has no violation.
 	GatewayID string `json:"gateway_id,omitempty"`
 	// Kind is NoticeConfirmed, NoticeRectificationRejected,
-	// NoticeRectificationOverdue, or a gateway alarm's: NoticeGatewayOffline,
-	// NoticeGatewayDisk, NoticeGatewayHot.
+	// NoticeRectificationOverdue, a due-soon warning's (NoticeReviewDueSoon,
+	// NoticeRectificationDueSoon: push.go), or a gateway alarm's:
+	// NoticeGatewayOffline, NoticeGatewayDisk, NoticeGatewayHot.
 	Kind string `json:"kind"`
 	// Text is a one-line English summary, with DueAt in the canteen's
 	// time zone.
@@ -103,6 +106,10 @@ func noticeText(id int64, kind, typ, camera string, due time.Time, tz string) st
 		return fmt.Sprintf("Alarm %d (%s) rectification rejected: rectify by %s", id, what, when)
 	case NoticeRectificationOverdue:
 		return fmt.Sprintf("Alarm %d (%s) rectification overdue: was due by %s", id, what, when)
+	case NoticeReviewDueSoon:
+		return fmt.Sprintf("Alarm %d (%s) awaits review: due by %s", id, what, when)
+	case NoticeRectificationDueSoon:
+		return fmt.Sprintf("Alarm %d (%s) rectification due soon: rectify by %s", id, what, when)
 	}
 	return fmt.Sprintf("Alarm %d (%s): %s", id, what, kind)
 }
@@ -153,7 +160,7 @@ func (s *Alarms) insertNotice(ctx context.Context, tx *sql.Tx, a noticeAlarm, ki
 	return n > 0, err
 }
 
-const noticeCols = `n.id, n.canteen_id, COALESCE(c.name, ''), n.violation_id, COALESCE(e.type, ''), COALESCE(n.gateway_id, ''), n.kind, n.text,
+const noticeCols = `n.id, n.canteen_id, COALESCE(c.name, ''), COALESCE(c.district, ''), n.violation_id, COALESCE(e.type, ''), COALESCE(n.gateway_id, ''), n.kind, n.text,
 	n.due_at, n.at, n.read_at, n.read_by, n.webhook_tries`
 
 const noticeFrom = ` FROM notices n LEFT JOIN canteens c ON c.id = n.canteen_id LEFT JOIN events e ON e.id = n.violation_id`
@@ -162,7 +169,7 @@ func scanNotice(sc store.Row) (Notice, error) {
 	var n Notice
 	var violation, due, read sql.NullInt64
 	var at, tries int64
-	if err := sc.Scan(&n.ID, &n.CanteenID, &n.CanteenName, &violation, &n.ViolationType, &n.GatewayID, &n.Kind, &n.Text,
+	if err := sc.Scan(&n.ID, &n.CanteenID, &n.CanteenName, &n.District, &violation, &n.ViolationType, &n.GatewayID, &n.Kind, &n.Text,
 		&due, &at, &read, &n.ReadBy, &tries); err != nil {
 		return n, err
 	}

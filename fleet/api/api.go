@@ -56,6 +56,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
+	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
@@ -79,6 +80,9 @@ type Server struct {
 	// OTA is the releases and rollouts; nil turns them off (their routes
 	// answer 503).
 	OTA *ota.OTA
+	// Push is the instant push's channels, subscriptions and outbox; nil
+	// turns its routes off (503).
+	Push *push.Push
 	// Enrol is the gateway enrolment codes; nil turns enrolment off (its
 	// routes answer 503).
 	Enrol *enrol.Codes
@@ -199,6 +203,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, PermAlarmRectify))
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
+	s.pushRoutes(mux)
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {

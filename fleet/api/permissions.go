@@ -69,6 +69,10 @@ const (
 	PermUserList Permission = "users.list"
 	// PermUserAdd: add users of any role (POST /api/v1/users).
 	PermUserAdd Permission = "users.add"
+	// PermPush: the instant push (/api/v1/push/…): the channels one may
+	// see, one's own robots and subscriptions, the delivery log of one's
+	// scope; shared channels are an admin's (push.go).
+	PermPush Permission = "push.subscribe"
 	// PermMetrics: the Prometheus metrics (GET /metrics).
 	PermMetrics Permission = "metrics.view"
 	// PermReleases: upload, list and delete releases, make, follow,
@@ -109,6 +113,7 @@ var permissions = []struct {
 	{PermAudit, regulators},
 	{PermUserList, operators},
 	{PermUserAdd, admins},
+	{PermPush, staff},
 	{PermMetrics, admins},
 	{PermReleases, admins},
 	{PermCanteenWork, []string{auth.RoleOperator}},

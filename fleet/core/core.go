@@ -35,6 +35,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
+	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/retention"
@@ -88,6 +89,12 @@ type Options struct {
 	// GatewayAlarms are the thresholds of the gateway-level alarms
 	// (alarms' defaults: offline 10m, 512 MiB free, 80 °C).
 	GatewayAlarms alarms.GatewayThresholds
+	// Push configures the instant push (fleet/push, notify.Pusher): the
+	// robots' hosts (default the real ones), how long before a deadline
+	// an alarm is pushed as due soon (default 2 h, negative never), how
+	// often the outbox is polled (default 250 ms; each commit wakes it
+	// too). Disabled turns the push off.
+	Push PushOptions
 	// SecureCookies marks session cookies Secure on plain HTTP (behind a
 	// TLS proxy).
 	SecureCookies bool
@@ -141,6 +148,14 @@ type Options struct {
 	Logger      *slog.Logger
 }
 
+// PushOptions are the settings of the instant push.
+type PushOptions struct {
+	WeComBase, DingTalkBase string
+	DueSoon                 time.Duration
+	Every                   time.Duration
+	Disabled                bool
+}
+
 // WarmRatesDays is the period the background warming covers: a month's
 // dashboard, the longest common query.
 const WarmRatesDays = 31
@@ -160,6 +175,9 @@ type Fleet struct {
 	OTA      *ota.OTA
 	rollouts *ota.Engine
 	Notifier *notify.Notifier
+	// Push is the push domain, and Pusher its loop (nil when disabled).
+	Push     *push.Push
+	Pusher   *notify.Pusher
 	httpSrv  *http.Server
 	httpLn   net.Listener
 	metrics  *http.Server
@@ -215,6 +233,14 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	if err := f.Notifier.Start(ctx); err != nil {
 		return nil, fmt.Errorf("start notifier: %w", err)
 	}
+	f.Push = push.New(f.DB)
+	if !o.Push.Disabled {
+		f.Pusher = &notify.Pusher{Alarms: f.Alarms, Auth: f.Auth, Push: f.Push, WeComBase: o.Push.WeComBase,
+			DingTalkBase: o.Push.DingTalkBase, DueSoon: o.Push.DueSoon, Every: o.Push.Every, Logger: o.Logger.With("component", "push")}
+		if err := f.Pusher.Start(ctx); err != nil {
+			return nil, fmt.Errorf("start push: %w", err)
+		}
+	}
 	if o.WarmRatesEvery >= 0 {
 		f.startWarming(ctx, cmp.Or(o.WarmRatesEvery, 10*time.Minute))
 	}
@@ -249,6 +275,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		BrokerURL: brokerURL, Username: user, Password: pass,
 		Registry: f.Registry, Registerer: f.registry, Logger: o.Logger.With("component", "ingest"),
 	}
+	if f.Pusher != nil {
+		f.Ingest.Committed = f.Pusher.Kick
+	}
 	if f.Broker != nil {
 		// In process: each message reaches ingest as the broker read it,
 		// not encoded, sent and read again (a flooding gateway's snapshots
@@ -271,7 +300,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	a := &api.Server{
 		Enrol: enrol.New(f.DB), EnrolBrokerURLs: enrolURLs, EnrolCAPEM: enrolCA,
-		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
+		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, Push: f.Push, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 	}
@@ -455,6 +484,9 @@ func (f *Fleet) Close() error {
 	}
 	if f.Ingest != nil {
 		errs = append(errs, f.Ingest.Close())
+	}
+	if f.Pusher != nil {
+		errs = append(errs, f.Pusher.Close())
 	}
 	if f.Notifier != nil {
 		errs = append(errs, f.Notifier.Close())

@@ -11,6 +11,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
+	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/retention"
@@ -29,6 +30,9 @@ type DB struct {
 	// Enrol is a field, not embedded: its methods (Create, List, …) are
 	// too general a name to stand for the whole database's.
 	Enrol *enrol.Codes
+	// Push is a field for the same reason: the push channels,
+	// subscriptions and outbox.
+	Push *push.Push
 }
 
 // Open opens url as store.Open does, with every domain over it.
@@ -42,7 +46,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Of is every domain over db.
 func Of(db *store.DB) *DB {
-	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db)}
+	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db), push.New(db)}
 }
 
 // Fresh opens a new SQLite database for t, at the latest schema

@@ -123,7 +123,10 @@ type Consumer struct {
 	ConfigResend time.Duration
 	// Registerer receives the metrics; nil means none are registered.
 	Registerer prometheus.Registerer
-	Logger     *slog.Logger
+	// Committed, when set, is called after a batch with events was
+	// committed (the fleet wakes its push with it); it must not block.
+	Committed func()
+	Logger    *slog.Logger
 
 	client  mqtt.Client
 	cancel  context.CancelFunc
@@ -803,6 +806,9 @@ func (c *Consumer) commit(ctx context.Context, batch []registry.IngestItem) {
 		break
 	}
 	c.metrics.committed.WithLabelValues("record").Add(float64(res))
+	if c.Committed != nil && slices.ContainsFunc(batch, func(it registry.IngestItem) bool { return it.Event != nil }) {
+		c.Committed()
+	}
 	acks := map[[2]string][]uint64{} // (gateway, epoch) -> seqs
 	for _, it := range batch {
 		switch {

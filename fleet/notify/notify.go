@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +17,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/internal/backoff"
 )
 
@@ -311,11 +310,7 @@ func (n *Notifier) send(ctx context.Context, no alarms.Notice) error {
 // HMAC-SHA256 of the decimal timestamp, a '.' and the body. Signing the
 // time lets a receiver refuse a captured delivery replayed later.
 func Sign(secret string, ts int64, body []byte) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write([]byte(strconv.FormatInt(ts, 10)))
-	mac.Write([]byte{'.'})
-	mac.Write(body)
-	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	return push.Sign(secret, ts, body)
 }
 
 // DefaultReplayWindow is how far a delivery's X-BK-Timestamp may be from

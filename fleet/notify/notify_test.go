@@ -22,6 +22,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/auth/authtest"
 	"github.com/brightkitchen/brightkitchen/fleet/coverage"
 	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/notify"
@@ -30,7 +31,10 @@ import (
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	authtest.CheapHashes() // the push tests add users
+	goleak.VerifyTestMain(m)
+}
 
 var ctx = context.Background()
 

@@ -458,6 +458,66 @@ CREATE TABLE rollout_targets (
 );
 CREATE INDEX rollout_targets_token ON rollout_targets(token_hash);
 `,
+	// 12: instant push (fleet/push): channels an admin or a user sets up
+	// (企业微信 and 钉钉 group robots, an SMS gateway by HTTP template, a
+	// signed webhook; config JSON with its secrets, never shown back),
+	// per-user subscriptions to them, and the outbox: one row per pushed
+	// item (an alarm or a notice) and destination (a channel, and for SMS
+	// a phone), unique so that no item reaches a destination twice, with
+	// a lease for the fleet sending it. push_cursors are how far each
+	// source has been read. The due-soon notices are once per alarm, kind
+	// and due date, like the overdue ones.
+	`
+CREATE TABLE push_channels (
+	id         TEXT PRIMARY KEY,
+	kind       TEXT NOT NULL,
+	name       TEXT NOT NULL DEFAULT '',
+	scope      TEXT NOT NULL,
+	scope_id   TEXT NOT NULL DEFAULT '',
+	config     TEXT NOT NULL,
+	created_by TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL,
+	updated_at BIGINT NOT NULL
+);
+CREATE INDEX push_channels_scope ON push_channels(scope, scope_id);
+CREATE TABLE push_subscriptions (
+	user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+	channel_id   TEXT NOT NULL REFERENCES push_channels(id) ON DELETE CASCADE,
+	kinds        TEXT NOT NULL DEFAULT '',
+	types        TEXT NOT NULL DEFAULT '',
+	min_severity TEXT NOT NULL DEFAULT '',
+	phone        TEXT NOT NULL DEFAULT '',
+	created_at   BIGINT NOT NULL,
+	PRIMARY KEY (user_id, channel_id)
+);
+CREATE INDEX push_subscriptions_channel ON push_subscriptions(channel_id);
+CREATE TABLE push_outbox (
+	id           {{SERIAL}},
+	item_key     TEXT NOT NULL,
+	channel_id   TEXT NOT NULL REFERENCES push_channels(id) ON DELETE CASCADE,
+	recipient    TEXT NOT NULL DEFAULT '',
+	canteen_id   TEXT NOT NULL DEFAULT '',
+	kind         TEXT NOT NULL,
+	item         TEXT NOT NULL,
+	committed_at BIGINT NOT NULL,
+	created_at   BIGINT NOT NULL,
+	state        TEXT NOT NULL DEFAULT 'pending',
+	tries        BIGINT NOT NULL DEFAULT 0,
+	next_at      BIGINT NOT NULL,
+	last_error   TEXT NOT NULL DEFAULT '',
+	lease_holder TEXT NOT NULL DEFAULT '',
+	lease_until  BIGINT NOT NULL DEFAULT 0,
+	sent_at      BIGINT,
+	UNIQUE (item_key, channel_id, recipient)
+);
+CREATE INDEX push_outbox_due ON push_outbox(state, next_at);
+CREATE INDEX push_outbox_canteen ON push_outbox(canteen_id, id);
+CREATE TABLE push_cursors (
+	name  TEXT PRIMARY KEY,
+	value BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX notices_due_soon_once ON notices(violation_id, kind, due_at) WHERE kind IN ('review_due_soon', 'rectification_due_soon');
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

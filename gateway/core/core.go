@@ -187,12 +187,22 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, level *slog.L
 	return g, nil
 }
 
+// httpDrain bounds how long Close lets HTTP replies in flight finish.
+const httpDrain = 2 * time.Second
+
 // Close stops every component and waits for them.
 func (g *Gateway) Close() error {
 	mainErr := g.stopMain()
 	g.cancel()
 	if g.httpSrv != nil {
-		_ = g.httpSrv.Close()
+		// Replies in flight finish first (the setup page's enrolment
+		// answer is written just as the restart it asked for begins);
+		// what is still open after a moment is cut.
+		ctx, cancel := context.WithTimeout(context.Background(), httpDrain)
+		if g.httpSrv.Shutdown(ctx) != nil {
+			_ = g.httpSrv.Close()
+		}
+		cancel()
 	}
 	if g.live != nil {
 		_ = g.live.Close() // before the cameras it reads from

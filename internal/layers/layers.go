@@ -79,6 +79,8 @@ var Rules = []Rule{
 		Why: "domains stand beside each other: one reaches another only through the registry"},
 	{From: "fleet/ota", Deny: fleetDomains, Allow: []string{"fleet/ota"}, AllowInTests: fleetInTests,
 		Why: "domains stand beside each other: one reaches another only through the registry"},
+	{From: "fleet/push", Deny: fleetDomains, Allow: []string{"fleet/push"}, AllowInTests: fleetInTests,
+		Why: "domains stand beside each other: the pusher (fleet/notify) joins push to alarms and auth"},
 	{From: "", Deny: []string{"fleet/auth/authtest"}, AllowInTests: []string{"fleet/auth/authtest"},
 		Why: "cheap password hashes are for tests: no binary may lower the cost"},
 	{From: "", Deny: []string{"*/cmd"},
@@ -87,10 +89,10 @@ var Rules = []Rule{
 
 // fleetDomains are the fleet's storage domains above the registry; none
 // imports another, nor anything that joins them.
-var fleetDomains = []string{"fleet/auth", "fleet/alarms", "fleet/rates", "fleet/enrol", "fleet/ota", "fleet/retention", "fleet/api", "fleet/core", "fleet/ingest"}
+var fleetDomains = []string{"fleet/auth", "fleet/alarms", "fleet/rates", "fleet/enrol", "fleet/ota", "fleet/push", "fleet/retention", "fleet/api", "fleet/core", "fleet/ingest"}
 
 // fleetInTests are what a storage test may import beyond its floor.
-var fleetInTests = []string{"fleet/store", "fleet/registry", "fleet/auth", "fleet/alarms", "fleet/rates", "fleet/dbtest"}
+var fleetInTests = []string{"fleet/store", "fleet/registry", "fleet/auth", "fleet/alarms", "fleet/rates", "fleet/push", "fleet/dbtest"}
 
 // fleetFloor allows a package of the fleet's storage to import itself and
 // the floors below the domains.

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -40,6 +41,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/core"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
+	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
@@ -316,6 +318,9 @@ func serve(args []string, stderr io.Writer) int {
 	rectifyDeadline := fs.str("rectify-deadline", hours(alarms.DefaultRectifyDeadline), "how soon a confirmed alarm must be rectified")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
+	pushWeCom := fs.str("push-wecom-url", push.DefaultWeComBase, "base URL of the 企业微信 group robots (a channel's base_url wins)")
+	pushDing := fs.str("push-dingtalk-url", push.DefaultDingTalkBase, "base URL of the 钉钉 group robots (a channel's base_url wins)")
+	pushDueSoon := fs.str("push-due-soon", alarms.DefaultDueSoon.String(), "how long before its review or rectification deadline an alarm is pushed as due soon (0 for never)")
 	gwOffline := fs.str("gateway-offline-grace", alarms.DefaultGatewayOfflineGrace.String(), "how long a gateway may be unheard of before its canteen's operators are told it is offline")
 	gwDiskMiB := fs.str("gateway-disk-free-mb", strconv.Itoa(alarms.DefaultGatewayDiskFree>>20), "free disk (MiB) below which a gateway's disk is nearly full")
 	gwTemp := fs.str("gateway-temp-c", strconv.Itoa(alarms.DefaultGatewayTempC), "board temperature (°C) at or above which a gateway is too hot")
@@ -417,6 +422,20 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rectify-deadline %q: want a positive duration such as 72h\n", *rectifyDeadline)
 		return 2
 	}
+	po := core.PushOptions{WeComBase: *pushWeCom, DingTalkBase: *pushDing}
+	for name, v := range map[string]string{"push-wecom-url": *pushWeCom, "push-dingtalk-url": *pushDing} {
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			fmt.Fprintf(stderr, "bk-fleet serve: --%s %q: want an http:// or https:// base URL without a query\n", name, v)
+			return 2
+		}
+	}
+	if po.DueSoon, err = time.ParseDuration(*pushDueSoon); err != nil || po.DueSoon < 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --push-due-soon %q: want a duration such as 2h (0 for never)\n", *pushDueSoon)
+		return 2
+	}
+	if po.DueSoon == 0 {
+		po.DueSoon = -1 // never
+	}
 	var gwTh alarms.GatewayThresholds
 	if gwTh.OfflineGrace, err = time.ParseDuration(*gwOffline); err != nil || gwTh.OfflineGrace <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --gateway-offline-grace %q: want a positive duration such as 10m\n", *gwOffline)
@@ -501,7 +520,7 @@ func serve(args []string, stderr io.Writer) int {
 		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
 		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending, MQTTGatewayBytesPerSec: gwBytes,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
-		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh,
+		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,

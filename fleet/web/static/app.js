@@ -28,6 +28,7 @@ import * as audit from "./pages/audit.js";
 import * as users from "./pages/users.js";
 import * as releases from "./pages/releases.js";
 import * as rollout from "./pages/rollout.js";
+import * as pushPage from "./pages/push.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -49,13 +50,14 @@ const routes = {
   users: {page: users, perm: "users.add"},
   releases: {page: releases, perm: "releases.manage"},
   rollout: {page: rollout, perm: "releases.manage"},
+  push: {page: pushPage, perm: "push.subscribe"},
 };
 
 /**
  * The navigation in order: a principal sees the pages its permissions
  * open, and the first of them is its home.
  */
-const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "releases", "audit", "users", "parent"];
+const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "releases", "audit", "push", "users", "parent"];
 
 function mayOpen(me, name) {
   const def = routes[name];

@@ -1,48 +1,4 @@
-// Package ingest is the fleet's MQTT consumer: it subscribes (at an
-// external broker with shared subscriptions, so fleet replicas split the
-// load; at the embedded broker in process, see [Consumer.InProcess]) to
-// every gateway's topics, validates each payload against the device contract, commits events
-// and camera statuses to the store in batches, and only then acknowledges
-// them to the gateway with an application-level ack. Ingest is idempotent by
-// (gateway_id, event_id): a replay is acknowledged again but stored once.
-//
-// One gateway cannot hurt the others. Everything is bounded per gateway:
-//
-//   - Messages wait in a queue of their gateway's own (at most
-//     [Consumer.QueueMax] messages and [Consumer.QueueBytes] bytes); the MQTT
-//     client hands each message over without blocking and without a
-//     goroutine of its own, and a message that finds its gateway's queue
-//     full is dropped and counted (reason "overload"). Nothing dropped was
-//     acknowledged, so the gateway sends it again.
-//   - One batcher takes the queues round-robin, one message per gateway in
-//     turn, so a flooding gateway gets its share of each batch and no more.
-//   - Snapshots that wait for their event, and events that wait for their
-//     snapshot, are kept per gateway ([Consumer.PendingMax],
-//     [Consumer.PendingBytes]); when a gateway has too many, its own oldest
-//     go, never another gateway's.
-//   - Snapshot bytes stored per gateway and UTC day are capped by
-//     [Consumer.SnapshotQuota]; over it, an event is stored (and acked)
-//     without its snapshot, marked snapshot_dropped, and counted (reason
-//     "over_quota").
-//
-// Acks still follow commits only: a record is acked after the batch that
-// holds it is committed.
-//
-// Spool epochs: records carry their spool's epoch; the store keeps a new
-// spool's seqs and sessions apart from the old one's (see registry.Registry.Ingest and
-// registry.Registry.GatewayState), and acks name the epoch they are for.
-//
-// Desired config: when a gateway comes online (state) or sends a heartbeat
-// while its reported config version is behind the stored desired one, the
-// consumer publishes the stored desired config again (retained), so a config
-// set while the gateway was offline survives a fleet restart (the embedded
-// broker keeps retained messages in memory only). On heartbeats this is done
-// at most once per [Consumer.ConfigResend].
 package ingest
-
-// Long file: one consumer's pipeline (queue, batches, acks, snapshot pairing)
-// shares its state and locks; split, the ordering rules would be spread over
-// files.
 
 import (
 	"context"
@@ -371,90 +327,11 @@ func (c *Consumer) onConnect(cl mqtt.Client) {
 
 func (c *Consumer) onMessage(_ mqtt.Client, m mqtt.Message) { c.receive(m.Topic(), m.Payload()) }
 
-// receive runs on paho's goroutine (or, in process, on the broker's read
-// loop of the publishing gateway): parse the topic and put the message in
-// its gateway's queue, or drop it if that queue is full. It never blocks.
-func (c *Consumer) receive(topic string, payload []byte) {
-	p, err := wire.ParseTopic(topic)
-	if err != nil {
-		c.reject("topic", "bad_topic", err)
-		return
-	}
-	c.metrics.received.WithLabelValues(p.Kind).Inc()
-	// Too large for its kind: dropped here, so that it neither takes its
-	// gateway's queue nor stays in memory until the batcher gets to it.
-	if limit := wire.MaxPayload; p.Kind == wire.KindSnapshot && len(payload) > wire.MaxSnapshot ||
-		p.Kind != wire.KindSnapshot && len(payload) > limit {
-		c.reject(p.Kind, "malformed", fmt.Errorf("%d bytes, over the limit for %s", len(payload), p.Kind))
-		return
-	}
-	if !c.enqueue(inbound{topic: p, payload: payload, at: time.Now()}) {
-		c.reject(p.Kind, "overload", nil)
-	}
-}
-
 // DefaultQueueBytes is room for the largest snapshot and its event right
 // behind it: with less, a gateway whose snapshot is near wire.MaxSnapshot
 // would see that event dropped each time it sends both, and never be
 // acknowledged.
 const DefaultQueueBytes = wire.MaxSnapshot + wire.MaxPayload
-
-func (c *Consumer) enqueue(m inbound) bool {
-	c.mu.Lock()
-	q := c.queues[m.topic.GatewayID]
-	if q == nil {
-		q = &gwQueue{}
-		c.queues[m.topic.GatewayID] = q
-		c.ready = append(c.ready, m.topic.GatewayID)
-	}
-	n := len(m.payload)
-	ok := len(q.msgs) == 0 || len(q.msgs) < c.QueueMax && q.bytes+n <= c.QueueBytes
-	if ok {
-		q.msgs = append(q.msgs, m)
-		q.bytes += n
-	}
-	c.mu.Unlock()
-	if ok {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
-	}
-	return ok
-}
-
-// take removes up to max messages from the queues, one per gateway in turn.
-func (c *Consumer) take(max int, out []inbound) []inbound {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for len(out) < max && len(c.ready) > 0 {
-		progress := false
-		for i := 0; i < len(c.ready) && len(out) < max; {
-			gw := c.ready[i]
-			q := c.queues[gw]
-			m := q.msgs[0]
-			q.msgs[0] = inbound{}
-			q.msgs = q.msgs[1:]
-			q.bytes -= len(m.payload)
-			out = append(out, m)
-			progress = true
-			if len(q.msgs) == 0 {
-				delete(c.queues, gw)
-				c.ready = append(c.ready[:i], c.ready[i+1:]...)
-				continue
-			}
-			i++
-		}
-		if !progress {
-			break
-		}
-	}
-	// Rotate, so the next batch starts with another gateway.
-	if len(c.ready) > 1 {
-		c.ready = append(c.ready[1:], c.ready[0])
-	}
-	return out
-}
 
 func (c *Consumer) reject(kind, reason string, err error) {
 	c.metrics.rejected.WithLabelValues(kind, reason).Inc()
@@ -465,69 +342,6 @@ func (c *Consumer) reject(kind, reason string, err error) {
 type pendingEvent struct {
 	ev    wire.Event
 	since time.Time
-}
-
-// pending is one gateway's snapshots waiting for their event and events
-// waiting for their snapshot, each in arrival order and bounded.
-type pending struct {
-	snaps     map[string][]byte // event_id -> JPEG received before its event
-	order     []snapAt          // snaps' keys, oldest first
-	snapBytes int
-	waiting   []pendingEvent
-}
-
-type snapAt struct {
-	id string
-	at time.Time
-}
-
-func (p *pending) empty() bool { return len(p.snaps) == 0 && len(p.waiting) == 0 }
-
-// addSnap keeps a snapshot, evicting this gateway's oldest ones over the
-// bounds; it returns how many were evicted.
-func (p *pending) addSnap(id string, jpeg []byte, at time.Time, maxN, maxBytes int) (evicted int) {
-	if old, ok := p.snaps[id]; ok {
-		p.snapBytes -= len(old)
-	} else {
-		p.order = append(p.order, snapAt{id, at})
-	}
-	p.snaps[id] = jpeg
-	p.snapBytes += len(jpeg)
-	for len(p.order) > 1 && (len(p.snaps) > maxN || p.snapBytes > maxBytes) {
-		oldest := p.order[0].id
-		p.order = p.order[1:]
-		if b, ok := p.snaps[oldest]; ok {
-			p.snapBytes -= len(b)
-			delete(p.snaps, oldest)
-			evicted++
-		}
-	}
-	return evicted
-}
-
-// takeSnap removes and returns a snapshot.
-func (p *pending) takeSnap(id string) ([]byte, bool) {
-	b, ok := p.snaps[id]
-	if !ok {
-		return nil, false
-	}
-	delete(p.snaps, id)
-	p.snapBytes -= len(b)
-	if i := slices.IndexFunc(p.order, func(s snapAt) bool { return s.id == id }); i >= 0 {
-		p.order = slices.Delete(p.order, i, i+1)
-	}
-	return b, true
-}
-
-// expire forgets snapshots that came before cutoff (their event never came).
-func (p *pending) expire(cutoff time.Time) {
-	for len(p.order) > 0 && p.order[0].at.Before(cutoff) {
-		if b, ok := p.snaps[p.order[0].id]; ok {
-			p.snapBytes -= len(b)
-			delete(p.snaps, p.order[0].id)
-		}
-		p.order = p.order[1:]
-	}
 }
 
 // run is the batcher: it groups records into one store transaction, then acks.
@@ -597,122 +411,6 @@ func (c *Consumer) run(ctx context.Context) {
 			c.commit(ctx, batch)
 		}
 	}
-}
-
-// queued reports whether any gateway has messages waiting.
-func (c *Consumer) queued() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.ready) > 0
-}
-
-func (c *Consumer) item(gw string, ev *wire.Event, jpeg []byte) registry.IngestItem {
-	return registry.IngestItem{GatewayID: gw, Event: ev, Snapshot: jpeg, SnapshotQuota: max(c.SnapshotQuota, 0)}
-}
-
-// decode validates one message. Events and camera statuses become batch
-// items; the rest is applied at once.
-func (c *Consumer) decode(ctx context.Context, m inbound, pend map[string]*pending) (registry.IngestItem, bool) {
-	gw := m.topic.GatewayID
-	kind := m.topic.Kind
-	if !c.knownGateway(ctx, gw) {
-		c.reject(kind, "unknown_gateway", fmt.Errorf("gateway %q is not registered", gw))
-		return registry.IngestItem{}, false
-	}
-	switch kind {
-	case wire.KindEvent:
-		ev, err := wire.DecodeEvent(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		item := c.item(gw, &ev, nil)
-		if ev.Snapshot != nil {
-			p := pendingOf(pend, gw)
-			jpeg, ok := p.takeSnap(ev.EventID)
-			if !ok {
-				if len(p.waiting) >= c.PendingMax {
-					// This gateway's oldest waiting event goes (unacked).
-					p.waiting = slices.Delete(p.waiting, 0, 1)
-					c.reject(kind, "pending_full", nil)
-				}
-				p.waiting = append(p.waiting, pendingEvent{ev: ev, since: m.at})
-				return registry.IngestItem{}, false
-			}
-			item.Snapshot = jpeg
-		}
-		return item, true
-	case wire.KindSnapshot:
-		if len(m.payload) == 0 { // larger than wire.MaxSnapshot: dropped by receive
-			c.reject(kind, "malformed", fmt.Errorf("snapshot of %d bytes", len(m.payload)))
-			return registry.IngestItem{}, false
-		}
-		p := pendingOf(pend, gw)
-		if n := p.addSnap(m.topic.EventID, m.payload, m.at, c.PendingMax, c.PendingBytes); n > 0 {
-			c.metrics.rejected.WithLabelValues(kind, "pending_full").Add(float64(n))
-		}
-		// The event may already be waiting for it; run() pairs them.
-		return registry.IngestItem{}, false
-	case wire.KindCameraStatus:
-		st, err := wire.DecodeCameraStatus(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		return registry.IngestItem{GatewayID: gw, Status: &st}, true
-	case wire.KindState:
-		st, err := wire.DecodeState(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		if err := c.Registry.GatewayState(ctx, gw, st, m.at); err != nil {
-			c.Logger.Error("store gateway state", "gateway_id", gw, "err", err)
-		}
-		if st.Online {
-			c.resendConfig(ctx, gw, true)
-		}
-	case wire.KindHeartbeat:
-		hb, err := wire.DecodeHeartbeat(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		if err := c.Registry.Heartbeat(ctx, gw, hb, m.at); err != nil {
-			c.Logger.Error("store heartbeat", "gateway_id", gw, "err", err)
-		}
-		c.resendConfig(ctx, gw, false)
-	case wire.KindCmdAck:
-		a, err := wire.DecodeCmdAck(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		if err := c.Registry.UpdateCmd(ctx, gw, a.CmdID, a.Status, a.Detail); err != nil && !errors.Is(err, store.ErrNotFound) {
-			c.Logger.Error("store cmd ack", "gateway_id", gw, "err", err)
-		}
-	case wire.KindConfigReported:
-		r, err := wire.DecodeConfigReported(m.payload)
-		if err != nil {
-			c.reject(kind, "malformed", err)
-			return registry.IngestItem{}, false
-		}
-		if err := c.Registry.ConfigReported(ctx, gw, r); err != nil {
-			c.Logger.Error("store config report", "gateway_id", gw, "err", err)
-		}
-	default:
-		c.reject(kind, "unexpected_kind", nil)
-	}
-	return registry.IngestItem{}, false
-}
-
-func pendingOf(pend map[string]*pending, gw string) *pending {
-	p := pend[gw]
-	if p == nil {
-		p = &pending{snaps: map[string][]byte{}}
-		pend[gw] = p
-	}
-	return p
 }
 
 // resendConfig publishes the gateway's stored desired config again if the
@@ -832,11 +530,4 @@ func (c *Consumer) commit(ctx context.Context, batch []registry.IngestItem) {
 			seqs = seqs[n:]
 		}
 	}
-}
-
-func itemKind(it registry.IngestItem) string {
-	if it.Status != nil {
-		return wire.KindCameraStatus
-	}
-	return wire.KindEvent
 }

@@ -92,7 +92,7 @@ type Options struct {
 	// Push configures the instant push (fleet/push, notify.Pusher): the
 	// robots' hosts (default the real ones), how long before a deadline
 	// an alarm is pushed as due soon (default 2 h, negative never), how
-	// often the outbox is polled (default 250 ms; each commit wakes it
+	// often the outbox is polled (default 1 s; each commit wakes it
 	// too). Disabled turns the push off.
 	Push PushOptions
 	// SecureCookies marks session cookies Secure on plain HTTP (behind a

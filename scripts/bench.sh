@@ -284,7 +284,7 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "## Instant push (issue 15)"
   echo
   echo "An alarm committed to the store (the pusher woken as ingest wakes it after a commit) → the push taken by a"
-  echo "企业微信 robot on loopback, one alarm at a time, 100 per run; default settings (poll every 250 ms, woken on commit)."
+  echo "企业微信 robot on loopback, one alarm at a time, 100 per run; default settings (poll every second, woken on commit)."
   echo
   echo "| what | median | goal | command |"
   echo "|---|---|---|---|"
@@ -303,7 +303,8 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
     p() { get "BenchmarkPackages/$a" "$1"; }
     [ -n "$(p gateway-MB)" ] || { echo "| $a | not built here (see scripts/deps.sh's warning) | | | | | |"; continue; }
     goal=""; [ $a = arm64 ] && goal="bk-gateway ≤ 40 MB"
-    echo "| $a | $(p gateway-MB) MB | $(p plugins-MB) MB | $(p deb-MB) MB | $(p installed-MB) MB | $(p fleet-MB) MB | $goal |"
+    fleet="$(p fleet-MB) MB"; [ -n "$(p fleet-MB)" ] || fleet="(no $a bk-fleet package)"
+    echo "| $a | $(p gateway-MB) MB | $(p plugins-MB) MB | $(p deb-MB) MB | $(p installed-MB) MB | $fleet | $goal |"
   done
   echo
   echo "| what | median | goal | command |"

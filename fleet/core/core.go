@@ -140,12 +140,15 @@ type Options struct {
 	// bundles (default none: uploads are refused); ReleasesDir holds the
 	// bundles (default DataDir/releases); ReleaseMax is the largest
 	// bundle (default ota.DefaultMaxBundle); RolloutTick is how often the
-	// rollout engine runs (default 2 s, negative for never).
-	ReleaseKeys []ed25519.PublicKey
-	ReleasesDir string
-	ReleaseMax  int64
-	RolloutTick time.Duration
-	Logger      *slog.Logger
+	// rollout engine runs (default 2 s, negative for never);
+	// RolloutStallAfter is how long an updating gateway may show no
+	// progress (default ota.DefaultStallAfter).
+	ReleaseKeys       []ed25519.PublicKey
+	ReleasesDir       string
+	ReleaseMax        int64
+	RolloutTick       time.Duration
+	RolloutStallAfter time.Duration
+	Logger            *slog.Logger
 }
 
 // PushOptions are the settings of the instant push.
@@ -332,7 +335,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	if o.RolloutTick >= 0 {
 		auditLog := o.Logger.With("component", "rollouts")
-		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, Logger: auditLog,
+		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, StallAfter: o.RolloutStallAfter, Logger: auditLog,
 			Send: func(ctx context.Context, gw, cmdID string, args wire.OTAInstallArgs, ttl time.Duration) error {
 				_, err := a.CommandWithID(ctx, gw, cmdID, wire.CmdOTAInstall, args, ttl)
 				return err

@@ -326,6 +326,7 @@ func serve(args []string, stderr io.Writer) int {
 	releasesDir := fs.str("releases-dir", "", "directory of the uploaded bundles (default <--data>/releases)")
 	releaseMax := fs.str("release-max", strconv.Itoa(ota.DefaultMaxBundle>>20), "largest bundle uploaded, in MiB")
 	rolloutTick := fs.str("rollout-tick", "2s", "how often the rollout engine sends commands and follows the gateways (0 for never)")
+	stallAfter := fs.str("rollout-stall-after", ota.DefaultStallAfter.String(), "how long a gateway updating may show no progress before its target is stalled (a failure)")
 	retain := addRetentionFlags(fs)
 	db := addDBFlags(fs)
 	memLimit := fs.str("memory-limit", strconv.Itoa(defaultMemoryLimitMiB),
@@ -491,6 +492,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rollout-tick %q: want a duration such as 2s, or 0 for never\n", *rolloutTick)
 		return 2
 	}
+	stall, err := time.ParseDuration(*stallAfter)
+	if err != nil || stall < time.Minute {
+		fmt.Fprintf(stderr, "bk-fleet serve: --rollout-stall-after %q: want a duration of at least 1m, such as 1h\n", *stallAfter)
+		return 2
+	}
 	if tick == 0 {
 		tick = -1 // core: negative is never
 	}
@@ -519,7 +525,7 @@ func serve(args []string, stderr io.Writer) int {
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,
 		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,
-		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick,
+		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick, RolloutStallAfter: stall,
 	})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -59,7 +59,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	st := dbtest.Fresh(t)
-	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, Push: st.Push, AdminToken: adminToken,
+	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, Push: st.Push, AdminToken: adminToken, Complaints: st.Complaints,
 		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://{host}:1883"}}).Handler())
 	t.Cleanup(srv.Close)
 	w := &world{t: t, st: st, base: srv.URL}
@@ -203,9 +203,9 @@ func TestUIRoles(t *testing.T) {
 		t.Errorf("login error %q", got)
 	}
 	for _, c := range []struct{ user, home, nav string }{
-		{"admin", "dashboard", "dashboard,review,canteens,gateways,releases,audit,push,users"},
-		{"zhang.op", "my", "my,review,canteens,gateways,push"},
-		{"li.reg", "dashboard", "dashboard,review,canteens,gateways,audit,push"},
+		{"admin", "dashboard", "dashboard,review,complaints,canteens,gateways,releases,audit,push,users"},
+		{"zhang.op", "my", "my,review,complaints,canteens,gateways,push"},
+		{"li.reg", "dashboard", "dashboard,review,complaints,canteens,gateways,audit,push"},
 	} {
 		b.Login(c.user, password)
 		b.Do(c.user+" home", 30*time.Second, chromedp.WaitReady(css(`body[data-page="`+c.home+`"]`)))

@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -260,9 +261,16 @@ func (s *Server) fileComplaint(w http.ResponseWriter, r *http.Request) {
 		"accept_due": c.AcceptDue, "reply_due": c.ReplyDue})
 }
 
-// optionalPrincipal is the session's principal when the request carries a
-// valid one; a public route goes on without.
+// optionalPrincipal is the principal of the request's bearer token or
+// session when it carries a valid one; a public route goes on without.
 func (s *Server) optionalPrincipal(r *http.Request) (Principal, bool) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
+		t, err := s.Auth.TokenBySecret(r.Context(), tok)
+		if err != nil {
+			return Principal{}, false
+		}
+		return principalOfToken(t), true
+	}
 	c, err := r.Cookie(SessionCookie)
 	if err != nil || c.Value == "" {
 		return Principal{}, false

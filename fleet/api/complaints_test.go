@@ -238,6 +238,21 @@ func TestComplaintAPI(t *testing.T) {
 			t.Errorf("photo: %s %dx%d %v; metadata kept: %v", format, cfg.Width, cfg.Height, err, bytes.Contains(got, []byte("GPS secret")))
 		}
 
+		// A parent of A files through the parents' view: the ticket says
+		// who, to the regulator only.
+		tok, nonce = w.challenge(t, "A")
+		ct, pbody := form(t, map[string]string{"canteen": "A", "category": "quality", "text": "孩子说今天的菜是馊的",
+			"challenge": tok, "nonce": nonce}, nil)
+		if status, body := doCT(t, "POST", w.srv.URL+"/api/v1/complaints", w.tokens["parentA"], ct, string(pbody)); status != 201 {
+			t.Fatalf("parent files: %d %s", status, body)
+		}
+		if got := list("regXH"); len(got) != 2 || !strings.HasPrefix(got[0].FiledBy, "token:") {
+			t.Errorf("the parent's ticket, as the regulator sees it: %+v", got[0])
+		}
+		if got := list("operatorA"); len(got) != 2 || got[0].FiledBy != "" {
+			t.Errorf("the parent's ticket, as the operator sees it: filed by %q", got[0].FiledBy)
+		}
+
 		// The poster's QR code: a PNG, for the operator of A only.
 		resp, err = http.DefaultClient.Do(authReq(t, w.srv.URL+"/api/v1/canteens/A/complaint-qr.png", w.tokens["operatorA"]))
 		if err != nil {

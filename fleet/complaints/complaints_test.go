@@ -377,3 +377,52 @@ func TestReplyRates(t *testing.T) {
 		check("徐汇区 period", rep.Total.Reply, rep.Total.ReplyOnTime, pair{r(4, 6), r(3, 6)})
 	})
 }
+
+// TestChallenge: a challenge checks out only signed by the key, before it
+// expires, for its canteen, with a nonce that solves it.
+func TestChallenge(t *testing.T) {
+	key, other := []byte("0123456789abcdef0123456789abcdef"), []byte("another key, another database..")
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	ch, err := complaints.NewChallenge(key, "c-1", 10, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := complaints.Solve(ch.Token, ch.Bits, 1<<20)
+	if nonce == "" || complaints.LeadingZeros(ch.Token, nonce) < 10 {
+		t.Fatalf("no solution for %s", ch.Token)
+	}
+	v, err := complaints.VerifyChallenge(key, ch.Token, nonce, "c-1", now.Add(time.Minute))
+	if err != nil || v.ID == "" || !v.Expires.Equal(now.Add(complaints.ChallengeTTL)) {
+		t.Fatalf("verify: %+v %v", v, err)
+	}
+	// A nonce that does not solve it: one whose hash has a one bit early.
+	bad := ""
+	for i := range 1000 {
+		if n := fmt.Sprint("x", i); complaints.LeadingZeros(ch.Token, n) < 10 {
+			bad = n
+			break
+		}
+	}
+	easier := strings.Replace(ch.Token, ".10.", ".1.", 1)
+	for _, tc := range []struct {
+		name, token, nonce, canteen string
+		at                          time.Time
+		key                         []byte
+	}{
+		{"expired", ch.Token, nonce, "c-1", now.Add(complaints.ChallengeTTL), key},
+		{"another key", ch.Token, nonce, "c-1", now, other},
+		{"another canteen", ch.Token, nonce, "c-2", now, key},
+		{"unsolved", ch.Token, bad, "c-1", now, key},
+		{"easier, resigned by nobody", easier, bad, "c-1", now, key},
+		{"empty nonce", ch.Token, "", "c-1", now, key},
+		{"garbage", "v1.a.b", nonce, "c-1", now, key},
+		{"long", strings.Repeat("v1.", 100), nonce, "c-1", now, key},
+	} {
+		if _, err := complaints.VerifyChallenge(tc.key, tc.token, tc.nonce, tc.canteen, tc.at); !errors.Is(err, complaints.ErrChallenge) {
+			t.Errorf("%s: %v, want ErrChallenge", tc.name, err)
+		}
+	}
+	if _, err := complaints.NewChallenge(key, "c-1", complaints.MaxBits+1, now); err == nil {
+		t.Error("a challenge over MaxBits")
+	}
+}

@@ -544,6 +544,10 @@ func TestUIParent(t *testing.T) {
 	if got := b.Navs(); got != "parent" {
 		t.Errorf("parent nav %q", got)
 	}
+	// Complaints: the parents' view links to the school's complaint form.
+	if got := b.Eval(`document.querySelector("#parent-complain").getAttribute("href")`); got != "/complain?canteen="+canteenID {
+		t.Errorf("the parent's complaint link is %q", got)
+	}
 	if got := b.Eval(`String(document.documentElement.scrollWidth <= 390 ? "ok" : document.documentElement.scrollWidth)`); got != "ok" {
 		t.Errorf("parent page at 390 px is %s px wide", got)
 	}

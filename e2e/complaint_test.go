@@ -26,6 +26,19 @@ func TestComplaintUI(t *testing.T) {
 	}
 	f.addUser("li.reg", "regulator", "regulator pw 1", "--district", "xuhui", "--name", "李科长")
 	f.addUser("zhao.reg", "regulator", "regulator pw 2", "--district", "minhang", "--name", "赵科长")
+	f.addUser("wu.op", "operator", "operator pw 1", "--canteen", "canteen-cp", "--name", "吴经理")
+
+	// The operator prints the dining hall's poster: its QR code loads.
+	op := newSession(t, base)
+	op.login("wu.op", "operator pw 1")
+	op.do("open the poster", 30*time.Second,
+		chromedp.Click(`[data-poster="canteen-cp"]`),
+		chromedp.WaitVisible(`#poster-qr`),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#poster-qr").naturalWidth === 512`, chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if got := op.text(".poster-url"); got != base+"/complain?canteen=canteen-cp" {
+		t.Errorf("poster address %q", got)
+	}
 
 	// The visitor: no login.
 	visitor := newSession(t, base)

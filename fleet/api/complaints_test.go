@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	qrcode "github.com/skip2/go-qrcode"
+
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
@@ -262,6 +264,10 @@ func TestComplaintAPI(t *testing.T) {
 		resp.Body.Close()
 		if _, err := png.Decode(bytes.NewReader(qr)); resp.StatusCode != 200 || err != nil {
 			t.Errorf("QR: %d %v", resp.StatusCode, err)
+		}
+		// It encodes the form's address (the encoder is deterministic).
+		if want, _ := qrcode.Encode(w.srv.URL+"/complain?canteen=A", qrcode.Medium, 512); !bytes.Equal(qr, want) {
+			t.Errorf("the QR code does not encode %s/complain?canteen=A", w.srv.URL)
 		}
 		if status, _ := w.req(t, "operatorA", "GET", "/api/v1/canteens/B/complaint-qr.png", ""); status != 403 {
 			t.Errorf("QR of another canteen: %d", status)

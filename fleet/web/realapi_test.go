@@ -470,6 +470,9 @@ func TestUIAdmin(t *testing.T) {
 		chromedp.SetValue(css(`#canteen-form input[name="address"]`), "漕溪北路 102 号"),
 		chromedp.Click(css(`#canteen-save`)),
 		chromedp.WaitVisible(css(`#toast.show.ok`)))
+	// The toast may still be the one of adding a user (4 s): wait for
+	// the save itself.
+	wait.For(t, 10*time.Second, "canteen saved", func() bool { return w.canteen(canteenID)["name"] == "徐汇实验小学新食堂" })
 	after := w.canteen(canteenID)
 	for _, k := range []string{"operating_hours", "viewing_windows", "max_parent_viewers", "tz", "category", "district", "required_areas", "active"} {
 		g, _ := json.Marshal(after[k])

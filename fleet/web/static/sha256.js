@@ -14,16 +14,21 @@ const K = new Uint32Array([
 
 const enc = new TextEncoder();
 const W = new Uint32Array(64);
+// One buffer reused from hash to hash (grown when a string needs more):
+// the proof of work hashes tens of thousands of short strings.
+let buf = new Uint8Array(256), dv = new DataView(buf.buffer);
 
 /** The SHA-256 of s as 8 big-endian 32-bit words. */
 export function sha256(s) {
-  const msg = enc.encode(s);
-  const n = ((msg.length + 9 + 63) >> 6) << 6;
-  const buf = new Uint8Array(n);
-  buf.set(msg);
-  buf[msg.length] = 0x80;
-  const bits = msg.length * 8;
-  const dv = new DataView(buf.buffer);
+  if (buf.length < s.length * 3 + 72) {
+    buf = new Uint8Array(s.length * 3 + 72);
+    dv = new DataView(buf.buffer);
+  }
+  const len = enc.encodeInto(s, buf).written;
+  const n = ((len + 9 + 63) >> 6) << 6;
+  buf.fill(0, len, n);
+  buf[len] = 0x80;
+  const bits = len * 8;
   dv.setUint32(n - 4, bits >>> 0);
   dv.setUint32(n - 8, Math.floor(bits / 0x100000000));
   let h0 = 0x6a09e667, h1 = 0xbb67ae85, h2 = 0x3c6ef372, h3 = 0xa54ff53a;

@@ -1,6 +1,8 @@
 // Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
 // the canteen registry, gateways, violations and their snapshots, commands
-// and desired config, coverage rates, behind bearer-token authentication.
+// and desired config, coverage rates, behind bearer-token authentication,
+// and the public complaint channel, whose form and ticket endpoints take
+// no login (complaints.go: its abuse controls).
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
 //
@@ -53,6 +55,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
@@ -83,6 +86,11 @@ type Server struct {
 	// Push is the instant push's channels, subscriptions and outbox; nil
 	// turns its routes off (503).
 	Push *push.Push
+	// Complaints is the public's complaint channel (complaints.go); nil
+	// turns it off (its routes answer 503). ComplaintBits is its
+	// proof-of-work difficulty (0: complaints.DefaultBits).
+	Complaints    *complaints.Complaints
+	ComplaintBits int
 	// Enrol is the gateway enrolment codes; nil turns enrolment off (its
 	// routes answer 503).
 	Enrol *enrol.Codes
@@ -127,6 +135,8 @@ type Server struct {
 	// viewsHook, when set by a test, stands in for Live.EndViewers.
 	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
+	// complaintWin is the complaint channel's per-address windows.
+	complaintWin addrWindow
 }
 
 // MaxBody is the largest request body accepted (1 MiB), except by the
@@ -204,6 +214,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
 	s.pushRoutes(mux)
+	// Complaints (投诉举报): the public form and the regulators' queue.
+	s.complaintRoutes(mux)
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {

@@ -94,6 +94,13 @@ func TestMePermissions(t *testing.T) {
 		{PermPush, "PUT", "/api/v1/push/subscriptions/nope", "{"},
 		{PermPush, "DELETE", "/api/v1/push/subscriptions/nope", ""},
 		{PermPush, "GET", "/api/v1/push/deliveries", ""},
+		{PermComplaintView, "GET", "/api/v1/complaints", ""},
+		{PermComplaintView, "GET", "/api/v1/complaints/1", ""},
+		{PermComplaintView, "GET", "/api/v1/complaints/1/photo", ""},
+		{PermComplaintHandle, "POST", "/api/v1/complaints/1/accept", "{"},
+		{PermComplaintHandle, "POST", "/api/v1/complaints/1/reply", "{"},
+		{PermComplaintAccount, "POST", "/api/v1/complaints/1/account", "{"},
+		{PermComplaintPoster, "GET", "/api/v1/canteens/A/complaint-qr.png", ""},
 		{signedIn, "GET", "/api/v1/me", ""},
 		{signedIn, "GET", "/api/v1/violation-types", ""},
 	}

@@ -102,7 +102,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { relay.Close() })
 	w.api = &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", Live: relay,
-		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://127.0.0.1:1883"}}
+		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://127.0.0.1:1883"}, Complaints: st.Complaints}
 	w.srv = httptest.NewServer(w.api.Handler())
 	t.Cleanup(w.srv.Close)
 	return w

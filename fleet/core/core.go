@@ -30,6 +30,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/api"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
@@ -83,6 +84,12 @@ type Options struct {
 	// alarms.DefaultReviewDeadline, alarms.DefaultRectifyDeadline);
 	// Webhook is set from WebhookURL.
 	Workflow alarms.Workflow
+	// Complaints holds the complaint channel's deadlines and per-address
+	// cap (complaints.Settings: accept within 1 working day, reply within
+	// 7 days, 5 an hour per address); ComplaintBits its proof-of-work
+	// difficulty (0: complaints.DefaultBits).
+	Complaints    complaints.Settings
+	ComplaintBits int
 	// WebhookURL receives every notice to an operator as a signed JSON POST
 	// (WebhookSecret is the HMAC key). Default none.
 	WebhookURL, WebhookSecret string
@@ -171,13 +178,15 @@ type Fleet struct {
 	Registry *registry.Registry
 	Auth     *auth.Auth
 	Alarms   *alarms.Alarms
-	Rates    *rates.Rates
-	Broker   *broker.Broker // nil with an external broker
-	Ingest   *ingest.Consumer
-	Live     *live.Relay
-	OTA      *ota.OTA
-	rollouts *ota.Engine
-	Notifier *notify.Notifier
+	// Complaints is the public's complaint channel.
+	Complaints *complaints.Complaints
+	Rates      *rates.Rates
+	Broker     *broker.Broker // nil with an external broker
+	Ingest     *ingest.Consumer
+	Live       *live.Relay
+	OTA        *ota.OTA
+	rollouts   *ota.Engine
+	Notifier   *notify.Notifier
 	// Push is the push domain, and Pusher its loop (nil when disabled).
 	Push     *push.Push
 	Pusher   *notify.Pusher
@@ -230,6 +239,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	f.Registry, f.Auth, f.Alarms, f.Rates = registry.New(f.DB), auth.New(f.DB), alarms.New(f.DB), rates.New(f.DB)
 	f.Alarms.Workflow = o.Workflow
+	// Complaints (投诉举报).
+	f.Complaints = complaints.New(f.DB)
+	f.Complaints.Settings = o.Complaints
 	f.Alarms.Workflow.Webhook = o.WebhookURL != ""
 	f.Notifier = &notify.Notifier{Alarms: f.Alarms, URL: o.WebhookURL, Secret: o.WebhookSecret, Gateways: o.GatewayAlarms,
 		Logger: o.Logger.With("component", "notify")}
@@ -306,6 +318,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, Push: f.Push, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
+		Complaints: f.Complaints, ComplaintBits: o.ComplaintBits,
 	}
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {

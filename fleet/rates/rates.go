@@ -153,7 +153,8 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 	defer wg.Wait()
 	defer cancel()
 
-	// The violations: they count on the canteen's local date raised
+	// The violations and the complaints: they count on the canteen's
+	// local date raised or received
 	// (UTC-12 to UTC+14), up to Now, and Compute reads no others.
 	var violations coverage.Input
 	var verr error
@@ -165,6 +166,9 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 			hi = now
 		}
 		verr = s.rollupViolations(ctx, f, lo, hi, &violations)
+		if verr == nil {
+			verr = s.coverageComplaints(ctx, f, lo, hi, &violations)
+		}
 	})
 	// The counters before any data: data read after them is at least as
 	// new.
@@ -211,7 +215,7 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 	if verr != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", verr)
 	}
-	r.in.Violations = violations.Violations
+	r.in.Violations, r.in.Complaints = violations.Violations, violations.Complaints
 	rep, err := coverage.Aggregate(r.in, r.days, q)
 	if err != nil {
 		return rep, fmt.Errorf("coverage: %w", err)

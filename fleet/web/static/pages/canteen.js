@@ -123,7 +123,9 @@ export async function render(ctx) {
 
   ctx.root.append(h("div", {id: "canteen", dataset: {id: c.id}},
     h("div", {class: "page-head"}, h("h1", {}, c.name || c.id,
-      c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null)),
+      c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null),
+      // Complaints: the dining-hall poster.
+      can(me, "complaints.poster") ? h("a", {class: "btn small ghost", href: "#/poster/" + encodeURIComponent(c.id), id: "canteen-poster"}, t("poster.open")) : null),
     h("div", {class: "cols"},
       section(null, {}, details, viewingBox),
       section(t("canteen.areaTitle"), {}, areasEl)),

@@ -113,6 +113,13 @@ type Server struct {
 	// watches at once, so that one parent cannot hold a school's places.
 	// Default DefaultMaxViewsPerParent (2).
 	MaxViewsPerParent int
+	// MaxPublicViewers caps the anonymous views of one canteen's cameras
+	// at once (public kitchens, public.go). Default
+	// DefaultMaxPublicViewers (200).
+	MaxPublicViewers int
+	// PublicViewsPerMinute caps the anonymous live view requests from one
+	// client address a minute. Default DefaultPublicViewsPerMinute (20).
+	PublicViewsPerMinute int
 	// PublicURL is the fleet's address as gateways reach it, where a
 	// logs.upload command tells the gateway to send its log. Default:
 	// the scheme and Host of the request that sent the command.
@@ -127,6 +134,7 @@ type Server struct {
 	// viewsHook, when set by a test, stands in for Live.EndViewers.
 	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
+	public    publicViewers
 }
 
 // MaxBody is the largest request body accepted (1 MiB), except by the
@@ -203,19 +211,27 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, PermAlarmRectify))
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
+	// Public kitchen pages (网络厨房, kitchens.go): no login; the notice
+	// (公示) behind them.
+	mux.HandleFunc("GET /kitchens", s.kitchens)
+	mux.HandleFunc("GET /kitchens/{id}", s.kitchen)
+	mux.Handle("GET /api/v1/canteens/{id}/publicity", s.authorize(s.getPublicity, PermCanteenView))
+	mux.Handle("PUT /api/v1/canteens/{id}/publicity", s.authorize(s.putPublicity, PermPublicity))
 	s.pushRoutes(mux)
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {
-		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, PermLive))
-		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, PermLive))
+		// Live view admits the anonymous principal (public kitchens:
+		// public.go); watchable decides what it may watch.
+		mux.Handle("POST /whep/{camera}", s.authorizeOrAnonymous(s.whep, PermLive))
+		mux.Handle("DELETE /whep/{camera}/{session}", s.authorizeOrAnonymous(s.whepDelete, PermLive))
 		mux.HandleFunc("POST /whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIP(w, r, r.PathValue("camera"))
 		})
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
-		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, PermLive))
+		mux.Handle("GET /api/v1/cameras/{camera}", s.authorizeOrAnonymous(s.getCamera, PermLive))
 		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

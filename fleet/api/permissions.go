@@ -73,6 +73,11 @@ const (
 	// see, one's own robots and subscriptions, the delivery log of one's
 	// scope; shared channels are an admin's (push.go).
 	PermPush Permission = "push.subscribe"
+	// PermPublicity: change a canteen's public notice (PUT
+	// /api/v1/canteens/{id}/publicity): an operator its licence and person
+	// in charge, a regulator its grade and inspection, an admin all
+	// (kitchens.go).
+	PermPublicity Permission = "canteens.publicity"
 	// PermMetrics: the Prometheus metrics (GET /metrics).
 	PermMetrics Permission = "metrics.view"
 	// PermReleases: upload, list and delete releases, make, follow,
@@ -114,6 +119,7 @@ var permissions = []struct {
 	{PermUserList, operators},
 	{PermUserAdd, admins},
 	{PermPush, staff},
+	{PermPublicity, staff},
 	{PermMetrics, admins},
 	{PermReleases, admins},
 	{PermCanteenWork, []string{auth.RoleOperator}},

@@ -94,6 +94,8 @@ func TestMePermissions(t *testing.T) {
 		{PermPush, "PUT", "/api/v1/push/subscriptions/nope", "{"},
 		{PermPush, "DELETE", "/api/v1/push/subscriptions/nope", ""},
 		{PermPush, "GET", "/api/v1/push/deliveries", ""},
+		{PermCanteenView, "GET", "/api/v1/canteens/A/publicity", ""},
+		{PermPublicity, "PUT", "/api/v1/canteens/A/publicity", "{"},
 		{signedIn, "GET", "/api/v1/me", ""},
 		{signedIn, "GET", "/api/v1/violation-types", ""},
 	}

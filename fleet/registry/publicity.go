@@ -248,6 +248,8 @@ func msOrZero(t time.Time) int64 {
 type PublicCanteen struct {
 	Canteen
 	Publicity Publicity `json:"publicity"`
+	// Cameras is how many of its cameras are published to everyone.
+	Cameras int `json:"cameras"`
 }
 
 // PublicFilter selects participating canteens; zero fields do not
@@ -313,15 +315,16 @@ func (s *Registry) PublicCanteens(ctx context.Context, f PublicFilter) ([]Public
 }
 
 // publicityJoinCols are the publicity's columns from the LEFT JOIN p,
-// empty when the canteen has none.
+// empty when the canteen has none, and the cameras published.
 const publicityJoinCols = `COALESCE(p.licence_no, ''), COALESCE(p.person_in_charge, ''), COALESCE(p.grade, ''),
-	COALESCE(p.inspection_result, ''), COALESCE(p.inspected_on, '')`
+	COALESCE(p.inspection_result, ''), COALESCE(p.inspected_on, ''),
+	(SELECT COUNT(*) FROM gateways g JOIN cameras k ON k.gateway_id = g.id WHERE g.canteen_id = c.id AND k.published = TRUE)`
 
 func scanPublicCanteen(row store.Row) (PublicCanteen, error) {
 	var x PublicCanteen
 	var sc canteenScan
 	dest := append(sc.dest(), &x.Publicity.LicenceNo, &x.Publicity.PersonInCharge, &x.Publicity.Grade,
-		&x.Publicity.InspectionResult, &x.Publicity.InspectedOn)
+		&x.Publicity.InspectionResult, &x.Publicity.InspectedOn, &x.Cameras)
 	if err := row.Scan(dest...); err != nil {
 		return x, err
 	}

@@ -179,7 +179,7 @@ func TestPublicCanteens(t *testing.T) {
 			}
 		}
 		cs, _, _ := s.PublicCanteens(ctx, PublicFilter{Name: "一小"})
-		if len(cs) != 1 || cs[0].Publicity.Grade != "A" || cs[0].Publicity.CanteenID != "s1" || cs[0].Name != "徐汇一小" {
+		if len(cs) != 1 || cs[0].Publicity.Grade != "A" || cs[0].Publicity.CanteenID != "s1" || cs[0].Name != "徐汇一小" || cs[0].Cameras != 1 {
 			t.Errorf("s1 with its notice: %+v", cs)
 		}
 		if ds, err := s.PublicDistricts(ctx, ""); err != nil || fmt.Sprint(ds) != "[changning xuhui]" {

@@ -65,6 +65,9 @@ type site struct {
 	player   *asset
 	// playerCSP is the player page's CSP.
 	playerCSP string
+	// kitchenHead and kitchenCSP: the public canteen page's import map
+	// with its preloads, and its CSP (kitchens.go).
+	kitchenHead, kitchenCSP string
 }
 
 // importRE finds a module's static imports (`import … from "./x.js"`).
@@ -179,6 +182,10 @@ func build(fsys fs.FS) (*site, error) {
 	page, importMap = s.versioned(pl.body, s.modules("/static/player.js"))
 	s.player = newAsset("live.html", page)
 	s.playerCSP = ScriptCSP(importMap)
+	// The public canteen page (kitchens.go): rendered by fleet/api, with
+	// the import map of kitchen.js and what it imports.
+	head, importMap := s.versioned([]byte(importMapMarker), s.modules("/static/kitchen.js"))
+	s.kitchenHead, s.kitchenCSP = string(head), ScriptCSP(importMap)
 	return s, nil
 }
 

@@ -125,6 +125,11 @@ type Options struct {
 	// MaxViewsPerParent caps the cameras one parent watches at once
 	// (default 2).
 	MaxViewsPerParent int
+	// MaxPublicViewers caps the anonymous views of one canteen's cameras
+	// published to everyone (default api.DefaultMaxPublicViewers, 200);
+	// PublicViewsPerMinute the anonymous view requests from one address
+	// a minute (default api.DefaultPublicViewsPerMinute, 20).
+	MaxPublicViewers, PublicViewsPerMinute int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -303,7 +308,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, Push: f.Push, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
+		MaxPublicViewers: o.MaxPublicViewers, PublicViewsPerMinute: o.PublicViewsPerMinute,
 	}
+	f.registry.MustRegister(a.PublicCollectors()...)
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)

@@ -35,6 +35,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--release-keys", "bm90IGEga2V5"}, `--release-keys[0]: public key: want a PEM "PUBLIC KEY" block or the base64 of 32 bytes`},
 		{"", []string{"--release-max", "0"}, `--release-max "0": want MiB, 1 to 4096`},
 		{"BK_ROLLOUT_TICK=often", nil, `--rollout-tick "often": want a duration such as 2s, or 0 for never`},
+		{"", []string{"--live-max-public-viewers-per-canteen", "0"}, `--live-max-public-viewers-per-canteen "0": want a positive number`},
+		{"BK_LIVE_PUBLIC_VIEWS_PER_MINUTE=lots", nil, `--live-public-views-per-minute "lots": want a positive number`},
 	} {
 		t.Run(strings.Join(append([]string{c.env}, c.args...), " "), func(t *testing.T) {
 			if name, value, ok := strings.Cut(c.env, "="); ok {

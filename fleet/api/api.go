@@ -1,6 +1,8 @@
 // Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
 // the canteen registry, gateways, violations and their snapshots, commands
-// and desired config, coverage rates, behind bearer-token authentication.
+// and desired config, coverage rates, behind bearer-token authentication;
+// and, with no login, the public kitchen pages and live view of the
+// cameras published to everyone (kitchens.go, public.go).
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
 //

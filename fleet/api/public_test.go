@@ -30,22 +30,14 @@ func eachWorld(t *testing.T, f func(t *testing.T, w *world)) {
 	})
 }
 
-func counterValue(t *testing.T, c prometheus.Collector, labels ...string) float64 {
+// refusedCount is bk_fleet_public_views_refused_total{reason}.
+func refusedCount(t *testing.T, s *Server, reason string) float64 {
 	t.Helper()
 	var m dto.Metric
-	switch x := c.(type) {
-	case prometheus.Counter:
-		_ = x.Write(&m)
-		return m.GetCounter().GetValue()
-	case prometheus.Gauge:
-		_ = x.Write(&m)
-		return m.GetGauge().GetValue()
-	case *prometheus.CounterVec:
-		_ = x.WithLabelValues(labels...).Write(&m)
-		return m.GetCounter().GetValue()
+	if err := s.PublicCollectors()[2].(*prometheus.CounterVec).WithLabelValues(reason).Write(&m); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("collector %T", c)
-	return 0
+	return m.GetCounter().GetValue()
 }
 
 // TestCameraAudienceAPI: the canteen's operator (or an admin) sets a
@@ -199,10 +191,10 @@ func TestAnonymousLiveView(t *testing.T) {
 				t.Errorf("%s: %s %s: %d %s; want %d %s", c.name, c.method, c.path, status, body, c.status, c.code)
 			}
 		}
-		if n := counterValue(t, w.api.PublicCollectors()[2], "not_published"); n != 3 {
+		if n := refusedCount(t, w.api, "not_published"); n != 3 {
 			t.Errorf("refused not_published = %v, want 3", n)
 		}
-		if n := counterValue(t, w.api.PublicCollectors()[2], "outside_window"); n != 1 {
+		if n := refusedCount(t, w.api, "outside_window"); n != 1 {
 			t.Errorf("refused outside_window = %v, want 1", n)
 		}
 		es, err := w.st.AuditLog(ctx, auth.AuditFilter{Action: "live_view"})
@@ -265,10 +257,10 @@ func TestPublicCapAndLimiter(t *testing.T) {
 		if status, body := w.req(t, "operatorA", "POST", "/whep/gw-A:pub-A", "application/sdp", []byte(offer)); status == 429 {
 			t.Errorf("operator limited: %d %s", status, body)
 		}
-		if n := counterValue(t, w.api.PublicCollectors()[2], "rate_limited"); n != 1 {
+		if n := refusedCount(t, w.api, "rate_limited"); n != 1 {
 			t.Errorf("refused rate_limited = %v, want 1", n)
 		}
-		if n := counterValue(t, w.api.PublicCollectors()[2], "public_cap"); n != 1 {
+		if n := refusedCount(t, w.api, "public_cap"); n != 1 {
 			t.Errorf("refused public_cap = %v, want 1", n)
 		}
 	})

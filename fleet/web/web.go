@@ -2,7 +2,9 @@
 // JavaScript modules (no build step, nothing fetched from the internet),
 // embedded in the binary and served at / and /static/, and the live
 // player page (/live/{camera}, served by fleet/api through Player), which
-// plays with the SPA's own WHEP player (static/live.js).
+// plays with the SPA's own WHEP player (static/live.js), and the public
+// kitchen pages (/kitchens, /kitchens/{id}: kitchens.go), rendered on the
+// server from public/*.html.
 //
 // static/ holds the app (app.js, its pages/ and shared widgets/), the
 // dictionaries as data (i18n/zh-CN.json, i18n/en.json) and vendor/

@@ -527,6 +527,7 @@ CREATE UNIQUE INDEX notices_due_soon_once ON notices(violation_id, kind, due_at)
 	// grade, latest inspection), each with who changed it last.
 	`
 ALTER TABLE cameras ADD COLUMN published {{BOOL}} NOT NULL DEFAULT FALSE;
+CREATE INDEX cameras_published ON cameras(gateway_id) WHERE published = TRUE;
 CREATE TABLE canteen_publicity (
 	canteen_id        TEXT PRIMARY KEY REFERENCES canteens(id) ON DELETE CASCADE,
 	licence_no        TEXT NOT NULL DEFAULT '',

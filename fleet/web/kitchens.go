@@ -85,12 +85,6 @@ func (t Texts) T(key string, args ...any) string {
 	return v
 }
 
-// Has says whether key has a text.
-func (t Texts) Has(key string) bool {
-	_, ok := t.zh[key]
-	return ok
-}
-
 // Lang is "zh" or "en".
 func (t Texts) Lang() string { return t.lang }
 

@@ -84,6 +84,11 @@ const (
 	PermComplaintHandle  Permission = "complaints.handle"
 	PermComplaintAccount Permission = "complaints.account"
 	PermComplaintPoster  Permission = "complaints.poster"
+	// PermPublicity: change a canteen's public notice (PUT
+	// /api/v1/canteens/{id}/publicity): an operator its licence and person
+	// in charge, a regulator its grade and inspection, an admin all
+	// (kitchens.go).
+	PermPublicity Permission = "canteens.publicity"
 	// PermMetrics: the Prometheus metrics (GET /metrics).
 	PermMetrics Permission = "metrics.view"
 	// PermReleases: upload, list and delete releases, make, follow,
@@ -130,6 +135,7 @@ var permissions = []struct {
 	{PermComplaintHandle, regulators},
 	{PermComplaintAccount, operators},
 	{PermComplaintPoster, operators},
+	{PermPublicity, staff},
 	{PermMetrics, admins},
 	{PermReleases, admins},
 	{PermCanteenWork, []string{auth.RoleOperator}},

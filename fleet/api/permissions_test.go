@@ -101,6 +101,8 @@ func TestMePermissions(t *testing.T) {
 		{PermComplaintHandle, "POST", "/api/v1/complaints/1/reply", "{"},
 		{PermComplaintAccount, "POST", "/api/v1/complaints/1/account", "{"},
 		{PermComplaintPoster, "GET", "/api/v1/canteens/A/complaint-qr.png", ""},
+		{PermCanteenView, "GET", "/api/v1/canteens/A/publicity", ""},
+		{PermPublicity, "PUT", "/api/v1/canteens/A/publicity", "{"},
 		{signedIn, "GET", "/api/v1/me", ""},
 		{signedIn, "GET", "/api/v1/violation-types", ""},
 	}

@@ -132,6 +132,11 @@ type Options struct {
 	// MaxViewsPerParent caps the cameras one parent watches at once
 	// (default 2).
 	MaxViewsPerParent int
+	// MaxPublicViewers caps the anonymous views of one canteen's cameras
+	// published to everyone (default api.DefaultMaxPublicViewers, 200);
+	// PublicViewsPerMinute the anonymous view requests from one address
+	// a minute (default api.DefaultPublicViewsPerMinute, 20).
+	MaxPublicViewers, PublicViewsPerMinute int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -319,7 +324,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 		Complaints: f.Complaints, ComplaintBits: o.ComplaintBits,
+		MaxPublicViewers: o.MaxPublicViewers, PublicViewsPerMinute: o.PublicViewsPerMinute,
 	}
+	f.registry.MustRegister(a.PublicCollectors()...)
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)

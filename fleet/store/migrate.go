@@ -584,6 +584,29 @@ CREATE TABLE complaint_keys (
 	value TEXT NOT NULL
 );
 `,
+	// 14: public kitchen pages (网络厨房,
+	// registry/publicity.go). cameras.published: the camera is shown to
+	// everyone (no login) inside its canteen's viewing windows, set only
+	// from the fleet (published implies public); canteen_publicity: the
+	// canteen's public notice (公示), the parts the operator keeps
+	// (licence, person in charge) and those the regulator keeps (量化等级
+	// grade, latest inspection), each with who changed it last.
+	`
+ALTER TABLE cameras ADD COLUMN published {{BOOL}} NOT NULL DEFAULT FALSE;
+CREATE INDEX cameras_published ON cameras(gateway_id) WHERE published = TRUE;
+CREATE TABLE canteen_publicity (
+	canteen_id        TEXT PRIMARY KEY REFERENCES canteens(id) ON DELETE CASCADE,
+	licence_no        TEXT NOT NULL DEFAULT '',
+	person_in_charge  TEXT NOT NULL DEFAULT '',
+	grade             TEXT NOT NULL DEFAULT '',
+	inspection_result TEXT NOT NULL DEFAULT '',
+	inspected_on      TEXT NOT NULL DEFAULT '',
+	operator_by       TEXT NOT NULL DEFAULT '',
+	operator_at       BIGINT NOT NULL DEFAULT 0,
+	regulator_by      TEXT NOT NULL DEFAULT '',
+	regulator_at      BIGINT NOT NULL DEFAULT 0
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

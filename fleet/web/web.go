@@ -4,7 +4,9 @@
 // player page (/live/{camera}, served by fleet/api through Player), which
 // plays with the SPA's own WHEP player (static/live.js), and the public
 // complaint form (/complain, through Complain: static/complain.html and
-// complain.js, which needs no login).
+// complain.js, which needs no login), and the public kitchen pages
+// (/kitchens, /kitchens/{id}: kitchens.go), rendered on the server from
+// public/*.html.
 //
 // static/ holds the app (app.js, its pages/ and shared widgets/), the
 // dictionaries as data (i18n/zh-CN.json, i18n/en.json) and vendor/
@@ -70,6 +72,9 @@ type site struct {
 	// complain is the public complaint form (complain.html), and its CSP.
 	complain    *asset
 	complainCSP string
+	// kitchenHead and kitchenCSP: the public canteen page's import map
+	// with its preloads, and its CSP (kitchens.go).
+	kitchenHead, kitchenCSP string
 }
 
 // importRE finds a module's static imports (`import … from "./x.js"`).
@@ -192,6 +197,10 @@ func build(fsys fs.FS) (*site, error) {
 	page, importMap = s.versioned(cp.body, s.modules("/static/complain.js"))
 	s.complain = newAsset("complain.html", page)
 	s.complainCSP = ScriptCSP(importMap)
+	// The public canteen page (kitchens.go): rendered by fleet/api, with
+	// the import map of kitchen.js and what it imports.
+	head, importMap := s.versioned([]byte(importMapMarker), s.modules("/static/kitchen.js"))
+	s.kitchenHead, s.kitchenCSP = string(head), ScriptCSP(importMap)
 	return s, nil
 }
 

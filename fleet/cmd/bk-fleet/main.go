@@ -334,6 +334,7 @@ func serve(args []string, stderr io.Writer) int {
 	rolloutTick := fs.str("rollout-tick", "2s", "how often the rollout engine sends commands and follows the gateways (0 for never)")
 	stallAfter := fs.str("rollout-stall-after", ota.DefaultStallAfter.String(), "how long a gateway updating may show no progress before its target is stalled (a failure)")
 	retain := addRetentionFlags(fs)
+	public := addPublicFlags(fs) // public kitchen pages
 	db := addDBFlags(fs)
 	memLimit := fs.str("memory-limit", strconv.Itoa(defaultMemoryLimitMiB),
 		"soft memory limit in MiB: the Go collector works harder near it (0: none; default gives way to GOMEMLIMIT)")
@@ -493,6 +494,10 @@ func serve(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
+	maxPublic, publicPerMinute, ok := public.parse(stderr) // public kitchen pages
+	if !ok {
+		return 2
+	}
 	var keys []ed25519.PublicKey
 	for i, k := range splitFlag(*releaseKeys) {
 		pub, err := release.ParsePublicKey([]byte(k))
@@ -550,6 +555,7 @@ func serve(args []string, stderr io.Writer) int {
 		Retention: &retention, RetainEvery: retainEvery,
 		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,
 		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick, RolloutStallAfter: stall,
+		MaxPublicViewers: maxPublic, PublicViewsPerMinute: publicPerMinute, // public kitchen pages
 	})
 	if err != nil {
 		log.Error("start", "err", err)

@@ -40,6 +40,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--release-max", "0"}, `--release-max "0": want MiB, 1 to 4096`},
 		{"BK_ROLLOUT_TICK=often", nil, `--rollout-tick "often": want a duration such as 2s, or 0 for never`},
 		{"", []string{"--rollout-stall-after", "30s"}, `--rollout-stall-after "30s": want a duration of at least 1m`},
+		{"", []string{"--live-max-public-viewers-per-canteen", "0"}, `--live-max-public-viewers-per-canteen "0": want a positive number`},
+		{"BK_LIVE_PUBLIC_VIEWS_PER_MINUTE=lots", nil, `--live-public-views-per-minute "lots": want a positive number`},
 	} {
 		t.Run(strings.Join(append([]string{c.env}, c.args...), " "), func(t *testing.T) {
 			if name, value, ok := strings.Cut(c.env, "="); ok {

@@ -31,7 +31,8 @@ function gathered(pc) {
 
 /**
  * Plays one camera into a <video>. opts: token, a bearer token to send
- * (else the session cookie authenticates); callbacks onState(kind, text)
+ * (else the session cookie authenticates); anonymous, send neither (a
+ * camera published to everyone, public kitchen pages); callbacks onState(kind, text)
  * with kind connecting / playing / retrying / stopped / refused, onFrame()
  * when the first frame is decoded, onRefused(code, message, status) for a
  * 401/403/429 answer. postedAt is when the last WHEP request was sent
@@ -52,6 +53,8 @@ export class Player {
     this.watch = 0;
     this.postedAt = 0;
     this.auth = opts.token ? {"Authorization": "Bearer " + opts.token} : {};
+    // anonymous: no session cookie either (the public kitchen pages).
+    this.creds = opts.anonymous ? "omit" : "same-origin";
   }
 
   state(kind, text) { if (this.opts.onState) this.opts.onState(kind, text || ""); }
@@ -78,7 +81,7 @@ export class Player {
 
   close() {
     if (this.resource) {
-      fetch(this.resource, {method: "DELETE", credentials: "same-origin", headers: this.auth, keepalive: true}).catch(() => {});
+      fetch(this.resource, {method: "DELETE", credentials: this.creds, headers: this.auth, keepalive: true}).catch(() => {});
       this.resource = null;
     }
     if (this.pc) {
@@ -114,12 +117,12 @@ export class Player {
     await gathered(pc);
     if (this.pc !== pc) return;
     this.postedAt = performance.now();
-    const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: "same-origin",
+    const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: this.creds,
       headers: Object.assign({"Content-Type": "application/sdp"}, this.auth), body: pc.localDescription.sdp});
     if (this.pc !== pc) {
       // Stopped meanwhile: give the session back.
       if (r.status === 201 && r.headers.get("Location")) {
-        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: "same-origin",
+        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: this.creds,
           headers: this.auth, keepalive: true}).catch(() => {});
       }
       return;

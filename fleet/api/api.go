@@ -145,7 +145,7 @@ type Server struct {
 	parents   parentViewers
 	// complaintWin is the complaint channel's per-address windows.
 	complaintWin addrWindow
-	public    publicViewers
+	public       publicViewers
 }
 
 // MaxBody is the largest request body accepted (1 MiB), except by the

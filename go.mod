@@ -24,6 +24,8 @@ require (
 
 require github.com/yalue/onnxruntime_go v1.27.0
 
+require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
+
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/fatih/color v1.13.0 // indirect

@@ -117,7 +117,14 @@ type Server struct {
 	// logs.upload command tells the gateway to send its log. Default:
 	// the scheme and Host of the request that sent the command.
 	PublicURL string
-	Logger    *slog.Logger
+	// ParentURL is the fleet's address as parents' browsers reach it, in
+	// join links and their QR codes (joinlinks.go). Default: the scheme
+	// and Host of the request that made the link.
+	ParentURL string
+	// JoinsPerAddr caps the parents who join through join links from one
+	// client address in JoinWindow. Default DefaultJoinsPerAddr (60).
+	JoinsPerAddr int
+	Logger       *slog.Logger
 
 	limOnce sync.Once
 	lim     *limiter
@@ -204,6 +211,17 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
 	s.pushRoutes(mux)
+	// Join links and device sessions (issue 15 item 4, joinlinks.go).
+	mux.Handle("GET /api/v1/canteens/{id}/join-links", s.authorize(s.listJoinLinks, PermInvites))
+	mux.Handle("POST /api/v1/canteens/{id}/join-links", s.authorize(s.addJoinLink, PermInvites))
+	mux.Handle("POST /api/v1/join-links/{link}/revoke", s.authorize(s.revokeJoinLink, PermInvites))
+	mux.Handle("GET /api/v1/join-links/{link}/qr.png", s.authorize(s.joinLinkQR, PermInvites))
+	mux.HandleFunc("POST /api/v1/join/check", sameOriginOnly(s.checkJoinLink))
+	mux.HandleFunc("POST /api/v1/join", sameOriginOnly(s.redeemJoinLink))
+	mux.Handle("GET /api/v1/me/devices", s.authorize(s.listDevices, signedIn))
+	mux.Handle("DELETE /api/v1/me/devices", s.authorize(s.endAllDevices, signedIn))
+	mux.Handle("DELETE /api/v1/me/devices/{key}", s.authorize(s.endDevice, signedIn))
+	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authorize(s.setUserDisabled, PermUserList))
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {

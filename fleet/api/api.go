@@ -214,6 +214,7 @@ func (s *Server) Handler() http.Handler {
 	// Join links and device sessions (issue 15 item 4, joinlinks.go).
 	mux.Handle("GET /api/v1/canteens/{id}/join-links", s.authorize(s.listJoinLinks, PermInvites))
 	mux.Handle("POST /api/v1/canteens/{id}/join-links", s.authorize(s.addJoinLink, PermInvites))
+	mux.Handle("GET /api/v1/join-links/{link}", s.authorize(s.getJoinLink, PermInvites))
 	mux.Handle("POST /api/v1/join-links/{link}/revoke", s.authorize(s.revokeJoinLink, PermInvites))
 	mux.Handle("GET /api/v1/join-links/{link}/qr.png", s.authorize(s.joinLinkQR, PermInvites))
 	mux.HandleFunc("POST /api/v1/join/check", sameOriginOnly(s.checkJoinLink))

@@ -138,6 +138,13 @@ func (s *Server) joinLinkInScope(w http.ResponseWriter, r *http.Request) (auth.J
 	return l, p, true
 }
 
+// getJoinLink is one link (its poster's school, class and count).
+func (s *Server) getJoinLink(w http.ResponseWriter, r *http.Request) {
+	if l, _, ok := s.joinLinkInScope(w, r); ok {
+		writeJSON(w, http.StatusOK, l)
+	}
+}
+
 // revokeJoinLink stops a link's redemptions; the parents who joined stay.
 func (s *Server) revokeJoinLink(w http.ResponseWriter, r *http.Request) {
 	l, p, ok := s.joinLinkInScope(w, r)

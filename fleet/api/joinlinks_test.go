@@ -195,6 +195,12 @@ func TestJoinLinksAPI(t *testing.T) {
 		if err := json.Unmarshal([]byte(body), &list); err != nil || len(list.Links) != 1 || list.Links[0].Used != 3 || list.Links[0].Cap != 3 {
 			t.Fatalf("list: %s", body)
 		}
+		if status, body := w.req(t, "operatorA", "GET", "/api/v1/join-links/"+m.Link.ID, ""); status != 200 || !strings.Contains(body, `"used":3`) {
+			t.Errorf("get link: %d %s", status, body)
+		}
+		if status, _ := w.req(t, "operatorB", "GET", "/api/v1/join-links/"+m.Link.ID, ""); status != 403 {
+			t.Errorf("operator B gets A's link: %d", status)
+		}
 		if status, _ := w.req(t, "operatorB", "GET", "/api/v1/canteens/A/join-links", ""); status != 403 {
 			t.Errorf("operator B lists A's links: %d", status)
 		}

@@ -29,6 +29,8 @@ import * as users from "./pages/users.js";
 import * as releases from "./pages/releases.js";
 import * as rollout from "./pages/rollout.js";
 import * as pushPage from "./pages/push.js";
+// Join links: the poster of one (issue 15 item 4).
+import * as poster from "./pages/poster.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -51,6 +53,8 @@ const routes = {
   releases: {page: releases, perm: "releases.manage"},
   rollout: {page: rollout, perm: "releases.manage"},
   push: {page: pushPage, perm: "push.subscribe"},
+  // Join links: the poster of one (issue 15 item 4).
+  poster: {page: poster, perm: "invites.manage"},
 };
 
 /**
@@ -161,7 +165,7 @@ async function unread() {
 addEventListener("bk:notices", () => unread());
 
 function navActive(name) {
-  return {canteen: "canteens", alarm: "review", rollout: "releases"}[name] || name;
+  return {canteen: "canteens", alarm: "review", rollout: "releases", poster: "my"}[name] || name;
 }
 
 async function logout() {

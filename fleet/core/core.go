@@ -125,6 +125,13 @@ type Options struct {
 	// MaxViewsPerParent caps the cameras one parent watches at once
 	// (default 2).
 	MaxViewsPerParent int
+	// ParentURL is the fleet's address as parents' browsers reach it, in
+	// join links and their QR codes (default: the scheme and host of the
+	// request that makes the link). JoinsPerAddr caps the parents who join
+	// through join links from one client address in 10 minutes (default
+	// api.DefaultJoinsPerAddr).
+	ParentURL    string
+	JoinsPerAddr int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -303,6 +310,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, Push: f.Push, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
+		ParentURL: o.ParentURL, JoinsPerAddr: o.JoinsPerAddr,
 	}
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {

@@ -24,6 +24,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--rectify-deadline", "3d"}, `--rectify-deadline "3d": want a positive duration such as 72h`},
 		{"", []string{"--max-parent-viewers", "0"}, `--max-parent-viewers "0": want a positive number`},
 		{"", []string{"--max-views-per-parent", "two"}, `--max-views-per-parent "two": want a positive number`},
+		{"", []string{"--joins-per-addr", "0"}, `--joins-per-addr "0": want a positive number`},
 		{"", []string{"--warm-rates-every", "-1m"}, `--warm-rates-every "-1m": want a duration such as 10m, or 0 for never`},
 		{"", []string{"--retain-photos", "forever"}, "--retain-photos"},
 		{"", []string{"--log-format", "xml"}, `bk-fleet: log format "xml": want text or json`},

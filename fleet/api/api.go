@@ -30,8 +30,10 @@
 // '_' or '-') is refused without hashing and counted against the address;
 // the audit log then records "anonymous" and the name's length, never the
 // name. An access code is looked up before the new parent's password is
-// hashed. Password hashing (argon2id, 19 MiB each) runs at most
-// 2×GOMAXPROCS at once; a request that waits more than 2 s for its turn
+// hashed. A join link token that is malformed or unknown counts against
+// the address as a failure; a real link that is revoked, expired or used
+// up does not (joinlinks.go). Password hashing (argon2id, 19 MiB each)
+// runs at most 2×GOMAXPROCS at once; a request that waits more than 2 s for its turn
 // gets 503 busy with Retry-After: 1. Behind a reverse proxy every client
 // has the proxy's address: rate-limit there too.
 package api

@@ -17,7 +17,7 @@ import (
 // context, open it, type a name and land on the school's parent page,
 // signed in (their device listed); a 4th is refused. A second link lets
 // a parent in, is revoked on the operator's page, and refuses the next;
-// the parents who joined stay signed in.
+// the parents who joined stay signed in until the operator disables one.
 func TestUIJoinLinks(t *testing.T) {
 	w := newWorld(t)
 	op := web.NewBrowser(t, w.base)
@@ -112,4 +112,14 @@ func TestUIJoinLinks(t *testing.T) {
 	if n := op.Eval(`String(document.querySelectorAll('#parents li[data-user^="p-"]').length)`); n != "4" {
 		t.Errorf("%s parents through links on the list", n)
 	}
+	// The operator disables the first parent: signed out at the next
+	// request, the others not.
+	first := parents[0].Eval(`fetch("/api/v1/me").then(r => r.json()).then(m => m.id)`)
+	li := fmt.Sprintf(`#parents li[data-user=%q]`, first)
+	op.Do("disable a parent", 30*time.Second, chromedp.Click(css(li+` button[data-action="disable"]`)),
+		chromedp.WaitVisible(css(li+`[data-disabled="true"]`)))
+	parents[0].Do("disabled parent signed out", 30*time.Second, chromedp.Reload(),
+		chromedp.WaitVisible(css(`body[data-page="login"] #login`)))
+	parents[1].Do("another parent still in", 30*time.Second, chromedp.Reload(),
+		chromedp.WaitVisible(css(`body[data-page="parent"] #parent h1`)))
 }

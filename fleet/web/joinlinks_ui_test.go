@@ -41,12 +41,12 @@ func TestUIJoinLinks(t *testing.T) {
 	op.Do("QR code", 30*time.Second, chromedp.Poll[chromedp.Void](`document.querySelector(".join-link-box img.qr").naturalWidth === 512`))
 	poster := op.Eval(`document.querySelector("#jl-poster").getAttribute("href")`)
 	op.Do("poster", 30*time.Second, chromedp.Navigate(w.base+"/"+poster),
-		chromedp.WaitVisible(css(`body[data-page="poster"] #poster`)),
-		chromedp.Poll[chromedp.Void](`document.querySelector("#poster-qr").naturalWidth === 512`))
-	if got := op.Text("#poster h1"); got != "徐汇实验小学食堂" {
+		chromedp.WaitVisible(css(`body[data-page="joinposter"] #join-poster`)),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#join-poster-qr").naturalWidth === 512`))
+	if got := op.Text("#join-poster h1"); got != "徐汇实验小学食堂" {
 		t.Errorf("poster title %q", got)
 	}
-	if got := op.Text(".poster-url"); got != url {
+	if got := op.Text(".jposter-url"); got != url {
 		t.Errorf("poster URL %q, want %q", got, url)
 	}
 	op.Screenshot("join-link-poster.png")

@@ -30,7 +30,7 @@ import * as releases from "./pages/releases.js";
 import * as rollout from "./pages/rollout.js";
 import * as pushPage from "./pages/push.js";
 // Join links: the poster of one (issue 15 item 4).
-import * as poster from "./pages/poster.js";
+import * as joinposter from "./pages/joinposter.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -54,7 +54,7 @@ const routes = {
   rollout: {page: rollout, perm: "releases.manage"},
   push: {page: pushPage, perm: "push.subscribe"},
   // Join links: the poster of one (issue 15 item 4).
-  poster: {page: poster, perm: "invites.manage"},
+  joinposter: {page: joinposter, perm: "invites.manage"},
 };
 
 /**
@@ -165,7 +165,7 @@ async function unread() {
 addEventListener("bk:notices", () => unread());
 
 function navActive(name) {
-  return {canteen: "canteens", alarm: "review", rollout: "releases", poster: "my"}[name] || name;
+  return {canteen: "canteens", alarm: "review", rollout: "releases", joinposter: "my"}[name] || name;
 }
 
 async function logout() {

@@ -13,7 +13,7 @@ import {select, field, act, twoStep} from "./form.js";
 
 /** The poster's route for a link just made. */
 export function posterHref(id, token) {
-  return "#/poster/" + encodeURIComponent(id) + "?token=" + encodeURIComponent(token);
+  return "#/joinposter/" + encodeURIComponent(id) + "?token=" + encodeURIComponent(token);
 }
 
 /** The QR code of a link just made (PNG, its maker's only). */

@@ -33,8 +33,10 @@
 // '_' or '-') is refused without hashing and counted against the address;
 // the audit log then records "anonymous" and the name's length, never the
 // name. An access code is looked up before the new parent's password is
-// hashed. Password hashing (argon2id, 19 MiB each) runs at most
-// 2×GOMAXPROCS at once; a request that waits more than 2 s for its turn
+// hashed. A join link token that is malformed or unknown counts against
+// the address as a failure; a real link that is revoked, expired or used
+// up does not (joinlinks.go). Password hashing (argon2id, 19 MiB each)
+// runs at most 2×GOMAXPROCS at once; a request that waits more than 2 s for its turn
 // gets 503 busy with Retry-After: 1. Behind a reverse proxy every client
 // has the proxy's address: rate-limit there too.
 package api
@@ -133,7 +135,14 @@ type Server struct {
 	// logs.upload command tells the gateway to send its log. Default:
 	// the scheme and Host of the request that sent the command.
 	PublicURL string
-	Logger    *slog.Logger
+	// ParentURL is the fleet's address as parents' browsers reach it, in
+	// join links and their QR codes (joinlinks.go). Default: the scheme
+	// and Host of the request that made the link.
+	ParentURL string
+	// JoinsPerAddr caps the parents who join through join links from one
+	// client address in JoinWindow. Default DefaultJoinsPerAddr (60).
+	JoinsPerAddr int
+	Logger       *slog.Logger
 
 	limOnce sync.Once
 	lim     *limiter
@@ -231,6 +240,18 @@ func (s *Server) Handler() http.Handler {
 	s.pushRoutes(mux)
 	// Complaints (投诉举报): the public form and the regulators' queue.
 	s.complaintRoutes(mux)
+	// Join links and device sessions (issue 15 item 4, joinlinks.go).
+	mux.Handle("GET /api/v1/canteens/{id}/join-links", s.authorize(s.listJoinLinks, PermInvites))
+	mux.Handle("POST /api/v1/canteens/{id}/join-links", s.authorize(s.addJoinLink, PermInvites))
+	mux.Handle("GET /api/v1/join-links/{link}", s.authorize(s.getJoinLink, PermInvites))
+	mux.Handle("POST /api/v1/join-links/{link}/revoke", s.authorize(s.revokeJoinLink, PermInvites))
+	mux.Handle("GET /api/v1/join-links/{link}/qr.png", s.authorize(s.joinLinkQR, PermInvites))
+	mux.HandleFunc("POST /api/v1/join/check", sameOriginOnly(s.checkJoinLink))
+	mux.HandleFunc("POST /api/v1/join", sameOriginOnly(s.redeemJoinLink))
+	mux.Handle("GET /api/v1/me/devices", s.authorize(s.listDevices, signedIn))
+	mux.Handle("DELETE /api/v1/me/devices", s.authorize(s.endAllDevices, signedIn))
+	mux.Handle("DELETE /api/v1/me/devices/{key}", s.authorize(s.endDevice, signedIn))
+	mux.Handle("PUT /api/v1/users/{id}/disabled", s.authorize(s.setUserDisabled, PermUserList))
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {

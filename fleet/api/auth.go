@@ -19,11 +19,15 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 )
 
-// Session lifetimes and the cookie that carries a session.
+// Session lifetimes and the cookie that carries a session. A staff
+// session lasts StaffSessionTTL from its login; a parent's is a device
+// session that lasts ParentSessionTTL from its last use (sliding: the
+// expiry moves on at most hourly, and the cookie with it), so a phone in
+// use stays signed in and one left alone for half a year is signed out.
 const (
 	SessionCookie    = "bk_session"
 	StaffSessionTTL  = 12 * time.Hour
-	ParentSessionTTL = 30 * 24 * time.Hour
+	ParentSessionTTL = 180 * 24 * time.Hour
 )
 
 // Principal is who a request acts for.
@@ -150,7 +154,7 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 		writeError(w, http.StatusForbidden, "cross_origin", "cross-origin request refused")
 		return Principal{}, false
 	}
-	u, err := s.Auth.SessionUser(r.Context(), c.Value)
+	u, x, err := s.Auth.SessionOf(r.Context(), c.Value)
 	if errors.Is(err, store.ErrNotFound) {
 		s.clearSessionCookie(w, r)
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "session expired: log in again")
@@ -158,6 +162,12 @@ func (s *Server) principal(w http.ResponseWriter, r *http.Request) (Principal, b
 	} else if err != nil {
 		s.internal(w, "look up session", err)
 		return Principal{}, false
+	}
+	// A device session in use slides on, and its cookie with it.
+	if expires, moved, err := s.Auth.TouchSession(r.Context(), x, time.Now()); err != nil {
+		s.Logger.Warn("touch session", "err", err)
+	} else if moved {
+		s.setSessionCookie(w, r, c.Value, expires)
 	}
 	p := principalOfUser(u)
 	p.login = "session:" + auth.SessionKey(c.Value)
@@ -285,23 +295,32 @@ func busy(w http.ResponseWriter) {
 // startSession sets a session cookie for u, audits the login and answers
 // status with u as /me does.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u auth.User, status int) {
-	ttl := StaffSessionTTL
+	var secret string
+	var expires time.Time
+	var err error
 	if u.Role == auth.RoleParent {
-		ttl = ParentSessionTTL
+		secret, expires, err = s.Auth.NewDeviceSession(r.Context(), u.ID, ParentSessionTTL, r.UserAgent())
+	} else {
+		secret, expires, err = s.Auth.NewSession(r.Context(), u.ID, StaffSessionTTL)
 	}
-	secret, expires, err := s.Auth.NewSession(r.Context(), u.ID, ttl)
 	if err != nil {
 		s.internal(w, "start session", err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
-		HttpOnly: true, Secure: r.TLS != nil || s.SecureCookies, SameSite: http.SameSiteStrictMode})
+	s.setSessionCookie(w, r, secret, expires)
 	p := principalOfUser(u)
 	s.audit(r.Context(), auth.AuditEntry{Actor: p.ID, Role: u.Role, Action: "login", Detail: "from " + clientAddr(r)})
 	if _, err := s.Auth.PruneSessions(context.WithoutCancel(r.Context()), time.Now()); err != nil {
 		s.Logger.Warn("prune sessions", "err", err)
 	}
 	writeJSON(w, status, MeOf(p))
+}
+
+// setSessionCookie sets the session cookie: HttpOnly, SameSite=Strict,
+// Secure over TLS (or with SecureCookies).
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: r.TLS != nil || s.SecureCookies, SameSite: http.SameSiteStrictMode})
 }
 
 func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {

@@ -30,7 +30,8 @@ const (
 	// PermViewing: set a canteen's parent viewing windows (PUT
 	// /api/v1/canteens/{id}/viewing).
 	PermViewing Permission = "canteens.viewing"
-	// PermInvites: list and make parent invites (…/invites).
+	// PermInvites: list and make parent invites (…/invites) and join
+	// links (…/join-links, /api/v1/join-links/…: revoke, QR code).
 	PermInvites Permission = "invites.manage"
 	// PermEnrol: make, list and revoke a canteen's gateway enrolment
 	// codes (…/enrolment-codes); an operator for its own canteens.
@@ -64,8 +65,8 @@ const (
 	PermCoverage Permission = "coverage.view"
 	// PermAudit: the audit log (GET /api/v1/audit).
 	PermAudit Permission = "audit.view"
-	// PermUserList: list and remove users (an operator only the parents
-	// of its canteens).
+	// PermUserList: list, remove, disable and enable users (an operator
+	// only the parents of its canteens).
 	PermUserList Permission = "users.list"
 	// PermUserAdd: add users of any role (POST /api/v1/users).
 	PermUserAdd Permission = "users.add"

@@ -1,9 +1,12 @@
 // Package auth holds who may do what: users (staff and parents) with
 // their argon2id password hashes and the rules on roles, canteens and
-// districts (users.go), their cookie sessions (sessions.go), API tokens
-// (tokens.go), parents' access codes (invites.go), and the audit log of
-// what they did (audit.go). Secrets the fleet makes (sessions, tokens,
-// codes) are stored as their SHA-256 only.
+// districts (users.go), their cookie sessions (sessions.go) and the
+// sliding device sessions parents sign in with and can list and end
+// (devices.go), API tokens (tokens.go), parents' access codes
+// (invites.go), schools' reusable join links with a cap, an expiry and a
+// revocation (joinlinks.go), and the audit log of what they did
+// (audit.go). Secrets the fleet makes (sessions, tokens, codes, join
+// link tokens) are stored as their SHA-256 only.
 package auth
 
 import (

@@ -39,8 +39,12 @@ type User struct {
 	Districts []string `json:"districts,omitempty"`
 	// Disabled users cannot log in and have no sessions.
 	Disabled bool `json:"disabled,omitempty"`
-	// InvitedBy is the principal whose access code a parent redeemed.
-	InvitedBy string    `json:"invited_by,omitempty"`
+	// InvitedBy is the principal whose access code a parent redeemed,
+	// or "join-link:<id>" for a parent who joined through a join link.
+	InvitedBy string `json:"invited_by,omitempty"`
+	// Class is a parent's class label, from the join link they joined
+	// through ("3-2"); ≤ 100 bytes.
+	Class     string    `json:"class,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -257,6 +261,9 @@ func (u User) validate() error {
 	if err := checkDistricts(u.Role, u.Districts); err != nil {
 		return err
 	}
+	if err := checkText("class", u.Class, maxName); err != nil {
+		return err
+	}
 	return checkText("invited_by", u.InvitedBy, maxName)
 }
 
@@ -275,9 +282,9 @@ func insertUser(ctx context.Context, tx *sql.Tx, u User, hash string) error {
 	if err := checkCanteensExist(ctx, tx, u.Canteens); err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, role, canteens, districts, password_hash, disabled, invited_by, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (id) DO NOTHING`,
-		u.ID, u.Name, u.Role, strings.Join(u.Canteens, ","), strings.Join(u.Districts, ","), hash, u.Disabled, u.InvitedBy, ms(u.CreatedAt))
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (id, name, role, canteens, districts, password_hash, disabled, invited_by, created_at, updated_at, class_label)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10) ON CONFLICT (id) DO NOTHING`,
+		u.ID, u.Name, u.Role, strings.Join(u.Canteens, ","), strings.Join(u.Districts, ","), hash, u.Disabled, u.InvitedBy, ms(u.CreatedAt), u.Class)
 	if err != nil {
 		return err
 	}
@@ -324,14 +331,14 @@ func (u User) tidy() User {
 }
 
 // userCols are the columns scanUser reads, of users aliased u.
-const userCols = `u.id, u.name, u.role, u.canteens, u.districts, u.disabled, u.invited_by, u.created_at, u.updated_at`
+const userCols = `u.id, u.name, u.role, u.canteens, u.districts, u.disabled, u.invited_by, u.created_at, u.updated_at, u.class_label`
 
 // scanUser reads userCols and then any extra columns into extra.
 func scanUser(sc store.Row, extra ...any) (User, error) {
 	var u User
 	var canteens, districts string
 	var created, updated int64
-	dest := append([]any{&u.ID, &u.Name, &u.Role, &canteens, &districts, &u.Disabled, &u.InvitedBy, &created, &updated}, extra...)
+	dest := append([]any{&u.ID, &u.Name, &u.Role, &canteens, &districts, &u.Disabled, &u.InvitedBy, &created, &updated, &u.Class}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return u, err
 	}
@@ -447,7 +454,9 @@ func (s *Auth) DeleteUser(ctx context.Context, id string) error {
 func (s *Auth) CheckPassword(ctx context.Context, id, password string) (User, error) {
 	var hash string
 	u, err := scanUser(s.r.QueryRowContext(ctx, `SELECT `+userCols+`, u.password_hash FROM users u WHERE u.id = $1`, id), &hash)
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
+		// Unknown, or a parent who joined through a join link and has
+		// no password (device sessions only): hashed all the same.
 		_, _ = VerifyPassword(dummyPasswordHash(), password)
 		return User{}, store.ErrBadCredentials
 	} else if err != nil {

@@ -137,6 +137,13 @@ type Options struct {
 	// PublicViewsPerMinute the anonymous view requests from one address
 	// a minute (default api.DefaultPublicViewsPerMinute, 20).
 	MaxPublicViewers, PublicViewsPerMinute int
+	// ParentURL is the fleet's address as parents' browsers reach it, in
+	// join links and their QR codes (default: the scheme and host of the
+	// request that makes the link). JoinsPerAddr caps the parents who join
+	// through join links from one client address in 10 minutes (default
+	// api.DefaultJoinsPerAddr).
+	ParentURL    string
+	JoinsPerAddr int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -325,6 +332,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
 		Complaints: f.Complaints, ComplaintBits: o.ComplaintBits,
 		MaxPublicViewers: o.MaxPublicViewers, PublicViewsPerMinute: o.PublicViewsPerMinute,
+		ParentURL: o.ParentURL, JoinsPerAddr: o.JoinsPerAddr,
 	}
 	f.registry.MustRegister(a.PublicCollectors()...)
 	var tlsConf *tls.Config

@@ -606,6 +606,43 @@ CREATE TABLE canteen_publicity (
 	regulator_by      TEXT NOT NULL DEFAULT '',
 	regulator_at      BIGINT NOT NULL DEFAULT 0
 );
+);
+`,
+	// 15: join links (fleet/auth/joinlinks.go, issue 15 item 4): a
+	// school's reusable link for parents, stored as its token's SHA-256,
+	// with a cap counted in used (claimed by one UPDATE, so that the cap
+	// holds under concurrent redemptions), an expiry and a revocation;
+	// each redemption (the address as its SHA-256, for the per-address
+	// limit); a parent's class label; and the device sessions: a sliding
+	// lifetime (sliding_ms, 0 for a fixed one), when the session was last
+	// seen and which device it is (from the User-Agent).
+	`
+CREATE TABLE join_links (
+	id          TEXT PRIMARY KEY,
+	token_hash  TEXT NOT NULL UNIQUE,
+	canteen_id  TEXT NOT NULL REFERENCES canteens(id) ON DELETE CASCADE,
+	class_label TEXT NOT NULL DEFAULT '',
+	cap         BIGINT NOT NULL,
+	used        BIGINT NOT NULL DEFAULT 0,
+	created_by  TEXT NOT NULL,
+	created_at  BIGINT NOT NULL,
+	expires_at  BIGINT NOT NULL,
+	revoked_at  BIGINT,
+	revoked_by  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX join_links_canteen ON join_links(canteen_id, created_at);
+CREATE TABLE join_redemptions (
+	user_id     TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+	link_id     TEXT NOT NULL REFERENCES join_links(id) ON DELETE CASCADE,
+	addr_hash   TEXT NOT NULL,
+	redeemed_at BIGINT NOT NULL
+);
+CREATE INDEX join_redemptions_addr ON join_redemptions(addr_hash, redeemed_at);
+CREATE INDEX join_redemptions_link ON join_redemptions(link_id);
+ALTER TABLE users ADD COLUMN class_label TEXT NOT NULL DEFAULT '';
+ALTER TABLE user_sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
+ALTER TABLE user_sessions ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE user_sessions ADD COLUMN sliding_ms BIGINT NOT NULL DEFAULT 0;
 `,
 }
 

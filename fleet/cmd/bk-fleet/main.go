@@ -32,6 +32,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/api"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/core"
@@ -327,6 +328,9 @@ func serve(args []string, stderr io.Writer) int {
 	secureCookies := fs.boolean("secure-cookies", "mark session cookies Secure (behind a TLS proxy)")
 	maxParents := fs.str("max-parent-viewers", strconv.Itoa(registry.DefaultMaxParentViewers), "parents watching one school at once, where the registry sets none")
 	viewsPerParent := fs.str("max-views-per-parent", "2", "cameras one parent may watch at once")
+	// Join links (issue 15 item 4).
+	parentURL := fs.str("parent-url", "", "the fleet's URL as parents' browsers reach it, in join links and their QR codes (default: the address the operator who makes the link uses)")
+	joinsPerAddr := fs.str("joins-per-addr", strconv.Itoa(api.DefaultJoinsPerAddr), "parents who may join through join links from one client address in 10 minutes")
 	warmRates := fs.str("warm-rates-every", "10m", "how often the rates of the last 31 days are brought up to date in the background (0 for never)")
 	releaseKeys := fs.str("release-keys", "", "comma-separated release public keys the fleet trusts for uploaded bundles (the base64 lines of bk-fleet release keygen, as a gateway's ota.trusted_keys); default none: uploads refused")
 	releasesDir := fs.str("releases-dir", "", "directory of the uploaded bundles (default <--data>/releases)")
@@ -482,6 +486,11 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --max-views-per-parent %q: want a positive number\n", *viewsPerParent)
 		return 2
 	}
+	joins, err := strconv.Atoi(*joinsPerAddr)
+	if err != nil || joins < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --joins-per-addr %q: want a positive number\n", *joinsPerAddr)
+		return 2
+	}
 	warm, err := time.ParseDuration(*warmRates)
 	if err != nil || warm < 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --warm-rates-every %q: want a duration such as 10m, or 0 for never\n", *warmRates)
@@ -551,6 +560,7 @@ func serve(args []string, stderr io.Writer) int {
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
 		PublicURL: *publicURL, Live: lc, Workflow: wf, Complaints: cps, ComplaintBits: cpBitsN, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
+		ParentURL: *parentURL, JoinsPerAddr: joins,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,
 		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,

@@ -28,6 +28,7 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--complaint-pow-bits", "40"}, `--complaint-pow-bits "40": want 1 to 28`},
 		{"", []string{"--max-parent-viewers", "0"}, `--max-parent-viewers "0": want a positive number`},
 		{"", []string{"--max-views-per-parent", "two"}, `--max-views-per-parent "two": want a positive number`},
+		{"", []string{"--joins-per-addr", "0"}, `--joins-per-addr "0": want a positive number`},
 		{"", []string{"--warm-rates-every", "-1m"}, `--warm-rates-every "-1m": want a duration such as 10m, or 0 for never`},
 		{"", []string{"--retain-photos", "forever"}, "--retain-photos"},
 		{"", []string{"--log-format", "xml"}, `bk-fleet: log format "xml": want text or json`},

@@ -33,6 +33,8 @@ import * as pushPage from "./pages/push.js";
 import * as complaintsPage from "./pages/complaints.js";
 import * as complaintPage from "./pages/complaint.js";
 import * as posterPage from "./pages/poster.js";
+// Join links: the poster of one (issue 15 item 4).
+import * as joinposter from "./pages/joinposter.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -59,6 +61,8 @@ const routes = {
   complaints: {page: complaintsPage, perm: "complaints.view"},
   complaint: {page: complaintPage, perm: "complaints.view"},
   poster: {page: posterPage, perm: "complaints.poster"},
+  // Join links: the poster of one (issue 15 item 4).
+  joinposter: {page: joinposter, perm: "invites.manage"},
 };
 
 /**
@@ -169,7 +173,7 @@ async function unread() {
 addEventListener("bk:notices", () => unread());
 
 function navActive(name) {
-  return {canteen: "canteens", alarm: "review", rollout: "releases"}[name] || name;
+  return {canteen: "canteens", alarm: "review", rollout: "releases", joinposter: "my"}[name] || name;
 }
 
 async function logout() {

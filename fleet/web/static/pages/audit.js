@@ -12,7 +12,9 @@ import {go} from "../app.js";
 
 const pageSize = 100;
 const actions = ["login", "review", "rectification", "decision", "live_view", "user_add", "user_delete",
-  "invite_add", "invite_redeem", "viewing_set", "camera_map", "gateway_bind"];
+  "invite_add", "invite_redeem", "viewing_set", "camera_map", "gateway_bind",
+  // Join links and device sessions (issue 15 item 4).
+  "join_link_add", "join_link_revoke", "join", "device_end", "user_disable", "user_enable"];
 
 export async function render(ctx) {
   const q = ctx.query;

@@ -1,7 +1,8 @@
 // #/my: the canteen operator's home: notices (GET /api/v1/notices, mark
 // read), the alarms to rectify, the canteens with their cameras' health and
 // parent viewing windows, parent invites (POST /api/v1/canteens/{id}/invites)
-// and the parents of a canteen (GET /api/v1/users?role=parent…, remove).
+// and the parents of a canteen (GET /api/v1/users?role=parent…, disable,
+// enable, remove); the school's join links (widgets/joinlinks.js).
 
 import {t, named} from "../i18n.js";
 import {api, qs, aborted, soft} from "../api.js";
@@ -12,6 +13,7 @@ import {cameraChip} from "../widgets/badges.js";
 import {alarmList} from "../widgets/alarms.js";
 import {inScope} from "../me.js";
 import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
+import {joinLinkSection} from "../widgets/joinlinks.js";
 
 
 export async function render(ctx) {
@@ -38,6 +40,7 @@ export async function render(ctx) {
       section(t("my.alarms"), {}, todo.error ? errorBox(todo.error) : alarmList(todo.violations, {empty: t("my.noAlarms"), id: "my-alarms"}))),
     section(t("my.canteens"), {}, canteens.length ? h("div", {class: "my-canteens"}, canteens.map(c => canteenCard(ctx, c))) :
       empty(t("my.noCanteens"))),
+    canteens.length ? joinLinkSection(ctx, canteens) : null,
     canteens.length ? inviteSection(ctx, canteens) : null,
     section(t("my.recent"), {}, recent.error ? errorBox(recent.error) : alarmList(recent.violations, {empty: t("canteen.noAlarms")}))));
 }
@@ -160,10 +163,18 @@ function parentList(users, reload) {
   if (!users.length) return empty(t("my.noParents"));
   return h("ul", {class: "plain-list"}, users.map(u => {
     const err = h("span", {class: "form-error"});
-    return h("li", {class: "row spread", dataset: {user: u.id}},
+    const toggle = h("button", {type: "button", class: "btn small ghost", dataset: {action: u.disabled ? "enable" : "disable"}},
+      u.disabled ? t("my.enable") : t("my.disable"));
+    act(toggle, async () => {
+      await api("/users/" + encodeURIComponent(u.id) + "/disabled", {method: "PUT", body: {disabled: !u.disabled}});
+      await reload();
+    }, err);
+    return h("li", {class: "row spread", dataset: {user: u.id, disabled: String(!!u.disabled)}},
       h("span", {}, h("b", {}, u.name || u.id), " ", h("span", {class: "muted"}, u.id),
+        u.class ? h("span", {class: "badge"}, t("join.class", {c: u.class})) : null,
+        u.disabled ? h("span", {class: "badge off"}, t("my.disabled")) : null,
         h("div", {class: "muted small"}, fmtTime(u.created_at))),
-      h("span", {}, twoStep(t("app.remove"), t("app.confirmRemove"), async () => {
+      h("span", {}, toggle, twoStep(t("app.remove"), t("app.confirmRemove"), async () => {
         await api("/users/" + encodeURIComponent(u.id), {method: "DELETE"});
         await reload();
       }, err), err));

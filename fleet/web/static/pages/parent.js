@@ -2,7 +2,8 @@
 // live, only inside the school's viewing windows (GET
 // /api/v1/canteens/{id}: viewing_open, viewing_until, viewing_next), and
 // outside them no video at all, only when it opens. A WHEP refusal
-// (403 outside_window, 429 parent_cap) is shown in #live-error.
+// (403 outside_window, 429 parent_cap) is shown in #live-error. Below,
+// the parent's devices (widgets/devices.js).
 
 import {t, named} from "../i18n.js";
 import {api, aborted} from "../api.js";
@@ -10,6 +11,7 @@ import {h, fill, weekText, fmtWhen, isTime} from "../ui.js";
 import {empty} from "../widgets/feedback.js";
 import {cameraChip} from "../widgets/badges.js";
 import {grid} from "../live.js";
+import {devicesSection} from "../widgets/devices.js";
 
 const hour = 3600e3;
 
@@ -36,7 +38,8 @@ export async function render(ctx) {
     liveError, body,
     h("p", {class: "muted small hint"}, t("parent.hint")),
     // Complaints: the form, as this parent (the session goes along).
-    h("p", {}, h("a", {id: "parent-complain", class: "btn ghost", href: "/complain?canteen=" + enc}, t("parent.complain"))));
+    h("p", {}, h("a", {id: "parent-complain", class: "btn ghost", href: "/complain?canteen=" + enc}, t("parent.complain"))),
+    devicesSection(ctx));
 
   let live = null, timer = 0;
   ctx.onLeave(() => { clearTimeout(timer); if (live) live.stop(); });

@@ -606,7 +606,6 @@ CREATE TABLE canteen_publicity (
 	regulator_by      TEXT NOT NULL DEFAULT '',
 	regulator_at      BIGINT NOT NULL DEFAULT 0
 );
-);
 `,
 	// 15: join links (fleet/auth/joinlinks.go, issue 15 item 4): a
 	// school's reusable link for parents, stored as its token's SHA-256,

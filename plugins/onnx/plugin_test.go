@@ -136,14 +136,17 @@ func TestArm64UnderQemu(t *testing.T) {
 		// bind-mounted in a user and mount namespace of its own.
 		fake := filepath.Join(dir, "cpuinfo")
 		write(t, fake, []byte(armCPUInfo))
-		// As root, a mount namespace is enough (and a chroot, where the
-		// fresh-machine check runs, may not make a user namespace).
 		ns := []string{"--user", "--map-root-user", "--mount"}
 		if os.Getuid() == 0 {
-			ns = []string{"--mount"}
+			// As root, a mount namespace is enough, and a chroot (where
+			// the fresh-machine check runs) may not make a user namespace
+			// nor make its "/", not a mount point, private (unshare's
+			// default): /proc is made private instead, before the bind,
+			// so that the bind stays in this namespace.
+			ns = []string{"--mount", "--propagation", "unchanged"}
 		}
 		cmd = exec.CommandContext(ctx, "unshare", append(append(ns, "--",
-			"sh", "-c", `mount --bind "$0" /proc/cpuinfo && exec "$@"`, fake), emu...)...)
+			"sh", "-c", `mount --make-private /proc && mount --bind "$0" /proc/cpuinfo && exec "$@"`, fake), emu...)...)
 	}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

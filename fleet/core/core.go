@@ -1,8 +1,13 @@
 // Package core builds and owns the fleet server's components: the store,
 // the embedded MQTT broker (unless an external one is named), the ingest
-// consumer and the HTTP API, and the background jobs (the rates' warming,
+// consumer and the HTTP API, and the background jobs (the webhook
+// notifier and the instant push, the rollout engine, the rates' warming,
 // retention). bk-fleet serve hands over to it.
 package core
+
+// Long file: the one place where the components are made in the order
+// they depend on each other and closed in the reverse; Options, beside
+// it, says what each is given.
 
 import (
 	"cmp"

@@ -1,5 +1,9 @@
 package store
 
+// Long file: the schema's history, one migration after another, each
+// with the comment that says what it is for; applied ones are never
+// edited, so the file only grows.
+
 import (
 	"context"
 	"database/sql"

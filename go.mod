@@ -22,7 +22,16 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/yalue/onnxruntime_go v1.27.0
+require (
+	github.com/bluenviron/gohlslib/v2 v2.2.0
+	github.com/yalue/onnxruntime_go v1.27.0
+)
+
+require (
+	github.com/abema/go-mp4 v1.4.1 // indirect
+	github.com/asticode/go-astikit v0.30.0 // indirect
+	github.com/asticode/go-astits v1.14.0 // indirect
+)
 
 require (
 	github.com/chromedp/cdproto v0.159.0
@@ -85,3 +94,5 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+replace github.com/bluenviron/gohlslib/v2 => ./forks/gohlslib

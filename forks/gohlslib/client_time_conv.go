@@ -1,0 +1,3 @@
+package gohlslib
+
+type clientTimeConv interface{}

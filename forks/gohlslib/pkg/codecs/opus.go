@@ -1,0 +1,9 @@
+package codecs
+
+// Opus is a Opus codec.
+type Opus struct {
+	ChannelCount int
+}
+
+func (*Opus) isCodec() {
+}

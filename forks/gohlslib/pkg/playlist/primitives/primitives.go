@@ -1,0 +1,2 @@
+// Package primitives contains playlist primitives.
+package primitives

@@ -62,7 +62,7 @@ type camera struct {
 	linger     *time.Timer
 	lingerSeq  uint64
 	restarting bool
-	profile    string // profile-level-id the publisher offered
+	profile    string    // profile-level-id the publisher offered
 	hls        *hlsMuxer // while HLS viewers watch (hls.go)
 	hlsViewers int
 
@@ -78,7 +78,7 @@ type camera struct {
 	gopPkts  int
 	gopBytes int
 	shards   []*shard
-	live     []*shard // copy-on-write: the shards that have viewers
+	live     []*shard        // copy-on-write: the shards that have viewers
 	feeds    []chan struct{} // copy-on-write: HLS muxers' wake-ups (cap 1)
 
 	stop    chan struct{} // closed when the camera is dropped: shards end

@@ -215,6 +215,11 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
+		// HLS (issue 15): the player's fallback, behind the same check as WHEP (hls.go).
+		mux.Handle("POST /hls/{camera}", s.authorize(s.hlsStart, PermLive))
+		mux.Handle("GET /hls/{camera}/index.m3u8", s.authorize(s.hlsStart, PermLive))
+		mux.HandleFunc("GET /hls/{camera}/{session}/{file}", s.hlsServe)
+		mux.Handle("DELETE /hls/{camera}/{session}", s.authorize(s.hlsDelete, PermLive))
 		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, PermLive))
 		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}

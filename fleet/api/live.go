@@ -79,10 +79,18 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 }
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
-// allowed to watch the camera; parents count against their school's cap
-// and their own (MaxViewsPerParent), and are cut off when the viewing
-// window closes.
+// allowed to watch the camera: startView with the relay's WHEP.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
+	s.startView(w, r, s.Live.WHEP)
+}
+
+// startView is the one way a live view starts, over WHEP or HLS: the
+// camera is resolved and the principal checked by watchable; parents
+// count against their school's cap and their own (MaxViewsPerParent),
+// and are cut off when the viewing window closes; then start (the
+// relay's WHEP or HLSStart) answers. A parent's place is given back when
+// start refuses (anything but 201 or 302).
+func (s *Server) startView(w http.ResponseWriter, r *http.Request, start func(http.ResponseWriter, *http.Request, string, live.Viewer)) {
 	p, home, c, until, ok := s.watchable(w, r)
 	if !ok {
 		return
@@ -105,13 +113,13 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		s.Live.WHEP(rec, r, home.Key(), v)
-		if rec.status != http.StatusCreated {
+		start(rec, r, home.Key(), v)
+		if rec.status != http.StatusCreated && rec.status != http.StatusFound {
 			s.parents.release(home.CanteenID, p.ID)
 		}
 		return
 	}
-	s.Live.WHEP(w, r, home.Key(), v)
+	start(w, r, home.Key(), v)
 }
 
 // whepDelete ends a viewer session: the viewer's own, or any for an admin.

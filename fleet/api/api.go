@@ -99,7 +99,7 @@ type Server struct {
 	AdminToken string
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
-	// Live relays live views (/whep, /whip, /live); nil turns them off.
+	// Live relays live views (/whep, /hls, /whip, /live); nil turns them off.
 	Live *live.Relay
 	// Ready reports whether the fleet is consuming MQTT (for /healthz).
 	Ready func() bool

@@ -302,6 +302,20 @@ func TestHLSBadRequests(t *testing.T) {
 	if st, _ := e.get(playlist); st != http.StatusOK {
 		t.Fatalf("the good session still plays: %d", st)
 	}
+	// GET of the bare URL (a native player) is redirected to a new session.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Get(e.srv.URL + "/hls/cam1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "/hls/cam1/") ||
+		!strings.HasSuffix(loc, "/index.m3u8") || loc == playlist {
+		t.Fatalf("GET /hls/cam1: %d %q, want 302 to a new session's playlist", resp.StatusCode, loc)
+	}
+	if n := e.relay.Viewers("cam1"); n != 2 {
+		t.Fatalf("%d viewers, want 2", n)
+	}
 }
 
 // TestHLSInflightAndClose: a session's blocking requests are capped (one

@@ -55,7 +55,6 @@ type hlsReader struct {
 	mu     sync.Mutex
 	aus    int
 	idrs   int
-	width  bool // an SPS was seen
 	lastPT int64
 	back   bool // a presentation time went back
 }

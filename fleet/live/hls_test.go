@@ -204,7 +204,8 @@ func TestHLSLifecycle(t *testing.T) {
 	if n := e.relay.Viewers("cam1"); n != 1 {
 		t.Fatalf("%d viewers, want 1", n)
 	}
-	wait.For(t, 5*time.Second, "the busy one idles out too", func() bool { return e.relay.Viewers("cam1") == 0 })
+	// The audit hook runs once the session is gone from the counts.
+	wait.For(t, 5*time.Second, "the busy one idles out too", func() bool { return len(e.endedSessions()) == 3 })
 	ends := strings.Join(e.endedSessions(), ",")
 	if ends != "deleted,idle,busy" {
 		t.Fatalf("ended sessions %q, want deleted,idle,busy", ends)
@@ -383,5 +384,31 @@ func TestHLSInflightAndClose(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("a waiting request did not end")
 		}
+	}
+}
+
+// TestHLSUpstreamRestarted: the publisher dies while an HLS viewer
+// watches; the relay re-Starts the camera, and the same HLS session goes
+// on with the new upstream, its presentation times never going back.
+func TestHLSUpstreamRestarted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, true, nil)
+	_, playlist, _ := e.hlsStart("cam1", nil)
+	tk := firstTicket(t, e)
+	r := e.playHLS(playlist)
+	wait.For(t, 20*time.Second, "frames before the restart", func() bool { n, _, _ := r.counts(); return n >= 20 })
+	e.gw.publisher(tk.Session).close()
+	select {
+	case <-e.gw.startCh:
+	case <-time.After(15 * time.Second):
+		t.Fatal("relay did not re-Start the camera")
+	}
+	before, _, _ := r.counts()
+	wait.For(t, 20*time.Second, "frames after the restart", func() bool { n, _, _ := r.counts(); return n >= before+30 })
+	if _, idrs, back := r.counts(); back || idrs < 2 {
+		t.Fatalf("across the restart: presentation time went back %v, %d IDRs", back, idrs)
+	}
+	if n := e.relay.Viewers("cam1"); n != 1 {
+		t.Fatalf("%d viewers after the restart, want 1", n)
 	}
 }

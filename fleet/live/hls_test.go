@@ -412,3 +412,25 @@ func TestHLSUpstreamRestarted(t *testing.T) {
 		t.Fatalf("%d viewers after the restart, want 1", n)
 	}
 }
+
+// TestHLSEndViewers: EndViewers (the fleet's recheck: a logout, a revoked
+// token, a lost right) ends HLS sessions as it ends WHEP ones.
+func TestHLSEndViewers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, 1, true, nil)
+	_, gone, _ := e.hlsStart("cam1", map[string]string{"X-Principal": "revoked"})
+	_, kept, _ := e.hlsStart("cam1", map[string]string{"X-Principal": "kept"})
+	n := e.relay.EndViewers(func(s ViewerSession) bool { return s.HLS && s.Viewer.Principal == "revoked" })
+	if n != 1 {
+		t.Fatalf("EndViewers ended %d, want 1", n)
+	}
+	if st, _ := e.get(gone); st != http.StatusNotFound {
+		t.Fatalf("an ended session's playlist: %d, want 404", st)
+	}
+	if st, _ := e.get(kept); st != http.StatusOK {
+		t.Fatalf("the other session's playlist: %d", st)
+	}
+	if got := e.metric("bk_live_viewer_drops_total", "reason", "revoked"); got != 1 {
+		t.Fatalf("revoked drops %v, want 1", got)
+	}
+}

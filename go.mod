@@ -33,6 +33,8 @@ require (
 	github.com/asticode/go-astits v1.14.0 // indirect
 )
 
+require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
+
 require (
 	github.com/chromedp/cdproto v0.159.0
 	github.com/fatih/color v1.13.0 // indirect

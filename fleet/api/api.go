@@ -1,6 +1,9 @@
 // Package api serves the fleet's HTTP API (SPEC.md §4): health, metrics,
 // the canteen registry, gateways, violations and their snapshots, commands
-// and desired config, coverage rates, behind bearer-token authentication.
+// and desired config, coverage rates, behind bearer-token authentication;
+// and, with no login, the public complaint channel (complaints.go: its
+// abuse controls) and the public kitchen pages and live view of the cameras published to everyone
+// (kitchens.go, public.go).
 // Every response carries the security headers and every body a size cap
 // (harden); NewHTTPServer sets the timeouts.
 //
@@ -53,6 +56,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
@@ -83,6 +87,11 @@ type Server struct {
 	// Push is the instant push's channels, subscriptions and outbox; nil
 	// turns its routes off (503).
 	Push *push.Push
+	// Complaints is the public's complaint channel (complaints.go); nil
+	// turns it off (its routes answer 503). ComplaintBits is its
+	// proof-of-work difficulty (0: complaints.DefaultBits).
+	Complaints    *complaints.Complaints
+	ComplaintBits int
 	// Enrol is the gateway enrolment codes; nil turns enrolment off (its
 	// routes answer 503).
 	Enrol *enrol.Codes
@@ -113,6 +122,13 @@ type Server struct {
 	// watches at once, so that one parent cannot hold a school's places.
 	// Default DefaultMaxViewsPerParent (2).
 	MaxViewsPerParent int
+	// MaxPublicViewers caps the anonymous views of one canteen's cameras
+	// at once (public kitchens, public.go). Default
+	// DefaultMaxPublicViewers (200).
+	MaxPublicViewers int
+	// PublicViewsPerMinute caps the anonymous live view requests from one
+	// client address a minute. Default DefaultPublicViewsPerMinute (20).
+	PublicViewsPerMinute int
 	// PublicURL is the fleet's address as gateways reach it, where a
 	// logs.upload command tells the gateway to send its log. Default:
 	// the scheme and Host of the request that sent the command.
@@ -127,6 +143,9 @@ type Server struct {
 	// viewsHook, when set by a test, stands in for Live.EndViewers.
 	viewsHook func(end func(live.ViewerSession) bool) int
 	parents   parentViewers
+	// complaintWin is the complaint channel's per-address windows.
+	complaintWin addrWindow
+	public       publicViewers
 }
 
 // MaxBody is the largest request body accepted (1 MiB), except by the
@@ -203,24 +222,35 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("POST /api/v1/violations/{id}/rectification", s.authorizeBody(s.submitRectification, MaxRectification, PermAlarmRectify))
 	mux.Handle("GET /api/v1/violations/{id}/rectifications/{rid}/photo", s.authorize(s.rectificationPhoto, PermAlarmView))
 	mux.Handle("POST /api/v1/violations/{id}/decision", s.authorize(s.decide, PermAlarmReview))
+	// Public kitchen pages (网络厨房, kitchens.go): no login; the notice
+	// (公示) behind them.
+	mux.HandleFunc("GET /kitchens", s.kitchens)
+	mux.HandleFunc("GET /kitchens/{id}", s.kitchen)
+	mux.Handle("GET /api/v1/canteens/{id}/publicity", s.authorize(s.getPublicity, PermCanteenView))
+	mux.Handle("PUT /api/v1/canteens/{id}/publicity", s.authorize(s.putPublicity, PermPublicity))
 	s.pushRoutes(mux)
+	// Complaints (投诉举报): the public form and the regulators' queue.
+	s.complaintRoutes(mux)
 	mux.Handle("GET /api/v1/notices", s.authorize(s.listNotices, PermNotices))
 	mux.Handle("POST /api/v1/notices/{id}/read", s.authorize(s.readNotice, PermNotices))
 	if s.Live != nil {
-		mux.Handle("POST /whep/{camera}", s.authorize(s.whep, PermLive))
-		mux.Handle("DELETE /whep/{camera}/{session}", s.authorize(s.whepDelete, PermLive))
+		// Live view admits the anonymous principal (public kitchens:
+		// public.go); watchable decides what it may watch.
+		mux.Handle("POST /whep/{camera}", s.authorizeOrAnonymous(s.whep, PermLive))
+		mux.Handle("DELETE /whep/{camera}/{session}", s.authorizeOrAnonymous(s.whepDelete, PermLive))
 		mux.HandleFunc("POST /whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIP(w, r, r.PathValue("camera"))
 		})
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
-		// HLS (issue 15): the player's fallback, behind the same check as WHEP (hls.go).
-		mux.Handle("POST /hls/{camera}", s.authorize(s.hlsStart, PermLive))
-		mux.Handle("GET /hls/{camera}/index.m3u8", s.authorize(s.hlsStart, PermLive))
+		// HLS (issue 15): the player's fallback, behind the same check as WHEP (hls.go),
+		// the anonymous principal included.
+		mux.Handle("POST /hls/{camera}", s.authorizeOrAnonymous(s.hlsStart, PermLive))
+		mux.Handle("GET /hls/{camera}/index.m3u8", s.authorizeOrAnonymous(s.hlsStart, PermLive))
 		mux.HandleFunc("GET /hls/{camera}/{session}/{file}", s.hlsServe)
-		mux.Handle("DELETE /hls/{camera}/{session}", s.authorize(s.hlsDelete, PermLive))
-		mux.Handle("GET /api/v1/cameras/{camera}", s.authorize(s.getCamera, PermLive))
+		mux.Handle("DELETE /hls/{camera}/{session}", s.authorizeOrAnonymous(s.hlsDelete, PermLive))
+		mux.Handle("GET /api/v1/cameras/{camera}", s.authorizeOrAnonymous(s.getCamera, PermLive))
 		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

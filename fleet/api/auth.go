@@ -95,8 +95,12 @@ func (p Principal) InScope(canteenID, district string) bool {
 // CanWatch says whether p may watch a camera live, its viewing windows
 // aside: admins any camera, regulators the cameras of their districts,
 // operators the cameras of their canteens, parents the public cameras of
-// their school. district is the camera's canteen's district.
+// their school, the anonymous principal the cameras published to
+// everyone. district is the camera's canteen's district.
 func (p Principal) CanWatch(h registry.CameraHome, district string) bool {
+	if p.Role == RoleAnonymous {
+		return h.CanteenID != "" && h.Audience() == registry.AudienceEveryone
+	}
 	if p.Role == auth.RoleParent && !h.Public {
 		return false
 	}

@@ -135,7 +135,9 @@ var coverageCSVHeader = []string{"day", "category", "district",
 	"online_num", "online_den", "online_rate",
 	"camera_online_num", "camera_online_den", "camera_online_rate",
 	"handling_num", "handling_den", "handling_rate",
-	"rectification_num", "rectification_den", "rectification_rate"}
+	"rectification_num", "rectification_den", "rectification_rate",
+	"reply_num", "reply_den", "reply_rate",
+	"reply_on_time_num", "reply_on_time_den", "reply_on_time_rate"}
 
 func writeCoverageCSV(w http.ResponseWriter, rep coverage.Report) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -146,7 +148,7 @@ func writeCoverageCSV(w http.ResponseWriter, rep coverage.Report) {
 	for _, g := range rep.Groups {
 		for _, d := range g.Days {
 			row := []string{d.Day, g.Category, g.District}
-			for _, r := range []coverage.Ratio{g.Total.Built, d.Online, d.CameraOnline, d.Handling, d.Rectification} {
+			for _, r := range []coverage.Ratio{g.Total.Built, d.Online, d.CameraOnline, d.Handling, d.Rectification, d.Reply, d.ReplyOnTime} {
 				rate := ""
 				if x, ok := r.Rate(); ok {
 					rate = strconv.FormatFloat(x, 'f', -1, 64)

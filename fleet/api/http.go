@@ -69,7 +69,8 @@ func harden(h http.Handler) http.Handler {
 // bodyLimit is the largest body r's route takes: MaxRectification for a
 // rectification (a photo), MaxImport for the canteen CSV import,
 // registry.MaxLogUploadBytes for a gateway's log upload,
-// MaxReleaseBody for a release (the handler holds it to --release-max), MaxBody
+// MaxReleaseBody for a release (the handler holds it to --release-max),
+// MaxComplaintBody for a complaint, MaxBody
 // for the rest. Handlers may cap lower.
 func bodyLimit(r *http.Request) int64 {
 	switch {
@@ -82,6 +83,8 @@ func bodyLimit(r *http.Request) int64 {
 		return MaxImport
 	case r.URL.Path == "/api/v1/releases":
 		return MaxReleaseBody
+	case r.URL.Path == "/api/v1/complaints": // complaints: a photo
+		return MaxComplaintBody
 	}
 	return MaxBody
 }

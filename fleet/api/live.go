@@ -20,8 +20,16 @@ import (
 // watchable resolves the camera of the request (its key "gateway:camera",
 // or a bare camera id only one gateway reports) and checks the principal
 // may watch it now; it has answered (and audited a refusal) when ok is
-// false. For a parent, until is when its school's viewing window closes.
-// The relay knows the camera by home.Key(); c is its canteen (zero if none).
+// false. For a parent or an anonymous viewer, until is when the canteen's
+// viewing window closes. The relay knows the camera by home.Key(); c is
+// its canteen (zero if none).
+//
+// The anonymous principal (no credentials: public.go) may watch a camera
+// published to everyone of an active canteen inside its viewing windows,
+// and nothing else: any other camera, known or not, is 401 as a request
+// without credentials always was; a published camera outside the window
+// is 403 outside_window with the next opening. Its refusals are counted,
+// not audited.
 func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal, home registry.CameraHome, c registry.Canteen, until time.Time, ok bool) {
 	camera := r.PathValue("camera")
 	if _, _, err := registry.ParseCameraKey(camera); err != nil {
@@ -30,6 +38,21 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 	}
 	p, _ = PrincipalOf(r.Context())
 	refused := func(code, msg string) (Principal, registry.CameraHome, registry.Canteen, time.Time, bool) {
+		if p.Role == RoleAnonymous {
+			if r.Method == http.MethodPost {
+				reason := code
+				if code == "forbidden" {
+					reason = "not_published"
+				}
+				s.refusePublic(reason)
+			}
+			if code == "forbidden" {
+				writeError(w, http.StatusUnauthorized, "unauthenticated", "log in or send a bearer token")
+			} else {
+				writeError(w, http.StatusForbidden, code, msg)
+			}
+			return p, home, c, until, false
+		}
 		writeError(w, http.StatusForbidden, code, msg)
 		if r.Method == http.MethodPost {
 			s.auditAs(r.Context(), p, auth.AuditEntry{Action: "live_view", Outcome: auth.OutcomeRefused, CanteenID: home.CanteenID,
@@ -61,10 +84,10 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 			return p, home, c, until, false
 		}
 	}
-	if !p.CanWatch(home, c.District) {
+	if !p.CanWatch(home, c.District) || (p.Role == RoleAnonymous && !c.Active) {
 		return refused("forbidden", "not allowed to watch camera "+camera)
 	}
-	if p.Role == auth.RoleParent {
+	if p.Role == auth.RoleParent || p.Role == RoleAnonymous {
 		v := viewOf(c, time.Now())
 		if !v.ViewingOpen {
 			msg := "live view is closed now"
@@ -89,13 +112,22 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 // count against their school's cap and their own (MaxViewsPerParent),
 // and are cut off when the viewing window closes; then start (the
 // relay's WHEP or HLSStart) answers. A parent's place is given back when
-// start refuses (anything but 201 or 302).
+// start refuses (anything but 201 or 302). The anonymous principal is
+// rate-limited per address and capped per canteen (startAnonymous,
+// public.go).
 func (s *Server) startView(w http.ResponseWriter, r *http.Request, start func(http.ResponseWriter, *http.Request, string, live.Viewer)) {
+	if p, _ := PrincipalOf(r.Context()); p.Role == RoleAnonymous && s.publicRateLimited(w, r) {
+		return
+	}
 	p, home, c, until, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
 	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until, Login: p.login}
+	if p.Role == RoleAnonymous {
+		s.startAnonymous(w, r, home, v, start)
+		return
+	}
 	if p.Role == auth.RoleParent {
 		limit := c.MaxParentViewers
 		if limit == 0 {
@@ -140,6 +172,12 @@ func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
 // ViewerEnded is the relay's OnViewerEnd: it writes the live view to the
 // audit log and frees a parent's place.
 func (s *Server) ViewerEnded(v live.Viewer, camera string, from, to time.Time) {
+	if v.Role == RoleAnonymous { // counted, not audited
+		s.public.release(v.CanteenID, camera)
+		s.public.metrics()
+		s.public.viewers.Dec()
+		return
+	}
 	if v.Role == auth.RoleParent {
 		s.parents.release(v.CanteenID, v.Principal)
 	}
@@ -170,7 +208,9 @@ func (s *Server) endViews(who string) {
 // or deleted, perhaps by bk-fleet in another process), the token was
 // revoked or expired, the role or scope changed, the camera is no longer
 // public (for parents), or the school's viewing window was changed and
-// is closed now. A view whose check fails on a database error goes on.
+// is closed now; an anonymous view when its camera is no longer
+// published to everyone, its canteen inactive or its window closed. A
+// view whose check fails on a database error goes on.
 // It returns how many views it ended.
 func (s *Server) RecheckViewers(ctx context.Context) int {
 	now := time.Now()
@@ -205,10 +245,10 @@ func (s *Server) RecheckViewers(ctx context.Context) int {
 				return false
 			}
 		}
-		if !p.CanWatch(home, c.District) {
+		if !p.CanWatch(home, c.District) || (p.Role == RoleAnonymous && !c.Active) {
 			return true
 		}
-		return p.Role == auth.RoleParent && !viewOf(c, now).ViewingOpen
+		return (p.Role == auth.RoleParent || p.Role == RoleAnonymous) && !viewOf(c, now).ViewingOpen
 	})
 }
 
@@ -231,6 +271,8 @@ func (s *Server) principalOfLogin(ctx context.Context, login string) (*Principal
 	switch kind {
 	case "admin-token":
 		p = Principal{ID: "admin-token", Role: auth.RoleAdmin, login: login}
+	case anonymous.login:
+		p = anonymous
 	case "session":
 		u, err := s.Auth.SessionUserByKey(ctx, id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -329,6 +371,7 @@ type cameraView struct {
 	CanteenID string `json:"canteen_id"`
 	Area      string `json:"area"`
 	Public    bool   `json:"public"`
+	Audience  string `json:"audience"`
 	Online    bool   `json:"online"`
 	Picture   string `json:"picture"`
 	Viewers   int    `json:"viewers"`
@@ -340,7 +383,7 @@ func (s *Server) getCamera(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := cameraView{Key: home.Key(), CameraID: home.CameraID, GatewayID: home.GatewayID, CanteenID: home.CanteenID,
-		Area: home.Area, Public: home.Public, Viewers: s.Live.Viewers(home.Key())}
+		Area: home.Area, Public: home.Public, Audience: home.Audience(), Viewers: s.Live.Viewers(home.Key())}
 	st, err := s.Registry.Gateway(r.Context(), home.GatewayID)
 	if err != nil {
 		s.internal(w, "look up gateway", err)

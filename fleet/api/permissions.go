@@ -73,6 +73,22 @@ const (
 	// see, one's own robots and subscriptions, the delivery log of one's
 	// scope; shared channels are an admin's (push.go).
 	PermPush Permission = "push.subscribe"
+	// Complaints (投诉举报). PermComplaintView: the tickets of one's scope
+	// (GET /api/v1/complaints, …/{id}, …/photo), the contact and filer
+	// only to those with PermComplaintHandle. PermComplaintHandle:
+	// accept, handle, reply, reject (POST …/{id}/{action}).
+	// PermComplaintAccount: the canteen's account (POST …/{id}/account).
+	// PermComplaintPoster: the dining-hall poster's QR code (GET
+	// /api/v1/canteens/{id}/complaint-qr.png).
+	PermComplaintView    Permission = "complaints.view"
+	PermComplaintHandle  Permission = "complaints.handle"
+	PermComplaintAccount Permission = "complaints.account"
+	PermComplaintPoster  Permission = "complaints.poster"
+	// PermPublicity: change a canteen's public notice (PUT
+	// /api/v1/canteens/{id}/publicity): an operator its licence and person
+	// in charge, a regulator its grade and inspection, an admin all
+	// (kitchens.go).
+	PermPublicity Permission = "canteens.publicity"
 	// PermMetrics: the Prometheus metrics (GET /metrics).
 	PermMetrics Permission = "metrics.view"
 	// PermReleases: upload, list and delete releases, make, follow,
@@ -114,6 +130,12 @@ var permissions = []struct {
 	{PermUserList, operators},
 	{PermUserAdd, admins},
 	{PermPush, staff},
+	// Complaints.
+	{PermComplaintView, staff},
+	{PermComplaintHandle, regulators},
+	{PermComplaintAccount, operators},
+	{PermComplaintPoster, operators},
+	{PermPublicity, staff},
 	{PermMetrics, admins},
 	{PermReleases, admins},
 	{PermCanteenWork, []string{auth.RoleOperator}},

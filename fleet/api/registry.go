@@ -93,6 +93,9 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 		GatewayID string `json:"gateway_id"`
 		GwOnline  bool   `json:"gateway_online"`
 		Viewers   int    `json:"viewers,omitempty"`
+		// PublicViewers are the anonymous views among Viewers (public
+		// kitchens), for staff.
+		PublicViewers int `json:"public_viewers,omitempty"`
 	}
 	out := []cam{}
 	for _, g := range gws {
@@ -103,6 +106,7 @@ func (s *Server) canteenCameras(w http.ResponseWriter, r *http.Request) {
 			x := cam{Camera: cm, Key: registry.CameraKeyOf(g.ID, cm.ID), GatewayID: g.ID, GwOnline: g.Online}
 			if s.Live != nil && p.Role != auth.RoleParent {
 				x.Viewers = s.Live.Viewers(x.Key)
+				x.PublicViewers = s.public.onCamera(x.Key)
 			}
 			out = append(out, x)
 		}
@@ -200,10 +204,12 @@ func (s *Server) bindGateway(w http.ResponseWriter, r *http.Request) {
 type mapRequest struct {
 	Area   *string `json:"area"`
 	Public *bool   `json:"public"`
+	// Audience (registry.Audiences) wins over Public when both are given.
+	Audience *string `json:"audience"`
 }
 
-// mapCamera sets a camera's area and public flag (admin, or the operator
-// of the camera's canteen).
+// mapCamera sets a camera's area and public flag or audience (admin, or
+// the operator of the camera's canteen).
 func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	camera := r.PathValue("camera")
 	if _, _, err := registry.ParseCameraKey(camera); err != nil {
@@ -231,14 +237,27 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	area, public := home.Area, home.Public
+	area, public, audience := home.Area, home.Public, home.Audience()
 	if req.Area != nil {
 		area = *req.Area
 	}
 	if req.Public != nil {
 		public = *req.Public
 	}
-	err = s.Registry.MapCamera(r.Context(), home.Key(), area, public)
+	if req.Audience != nil {
+		audience = *req.Audience
+		public = audience != registry.AudiencePrivate
+		err = s.Registry.SetCameraAudience(r.Context(), home.Key(), area, audience)
+	} else {
+		// public alone: true keeps a camera published to everyone
+		// published, false makes it private.
+		if !public {
+			audience = registry.AudiencePrivate
+		} else if audience == registry.AudiencePrivate {
+			audience = registry.AudienceParents
+		}
+		err = s.Registry.MapCamera(r.Context(), home.Key(), area, public)
+	}
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -247,7 +266,7 @@ func (s *Server) mapCamera(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.auditAs(r.Context(), p, auth.AuditEntry{Action: "camera_map", CanteenID: home.CanteenID, CameraID: home.Key(),
-		Detail: fmt.Sprintf("area %q public %v", area, public)})
+		Detail: fmt.Sprintf("area %q public %v audience %s", area, public, audience)})
 	writeJSON(w, http.StatusOK, map[string]any{"key": home.Key(), "camera_id": home.CameraID, "gateway_id": home.GatewayID,
-		"area": area, "public": public, "mapped": true})
+		"area": area, "public": public, "audience": audience, "mapped": true})
 }

@@ -42,8 +42,13 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
+	return newWorldOn(t, dbtest.Fresh(t))
+}
+
+// newWorldOn is newWorld on the database st.
+func newWorldOn(t *testing.T, st *dbtest.DB) *world {
+	t.Helper()
 	ctx := context.Background()
-	st := dbtest.Fresh(t)
 	w := &world{st: st, alarm: map[string]int64{}, tokens: map[string]string{"admin": "secret"}}
 	always, never := coverage.EveryDay("00:00-24:00"), coverage.Week{}
 	for _, c := range []registry.Canteen{
@@ -102,7 +107,7 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { relay.Close() })
 	w.api = &Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, AdminToken: "secret", Live: relay,
-		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://127.0.0.1:1883"}}
+		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://127.0.0.1:1883"}, Complaints: st.Complaints}
 	w.srv = httptest.NewServer(w.api.Handler())
 	t.Cleanup(w.srv.Close)
 	return w

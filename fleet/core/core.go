@@ -30,6 +30,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/api"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/broker"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/ingest"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
@@ -83,6 +84,12 @@ type Options struct {
 	// alarms.DefaultReviewDeadline, alarms.DefaultRectifyDeadline);
 	// Webhook is set from WebhookURL.
 	Workflow alarms.Workflow
+	// Complaints holds the complaint channel's deadlines and per-address
+	// cap (complaints.Settings: accept within 1 working day, reply within
+	// 7 days, 5 an hour per address); ComplaintBits its proof-of-work
+	// difficulty (0: complaints.DefaultBits).
+	Complaints    complaints.Settings
+	ComplaintBits int
 	// WebhookURL receives every notice to an operator as a signed JSON POST
 	// (WebhookSecret is the HMAC key). Default none.
 	WebhookURL, WebhookSecret string
@@ -92,7 +99,7 @@ type Options struct {
 	// Push configures the instant push (fleet/push, notify.Pusher): the
 	// robots' hosts (default the real ones), how long before a deadline
 	// an alarm is pushed as due soon (default 2 h, negative never), how
-	// often the outbox is polled (default 250 ms; each commit wakes it
+	// often the outbox is polled (default 1 s; each commit wakes it
 	// too). Disabled turns the push off.
 	Push PushOptions
 	// SecureCookies marks session cookies Secure on plain HTTP (behind a
@@ -125,6 +132,11 @@ type Options struct {
 	// MaxViewsPerParent caps the cameras one parent watches at once
 	// (default 2).
 	MaxViewsPerParent int
+	// MaxPublicViewers caps the anonymous views of one canteen's cameras
+	// published to everyone (default api.DefaultMaxPublicViewers, 200);
+	// PublicViewsPerMinute the anonymous view requests from one address
+	// a minute (default api.DefaultPublicViewsPerMinute, 20).
+	MaxPublicViewers, PublicViewsPerMinute int
 	// WarmRatesEvery is how often the rates' rollup is brought up to date
 	// in the background (Rates.WarmCoverage over WarmRatesDays), so that
 	// dashboards find the finished days kept; default 10 minutes,
@@ -140,12 +152,15 @@ type Options struct {
 	// bundles (default none: uploads are refused); ReleasesDir holds the
 	// bundles (default DataDir/releases); ReleaseMax is the largest
 	// bundle (default ota.DefaultMaxBundle); RolloutTick is how often the
-	// rollout engine runs (default 2 s, negative for never).
-	ReleaseKeys []ed25519.PublicKey
-	ReleasesDir string
-	ReleaseMax  int64
-	RolloutTick time.Duration
-	Logger      *slog.Logger
+	// rollout engine runs (default 2 s, negative for never);
+	// RolloutStallAfter is how long an updating gateway may show no
+	// progress (default ota.DefaultStallAfter).
+	ReleaseKeys       []ed25519.PublicKey
+	ReleasesDir       string
+	ReleaseMax        int64
+	RolloutTick       time.Duration
+	RolloutStallAfter time.Duration
+	Logger            *slog.Logger
 }
 
 // PushOptions are the settings of the instant push.
@@ -168,13 +183,15 @@ type Fleet struct {
 	Registry *registry.Registry
 	Auth     *auth.Auth
 	Alarms   *alarms.Alarms
-	Rates    *rates.Rates
-	Broker   *broker.Broker // nil with an external broker
-	Ingest   *ingest.Consumer
-	Live     *live.Relay
-	OTA      *ota.OTA
-	rollouts *ota.Engine
-	Notifier *notify.Notifier
+	// Complaints is the public's complaint channel.
+	Complaints *complaints.Complaints
+	Rates      *rates.Rates
+	Broker     *broker.Broker // nil with an external broker
+	Ingest     *ingest.Consumer
+	Live       *live.Relay
+	OTA        *ota.OTA
+	rollouts   *ota.Engine
+	Notifier   *notify.Notifier
 	// Push is the push domain, and Pusher its loop (nil when disabled).
 	Push     *push.Push
 	Pusher   *notify.Pusher
@@ -227,6 +244,9 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	f.Registry, f.Auth, f.Alarms, f.Rates = registry.New(f.DB), auth.New(f.DB), alarms.New(f.DB), rates.New(f.DB)
 	f.Alarms.Workflow = o.Workflow
+	// Complaints (投诉举报).
+	f.Complaints = complaints.New(f.DB)
+	f.Complaints.Settings = o.Complaints
 	f.Alarms.Workflow.Webhook = o.WebhookURL != ""
 	f.Notifier = &notify.Notifier{Alarms: f.Alarms, URL: o.WebhookURL, Secret: o.WebhookSecret, Gateways: o.GatewayAlarms,
 		Logger: o.Logger.With("component", "notify")}
@@ -303,7 +323,10 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 		Registry: f.Registry, Auth: f.Auth, Alarms: f.Alarms, Rates: f.Rates, Push: f.Push, MQTT: f.Ingest, AdminToken: o.AdminToken, Gatherer: f.registry,
 		Ready: f.Ingest.Connected, SecureCookies: o.SecureCookies, MaxParentViewers: o.MaxParentViewers,
 		Logger: o.Logger.With("component", "api"), MaxViewsPerParent: o.MaxViewsPerParent,
+		Complaints: f.Complaints, ComplaintBits: o.ComplaintBits,
+		MaxPublicViewers: o.MaxPublicViewers, PublicViewsPerMinute: o.PublicViewsPerMinute,
 	}
+	f.registry.MustRegister(a.PublicCollectors()...)
 	var tlsConf *tls.Config
 	if o.TLSCert != "" || o.TLSKey != "" {
 		cert, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
@@ -332,7 +355,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	}
 	if o.RolloutTick >= 0 {
 		auditLog := o.Logger.With("component", "rollouts")
-		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, Logger: auditLog,
+		f.rollouts = &ota.Engine{OTA: f.OTA, PublicURL: a.PublicURL, Tick: o.RolloutTick, StallAfter: o.RolloutStallAfter, Logger: auditLog,
 			Send: func(ctx context.Context, gw, cmdID string, args wire.OTAInstallArgs, ttl time.Duration) error {
 				_, err := a.CommandWithID(ctx, gw, cmdID, wire.CmdOTAInstall, args, ttl)
 				return err

@@ -49,6 +49,7 @@ func Compute(in Input, q Query) (Report, error) {
 		return Report{}, err
 	}
 	c.violations(&t, in.Violations)
+	c.complaints(&t, in.Complaints)
 	return c.report(t), nil
 }
 
@@ -273,6 +274,8 @@ type cell struct {
 	camOK, camAll    int64
 	handNum, handDen int64
 	rectNum, rectDen int64
+	// Complaints: replied (and in time) of received.
+	replyNum, replyOnTime, replyDen int64
 }
 
 func (a *cell) add(b cell) {
@@ -284,6 +287,9 @@ func (a *cell) add(b cell) {
 	a.handDen += b.handDen
 	a.rectNum += b.rectNum
 	a.rectDen += b.rectDen
+	a.replyNum += b.replyNum
+	a.replyOnTime += b.replyOnTime
+	a.replyDen += b.replyDen
 }
 
 // addDay adds one canteen-day: the canteen is online-covered that day when
@@ -634,6 +640,38 @@ func (c *computation) violations(t *tally, vs []Violation) {
 	}
 }
 
+// complaints adds the reply rates: each ticket about a canteen in scope
+// counts on the local date it was received, as of Now; it is replied when
+// answered (replied or rejected) by Now, and in time when that was not
+// after its ReplyDue.
+func (c *computation) complaints(t *tally, cs []Complaint) {
+	fromDay := c.from.unixDay()
+	lo := (fromDay*86400 - 14*3600) * 1000
+	hi := min(((fromDay+int64(c.ndays))*86400+12*3600)*1000, c.now+1)
+	for i := range cs {
+		x := &cs[i]
+		if at := x.ReceivedAt.UnixMilli(); at < lo || at >= hi {
+			continue
+		}
+		r := c.run(x.CanteenID)
+		if r == nil {
+			continue
+		}
+		d := dateOf(x.ReceivedAt.In(r.loc)).unixDay() - fromDay
+		if d < 0 || d >= int64(c.ndays) {
+			continue
+		}
+		cl := &t.cells[r.group*c.ndays+int(d)]
+		cl.replyDen++
+		if a := x.AnsweredAt; !a.IsZero() && !a.After(c.q.Now) {
+			cl.replyNum++
+			if !a.After(x.ReplyDue) {
+				cl.replyOnTime++
+			}
+		}
+	}
+}
+
 func (c *computation) report(t tally) Report {
 	rep := Report{Query: c.q, Days: make([]DayRates, c.ndays)}
 	labels := make([]string, c.ndays)
@@ -678,13 +716,15 @@ func (a cell) day(label string) DayRates {
 		CameraOnline:  Ratio{seconds(a.camOK), seconds(a.camAll)},
 		Handling:      Ratio{a.handNum, a.handDen},
 		Rectification: Ratio{a.rectNum, a.rectDen},
+		Reply:         Ratio{a.replyNum, a.replyDen},
+		ReplyOnTime:   Ratio{a.replyOnTime, a.replyDen},
 	}
 }
 
 func (a cell) rates(built, canteens int64) Rates {
 	d := a.day("")
 	return Rates{Built: Ratio{built, canteens}, Online: d.Online, CameraOnline: d.CameraOnline,
-		Handling: d.Handling, Rectification: d.Rectification}
+		Handling: d.Handling, Rectification: d.Rectification, Reply: d.Reply, ReplyOnTime: d.ReplyOnTime}
 }
 
 // seconds rounds milliseconds to the nearest second.

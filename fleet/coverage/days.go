@@ -176,6 +176,7 @@ func Aggregate(in Input, days []CanteenDay, q Query) (Report, error) {
 		return Report{}, fmt.Errorf("%w: canteen %q: no result for day %s", ErrInput, c.runs[k/ndays].c.ID, dt)
 	}
 	c.violations(&t, in.Violations)
+	c.complaints(&t, in.Complaints)
 	return c.report(t), nil
 }
 

@@ -42,6 +42,13 @@
 //     come in).
 //   - Rectification rate: violations raised in the period with verdict
 //     "confirmed" whose rectification was accepted ÷ those confirmed.
+//   - Reply rate (投诉举报回复率): complaints received in the period that
+//     were answered by Now (replied to, or rejected with a reason, which
+//     the filer reads as the answer) ÷ complaints received in the period.
+//   - On-time reply rate: complaints received in the period answered no
+//     later than their reply deadline (set when each was filed) ÷
+//     complaints received in the period. A complaint counts on the local
+//     date it was received, as a violation does on the date raised.
 //
 // # Days
 //

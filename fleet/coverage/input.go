@@ -9,6 +9,9 @@ type Input struct {
 	Gateways   []Gateway   `json:"gateways"`
 	Cameras    []Camera    `json:"cameras"`
 	Violations []Violation `json:"violations"`
+	// Complaints are the public's tickets (fleet/complaints), for the
+	// reply rates.
+	Complaints []Complaint `json:"complaints,omitempty"`
 }
 
 // Canteen is a registered canteen.
@@ -100,3 +103,16 @@ const (
 	VerdictConfirmed = "confirmed"
 	VerdictDismissed = "dismissed"
 )
+
+// Complaint is one ticket of the public's complaint channel, as the reply
+// rates read it. A ticket is answered by a reply or by its rejection
+// (with a reason, which its filer reads): both count as replied.
+type Complaint struct {
+	ID         int64     `json:"id"`
+	CanteenID  string    `json:"canteen_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	// AnsweredAt is when it was replied to or rejected; zero if not yet.
+	AnsweredAt time.Time `json:"answered_at,omitzero"`
+	// ReplyDue is its reply deadline, set when it was filed.
+	ReplyDue time.Time `json:"reply_due"`
+}

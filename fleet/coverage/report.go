@@ -36,6 +36,10 @@ type DayRates struct {
 	// Handling and Rectification count violations raised that day.
 	Handling      Ratio `json:"handling"`
 	Rectification Ratio `json:"rectification"`
+	// Reply and ReplyOnTime count complaints received that day: answered
+	// (replied or rejected) and answered by their reply deadline.
+	Reply       Ratio `json:"reply"`
+	ReplyOnTime Ratio `json:"reply_on_time"`
 }
 
 // Rates are a period's rates.
@@ -49,6 +53,9 @@ type Rates struct {
 	// Handling and Rectification count violations raised in the period.
 	Handling      Ratio `json:"handling"`
 	Rectification Ratio `json:"rectification"`
+	// Reply and ReplyOnTime count complaints received in the period.
+	Reply       Ratio `json:"reply"`
+	ReplyOnTime Ratio `json:"reply_on_time"`
 }
 
 // Ratio is a rate kept as numerator and denominator.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/enrol"
 	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
@@ -33,6 +34,8 @@ type DB struct {
 	// Push is a field for the same reason: the push channels,
 	// subscriptions and outbox.
 	Push *push.Push
+	// Complaints is a field too: the complaint tickets.
+	Complaints *complaints.Complaints
 }
 
 // Open opens url as store.Open does, with every domain over it.
@@ -46,7 +49,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Of is every domain over db.
 func Of(db *store.DB) *DB {
-	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db), push.New(db)}
+	return &DB{db, registry.New(db), auth.New(db), alarms.New(db), rates.New(db), retention.New(db), enrol.New(db), push.New(db), complaints.New(db)}
 }
 
 // Fresh opens a new SQLite database for t, at the latest schema

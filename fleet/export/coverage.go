@@ -23,6 +23,8 @@ func dayHeads() []string {
 	h = append(h, rateHeads("摄像头在线率", "camera online rate")...)
 	h = append(h, rateHeads("处置率", "handling rate")...)
 	h = append(h, rateHeads("整改率", "rectification rate")...)
+	h = append(h, rateHeads("投诉回复率", "complaint reply rate")...)
+	h = append(h, rateHeads("投诉按时回复率", "complaint on-time reply rate")...)
 	return h
 }
 
@@ -30,7 +32,8 @@ func dayHeads() []string {
 //
 //   - "totals": one row per day for all canteens in scope: the day, then
 //     num, den and rate of online coverage, camera online rate, handling
-//     rate and rectification rate;
+//     rate, rectification rate, complaint reply rate and on-time reply
+//     rate;
 //   - "groups": one row per (category, district) × day, in the report's
 //     order (category, district, then day), with the same columns after
 //     category, district and day (the rows of SPEC §4's format=csv, which
@@ -42,19 +45,19 @@ func dayHeads() []string {
 // is a share 0..1 marked as a Percent column; a rate whose Den is 0 is an
 // empty cell, not 0.
 func CoverageTables(rep coverage.Report) []Table {
-	totals := Table{Name: "totals", Header: append([]string{hDay}, dayHeads()...), Percent: ratePercents(1, 4)}
+	totals := Table{Name: "totals", Header: append([]string{hDay}, dayHeads()...), Percent: ratePercents(1, 6)}
 	for _, d := range rep.Days {
 		totals.Rows = append(totals.Rows, append([]any{d.Day}, dayCells(d)...))
 	}
 
-	groups := Table{Name: "groups", Header: append([]string{hCategory, hDistrict, hDay}, dayHeads()...), Percent: ratePercents(3, 4)}
+	groups := Table{Name: "groups", Header: append([]string{hCategory, hDistrict, hDay}, dayHeads()...), Percent: ratePercents(3, 6)}
 	for _, g := range rep.Groups {
 		for _, d := range g.Days {
 			groups.Rows = append(groups.Rows, append([]any{g.Category, g.District, d.Day}, dayCells(d)...))
 		}
 	}
 
-	period := Table{Name: "period", Header: append([]string{hCategory, hDistrict}, rateHeads("建设覆盖率", "built coverage")...), Percent: ratePercents(2, 5)}
+	period := Table{Name: "period", Header: append([]string{hCategory, hDistrict}, rateHeads("建设覆盖率", "built coverage")...), Percent: ratePercents(2, 7)}
 	period.Header = append(period.Header, dayHeads()...)
 	for _, g := range rep.Groups {
 		period.Rows = append(period.Rows, append([]any{g.Category, g.District}, ratesCells(g.Total)...))
@@ -74,11 +77,11 @@ func ratePercents(first, n int) []int {
 }
 
 func dayCells(d coverage.DayRates) []any {
-	return ratioCells(d.Online, d.CameraOnline, d.Handling, d.Rectification)
+	return ratioCells(d.Online, d.CameraOnline, d.Handling, d.Rectification, d.Reply, d.ReplyOnTime)
 }
 
 func ratesCells(r coverage.Rates) []any {
-	return ratioCells(r.Built, r.Online, r.CameraOnline, r.Handling, r.Rectification)
+	return ratioCells(r.Built, r.Online, r.CameraOnline, r.Handling, r.Rectification, r.Reply, r.ReplyOnTime)
 }
 
 // ratioCells are num, den and rate (nil when Den is 0) of each Ratio.

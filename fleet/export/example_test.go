@@ -54,9 +54,9 @@ func ExampleCoverageTables() {
 	fmt.Println(totals.Header[3], "=", totals.Rows[0][3])
 	fmt.Println(totals.Header[12], "=", totals.Rows[0][12])
 	// Output:
-	// totals 13 columns, 1 rows
-	// groups 15 columns, 0 rows
-	// period 17 columns, 1 rows
+	// totals 19 columns, 1 rows
+	// groups 21 columns, 0 rows
+	// period 23 columns, 1 rows
 	// 在线覆盖率 online coverage = 0.9
 	// 整改率 rectification rate = <nil>
 }

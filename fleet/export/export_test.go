@@ -369,14 +369,14 @@ func report() coverage.Report {
 	}
 	return coverage.Report{
 		Days: []coverage.DayRates{
-			{Day: "2026-03-02", Online: r(1, 3), CameraOnline: r(900, 1500), Handling: r(4, 5), Rectification: r(1, 3)},
+			{Day: "2026-03-02", Online: r(1, 3), CameraOnline: r(900, 1500), Handling: r(4, 5), Rectification: r(1, 3), Reply: r(2, 3), ReplyOnTime: r(1, 3)},
 			{Day: "2026-03-03", Online: r(3, 3), CameraOnline: r(1250, 1500), Handling: r(0, 2), Rectification: r(0, 0)},
 		},
 		Groups: []coverage.GroupRates{
 			{Category: "school", District: "xuhui", Days: xh, Total: coverage.Rates{Built: r(2, 2), Online: r(3, 4), CameraOnline: r(1900, 2000), Handling: r(3, 4), Rectification: r(1, 2)}},
 			{Category: "school", District: "minhang", Days: mh, Total: coverage.Rates{Built: r(0, 1), Online: r(1, 2), CameraOnline: r(250, 1000), Handling: r(1, 3), Rectification: r(0, 1)}},
 		},
-		Total: coverage.Rates{Built: r(2, 3), Online: r(4, 6), CameraOnline: r(2150, 3000), Handling: r(4, 7), Rectification: r(1, 3)},
+		Total: coverage.Rates{Built: r(2, 3), Online: r(4, 6), CameraOnline: r(2150, 3000), Handling: r(4, 7), Rectification: r(1, 3), Reply: r(2, 3), ReplyOnTime: r(1, 3)},
 	}
 }
 
@@ -409,8 +409,10 @@ func TestCoverageTables(t *testing.T) {
 		t.Errorf("totals header %q", totals.Header)
 	}
 	wantTotals := [][]any{
-		{"2026-03-02", int64(1), int64(3), 1.0 / 3, int64(900), int64(1500), 0.6, int64(4), int64(5), 0.8, int64(1), int64(3), 1.0 / 3},
-		{"2026-03-03", int64(3), int64(3), 1.0, int64(1250), int64(1500), 1250.0 / 1500, int64(0), int64(2), 0.0, int64(0), int64(0), nil},
+		{"2026-03-02", int64(1), int64(3), 1.0 / 3, int64(900), int64(1500), 0.6, int64(4), int64(5), 0.8, int64(1), int64(3), 1.0 / 3,
+			int64(2), int64(3), 2.0 / 3, int64(1), int64(3), 1.0 / 3},
+		{"2026-03-03", int64(3), int64(3), 1.0, int64(1250), int64(1500), 1250.0 / 1500, int64(0), int64(2), 0.0, int64(0), int64(0), nil,
+			int64(0), int64(0), nil, int64(0), int64(0), nil},
 	}
 	if !rowsEqual(totals.Rows, wantTotals) {
 		t.Errorf("totals rows\n%v\nwant\n%v", totals.Rows, wantTotals)
@@ -419,7 +421,8 @@ func TestCoverageTables(t *testing.T) {
 	if len(groups.Rows) != 4 {
 		t.Fatalf("groups: %d rows, want 4 (2 groups × 2 days)", len(groups.Rows))
 	}
-	wantG := []any{"school", "xuhui", "2026-03-03", int64(2), int64(2), 1.0, int64(1000), int64(1000), 1.0, int64(0), int64(0), nil, int64(0), int64(0), nil}
+	wantG := []any{"school", "xuhui", "2026-03-03", int64(2), int64(2), 1.0, int64(1000), int64(1000), 1.0, int64(0), int64(0), nil, int64(0), int64(0), nil,
+		int64(0), int64(0), nil, int64(0), int64(0), nil}
 	if !rowsEqual(groups.Rows[1:2], [][]any{wantG}) {
 		t.Errorf("groups.Rows[1] = %v, want %v", groups.Rows[1], wantG)
 	}
@@ -431,9 +434,10 @@ func TestCoverageTables(t *testing.T) {
 		t.Errorf("period header %q", period.Header)
 	}
 	wantPeriod := [][]any{
-		{"school", "xuhui", int64(2), int64(2), 1.0, int64(3), int64(4), 0.75, int64(1900), int64(2000), 0.95, int64(3), int64(4), 0.75, int64(1), int64(2), 0.5},
-		{"school", "minhang", int64(0), int64(1), 0.0, int64(1), int64(2), 0.5, int64(250), int64(1000), 0.25, int64(1), int64(3), 1.0 / 3, int64(0), int64(1), 0.0},
-		{"合计 total", "", int64(2), int64(3), 2.0 / 3, int64(4), int64(6), 4.0 / 6, int64(2150), int64(3000), 2150.0 / 3000, int64(4), int64(7), 4.0 / 7, int64(1), int64(3), 1.0 / 3},
+		{"school", "xuhui", int64(2), int64(2), 1.0, int64(3), int64(4), 0.75, int64(1900), int64(2000), 0.95, int64(3), int64(4), 0.75, int64(1), int64(2), 0.5, int64(0), int64(0), nil, int64(0), int64(0), nil},
+		{"school", "minhang", int64(0), int64(1), 0.0, int64(1), int64(2), 0.5, int64(250), int64(1000), 0.25, int64(1), int64(3), 1.0 / 3, int64(0), int64(1), 0.0, int64(0), int64(0), nil, int64(0), int64(0), nil},
+		{"合计 total", "", int64(2), int64(3), 2.0 / 3, int64(4), int64(6), 4.0 / 6, int64(2150), int64(3000), 2150.0 / 3000, int64(4), int64(7), 4.0 / 7, int64(1), int64(3), 1.0 / 3,
+			int64(2), int64(3), 2.0 / 3, int64(1), int64(3), 1.0 / 3},
 	}
 	if !rowsEqual(period.Rows, wantPeriod) {
 		t.Errorf("period rows\n%v\nwant\n%v", period.Rows, wantPeriod)

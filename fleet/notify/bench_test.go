@@ -19,7 +19,7 @@ import (
 // BenchmarkPushLatency measures an alarm committed (registry.Ingest, then
 // the pusher woken as ingest's Committed hook wakes it in the fleet) →
 // the push taken by a 企业微信 robot on loopback, one alarm at a time,
-// 100 alarms per run, with the default settings (poll every 250 ms,
+// 100 alarms per run, with the default settings (poll every second,
 // woken on commit). Per backend: SQLite, and PostgreSQL when
 // BK_TEST_POSTGRES_URL is set.
 func BenchmarkPushLatency(b *testing.B) {

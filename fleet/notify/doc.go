@@ -7,7 +7,7 @@
 // with capped exponential backoff.
 //
 // Its Pusher (pusher.go) runs the instant push of fleet/push: it reads the
-// alarms and notices committed after its cursors (every 250 ms, and at
+// alarms and notices committed after its cursors (every second, and at
 // once when ingest commits events), raises the due-soon notices
 // (alarms.FlagDueSoon), routes each item to the subscriptions of the users
 // in its scope (the canteen's operators, the district's regulators, the

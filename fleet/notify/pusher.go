@@ -23,7 +23,7 @@ import (
 
 // Defaults of the Pusher's zero settings.
 const (
-	DefaultPushEvery    = 250 * time.Millisecond
+	DefaultPushEvery    = time.Second
 	DefaultDueSoonEvery = time.Minute
 	DefaultPushWorkers  = 8
 	// DefaultPushMaxTries: about 4 h of tries with the default backoff
@@ -63,7 +63,7 @@ type Pusher struct {
 	// name.
 	Holder string
 	// Every is how often it looks for new items and due deliveries; 0
-	// means DefaultPushEvery (250 ms). Kick wakes it at once.
+	// means DefaultPushEvery (1 s). Kick wakes it at once.
 	Every time.Duration
 	// DueSoon is how long before a deadline an alarm is pushed as about
 	// to go overdue; 0 means alarms.DefaultDueSoon (2 h), negative turns

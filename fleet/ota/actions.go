@@ -100,7 +100,7 @@ func (o *OTA) DownloadFor(ctx context.Context, token string) (Download, error) {
 	if rstate == StateAborted {
 		return d, fmt.Errorf("%w: rollout %s aborted", ErrGone, d.RolloutID)
 	}
-	if !slices.Contains(inFlight, tstate) {
+	if !slices.Contains(inFlight, tstate) && tstate != TargetStalled { // a stalled gateway may come back and resume
 		return d, fmt.Errorf("%w: gateway %s of rollout %s is %s", ErrGone, d.GatewayID, d.RolloutID, tstate)
 	}
 	if d.Release, err = o.Release(ctx, relID); err != nil {

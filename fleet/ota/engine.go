@@ -29,6 +29,12 @@ type Sender func(ctx context.Context, gw, cmdID string, args wire.OTAInstallArgs
 // token appended.
 const DownloadPath = "/api/v1/ota/bundles/"
 
+// DefaultStallAfter is Engine.StallAfter's default: the gateway reports
+// each tenth of its download, so an hour without a report is a gateway
+// gone quiet, not a slow link (a 30 MB bundle at 64 kbit/s reports every
+// six minutes).
+const DefaultStallAfter = time.Hour
+
 // leaseName is the lease row the engine runs under: one fleet at a time.
 const leaseName = "rollouts"
 
@@ -52,7 +58,11 @@ type Engine struct {
 	CmdTTL time.Duration
 	// MaxSends bounds the commands sent per rollout and tick (default 50).
 	MaxSends int
-	Logger   *slog.Logger
+	// StallAfter is how long a target received by its gateway may show no
+	// progress (no new state or progress report) before it is "stalled"
+	// (default DefaultStallAfter).
+	StallAfter time.Duration
+	Logger     *slog.Logger
 
 	holder string
 	stop   context.CancelFunc
@@ -68,6 +78,9 @@ func (e *Engine) defaults() {
 	}
 	if e.MaxSends <= 0 {
 		e.MaxSends = 50
+	}
+	if e.StallAfter <= 0 {
+		e.StallAfter = DefaultStallAfter
 	}
 	if e.Logger == nil {
 		e.Logger = slog.New(slog.DiscardHandler)
@@ -118,8 +131,8 @@ func (e *Engine) Step(ctx context.Context, now time.Time) error {
 		var id string
 		return id, sc.Scan(&id)
 	}, `SELECT r.id FROM rollouts r WHERE r.state IN ($1, $2)
-		OR (r.state = $3 AND EXISTS (SELECT 1 FROM rollout_targets t WHERE t.rollout_id = r.id AND t.state IN ($4, $5, $6, $7)))
-		ORDER BY r.created_at`, StateRunning, StatePaused, StateAborted, TargetSent, TargetDownloading, TargetInstalling, TargetTrial)
+		OR (r.state = $3 AND EXISTS (SELECT 1 FROM rollout_targets t WHERE t.rollout_id = r.id AND t.state IN ($4, $5, $6, $7, $8)))
+		ORDER BY r.created_at`, StateRunning, StatePaused, StateAborted, TargetSent, TargetDownloading, TargetInstalling, TargetTrial, TargetStalled)
 	if err != nil {
 		return fmt.Errorf("active rollouts: %w", err)
 	}
@@ -278,7 +291,7 @@ func (e *Engine) setTarget(ctx context.Context, id string, t *targetNow, state, 
 // gateway's heartbeat; changed is false when nothing is new.
 func (e *Engine) follow(ctx context.Context, t *targetNow, now time.Time) (state, detail string, attempts int, changed bool, err error) {
 	state, detail, attempts = t.State, t.Detail, t.Attempts
-	if !isInFlight(t.State) || t.CmdID == "" {
+	if !(isInFlight(t.State) || t.State == TargetStalled) || t.CmdID == "" {
 		return state, detail, attempts, false, nil
 	}
 	var status, cdetail string
@@ -307,6 +320,9 @@ func (e *Engine) follow(ctx context.Context, t *targetNow, now time.Time) (state
 			}
 		}
 	default: // received, running: the heartbeat says how far
+		if t.State == TargetStalled {
+			return state, detail, attempts, false, nil // until a result comes
+		}
 		if o := t.gw.ota; o != nil {
 			switch o.State {
 			case wire.OTADownloading:
@@ -322,6 +338,10 @@ func (e *Engine) follow(ctx context.Context, t *targetNow, now time.Time) (state
 		}
 		if cdetail != "" {
 			detail = cdetail
+		}
+		if state == t.State && detail == t.Detail && now.Sub(t.UpdatedAt) > e.StallAfter {
+			state, detail = TargetStalled, fmt.Sprintf("no progress for %s while %s (the gateway went quiet?); a later result is still taken: %s",
+				e.StallAfter, t.State, t.Detail)
 		}
 	}
 	return state, detail, attempts, state != t.State || detail != t.Detail, nil

@@ -45,7 +45,10 @@
 // finishes the rollout after the last. Everything is in the database, so
 // a restarted fleet carries on where it was. A command not received
 // before it expires (the gateway was offline: the fleet sends a command
-// once) is sent again, up to MaxAttempts times.
+// once) is sent again, up to MaxAttempts times. A target received but
+// silent for StallAfter (no new state, no progress report) is "stalled":
+// a failure, though still followed, so a result that comes later is
+// taken.
 //
 // Each command's URL carries a token made for that target (32 random
 // bytes; the database keeps its SHA-256): the download route serves the

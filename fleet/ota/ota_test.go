@@ -454,3 +454,64 @@ func TestResend(t *testing.T) {
 		}
 	})
 }
+
+// TestStall: a target whose gateway received the install and then went
+// quiet is "stalled" after StallAfter without progress, which counts as a
+// failure (the rollout pauses over its limit) and keeps the gateway busy;
+// a progress report resets the clock, and a result that comes after the
+// stall is taken.
+func TestStall(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, url string) {
+		r := newRig(t, url)
+		r.upload("2.0.0", "arm64")
+		r.gateway("gw-1", "", "1.0.0", "arm64")
+		r.gateway("gw-2", "", "1.0.0", "arm64")
+		ro := r.create(Spec{Version: "2.0.0", Target: Target{Gateways: []string{"gw-1"}}, MaxFailures: 0})
+		r.eng.StallAfter = 10 * time.Minute
+		now := time.Now()
+		r.step(now)
+		r.ack("gw-1", wire.CmdRunning, "downloading 10% (1 of 10 bytes)")
+		r.step(now)
+		if tr := r.targets(ro.ID)["gw-1"]; tr.State != TargetDownloading {
+			t.Fatalf("after the first report: %+v", tr)
+		}
+		// Progress within StallAfter of the last: not stalled.
+		now = now.Add(8 * time.Minute)
+		r.ack("gw-1", wire.CmdRunning, "downloading 50% (5 of 10 bytes)")
+		r.step(now)
+		now = now.Add(8 * time.Minute)
+		r.step(now)
+		if tr := r.targets(ro.ID)["gw-1"]; tr.State != TargetDownloading {
+			t.Fatalf("16 min after the start, 8 after the last progress: %+v", tr)
+		}
+		// Quiet past StallAfter: stalled, a failure over the limit of 0.
+		now = now.Add(3 * time.Minute)
+		r.step(now)
+		tr := r.targets(ro.ID)["gw-1"]
+		if tr.State != TargetStalled || !strings.Contains(tr.Detail, "no progress for 10m0s while downloading") {
+			t.Fatalf("quiet for 11 min: %+v", tr)
+		}
+		if ro := r.rollout(ro.ID); ro.State != StatePaused || !strings.Contains(ro.Reason, "gw-1") {
+			t.Fatalf("rollout after the stall: %+v", ro)
+		}
+		// Still busy: another rollout cannot take the gateway; its
+		// download is still served, should it come back.
+		if _, err := r.ota.Create(ctx, Spec{Version: "2.0.0", Target: Target{All: true}, Force: true}, "u", now); !errors.Is(err, ErrConflict) {
+			t.Errorf("a rollout over a stalled gateway: %v", err)
+		}
+		if _, err := r.ota.DownloadFor(ctx, token(t, r.lastCmd("gw-1"))); err != nil {
+			t.Errorf("download of a stalled target: %v", err)
+		}
+		// A later progress report does not undo the stall; the result does.
+		r.ack("gw-1", wire.CmdRunning, "downloading 60% (6 of 10 bytes)")
+		r.step(now.Add(time.Minute))
+		if tr := r.targets(ro.ID)["gw-1"]; tr.State != TargetStalled {
+			t.Fatalf("progress after the stall: %+v", tr)
+		}
+		r.ack("gw-1", wire.CmdOK, "2.0.0 confirmed (from 1.0.0)")
+		r.step(now.Add(2 * time.Minute))
+		if tr := r.targets(ro.ID)["gw-1"]; tr.State != TargetConfirmed {
+			t.Fatalf("result after the stall: %+v", tr)
+		}
+	})
+}

@@ -39,6 +39,10 @@ const (
 	TargetRolledBack  = "rolled_back"
 	TargetFailed      = "failed"
 	TargetSkipped     = "skipped"
+	// TargetStalled: in flight with no progress for Engine.StallAfter (the
+	// gateway stopped reporting). It counts as a failure, but the engine
+	// still follows it: a result that comes later is taken.
+	TargetStalled = "stalled"
 )
 
 // inFlight are the target states between the command sent and its outcome.
@@ -46,13 +50,15 @@ var inFlight = []string{TargetSent, TargetDownloading, TargetInstalling, TargetT
 
 func finished(state string) bool {
 	switch state {
-	case TargetConfirmed, TargetRolledBack, TargetFailed, TargetSkipped:
+	case TargetConfirmed, TargetRolledBack, TargetFailed, TargetSkipped, TargetStalled:
 		return true
 	}
 	return false
 }
 
-func failure(state string) bool { return state == TargetRolledBack || state == TargetFailed }
+func failure(state string) bool {
+	return state == TargetRolledBack || state == TargetFailed || state == TargetStalled
+}
 
 // Advance modes.
 const (
@@ -324,8 +330,8 @@ func busyGateways(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
 		out[g] = r
 		return nil
 	}, `SELECT t.gateway_id, t.rollout_id FROM rollout_targets t JOIN rollouts r ON r.id = t.rollout_id
-		WHERE r.state IN ($1, $2) AND t.state IN ($3, $4, $5, $6, $7)`,
-		StateRunning, StatePaused, TargetPending, TargetSent, TargetDownloading, TargetInstalling, TargetTrial)
+		WHERE r.state IN ($1, $2) AND t.state IN ($3, $4, $5, $6, $7, $8)`,
+		StateRunning, StatePaused, TargetPending, TargetSent, TargetDownloading, TargetInstalling, TargetTrial, TargetStalled)
 	return out, err
 }
 

@@ -112,6 +112,9 @@ func (s *Rates) CoverageInput(ctx context.Context, f registry.CanteenFilter, fro
 	if err := s.coverageViolations(ctx, f, lo, hi, &in); err != nil {
 		return in, err
 	}
+	if err := s.coverageComplaints(ctx, f, lo, hi, &in); err != nil {
+		return in, err
+	}
 	return in, nil
 }
 
@@ -202,6 +205,29 @@ func (s *Rates) scanViolations(ctx context.Context, q string, args []any, in *co
 	}, q, args...)
 	if err != nil {
 		return fmt.Errorf("coverage violations: %w", err)
+	}
+	return nil
+}
+
+// coverageComplaints appends the complaints received in [from, to) about
+// canteens f selects, by id: answered is when replied or rejected.
+func (s *Rates) coverageComplaints(ctx context.Context, f registry.CanteenFilter, from, to time.Time, in *coverage.Input) error {
+	err := store.Each(ctx, s.r, func(rows *sql.Rows) error {
+		var x coverage.Complaint
+		var at, due int64
+		var answered sql.NullInt64
+		if err := rows.Scan(&x.ID, &x.CanteenID, &at, &answered, &due); err != nil {
+			return err
+		}
+		x.ReceivedAt, x.AnsweredAt, x.ReplyDue = fromMs(at), fromNullMs(answered), fromMs(due)
+		in.Complaints = append(in.Complaints, x)
+		return nil
+	}, `SELECT x.id, x.canteen_id, x.received_at, COALESCE(x.replied_at, x.rejected_at), x.reply_due
+		FROM complaints x JOIN canteens c ON c.id = x.canteen_id
+		WHERE `+registry.CanteenWhere+` AND x.received_at >= $6 AND x.received_at < $7
+		ORDER BY x.id`, append(f.Args(), ms(from), ms(to))...)
+	if err != nil {
+		return fmt.Errorf("coverage complaints: %w", err)
 	}
 	return nil
 }

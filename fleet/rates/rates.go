@@ -120,12 +120,36 @@ var rollupListMax = 2 * rollupChunk
 // before the oldest events kept is refused (ErrQuery), as its violations
 // are gone; the days of frozen months are taken as kept.
 func (s *Rates) Coverage(ctx context.Context, f registry.CanteenFilter, q coverage.Query) (coverage.Report, error) {
-	return s.coverage(ctx, f, q, true)
+	return s.coverage(ctx, f, q, true, nil)
+}
+
+// CameraOnlineByCanteen is the camera online rate (SPEC §5: healthy
+// camera-seconds ÷ camera-seconds within operating hours) of each canteen
+// f selects over q's period, computed as Coverage computes it (the same
+// rollup, so a warmed period reads kept days): the public notices' "last
+// 30 days' online rate". A canteen with no camera time in the period has
+// a zero Ratio (Den 0).
+func (s *Rates) CameraOnlineByCanteen(ctx context.Context, f registry.CanteenFilter, q coverage.Query) (map[string]coverage.Ratio, error) {
+	out := map[string]coverage.Ratio{}
+	_, err := s.coverage(ctx, f, q, true, func(days []coverage.CanteenDay) {
+		for _, d := range days {
+			r := out[d.CanteenID]
+			r.Num += int64(d.Healthy / time.Second)
+			r.Den += int64(d.Camera / time.Second)
+			out[d.CanteenID] = r
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // coverage is Coverage; horizon false answers periods before the events
-// retention kept (retention's folding, which reads no violations).
-func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q coverage.Query, horizon bool) (coverage.Report, error) {
+// retention kept (retention's folding, which reads no violations); days,
+// when given, is handed every canteen day before they are aggregated.
+func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q coverage.Query, horizon bool,
+	days func([]coverage.CanteenDay)) (coverage.Report, error) {
 	started := time.Now()
 	q, err := q.Normalize()
 	if err != nil {
@@ -153,7 +177,8 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 	defer wg.Wait()
 	defer cancel()
 
-	// The violations: they count on the canteen's local date raised
+	// The violations and the complaints: they count on the canteen's
+	// local date raised or received
 	// (UTC-12 to UTC+14), up to Now, and Compute reads no others.
 	var violations coverage.Input
 	var verr error
@@ -165,6 +190,9 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 			hi = now
 		}
 		verr = s.rollupViolations(ctx, f, lo, hi, &violations)
+		if verr == nil {
+			verr = s.coverageComplaints(ctx, f, lo, hi, &violations)
+		}
 	})
 	// The counters before any data: data read after them is at least as
 	// new.
@@ -211,7 +239,10 @@ func (s *Rates) coverage(ctx context.Context, f registry.CanteenFilter, q covera
 	if verr != nil {
 		return coverage.Report{}, fmt.Errorf("coverage: %w", verr)
 	}
-	r.in.Violations = violations.Violations
+	r.in.Violations, r.in.Complaints = violations.Violations, violations.Complaints
+	if days != nil {
+		days(r.days)
+	}
 	rep, err := coverage.Aggregate(r.in, r.days, q)
 	if err != nil {
 		return rep, fmt.Errorf("coverage: %w", err)
@@ -244,7 +275,7 @@ var errNotFolded = errors.New("month not kept by the rates' rollup")
 // computed from.
 func (s *Rates) FoldMonth(ctx context.Context, m, now time.Time) error {
 	last := m.AddDate(0, 1, -1)
-	if _, err := s.coverage(ctx, registry.CanteenFilter{}, coverage.Query{From: m, To: last, Now: now}, false); err != nil {
+	if _, err := s.coverage(ctx, registry.CanteenFilter{}, coverage.Query{From: m, To: last, Now: now}, false, nil); err != nil {
 		return fmt.Errorf("fold %s: %w", m.Format("2006-01"), err)
 	}
 	var missing int

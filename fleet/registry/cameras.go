@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/brightkitchen/brightkitchen/fleet/store"
@@ -16,7 +17,37 @@ type CameraHome struct {
 	CameraID  string // the gateway's own id of the camera
 	CanteenID string
 	Area      string
+	// Public: parents may watch it; Published: everyone may (Public too).
 	Public    bool
+	Published bool
+}
+
+// Audience is who may watch the camera (Audience*).
+func (h CameraHome) Audience() string { return AudienceOf(h.Public, h.Published) }
+
+// Who may watch a camera live: its canteen's staff only, its parents
+// too (the camera is "public"), or everyone, with no login, on the public
+// kitchen pages (published). Parents and everyone watch only inside the
+// canteen's viewing windows.
+const (
+	AudiencePrivate  = "private"
+	AudienceParents  = "parents"
+	AudienceEveryone = "everyone"
+)
+
+// Audiences lists the audiences, narrowest first.
+var Audiences = []string{AudiencePrivate, AudienceParents, AudienceEveryone}
+
+// AudienceOf is the audience of a camera with the public and published
+// flags given.
+func AudienceOf(public, published bool) string {
+	switch {
+	case public && published:
+		return AudienceEveryone
+	case public:
+		return AudienceParents
+	}
+	return AudiencePrivate
 }
 
 // Key is the camera's fleet-wide key, "gateway:camera": camera ids are
@@ -53,16 +84,16 @@ func (s *Registry) CameraHome(ctx context.Context, key string) (CameraHome, erro
 		return CameraHome{}, err
 	}
 	// By key through the primary key; a bare id by a scan of the cameras.
-	q, args := `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
+	q, args := `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public, c.published FROM cameras c
 		JOIN gateways g ON g.id = c.gateway_id WHERE c.gateway_id = $1 AND c.camera_id = $2`, []any{gw, cam}
 	if gw == "" {
-		q, args = `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public FROM cameras c
+		q, args = `SELECT c.gateway_id, c.camera_id, g.canteen_id, c.area, c.public, c.published FROM cameras c
 		JOIN gateways g ON g.id = c.gateway_id WHERE c.camera_id = $1 ORDER BY c.gateway_id LIMIT 10`, []any{cam}
 	}
 	found, err := store.All(ctx, s.r, func(row store.Row) (CameraHome, error) {
 		var h CameraHome
 		var canteen sql.NullString
-		err := row.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public)
+		err := row.Scan(&h.GatewayID, &h.CameraID, &canteen, &h.Area, &h.Public, &h.Published)
 		h.CanteenID = canteen.String
 		return h, err
 	}, q, args...)
@@ -83,10 +114,29 @@ func (s *Registry) CameraHome(ctx context.Context, key string) (CameraHome, erro
 
 // MapCamera sets the area ("" for none) and public flag of the camera
 // key names (CameraHome) from the fleet side; from then on the gateway's
-// heartbeats no longer change them. store.ErrNotFound for a camera no gateway has
-// reported; store.ErrInvalid for a bad area or key; store.ErrAmbiguous for a bare id
-// that several gateways report.
+// heartbeats no longer change them. A camera published to everyone stays
+// published while public stays true; public false makes it private.
+// store.ErrNotFound for a camera no gateway has reported; store.ErrInvalid
+// for a bad area or key; store.ErrAmbiguous for a bare id that several
+// gateways report.
 func (s *Registry) MapCamera(ctx context.Context, key, area string, public bool) error {
+	return s.mapCamera(ctx, key, area, public, nil)
+}
+
+// SetCameraAudience sets the area and the audience (Audiences) of the
+// camera key names from the fleet side, as MapCamera does: private,
+// parents (public) or everyone (public and published).
+func (s *Registry) SetCameraAudience(ctx context.Context, key, area, audience string) error {
+	if !slices.Contains(Audiences, audience) {
+		return fmt.Errorf("map camera: %w: audience %q: want one of %s", store.ErrInvalid, audience, strings.Join(Audiences, ", "))
+	}
+	published := audience == AudienceEveryone
+	return s.mapCamera(ctx, key, area, audience != AudiencePrivate, &published)
+}
+
+// mapCamera is MapCamera; published nil keeps the published flag (cleared
+// when public is false).
+func (s *Registry) mapCamera(ctx context.Context, key, area string, public bool, published *bool) error {
 	if area != "" && !wire.ValidID(area) {
 		return fmt.Errorf("map camera: %w: area %q: want 1-64 letters, digits, '.', '_' or '-'", store.ErrInvalid, area)
 	}
@@ -94,9 +144,14 @@ func (s *Registry) MapCamera(ctx context.Context, key, area string, public bool)
 	if err != nil {
 		return fmt.Errorf("map camera: %w", err)
 	}
+	q := `UPDATE cameras SET area = $3, public = $4, published = (published AND $4), mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`
+	args := []any{h.GatewayID, h.CameraID, area, public}
+	if published != nil {
+		q = `UPDATE cameras SET area = $3, public = $4, published = $5, mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`
+		args = append(args, *published && public)
+	}
 	err = s.db.Tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE cameras SET area = $3, public = $4, mapped = TRUE WHERE gateway_id = $1 AND camera_id = $2`,
-			h.GatewayID, h.CameraID, area, public)
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

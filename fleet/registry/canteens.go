@@ -276,36 +276,52 @@ func scopeArg(list []string) string {
 const canteenCols = `id, name, category, district, address, active, required_areas, hours, tz, viewing, max_parent_viewers,
 	created_at, updated_at`
 
-func scanCanteen(sc store.Row) (Canteen, error) {
-	var c Canteen
-	var areas, hours, viewing string
-	var created, updated, maxParents int64
-	if err := sc.Scan(&c.ID, &c.Name, &c.Category, &c.District, &c.Address, &c.Active, &areas, &hours, &c.TZ,
-		&viewing, &maxParents, &created, &updated); err != nil {
-		return c, err
+func scanCanteen(row store.Row) (Canteen, error) {
+	var sc canteenScan
+	if err := row.Scan(sc.dest()...); err != nil {
+		return sc.c, err
 	}
-	c.MaxParentViewers = int(maxParents)
-	if viewing != "" {
-		if err := json.Unmarshal([]byte(viewing), &c.Viewing); err != nil {
+	return sc.canteen()
+}
+
+// canteenScan is a canteen row (canteenCols) being scanned: dest are
+// the Scan destinations, canteen decodes them.
+type canteenScan struct {
+	c                          Canteen
+	areas, hours, viewing      string
+	created, updated, maxViews int64
+}
+
+func (sc *canteenScan) dest() []any {
+	c := &sc.c
+	return []any{&c.ID, &c.Name, &c.Category, &c.District, &c.Address, &c.Active, &sc.areas, &sc.hours, &c.TZ,
+		&sc.viewing, &sc.maxViews, &sc.created, &sc.updated}
+}
+
+func (sc *canteenScan) canteen() (Canteen, error) {
+	c := sc.c
+	c.MaxParentViewers = int(sc.maxViews)
+	if sc.viewing != "" {
+		if err := json.Unmarshal([]byte(sc.viewing), &c.Viewing); err != nil {
 			return c, fmt.Errorf("canteen %q: viewing: %w", c.ID, err)
 		}
 	}
-	if areas != "" {
-		if err := json.Unmarshal([]byte(areas), &c.RequiredAreas); err != nil {
+	if sc.areas != "" {
+		if err := json.Unmarshal([]byte(sc.areas), &c.RequiredAreas); err != nil {
 			return c, fmt.Errorf("canteen %q: required_areas: %w", c.ID, err)
 		}
 	}
 	if len(c.RequiredAreas) == 0 { // rows from before the registry
 		c.RequiredAreas = DefaultRequiredAreas(c.Category)
 	}
-	if hours != "" {
-		if err := json.Unmarshal([]byte(hours), &c.Hours); err != nil {
+	if sc.hours != "" {
+		if err := json.Unmarshal([]byte(sc.hours), &c.Hours); err != nil {
 			return c, fmt.Errorf("canteen %q: hours: %w", c.ID, err)
 		}
 	}
-	c.CreatedAt = fromMs(created)
-	if updated != 0 {
-		c.UpdatedAt = fromMs(updated)
+	c.CreatedAt = fromMs(sc.created)
+	if sc.updated != 0 {
+		c.UpdatedAt = fromMs(sc.updated)
 	}
 	return c, nil
 }

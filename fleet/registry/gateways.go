@@ -47,6 +47,10 @@ type Camera struct {
 	ID     string `json:"camera_id"`
 	Area   string `json:"area"`
 	Public bool   `json:"public"`
+	// Audience is who may watch the camera live (Audience*): private,
+	// parents (Public) or everyone (Public, and published by the fleet:
+	// SetCameraAudience).
+	Audience string `json:"audience"`
 	// Mapped is set when the fleet set Area and Public (MapCamera): the
 	// gateway's heartbeats no longer change them.
 	Mapped  bool    `json:"mapped"`
@@ -253,13 +257,15 @@ func (s *Registry) cameras(ctx context.Context, where string, args ...any) (map[
 		var c Camera
 		var statusAt sql.NullInt64
 		var updated int64
-		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &c.Mapped, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
+		var published bool
+		if err := rows.Scan(&g, &c.ID, &c.Area, &c.Public, &published, &c.Mapped, &c.Online, &c.Picture, &c.FPS, &c.Kbps, &statusAt, &updated); err != nil {
 			return err
 		}
+		c.Audience = AudienceOf(c.Public, published)
 		c.StatusAt, c.UpdatedAt = fromNullMs(statusAt), fromMs(updated)
 		out[g] = append(out[g], c)
 		return nil
-	}, `SELECT gateway_id, camera_id, area, public, mapped, online, picture, fps, kbps, status_at, updated_at
+	}, `SELECT gateway_id, camera_id, area, public, published, mapped, online, picture, fps, kbps, status_at, updated_at
 		FROM cameras WHERE `+where+` ORDER BY gateway_id, camera_id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list cameras: %w", err)

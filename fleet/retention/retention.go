@@ -96,8 +96,10 @@ type Policy struct {
 	Health time.Duration
 	// Audit: the audit log (default 1095 days, 3 years).
 	Audit time.Duration
-	// Logins: expired user sessions, used and expired invites, counted
-	// from the expiry or use (default 30 days).
+	// Logins: expired user sessions, used and expired invites, and
+	// gateway enrolment codes used, expired or revoked, counted from the
+	// expiry, use or revocation (default 30 days; the audit log keeps
+	// who made and used each).
 	Logins time.Duration
 	// Batch is the most rows deleted in one transaction (default 1000).
 	Batch int
@@ -153,6 +155,7 @@ const (
 	RetainedAudit          = "audit"
 	RetainedUserSessions   = "user_sessions"
 	RetainedInvites        = "invites"
+	RetainedEnrolCodes     = "enrol_codes"
 	// RetainedSnapshotUsage are the per-gateway, per-day counts of snapshot
 	// bytes behind the daily quota: only today's counts, so the days
 	// before yesterday go whatever the settings.
@@ -161,7 +164,7 @@ const (
 
 // Kinds lists the kinds of Retain's counts.
 var Kinds = []string{RetainedSnapshots, RetainedPhotos, RetainedEvents, RetainedStatuses, RetainedIntervals,
-	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites, RetainedSnapshotUsage}
+	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites, RetainedEnrolCodes, RetainedSnapshotUsage}
 
 // maxFoldMonths bounds the months one Retain call folds into the rollup
 // before deleting their health (the first call on an old database).
@@ -218,6 +221,10 @@ func (s *Retainer) Retain(ctx context.Context, r Policy, now time.Time) (map[str
 		{RetainedInvites, r.Logins, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			return execN(ctx, tx, `DELETE FROM invites WHERE code_hash IN (SELECT code_hash FROM invites
 				WHERE expires_at < $1 OR used_at < $1 LIMIT $2)`, cutoff, r.Batch)
+		}},
+		{RetainedEnrolCodes, r.Logins, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
+			return execN(ctx, tx, `DELETE FROM enrol_codes WHERE id IN (SELECT id FROM enrol_codes
+				WHERE expires_at < $1 OR used_at < $1 OR revoked_at < $1 LIMIT $2)`, cutoff, r.Batch)
 		}},
 		{RetainedSnapshotUsage, 48 * time.Hour, func(ctx context.Context, tx *sql.Tx, _ int64) (int64, error) {
 			day := now.UTC().Add(-24 * time.Hour).Format(time.DateOnly)

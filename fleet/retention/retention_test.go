@@ -143,6 +143,16 @@ func newRetFixture(t *testing.T, url string) retFixture {
 			t.Fatal(err)
 		}
 	}
+	for i, c := range []struct {
+		exp           time.Time
+		used, revoked any
+	}{{daysAgo(40), nil, nil}, {retNow.Add(Day), store.Ms(daysAgo(40)), nil}, {daysAgo(10), nil, nil},
+		{retNow.Add(Day), store.Ms(daysAgo(10)), nil}, {retNow.Add(Day), nil, store.Ms(daysAgo(40))}, {retNow.Add(Day), nil, nil}} {
+		if _, err := s.Write().ExecContext(ctx, `INSERT INTO enrol_codes (id, code_hash, canteen_id, created_by, created_at, expires_at, used_at, revoked_at)
+			VALUES ($1, $1, 'c1', 'admin', $2, $3, $4, $5)`, fmt.Sprintf("e%d", i), store.Ms(daysAgo(100)), store.Ms(c.exp), c.used, c.revoked); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f
 }
 
@@ -248,11 +258,12 @@ func TestRetention(t *testing.T) {
 		want("audit kept", f.column(t, `SELECT detail FROM audit WHERE actor = 'admin' AND action = 'test'`), "2", "3")
 		want("sessions kept", f.column(t, `SELECT id_hash FROM user_sessions`), "s2", "s3")
 		want("invites kept", f.column(t, `SELECT code_hash FROM invites`), "i2", "i3", "i4")
+		want("enrolment codes kept", f.column(t, `SELECT id FROM enrol_codes`), "e2", "e3", "e5")
 
 		// Snapshots counts those expired from kept events; the deleted
 		// events' went with them.
 		wantN := map[string]int64{RetainedSnapshots: 3, RetainedPhotos: 1, RetainedEvents: 3, RetainedAudit: 2,
-			RetainedUserSessions: 2, RetainedInvites: 2}
+			RetainedUserSessions: 2, RetainedInvites: 2, RetainedEnrolCodes: 3}
 		for k, v := range n {
 			if v != wantN[k] {
 				t.Errorf("count %s = %d, want %d (all: %v)", k, v, wantN[k], n)

@@ -518,6 +518,95 @@ CREATE TABLE push_cursors (
 );
 CREATE UNIQUE INDEX notices_due_soon_once ON notices(violation_id, kind, due_at) WHERE kind IN ('review_due_soon', 'rectification_due_soon');
 `,
+	// 13: complaints (fleet/complaints, 投诉举报): a ticket per
+	// complaint filed from the no-login form, its optional photo in the
+	// same row (so a ticket and its photo are stored in one statement),
+	// the hash of the code its filer keeps, a salted hash of the filer's
+	// address (counted by the per-address limit), the deadlines set at
+	// filing, and each step's who and when; complaint_history is the
+	// audit of its steps; complaint_challenges are the proof-of-work
+	// challenges already spent (single use, kept until they expire);
+	// complaint_keys holds the challenges' HMAC key, made once.
+	`
+CREATE TABLE complaints (
+	id           {{SERIAL}},
+	code_hash    TEXT NOT NULL UNIQUE,
+	canteen_id   TEXT NOT NULL REFERENCES canteens(id),
+	category     TEXT NOT NULL,
+	body         TEXT NOT NULL,
+	camera       TEXT NOT NULL DEFAULT '',
+	concerns_at  BIGINT,
+	contact      TEXT NOT NULL DEFAULT '',
+	filed_by     TEXT NOT NULL DEFAULT '',
+	addr_hash    TEXT NOT NULL DEFAULT '',
+	photo        {{BLOB}},
+	photo_type   TEXT NOT NULL DEFAULT '',
+	state        TEXT NOT NULL,
+	received_at  BIGINT NOT NULL,
+	accept_due   BIGINT NOT NULL,
+	reply_due    BIGINT NOT NULL,
+	accepted_at  BIGINT,
+	accepted_by  TEXT NOT NULL DEFAULT '',
+	handled_at   BIGINT,
+	handled_by   TEXT NOT NULL DEFAULT '',
+	handling_note TEXT NOT NULL DEFAULT '',
+	replied_at   BIGINT,
+	replied_by   TEXT NOT NULL DEFAULT '',
+	reply        TEXT NOT NULL DEFAULT '',
+	rejected_at  BIGINT,
+	rejected_by  TEXT NOT NULL DEFAULT '',
+	reject_reason TEXT NOT NULL DEFAULT '',
+	operator_account    TEXT NOT NULL DEFAULT '',
+	operator_account_by TEXT NOT NULL DEFAULT '',
+	operator_account_at BIGINT
+);
+CREATE INDEX complaints_canteen ON complaints(canteen_id, received_at);
+CREATE INDEX complaints_received ON complaints(received_at);
+CREATE INDEX complaints_addr ON complaints(addr_hash, received_at);
+CREATE TABLE complaint_history (
+	id           {{SERIAL}},
+	complaint_id BIGINT NOT NULL REFERENCES complaints(id) ON DELETE CASCADE,
+	at         BIGINT NOT NULL,
+	actor      TEXT NOT NULL,
+	action     TEXT NOT NULL,
+	from_state TEXT NOT NULL DEFAULT '',
+	to_state   TEXT NOT NULL DEFAULT '',
+	note       TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX complaint_history_complaint ON complaint_history(complaint_id, at);
+CREATE TABLE complaint_challenges (
+	id         TEXT PRIMARY KEY,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX complaint_challenges_expires ON complaint_challenges(expires_at);
+CREATE TABLE complaint_keys (
+	name  TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+);
+`,
+	// 14: public kitchen pages (网络厨房,
+	// registry/publicity.go). cameras.published: the camera is shown to
+	// everyone (no login) inside its canteen's viewing windows, set only
+	// from the fleet (published implies public); canteen_publicity: the
+	// canteen's public notice (公示), the parts the operator keeps
+	// (licence, person in charge) and those the regulator keeps (量化等级
+	// grade, latest inspection), each with who changed it last.
+	`
+ALTER TABLE cameras ADD COLUMN published {{BOOL}} NOT NULL DEFAULT FALSE;
+CREATE INDEX cameras_published ON cameras(gateway_id) WHERE published = TRUE;
+CREATE TABLE canteen_publicity (
+	canteen_id        TEXT PRIMARY KEY REFERENCES canteens(id) ON DELETE CASCADE,
+	licence_no        TEXT NOT NULL DEFAULT '',
+	person_in_charge  TEXT NOT NULL DEFAULT '',
+	grade             TEXT NOT NULL DEFAULT '',
+	inspection_result TEXT NOT NULL DEFAULT '',
+	inspected_on      TEXT NOT NULL DEFAULT '',
+	operator_by       TEXT NOT NULL DEFAULT '',
+	operator_at       BIGINT NOT NULL DEFAULT 0,
+	regulator_by      TEXT NOT NULL DEFAULT '',
+	regulator_at      BIGINT NOT NULL DEFAULT 0
+);
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

@@ -45,12 +45,13 @@ const (
 var FakeUsers = map[string]map[string]any{
 	"li.reg": {"id": "li.reg", "name": "李科长", "role": "regulator", "canteens": []string{}, "districts": []string{"徐汇区"},
 		"permissions": []string{"live.watch", "canteen.view", "canteens.list", "gateways.list", "alarms.view", "alarms.review",
-			"dashboard.view", "coverage.view", "audit.view", "push.subscribe"},
+			"dashboard.view", "coverage.view", "audit.view", "push.subscribe", "complaints.view", "complaints.handle", "canteens.publicity"},
 		"scope": map[string]any{"canteens": nil, "districts": []string{"徐汇区"}}},
 	"admin": {"id": "admin", "name": "系统管理员", "role": "admin", "canteens": []string{}, "districts": []string{},
 		"permissions": []string{"live.watch", "canteen.view", "canteens.list", "canteens.manage", "canteens.viewing",
 			"invites.manage", "gateways.enrol", "cameras.map", "gateways.list", "gateways.manage", "gateways.operate", "alarms.view", "alarms.review", "alarms.rectify",
-			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "push.subscribe", "metrics.view", "releases.manage"},
+			"notices.read", "dashboard.view", "coverage.view", "audit.view", "users.list", "users.add", "push.subscribe",
+			"complaints.view", "complaints.handle", "complaints.account", "complaints.poster", "canteens.publicity", "metrics.view", "releases.manage"},
 		"scope": map[string]any{"canteens": nil, "districts": nil}},
 }
 

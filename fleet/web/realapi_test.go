@@ -59,7 +59,7 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	st := dbtest.Fresh(t)
-	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, Push: st.Push, AdminToken: adminToken,
+	srv := httptest.NewServer((&api.Server{Registry: st.Registry, Auth: st.Auth, Alarms: st.Alarms, Rates: st.Rates, Push: st.Push, AdminToken: adminToken, Complaints: st.Complaints,
 		Enrol: st.Enrol, EnrolBrokerURLs: []string{"tcp://{host}:1883"}}).Handler())
 	t.Cleanup(srv.Close)
 	w := &world{t: t, st: st, base: srv.URL}
@@ -203,9 +203,9 @@ func TestUIRoles(t *testing.T) {
 		t.Errorf("login error %q", got)
 	}
 	for _, c := range []struct{ user, home, nav string }{
-		{"admin", "dashboard", "dashboard,review,canteens,gateways,releases,audit,push,users"},
-		{"zhang.op", "my", "my,review,canteens,gateways,push"},
-		{"li.reg", "dashboard", "dashboard,review,canteens,gateways,audit,push"},
+		{"admin", "dashboard", "dashboard,review,complaints,canteens,gateways,releases,audit,push,users"},
+		{"zhang.op", "my", "my,review,complaints,canteens,gateways,push"},
+		{"li.reg", "dashboard", "dashboard,review,complaints,canteens,gateways,audit,push"},
 	} {
 		b.Login(c.user, password)
 		b.Do(c.user+" home", 30*time.Second, chromedp.WaitReady(css(`body[data-page="`+c.home+`"]`)))
@@ -470,6 +470,9 @@ func TestUIAdmin(t *testing.T) {
 		chromedp.SetValue(css(`#canteen-form input[name="address"]`), "漕溪北路 102 号"),
 		chromedp.Click(css(`#canteen-save`)),
 		chromedp.WaitVisible(css(`#toast.show.ok`)))
+	// The toast may still be the one of adding a user (4 s): wait for
+	// the save itself.
+	wait.For(t, 10*time.Second, "canteen saved", func() bool { return w.canteen(canteenID)["name"] == "徐汇实验小学新食堂" })
 	after := w.canteen(canteenID)
 	for _, k := range []string{"operating_hours", "viewing_windows", "max_parent_viewers", "tz", "category", "district", "required_areas", "active"} {
 		g, _ := json.Marshal(after[k])
@@ -543,6 +546,10 @@ func TestUIParent(t *testing.T) {
 	}
 	if got := b.Navs(); got != "parent" {
 		t.Errorf("parent nav %q", got)
+	}
+	// Complaints: the parents' view links to the school's complaint form.
+	if got := b.Eval(`document.querySelector("#parent-complain").getAttribute("href")`); got != "/complain?canteen="+canteenID {
+		t.Errorf("the parent's complaint link is %q", got)
 	}
 	if got := b.Eval(`String(document.documentElement.scrollWidth <= 390 ? "ok" : document.documentElement.scrollWidth)`); got != "ok" {
 		t.Errorf("parent page at 390 px is %s px wide", got)

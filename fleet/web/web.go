@@ -3,12 +3,17 @@
 // embedded in the binary and served at / and /static/, and the live
 // player page (/live/{camera}, served by fleet/api through Player), which
 // plays with the SPA's own player (static/live.js: WHEP, falling back to
-// HLS).
+// HLS), and the public
+// complaint form (/complain, through Complain: static/complain.html and
+// complain.js, which needs no login), and the public kitchen pages
+// (/kitchens, /kitchens/{id}: kitchens.go), rendered on the server from
+// public/*.html.
 //
 // static/ holds the app (app.js, its pages/ and shared widgets/), the
 // dictionaries as data (i18n/zh-CN.json, i18n/en.json) and vendor/
 // (ECharts; hls.js, which live.js loads only when it falls back to HLS).
-// The files are served as they are, with one exception: the two pages, index.html and live.html, get an import map of every module
+// The files are served as they are, with one exception: the
+// pages, index.html, live.html and complain.html, get an import map of every module
 // (JSON modules included), modulepreload links (index.html: every module;
 // live.html: player.js and what it imports), and ?v=<content hash> on
 // each of their static URLs, so a browser that keeps /static/ files for
@@ -66,6 +71,12 @@ type site struct {
 	player   *asset
 	// playerCSP is the player page's CSP.
 	playerCSP string
+	// complain is the public complaint form (complain.html), and its CSP.
+	complain    *asset
+	complainCSP string
+	// kitchenHead and kitchenCSP: the public canteen page's import map
+	// with its preloads, and its CSP (kitchens.go).
+	kitchenHead, kitchenCSP string
 }
 
 // importRE finds a module's static imports (`import … from "./x.js"`).
@@ -182,7 +193,33 @@ func build(fsys fs.FS) (*site, error) {
 	page, importMap = s.versioned(pl.body, s.modules("/static/player.js"))
 	s.player = newAsset("live.html", page)
 	s.playerCSP = ScriptCSP(importMap)
+	// Complaints: the public form.
+	cp, ok := s.files["/static/complain.html"]
+	if !ok {
+		return nil, fmt.Errorf("static/complain.html: %w", fs.ErrNotExist)
+	}
+	page, importMap = s.versioned(cp.body, s.modules("/static/complain.js"))
+	s.complain = newAsset("complain.html", page)
+	s.complainCSP = ScriptCSP(importMap)
+	// The public canteen page (kitchens.go): rendered by fleet/api, with
+	// the import map of kitchen.js and what it imports.
+	head, importMap := s.versioned([]byte(importMapMarker), s.modules("/static/kitchen.js"))
+	s.kitchenHead, s.kitchenCSP = string(head), ScriptCSP(importMap)
 	return s, nil
+}
+
+// Complain serves the public complaint form, static/complain.html, with
+// no login: fleet/api routes /complain to it. The page reads the canteen
+// (or a ticket code to follow) from its query.
+func Complain() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s, err := load()
+		if err != nil {
+			http.Error(w, "web UI not built in: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		write(w, r, s.complain, IndexCacheControl, s.complainCSP)
+	})
 }
 
 // versioned adds ?v=<hash> to the quoted static URLs of page and puts the

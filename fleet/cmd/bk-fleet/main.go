@@ -33,6 +33,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/core"
 	"github.com/brightkitchen/brightkitchen/fleet/live"
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
@@ -310,6 +311,11 @@ func serve(args []string, stderr io.Writer) int {
 	perCanteen := fs.str("live-max-viewers-per-canteen", strconv.Itoa(live.DefaultMaxViewersPerCanteen), "viewers of one canteen's cameras at once (0: no cap)")
 	reviewDeadline := fs.str("review-deadline", hours(alarms.DefaultReviewDeadline), "how soon an alarm must be reviewed")
 	rectifyDeadline := fs.str("rectify-deadline", hours(alarms.DefaultRectifyDeadline), "how soon a confirmed alarm must be rectified")
+	// Complaints (投诉举报).
+	cpAccept := fs.str("complaint-accept-workdays", strconv.Itoa(complaints.DefaultAcceptWorkdays), "working days (Mon-Fri, Asia/Shanghai) a regulator has to accept a complaint")
+	cpReply := fs.str("complaint-reply-deadline", hours(complaints.DefaultReplyDeadline), "how soon after filing a complaint must be replied to")
+	cpPerAddr := fs.str("complaint-per-address", strconv.Itoa(complaints.DefaultPerAddress), "complaints one address may file in an hour")
+	cpBits := fs.str("complaint-pow-bits", strconv.Itoa(complaints.DefaultBits), "the complaint form's proof of work, in leading zero bits of SHA-256 (each bit doubles the browser's work)")
 	webhookURL := fs.str("webhook-url", "", "URL that receives each notice to an operator as signed JSON (SMS/WeChat gateways)")
 	webhookSecret := fs.str("webhook-secret", "", "HMAC-SHA256 key for the webhook's X-BK-Signature")
 	pushWeCom := fs.str("push-wecom-url", push.DefaultWeComBase, "base URL of the 企业微信 group robots (a channel's base_url wins)")
@@ -326,7 +332,9 @@ func serve(args []string, stderr io.Writer) int {
 	releasesDir := fs.str("releases-dir", "", "directory of the uploaded bundles (default <--data>/releases)")
 	releaseMax := fs.str("release-max", strconv.Itoa(ota.DefaultMaxBundle>>20), "largest bundle uploaded, in MiB")
 	rolloutTick := fs.str("rollout-tick", "2s", "how often the rollout engine sends commands and follows the gateways (0 for never)")
+	stallAfter := fs.str("rollout-stall-after", ota.DefaultStallAfter.String(), "how long a gateway updating may show no progress before its target is stalled (a failure)")
 	retain := addRetentionFlags(fs)
+	public := addPublicFlags(fs) // public kitchen pages
 	db := addDBFlags(fs)
 	memLimit := fs.str("memory-limit", strconv.Itoa(defaultMemoryLimitMiB),
 		"soft memory limit in MiB: the Go collector works harder near it (0: none; default gives way to GOMEMLIMIT)")
@@ -416,6 +424,24 @@ func serve(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rectify-deadline %q: want a positive duration such as 72h\n", *rectifyDeadline)
 		return 2
 	}
+	var cps complaints.Settings
+	var cpBitsN int
+	if cps.AcceptWorkdays, err = strconv.Atoi(*cpAccept); err != nil || cps.AcceptWorkdays < 1 || cps.AcceptWorkdays > 30 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --complaint-accept-workdays %q: want 1 to 30\n", *cpAccept)
+		return 2
+	}
+	if cps.ReplyDeadline, err = time.ParseDuration(*cpReply); err != nil || cps.ReplyDeadline <= 0 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --complaint-reply-deadline %q: want a positive duration such as 168h\n", *cpReply)
+		return 2
+	}
+	if cps.PerAddress, err = strconv.Atoi(*cpPerAddr); err != nil || cps.PerAddress < 1 {
+		fmt.Fprintf(stderr, "bk-fleet serve: --complaint-per-address %q: want a positive number\n", *cpPerAddr)
+		return 2
+	}
+	if cpBitsN, err = strconv.Atoi(*cpBits); err != nil || cpBitsN < 1 || cpBitsN > complaints.MaxBits {
+		fmt.Fprintf(stderr, "bk-fleet serve: --complaint-pow-bits %q: want 1 to %d\n", *cpBits, complaints.MaxBits)
+		return 2
+	}
 	po := core.PushOptions{WeComBase: *pushWeCom, DingTalkBase: *pushDing}
 	for name, v := range map[string]string{"push-wecom-url": *pushWeCom, "push-dingtalk-url": *pushDing} {
 		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
@@ -468,6 +494,10 @@ func serve(args []string, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
+	maxPublic, publicPerMinute, ok := public.parse(stderr) // public kitchen pages
+	if !ok {
+		return 2
+	}
 	var keys []ed25519.PublicKey
 	for i, k := range splitFlag(*releaseKeys) {
 		pub, err := release.ParsePublicKey([]byte(k))
@@ -489,6 +519,11 @@ func serve(args []string, stderr io.Writer) int {
 	tick, err := time.ParseDuration(*rolloutTick)
 	if err != nil || tick < 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --rollout-tick %q: want a duration such as 2s, or 0 for never\n", *rolloutTick)
+		return 2
+	}
+	stall, err := time.ParseDuration(*stallAfter)
+	if err != nil || stall < time.Minute {
+		fmt.Fprintf(stderr, "bk-fleet serve: --rollout-stall-after %q: want a duration of at least 1m, such as 1h\n", *stallAfter)
 		return 2
 	}
 	if tick == 0 {
@@ -514,12 +549,13 @@ func serve(args []string, stderr io.Writer) int {
 		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
 		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending, MQTTGatewayBytesPerSec: gwBytes,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
-		PublicURL: *publicURL, Live: lc, Workflow: wf, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
+		PublicURL: *publicURL, Live: lc, Workflow: wf, Complaints: cps, ComplaintBits: cpBitsN, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,
 		Retention: &retention, RetainEvery: retainEvery,
 		EnrolBrokerURLs: splitFlag(*enrolURLs), EnrolCAFile: *enrolCA,
-		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick,
+		ReleaseKeys: keys, ReleasesDir: *releasesDir, ReleaseMax: relMiB << 20, RolloutTick: tick, RolloutStallAfter: stall,
+		MaxPublicViewers: maxPublic, PublicViewsPerMinute: publicPerMinute, // public kitchen pages
 	})
 	if err != nil {
 		log.Error("start", "err", err)

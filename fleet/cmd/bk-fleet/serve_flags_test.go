@@ -22,6 +22,10 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--live-linger", "soon"}, `--live-linger "soon"`},
 		{"", []string{"--review-deadline", "-1h"}, `--review-deadline "-1h": want a positive duration such as 24h`},
 		{"", []string{"--rectify-deadline", "3d"}, `--rectify-deadline "3d": want a positive duration such as 72h`},
+		{"", []string{"--complaint-accept-workdays", "0"}, `--complaint-accept-workdays "0": want 1 to 30`},
+		{"", []string{"--complaint-reply-deadline", "7d"}, `--complaint-reply-deadline "7d": want a positive duration such as 168h`},
+		{"", []string{"--complaint-per-address", "-1"}, `--complaint-per-address "-1": want a positive number`},
+		{"", []string{"--complaint-pow-bits", "40"}, `--complaint-pow-bits "40": want 1 to 28`},
 		{"", []string{"--max-parent-viewers", "0"}, `--max-parent-viewers "0": want a positive number`},
 		{"", []string{"--max-views-per-parent", "two"}, `--max-views-per-parent "two": want a positive number`},
 		{"", []string{"--warm-rates-every", "-1m"}, `--warm-rates-every "-1m": want a duration such as 10m, or 0 for never`},
@@ -35,6 +39,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--release-keys", "bm90IGEga2V5"}, `--release-keys[0]: public key: want a PEM "PUBLIC KEY" block or the base64 of 32 bytes`},
 		{"", []string{"--release-max", "0"}, `--release-max "0": want MiB, 1 to 4096`},
 		{"BK_ROLLOUT_TICK=often", nil, `--rollout-tick "often": want a duration such as 2s, or 0 for never`},
+		{"", []string{"--rollout-stall-after", "30s"}, `--rollout-stall-after "30s": want a duration of at least 1m`},
+		{"", []string{"--live-max-public-viewers-per-canteen", "0"}, `--live-max-public-viewers-per-canteen "0": want a positive number`},
+		{"BK_LIVE_PUBLIC_VIEWS_PER_MINUTE=lots", nil, `--live-public-views-per-minute "lots": want a positive number`},
 	} {
 		t.Run(strings.Join(append([]string{c.env}, c.args...), " "), func(t *testing.T) {
 			if name, value, ok := strings.Cut(c.env, "="); ok {

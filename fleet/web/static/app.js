@@ -29,6 +29,10 @@ import * as users from "./pages/users.js";
 import * as releases from "./pages/releases.js";
 import * as rollout from "./pages/rollout.js";
 import * as pushPage from "./pages/push.js";
+// Complaints (投诉举报).
+import * as complaintsPage from "./pages/complaints.js";
+import * as complaintPage from "./pages/complaint.js";
+import * as posterPage from "./pages/poster.js";
 
 /**
  * Routes: the page module and the permission (GET /api/v1/me) that opens
@@ -51,13 +55,17 @@ const routes = {
   releases: {page: releases, perm: "releases.manage"},
   rollout: {page: rollout, perm: "releases.manage"},
   push: {page: pushPage, perm: "push.subscribe"},
+  // Complaints (投诉举报).
+  complaints: {page: complaintsPage, perm: "complaints.view"},
+  complaint: {page: complaintPage, perm: "complaints.view"},
+  poster: {page: posterPage, perm: "complaints.poster"},
 };
 
 /**
  * The navigation in order: a principal sees the pages its permissions
  * open, and the first of them is its home.
  */
-const navOrder = ["dashboard", "my", "review", "canteens", "gateways", "releases", "audit", "push", "users", "parent"];
+const navOrder = ["dashboard", "my", "review", "complaints", "canteens", "gateways", "releases", "audit", "push", "users", "parent"];
 
 function mayOpen(me, name) {
   const def = routes[name];

@@ -66,13 +66,14 @@ function hasNativeHLS(video) { return !!video.canPlayType("application/vnd.apple
 
 /**
  * Plays one camera into a <video>. opts: token, a bearer token to send
- * (else the session cookie authenticates); hls, to force HLS ("1", "js",
- * "native"); callbacks onState(kind, text) with kind connecting / playing
- * / retrying / stopped / refused, onFrame() when the first frame is
- * decoded, onRefused(code, message, status) for a 401/403/429 answer.
- * postedAt is when the last WHEP or HLS request was sent
- * (performance.now()); mode is "whep" or "hls"; hls the hls.js instance
- * playing (null on WHEP or native HLS).
+ * (else the session cookie authenticates); anonymous, send neither (a
+ * camera published to everyone, public kitchen pages); hls, to force HLS
+ * ("1", "js", "native"); callbacks onState(kind, text) with kind
+ * connecting / playing / retrying / stopped / refused, onFrame() when the
+ * first frame is decoded, onRefused(code, message, status) for a
+ * 401/403/429 answer. postedAt is when the last WHEP or HLS request was
+ * sent (performance.now()); mode is "whep" or "hls"; hls the hls.js
+ * instance playing (null on WHEP or native HLS).
  */
 export class Player {
   constructor(video, camera, opts = {}) {
@@ -94,6 +95,8 @@ export class Player {
     this.postedAt = 0;
     this.mode = opts.hls || typeof RTCPeerConnection === "undefined" ? "hls" : "whep";
     this.auth = opts.token ? {"Authorization": "Bearer " + opts.token} : {};
+    // anonymous: no session cookie either (the public kitchen pages).
+    this.creds = opts.anonymous ? "omit" : "same-origin";
   }
 
   state(kind, text) { if (this.opts.onState) this.opts.onState(kind, text || ""); }
@@ -122,7 +125,7 @@ export class Player {
     clearTimeout(this.fallback);
     this.cur = null;
     if (this.resource) {
-      fetch(this.resource, {method: "DELETE", credentials: "same-origin", headers: this.auth, keepalive: true}).catch(() => {});
+      fetch(this.resource, {method: "DELETE", credentials: this.creds, headers: this.auth, keepalive: true}).catch(() => {});
       this.resource = null;
     }
     if (this.pc) {
@@ -192,12 +195,12 @@ export class Player {
     await gathered(pc);
     if (this.pc !== pc) return;
     this.postedAt = performance.now();
-    const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: "same-origin",
+    const r = await fetch("/whep/" + encodeURIComponent(this.camera), {method: "POST", credentials: this.creds,
       headers: Object.assign({"Content-Type": "application/sdp"}, this.auth), body: pc.localDescription.sdp});
     if (this.pc !== pc) {
       // Stopped meanwhile: give the session back.
       if (r.status === 201 && r.headers.get("Location")) {
-        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: "same-origin",
+        fetch(new URL(r.headers.get("Location"), location.href).href, {method: "DELETE", credentials: this.creds,
           headers: this.auth, keepalive: true}).catch(() => {});
       }
       return;
@@ -233,12 +236,12 @@ export class Player {
     const Hls = useJS ? await loadHls() : null;
     if (this.cur !== sess) return;
     this.postedAt = performance.now();
-    const r = await fetch("/hls/" + encodeURIComponent(this.camera), {method: "POST", credentials: "same-origin",
+    const r = await fetch("/hls/" + encodeURIComponent(this.camera), {method: "POST", credentials: this.creds,
       headers: this.auth});
     const loc = r.status === 201 ? r.headers.get("Location") : "";
     if (this.cur !== sess) {
       if (loc) fetch(new URL(loc.replace(/\/index\.m3u8$/, ""), location.href).href, {method: "DELETE",
-        credentials: "same-origin", headers: this.auth, keepalive: true}).catch(() => {});
+        credentials: this.creds, headers: this.auth, keepalive: true}).catch(() => {});
       return;
     }
     if (await this.refused(r)) return;

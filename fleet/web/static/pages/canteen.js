@@ -3,7 +3,10 @@
 // map cameras (its operator, admins) maps them (PUT /api/v1/cameras/{id})
 // and sets the parents' viewing windows; who manages canteens edits it.
 // Its gateways are listed, and who may enrol gateways for it makes
-// one-time enrolment codes here (widgets/enrol.js).
+// one-time enrolment codes here (widgets/enrol.js). Each camera's audience
+// (staff, parents, everyone: the public kitchen pages) is set with its
+// mapping; the public notice (公示) is shown and edited, field by field
+// as the API allows, by widgets/publicity.js.
 
 import {t, named} from "../i18n.js";
 import {api, qs, soft} from "../api.js";
@@ -17,8 +20,18 @@ import {alarmList} from "../widgets/alarms.js";
 import {viewingEditor, viewingSummary} from "../widgets/viewing.js";
 import {canteenForm} from "../widgets/canteen-form.js";
 import {gatewayList, enrolSection} from "../widgets/enrol.js";
+import {publicityBox} from "../widgets/publicity.js";
 
 const defaultAreas = ["rough_processing", "cooking", "washing"];
+
+// Who may watch a camera (public kitchens): staff only, parents, everyone.
+const audiences = ["private", "parents", "everyone"];
+const audienceOf = x => x.audience || (x.public ? "parents" : "private");
+const audienceBadge = x => {
+  const a = audienceOf(x);
+  return h("span", {class: "badge " + (a === "everyone" ? "info" : a === "parents" ? "ok" : "off"), dataset: {audience: a}},
+    t("cam.audience." + a));
+};
 
 export async function render(ctx) {
   const id = ctx.param;
@@ -59,8 +72,8 @@ export async function render(ctx) {
     const el = h("span", {class: "tile-caption"});
     const set = x => fill(el, h("b", {}, x.area ? named("area", x.area) : t("cam.areaNone")), " ",
       h("span", {class: "muted"}, x.camera_id), " ",
-      h("span", {class: "badge " + (x.public ? "ok" : "off"), title: x.public ? t("cam.public") : t("cam.private")},
-        x.public ? t("cam.public") : t("cam.private")));
+      audienceBadge(x),
+      x.public_viewers ? h("span", {class: "muted small public-viewers"}, " " + t("cam.publicViewers", {n: x.public_viewers})) : null);
     set(cam);
     captions.set(keyOf(cam), set);
     return el;
@@ -80,18 +93,19 @@ export async function render(ctx) {
       h("option", {value: "__other"}, t("cam.areaOther")));
     const other = h("input", {placeholder: t("cam.area"), hidden: true, "aria-label": t("cam.areaOther")});
     area.addEventListener("change", () => { other.hidden = area.value !== "__other"; if (!other.hidden) other.focus(); });
-    const pub = h("input", {type: "checkbox", checked: !!cam.public});
+    const aud = h("select", {"aria-label": t("cam.audience"), class: "cam-audience"},
+      audiences.map(a => h("option", {value: a, selected: a === audienceOf(cam)}, t("cam.audience." + a))));
     const err = h("p", {class: "form-error", role: "alert"});
     const save = h("button", {type: "submit", class: "btn small primary"}, t("app.save"));
     act(save, async () => {
       const a = area.value === "__other" ? other.value.trim() : area.value;
-      await api("/cameras/" + encodeURIComponent(keyOf(cam)), {method: "PUT", body: {area: a, public: pub.checked}});
+      await api("/cameras/" + encodeURIComponent(keyOf(cam)), {method: "PUT", body: {area: a, audience: aud.value}});
       toast(t("app.saved"), "ok");
       await refreshCams();
     }, err);
     return h("details", {class: "cam-edit"}, h("summary", {}, t("cam.edit")),
       h("form", {class: "cam-form"}, field(t("cam.area"), h("span", {class: "row"}, area, other)),
-        h("label", {class: "check"}, pub, " ", t("cam.public")), h("div", {class: "form-actions"}, save, err)));
+        field(t("cam.audience"), aud), h("div", {class: "form-actions"}, save, err)));
   };
   const liveBox = h("div", {id: "live"});
   if (cams.length) {
@@ -123,9 +137,11 @@ export async function render(ctx) {
 
   ctx.root.append(h("div", {id: "canteen", dataset: {id: c.id}},
     h("div", {class: "page-head"}, h("h1", {}, c.name || c.id,
-      c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null)),
+      c.active === false ? h("span", {class: "badge off"}, t("canteens.inactive")) : null),
+      // Complaints: the dining-hall poster.
+      can(me, "complaints.poster") ? h("a", {class: "btn small ghost", href: "#/poster/" + encodeURIComponent(c.id), id: "canteen-poster"}, t("poster.open")) : null),
     h("div", {class: "cols"},
-      section(null, {}, details, viewingBox),
+      section(null, {}, details, viewingBox, publicityBox(c, ctx.signal)),
       section(t("canteen.areaTitle"), {}, areasEl)),
     can(ctx.me, "canteens.manage") ? h("details", {class: "card", id: "canteen-edit"}, h("summary", {}, t("canteen.edit")),
       canteenForm(c, () => ctx.rerender())) : null,

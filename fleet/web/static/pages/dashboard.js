@@ -80,7 +80,7 @@ export async function render(ctx) {
 
   const rateTitle = h("h2", {}, t("dash.rates", {n: 7}));
   const rates = h("div", {class: "stats rates"});
-  const fillRates = tot => fill(rates, ["built", "online", "camera_online", "handling", "rectification"].map(k => rateCard(k, tot[k])));
+  const fillRates = tot => fill(rates, ["built", "online", "camera_online", "handling", "rectification", "reply", "reply_on_time"].map(k => rateCard(k, tot[k])));
   fillRates(total);
 
   const covEl = h("div", {id: "chart-coverage", class: "chart", role: "img", "aria-label": t("dash.chartCoverage")});
@@ -90,8 +90,8 @@ export async function render(ctx) {
   const groupBody = h("tbody");
   const fillGroups = groups => fill(groupBody, (groups || []).length ? groups.map(g => h("tr", {},
     h("td", {}, named("cat", g.category), h("span", {class: "muted"}, " / " + g.district)),
-    ["built", "online", "camera_online", "handling", "rectification"].map(k => rateCell((g.total || {})[k])))) :
-    h("tr", {}, h("td", {colspan: 6, class: "empty"}, t("dash.noData"))));
+    ["built", "online", "camera_online", "handling", "rectification", "reply", "reply_on_time"].map(k => rateCell((g.total || {})[k])))) :
+    h("tr", {}, h("td", {colspan: 8, class: "empty"}, t("dash.noData"))));
   fillGroups(cov.groups);
 
   const num = {class: "num"};
@@ -134,7 +134,7 @@ export async function render(ctx) {
       section(t("dash.districtTable"), {}, distTable),
       section(t("dash.overdueList"), {}, overdueBox)),
     section(t("dash.groupTable"), {}, table({}, [t("dash.col.group"),
-      ...["built", "online", "camera_online", "handling", "rectification"].map(k => [t("rate." + k), {class: "num"}])],
+      ...["built", "online", "camera_online", "handling", "rectification", "reply", "reply_on_time"].map(k => [t("rate." + k), {class: "num"}])],
     groupBody, {card: false}))));
 
   // Charts: drawn once the page is in the document, so they have a size.
@@ -144,7 +144,8 @@ export async function render(ctx) {
     {name: t("rate.cameraOnlineLong"), data: ds.map(x => pctValue(x.camera_online))}]);
   const ratesOption = ds => pctLines(ds.map(x => x.day), [
     {name: t("rate.handling"), data: ds.map(x => pctValue(x.handling))},
-    {name: t("rate.rectification"), data: ds.map(x => pctValue(x.rectification))}]);
+    {name: t("rate.rectification"), data: ds.map(x => pctValue(x.rectification))},
+    {name: t("rate.reply"), data: ds.map(x => pctValue(x.reply))}]);
   const charts = [
     draw(covEl, covOption(days)),
     draw(ratesEl, ratesOption(days)),

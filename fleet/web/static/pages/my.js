@@ -86,7 +86,8 @@ function canteenCard(ctx, c) {
   api("/canteens/" + encodeURIComponent(c.id), {signal: ctx.signal}).then(draw).catch(() => {});
   return h("div", {class: "my-canteen card inner", dataset: {canteen: c.id}},
     h("div", {class: "row spread"}, h("b", {}, c.name || c.id),
-      h("a", {class: "btn small", href: "#/canteen/" + encodeURIComponent(c.id)}, t("my.openCanteen"))),
+      h("a", {class: "btn small", href: "#/canteen/" + encodeURIComponent(c.id)}, t("my.openCanteen")),
+      h("a", {class: "btn small ghost", href: "#/poster/" + encodeURIComponent(c.id), dataset: {poster: c.id}}, t("poster.open"))),
     h("div", {class: "muted small"}, [named("cat", c.category), c.district, c.address].filter(Boolean).join(" · ")),
     h("h3", {}, t("my.cameras")), chips, viewing);
 }

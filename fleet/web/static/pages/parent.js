@@ -34,7 +34,9 @@ export async function render(ctx) {
     h("div", {class: "page-head"}, h("h1", {}, c.name || c.id)),
     windowsEl,
     liveError, body,
-    h("p", {class: "muted small hint"}, t("parent.hint")));
+    h("p", {class: "muted small hint"}, t("parent.hint")),
+    // Complaints: the form, as this parent (the session goes along).
+    h("p", {}, h("a", {id: "parent-complain", class: "btn ghost", href: "/complain?canteen=" + enc}, t("parent.complain"))));
 
   let live = null, timer = 0;
   ctx.onLeave(() => { clearTimeout(timer); if (live) live.stop(); });

@@ -75,5 +75,5 @@ export async function render(ctx) {
 }
 
 function targetClass(s) {
-  return {confirmed: "ok", skipped: "off", failed: "bad", rolled_back: "bad", pending: ""}[s] ?? "warn";
+  return {confirmed: "ok", skipped: "off", failed: "bad", rolled_back: "bad", stalled: "bad", pending: ""}[s] ?? "warn";
 }

@@ -96,5 +96,3 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
-
-replace github.com/bluenviron/gohlslib/v2 => ./forks/gohlslib

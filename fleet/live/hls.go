@@ -23,9 +23,9 @@ import (
 // with the first and closed with the last.
 
 const (
-	// maxHLSInflight bounds one session's requests in flight (LL-HLS
-	// blocking playlist and part requests wait for the next part); one
-	// more is refused with 429.
+	// maxHLSInflight bounds one session's requests in flight (a playlist
+	// request waits in the muxer until its first two segments are
+	// complete); one more is refused with 429.
 	maxHLSInflight = 8
 	// maxHLSFileName bounds the file name of a session request.
 	maxHLSFileName = 96
@@ -98,10 +98,10 @@ func (r *Relay) hlsStart(w http.ResponseWriter, req *http.Request, cameraID stri
 }
 
 // HLSServe serves GET /hls/{cameraID}/{session}/{file}: the session's
-// playlists, init file, segments and parts (LL-HLS blocking requests
-// included). The session id authorizes the request; an unknown or ended
-// session is 404, and so is a file the muxer does not have. Each request
-// keeps the session alive.
+// playlists, init file and segments (standard HLS in fMP4; a playlist
+// request waits until the muxer has its first two segments). The session
+// id authorizes the request; an unknown or ended session is 404, and so is
+// a file the muxer does not have. Each request keeps the session alive.
 func (r *Relay) HLSServe(w http.ResponseWriter, req *http.Request, cameraID, session, file string) {
 	if err := r.hlsServe(w, req, cameraID, session, file); err != nil {
 		r.m.rejected.WithLabelValues(writeError(w, err)).Inc()

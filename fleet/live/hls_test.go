@@ -2,6 +2,7 @@ package live
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -59,12 +60,25 @@ type hlsReader struct {
 	back   bool // a presentation time went back
 }
 
-func (e *env) playHLS(playlist string) *hlsReader {
+// playHLS plays playlist with gohlslib's client, startDistance segments
+// from the live end. That client does not wait for a segment not yet
+// made: it reloads the playlist while two segments are still to be played
+// and fails if the next one is not listed, so it must start far enough
+// behind (4 segments of 1 s leave a second to spare); it is started once
+// the playlist lists startDistance segments.
+func (e *env) playHLS(playlist string, startDistance int) *hlsReader {
 	e.t.Helper()
+	media := strings.TrimSuffix(playlist, "index.m3u8") + "video1_stream.m3u8"
+	wait.For(e.t, 20*time.Second, fmt.Sprintf("%d segments listed", startDistance), func() bool {
+		_, body := e.get(media)
+		return strings.Count(body, "#EXTINF:") >= startDistance
+	})
 	r := &hlsReader{}
 	quiet := func(string) {}
 	r.c = &gohlslib.Client{
 		URI:                       e.srv.URL + playlist,
+		StartDistance:             startDistance,
+		MaxDistance:               max(startDistance, 5),
 		OnDownloadPrimaryPlaylist: quiet, OnDownloadStreamPlaylist: quiet,
 		OnDownloadSegment: quiet, OnDownloadPart: quiet,
 		OnDecodeError: func(err error) { e.t.Logf("HLS decode: %v", err) },
@@ -115,15 +129,16 @@ func TestHLSPlays(t *testing.T) {
 	if !strings.HasPrefix(playlist, "/hls/cam1/") || !strings.HasSuffix(playlist, "/index.m3u8") {
 		t.Fatalf("playlist %q", playlist)
 	}
-	r := e.playHLS(playlist)
+	r := e.playHLS(playlist, 4)
 	wait.For(t, 20*time.Second, "30 access units over HLS", func() bool { n, _, _ := r.counts(); return n >= 30 })
 	if _, idrs, back := r.counts(); idrs == 0 || back {
 		t.Fatalf("idrs %d, presentation time went back %v", idrs, back)
 	}
-	// The playlist is low-latency HLS with fMP4 parts.
+	// The playlist is standard HLS: fMP4 segments (an init file, each
+	// with its wall-clock time), no parts and no preload hints.
 	st, body := e.get(strings.TrimSuffix(playlist, "index.m3u8") + "video1_stream.m3u8")
-	if st != http.StatusOK || !strings.Contains(body, "#EXT-X-PART:") || !strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") ||
-		!strings.Contains(body, "#EXT-X-MAP:") {
+	if st != http.StatusOK || strings.Count(body, "#EXTINF:") < 2 || !strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") ||
+		!strings.Contains(body, "#EXT-X-MAP:") || strings.Contains(body, "#EXT-X-PART") || strings.Contains(body, "#EXT-X-PRELOAD-HINT") {
 		t.Fatalf("media playlist: %d\n%s", st, body)
 	}
 
@@ -131,7 +146,7 @@ func TestHLSPlays(t *testing.T) {
 	if st2 != http.StatusCreated || playlist2 == playlist {
 		t.Fatalf("second HLS viewer: %d %q", st2, playlist2)
 	}
-	r2 := e.playHLS(playlist2)
+	r2 := e.playHLS(playlist2, 4)
 	if _, _, err := e.watch("cam1", nil, false); err != nil {
 		t.Fatal(err)
 	}
@@ -318,47 +333,37 @@ func TestHLSBadRequests(t *testing.T) {
 	}
 }
 
-// TestHLSInflightAndClose: a session's blocking requests are capped (one
-// more is 429), and closing the relay while several requests wait in the
-// muxer for a part that never comes (the upstream stopped) ends them all:
-// gohlslib v2.2.0 deadlocked here (forks/gohlslib/FORK.md).
+// TestHLSInflightAndClose: a session's requests waiting in the muxer are
+// capped (one more is 429 hls_busy), and closing the relay while they wait
+// ends them all. They wait for the media playlist, which standard HLS
+// (fMP4) serves only once two segments are complete: the upstream is
+// stopped for good right after the muxer is made, in the first of 4 s
+// GOPs, so no segment ever completes.
 func TestHLSInflightAndClose(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 1, true, nil)
+	e := newEnv(t, 4, true, nil)
 	_, playlist, _ := e.hlsStart("cam1", nil)
 	tk := firstTicket(t, e)
-	base := strings.TrimSuffix(playlist, "index.m3u8")
-	st, body := e.get(base + "video1_stream.m3u8")
-	if st != http.StatusOK {
-		t.Fatal(st)
-	}
-	_, hint, ok := strings.Cut(body, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
-	hint, _, _ = strings.Cut(hint, `"`)
-	if !ok || hint == "" {
-		t.Fatalf("no preload hint in\n%s", body)
-	}
-	// Stop the stream for good: the hinted part is never finished.
-	e.gw.auto.Store(false)
-	pub := e.gw.publisher(tk.Session)
-	if pub == nil {
-		t.Fatal("no publisher")
-	}
-	pub.close()
-	time.Sleep(300 * time.Millisecond)
-	_, later, _ := strings.Cut(func() string { _, b := e.get(base + "video1_stream.m3u8"); return b }(),
-		`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
-	later, _, _ = strings.Cut(later, `"`)
-
-	var v *viewer
 	e.relay.mu.Lock()
+	m := e.relay.cameras["cam1"].hls
+	var v *viewer
 	for _, x := range e.relay.sessions {
 		v = x
 	}
 	e.relay.mu.Unlock()
+	if err := m.waitStarted(t.Context(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	e.gw.auto.Store(false) // the camera is not published again
+	var pub *publisher
+	wait.For(t, 5*time.Second, "publisher", func() bool { pub = e.gw.publisher(tk.Session); return pub != nil })
+	pub.close()
+
+	base := strings.TrimSuffix(playlist, "index.m3u8")
 	done := make(chan int, maxHLSInflight)
 	for range maxHLSInflight {
 		go func() {
-			resp, err := http.Get(e.srv.URL + base + later)
+			resp, err := http.Get(e.srv.URL + base + "video1_stream.m3u8")
 			if err != nil {
 				done <- 0
 				return
@@ -368,8 +373,13 @@ func TestHLSInflightAndClose(t *testing.T) {
 		}()
 	}
 	wait.For(t, 5*time.Second, "requests waiting in the muxer", func() bool { return v.hls.inflight.Load() == maxHLSInflight })
-	if st, body := e.get(base + later); st != http.StatusTooManyRequests || !strings.Contains(body, "hls_busy") {
+	if st, body := e.get(base + "video1_stream.m3u8"); st != http.StatusTooManyRequests || !strings.Contains(body, "hls_busy") {
 		t.Fatalf("one request over the cap: %d %s, want 429 hls_busy", st, body)
+	}
+	select {
+	case st := <-done:
+		t.Fatalf("a request answered %d before any segment was complete", st)
+	default:
 	}
 	closed := make(chan struct{})
 	go func() { e.close(); close(closed) }()
@@ -380,7 +390,10 @@ func TestHLSInflightAndClose(t *testing.T) {
 	}
 	for range maxHLSInflight {
 		select {
-		case <-done:
+		case st := <-done:
+			if st == http.StatusOK {
+				t.Fatal("a waiting request got a playlist, though no segment was complete")
+			}
 		case <-time.After(5 * time.Second):
 			t.Fatal("a waiting request did not end")
 		}
@@ -395,7 +408,7 @@ func TestHLSUpstreamRestarted(t *testing.T) {
 	e := newEnv(t, 1, true, nil)
 	_, playlist, _ := e.hlsStart("cam1", nil)
 	tk := firstTicket(t, e)
-	r := e.playHLS(playlist)
+	r := e.playHLS(playlist, 6)
 	wait.For(t, 20*time.Second, "frames before the restart", func() bool { n, _, _ := r.counts(); return n >= 20 })
 	e.gw.publisher(tk.Session).close()
 	select {

@@ -16,16 +16,21 @@ import (
 // The HLS muxer of a camera: one goroutine reads the camera's ring like a
 // viewer (from the cached GOP, so the first segment needs no wait for the
 // next keyframe), reassembles H.264 access units from the RTP packets and
-// writes them to a gohlslib Muxer (low-latency HLS, fMP4 segments and
-// parts), whose playlists and segments every HLS session of the camera is
-// served from. The gohlslib muxer is made at the first keyframe that
-// carries SPS and PPS (the gateway puts them before every IDR). Memory is
-// bounded by gohlslib's window: hlsSegmentCount segments of at most
-// hlsSegmentMaxSize each, plus the one being written.
+// writes them to a gohlslib Muxer (standard HLS, fMP4 segments, no parts
+// and no preload hints), whose playlists and segments every HLS session of
+// the camera is served from. Not LL-HLS: in gohlslib v2.2.0 the handler of
+// an LL-HLS preload hint returns holding the stream's mutex when the muxer
+// is closed while it waits, which hangs every other request in that muxer;
+// the standard variant's one blocking wait (a playlist request before the
+// first two segments are complete) unlocks on close. Segments are cut at
+// keyframes once hlsSegmentMinDur has passed, so a segment lasts about one
+// GOP. The gohlslib muxer is made at the first keyframe that carries SPS
+// and PPS (the gateway puts them before every IDR). Memory is bounded by
+// gohlslib's window: hlsSegmentCount segments of at most hlsSegmentMaxSize
+// each, plus the one being written.
 const (
-	hlsSegmentCount   = 7 // the least gohlslib allows for LL-HLS
+	hlsSegmentCount   = 7 // gohlslib's default; it allows 3 and more
 	hlsSegmentMinDur  = time.Second
-	hlsPartMinDur     = 200 * time.Millisecond
 	hlsSegmentMaxSize = 6 << 20
 	hlsClockRate      = 90000
 )
@@ -203,10 +208,9 @@ func (m *hlsMuxer) write(au [][]byte, ts uint32, at int64) {
 		m.track = &gohlslib.Track{Codec: &codecs.H264{SPS: sps, PPS: pps}, ClockRate: hlsClockRate}
 		mux := &gohlslib.Muxer{
 			Tracks:             []*gohlslib.Track{m.track},
-			Variant:            gohlslib.MuxerVariantLowLatency,
+			Variant:            gohlslib.MuxerVariantFMP4,
 			SegmentCount:       hlsSegmentCount,
 			SegmentMinDuration: hlsSegmentMinDur,
-			PartMinDuration:    hlsPartMinDur,
 			SegmentMaxSize:     hlsSegmentMaxSize,
 			OnEncodeError: func(error) {
 				m.r.m.packetDrops.WithLabelValues("hls_encode").Inc()

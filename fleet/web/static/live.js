@@ -254,7 +254,9 @@ export class Player {
     const v = this.video;
     v.srcObject = null;
     if (Hls) {
-      const hls = new Hls({lowLatencyMode: true, enableWorker: false, backBufferLength: 10,
+      // Standard HLS (the relay serves no LL-HLS parts): stay two
+      // segments from the live end.
+      const hls = new Hls({lowLatencyMode: false, liveSyncDurationCount: 2, enableWorker: false, backBufferLength: 10,
         manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4, fragLoadingMaxRetry: 4});
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (_, d) => {

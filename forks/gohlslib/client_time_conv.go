@@ -1,3 +1,0 @@
-package gohlslib
-
-type clientTimeConv interface{}

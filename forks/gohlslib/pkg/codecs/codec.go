@@ -1,7 +1,0 @@
-// Package codecs contains codec definitions.
-package codecs
-
-// Codec is a codec.
-type Codec interface {
-	isCodec()
-}

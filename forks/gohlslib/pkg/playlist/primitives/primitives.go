@@ -1,2 +1,0 @@
-// Package primitives contains playlist primitives.
-package primitives

@@ -22,7 +22,16 @@ require (
 	modernc.org/sqlite v1.62.0
 )
 
-require github.com/yalue/onnxruntime_go v1.27.0
+require (
+	github.com/bluenviron/gohlslib/v2 v2.2.0
+	github.com/yalue/onnxruntime_go v1.27.0
+)
+
+require (
+	github.com/abema/go-mp4 v1.4.1 // indirect
+	github.com/asticode/go-astikit v0.30.0 // indirect
+	github.com/asticode/go-astits v1.14.0 // indirect
+)
 
 require github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 

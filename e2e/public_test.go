@@ -17,7 +17,7 @@ import (
 )
 
 // liveEndpoint is a way a viewer asks for a camera's live picture, for
-// the refusal tables: WHEP today; HLS joins it (the same watchable check).
+// the refusal tables: WHEP and HLS (the same watchable check).
 type liveEndpoint struct {
 	name string
 	req  func(base, camera string) *http.Request
@@ -27,6 +27,10 @@ var liveEndpoints = []liveEndpoint{
 	{"WHEP", func(base, camera string) *http.Request {
 		req, _ := http.NewRequest("POST", base+"/whep/"+camera, strings.NewReader(rtctest.OfferMinimal))
 		req.Header.Set("Content-Type", "application/sdp")
+		return req
+	}},
+	{"HLS", func(base, camera string) *http.Request {
+		req, _ := http.NewRequest("POST", base+"/hls/"+camera, nil)
 		return req
 	}},
 }
@@ -46,7 +50,8 @@ func anonymousAsk(t *testing.T, e liveEndpoint, base, camera string) (int, strin
 	if resp.StatusCode == 201 {
 		// A view started: give it back.
 		if loc := resp.Header.Get("Location"); loc != "" {
-			del, _ := http.NewRequest("DELETE", base+loc, nil)
+			// An HLS session's Location is its playlist; the session is its folder.
+			del, _ := http.NewRequest("DELETE", base+strings.TrimSuffix(loc, "/index.m3u8"), nil)
 			if r2, err := http.DefaultClient.Do(del); err == nil {
 				r2.Body.Close()
 			}

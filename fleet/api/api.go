@@ -110,7 +110,7 @@ type Server struct {
 	AdminToken string
 	// Gatherer is what /metrics exposes.
 	Gatherer prometheus.Gatherer
-	// Live relays live views (/whep, /whip, /live); nil turns them off.
+	// Live relays live views (/whep, /hls, /whip, /live); nil turns them off.
 	Live *live.Relay
 	// Ready reports whether the fleet is consuming MQTT (for /healthz).
 	Ready func() bool
@@ -265,6 +265,12 @@ func (s *Server) Handler() http.Handler {
 		mux.HandleFunc("DELETE /whip/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 			s.Live.WHIPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 		})
+		// HLS (issue 15): the player's fallback, behind the same check as WHEP (hls.go),
+		// the anonymous principal included.
+		mux.Handle("POST /hls/{camera}", s.authorizeOrAnonymous(s.hlsStart, PermLive))
+		mux.Handle("GET /hls/{camera}/index.m3u8", s.authorizeOrAnonymous(s.hlsStart, PermLive))
+		mux.HandleFunc("GET /hls/{camera}/{session}/{file}", s.hlsServe)
+		mux.Handle("DELETE /hls/{camera}/{session}", s.authorizeOrAnonymous(s.hlsDelete, PermLive))
 		mux.Handle("GET /api/v1/cameras/{camera}", s.authorizeOrAnonymous(s.getCamera, PermLive))
 		mux.HandleFunc("GET /live/{camera}", s.livePage)
 	}

@@ -102,10 +102,20 @@ func (s *Server) watchable(w http.ResponseWriter, r *http.Request) (p Principal,
 }
 
 // whep starts a viewer session (SDP offer in, answer out) for a principal
-// allowed to watch the camera; parents count against their school's cap
-// and their own (MaxViewsPerParent), and are cut off when the viewing
-// window closes.
+// allowed to watch the camera: startView with the relay's WHEP.
 func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
+	s.startView(w, r, s.Live.WHEP)
+}
+
+// startView is the one way a live view starts, over WHEP or HLS: the
+// camera is resolved and the principal checked by watchable; parents
+// count against their school's cap and their own (MaxViewsPerParent),
+// and are cut off when the viewing window closes; then start (the
+// relay's WHEP or HLSStart) answers. A parent's place is given back when
+// start refuses (anything but 201 or 302). The anonymous principal is
+// rate-limited per address and capped per canteen (startAnonymous,
+// public.go).
+func (s *Server) startView(w http.ResponseWriter, r *http.Request, start func(http.ResponseWriter, *http.Request, string, live.Viewer)) {
 	if p, _ := PrincipalOf(r.Context()); p.Role == RoleAnonymous && s.publicRateLimited(w, r) {
 		return
 	}
@@ -115,7 +125,7 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 	}
 	v := live.Viewer{Principal: p.ID, CanteenID: home.CanteenID, Role: p.Role, Until: until, Login: p.login}
 	if p.Role == RoleAnonymous {
-		s.whepAnonymous(w, r, home, v)
+		s.startAnonymous(w, r, home, v, start)
 		return
 	}
 	if p.Role == auth.RoleParent {
@@ -135,13 +145,13 @@ func (s *Server) whep(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		s.Live.WHEP(rec, r, home.Key(), v)
-		if rec.status != http.StatusCreated {
+		start(rec, r, home.Key(), v)
+		if rec.status != http.StatusCreated && rec.status != http.StatusFound {
 			s.parents.release(home.CanteenID, p.ID)
 		}
 		return
 	}
-	s.Live.WHEP(w, r, home.Key(), v)
+	start(w, r, home.Key(), v)
 }
 
 // whepDelete ends a viewer session: the viewer's own, or any for an admin.

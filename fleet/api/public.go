@@ -180,9 +180,11 @@ func (s *Server) refusePublic(reason string) {
 	s.public.refused.WithLabelValues(reason).Inc()
 }
 
-// whepAnonymous starts an anonymous view of a camera watchable has let
-// through: within the canteen's cap of anonymous views.
-func (s *Server) whepAnonymous(w http.ResponseWriter, r *http.Request, home registry.CameraHome, v live.Viewer) {
+// startAnonymous starts an anonymous view (start: the relay's WHEP or
+// HLSStart) of a camera watchable has let through: within the canteen's
+// cap of anonymous views.
+func (s *Server) startAnonymous(w http.ResponseWriter, r *http.Request, home registry.CameraHome, v live.Viewer,
+	start func(http.ResponseWriter, *http.Request, string, live.Viewer)) {
 	s.public.metrics()
 	limit := cmp.Or(s.MaxPublicViewers, DefaultMaxPublicViewers)
 	if !s.public.reserve(home.CanteenID, home.Key(), limit) {
@@ -193,8 +195,8 @@ func (s *Server) whepAnonymous(w http.ResponseWriter, r *http.Request, home regi
 		return
 	}
 	rec := &statusRecorder{ResponseWriter: w}
-	s.Live.WHEP(rec, r, home.Key(), v)
-	if rec.status != http.StatusCreated {
+	start(rec, r, home.Key(), v)
+	if rec.status != http.StatusCreated && rec.status != http.StatusFound {
 		s.public.release(home.CanteenID, home.Key())
 		return
 	}

@@ -62,7 +62,9 @@ type camera struct {
 	linger     *time.Timer
 	lingerSeq  uint64
 	restarting bool
-	profile    string // profile-level-id the publisher offered
+	profile    string    // profile-level-id the publisher offered
+	hls        *hlsMuxer // while HLS viewers watch (hls.go)
+	hlsViewers int
 
 	noCache bool
 
@@ -76,7 +78,8 @@ type camera struct {
 	gopPkts  int
 	gopBytes int
 	shards   []*shard
-	live     []*shard // copy-on-write: the shards that have viewers
+	live     []*shard        // copy-on-write: the shards that have viewers
+	feeds    []chan struct{} // copy-on-write: HLS muxers' wake-ups (cap 1)
 
 	stop    chan struct{} // closed when the camera is dropped: shards end
 	head    atomic.Uint64 // index of the next packet
@@ -184,10 +187,16 @@ func (c *camera) push(gen uint64, p *packet) (firstKey bool) {
 	}
 	c.slots[idx&ringMask].Store(p)
 	c.head.Store(idx + 1)
-	live := c.live
+	live, feeds := c.live, c.feeds
 	c.mu.Unlock()
 	for _, sh := range live {
 		sh.wake()
+	}
+	for _, f := range feeds {
+		select {
+		case f <- struct{}{}:
+		default:
+		}
 	}
 	return firstKey
 }
@@ -229,6 +238,32 @@ func (c *camera) attach(v *viewer) {
 	if prev != nil {
 		v.sq.lastTS = prev.ts
 	}
+}
+
+// addFeed adds an HLS muxer's wake-up channel and returns where its
+// cursor starts: at the cached GOP if there is one, else at the head.
+func (c *camera) addFeed(f chan struct{}) (start uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.feeds = append(append(make([]chan struct{}, 0, len(c.feeds)+1), c.feeds...), f)
+	start = c.head.Load()
+	if !c.noCache && c.gopValid && c.gopGen == c.gen {
+		start = c.gopStart
+	}
+	return start
+}
+
+// removeFeed removes what addFeed added.
+func (c *camera) removeFeed(f chan struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	feeds := make([]chan struct{}, 0, len(c.feeds))
+	for _, x := range c.feeds {
+		if x != f {
+			feeds = append(feeds, x)
+		}
+	}
+	c.feeds = feeds
 }
 
 // join hands a caught-up viewer to the least loaded shard; false if the

@@ -20,6 +20,7 @@ const (
 	DefaultMaxViewersPerCamera  = 100
 	DefaultMaxViewersPerCanteen = 300
 	DefaultViewerTTL            = 4 * time.Hour
+	DefaultHLSIdle              = 15 * time.Second
 
 	// MaxOfferBytes caps the body of a WHEP or WHIP offer.
 	MaxOfferBytes = 64 << 10
@@ -54,6 +55,10 @@ type Config struct {
 	// ViewerTTL is how long a viewer session lives; it is then closed.
 	// Default 4h.
 	ViewerTTL time.Duration
+	// HLSIdle ends an HLS viewer session that has made no request for
+	// this long (an HLS player fetches its playlist or a part at least
+	// every few seconds while it plays). Default 15s.
+	HLSIdle time.Duration
 	// NoGOPCache turns the GOP cache off: late joiners wait for the next
 	// keyframe (a baseline for benchmarks). Default false (cache on).
 	NoGOPCache bool
@@ -110,7 +115,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, errors.New("live.Config.Start: required")
 	}
 	for name, d := range map[string]time.Duration{
-		"Linger": c.Linger, "StartTimeout": c.StartTimeout, "ViewerTTL": c.ViewerTTL,
+		"Linger": c.Linger, "StartTimeout": c.StartTimeout, "ViewerTTL": c.ViewerTTL, "HLSIdle": c.HLSIdle,
 	} {
 		if d < 0 {
 			return c, fmt.Errorf("live.Config.%s: must not be negative (got %v)", name, d)
@@ -124,6 +129,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ViewerTTL == 0 {
 		c.ViewerTTL = DefaultViewerTTL
+	}
+	if c.HLSIdle == 0 {
+		c.HLSIdle = DefaultHLSIdle
 	}
 	if c.MaxViewersPerCamera == 0 {
 		c.MaxViewersPerCamera = DefaultMaxViewersPerCamera

@@ -32,6 +32,19 @@
 // without a gap in sequence numbers and without timestamps going back; they
 // resume at the new upstream's first keyframe.
 //
+// HLS (hls.go, hlsmux.go) is the second way out, for browsers without
+// WebRTC: an HLS session is a viewer in every respect above (reserved
+// under the same caps, starting the camera on demand, counted in Viewers
+// and Sessions, ended by DELETE, Until, ViewerTTL or EndViewers, reported
+// to OnViewerEnd), without a peer connection; it also ends after
+// Config.HLSIdle without a request. The camera's HLS sessions share one
+// gohlslib muxer (standard HLS in fMP4: segments of about a GOP, no LL-HLS
+// parts, whose preload hints can deadlock on close in gohlslib v2.2.0),
+// made with the first and closed
+// with the last, which reads the ring like a viewer from the cached GOP,
+// reassembles access units and is bounded by gohlslib's segment window;
+// overtaken by the ring it skips to the next keyframe.
+//
 // Authorization of viewers is the caller's job; the relay checks only the
 // WHIP bearer token against the camera's current ticket. A viewer session
 // ends when its peer leaves or fails, on DELETE, at Viewer.Until (a

@@ -43,6 +43,10 @@ var (
 	ErrBadToken = errors.New("bearer token does not match the camera's live session")
 	// ErrNotFound is a DELETE for an unknown session.
 	ErrNotFound = errors.New("no such session")
+	// ErrHLSBusy is an HLS session with too many requests in flight.
+	ErrHLSBusy = errors.New("too many requests in flight for this HLS session")
+	// ErrHLSFile is an HLS request for a file name the muxer never makes.
+	ErrHLSFile = errors.New("no such HLS file")
 )
 
 type httpError struct {
@@ -72,6 +76,8 @@ var errorTable = []struct {
 	{ErrNoToken, httpError{http.StatusUnauthorized, "unauthorized"}},
 	{ErrBadToken, httpError{http.StatusForbidden, "forbidden"}},
 	{ErrNotFound, httpError{http.StatusNotFound, "not_found"}},
+	{ErrHLSBusy, httpError{http.StatusTooManyRequests, "hls_busy"}},
+	{ErrHLSFile, httpError{http.StatusNotFound, "not_found"}},
 }
 
 func classify(err error) httpError {

@@ -4,6 +4,7 @@ package live
 const (
 	naluIDR   = 5
 	naluSPS   = 7
+	naluPPS   = 8
 	naluSTAPA = 24
 	naluFUA   = 28
 )

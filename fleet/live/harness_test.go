@@ -106,6 +106,19 @@ func newEnv(t testing.TB, gop int, auto bool, mod func(*Config)) *env {
 	mux.HandleFunc("/whep/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
 		e.relay.WHEPDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
 	})
+	mux.HandleFunc("/hls/{camera}", func(w http.ResponseWriter, r *http.Request) {
+		v := Viewer{Principal: r.Header.Get("X-Principal"), CanteenID: r.Header.Get("X-Canteen"), Role: "parent"}
+		if d, err := time.ParseDuration(r.Header.Get("X-Until")); err == nil {
+			v.Until = time.Now().Add(d)
+		}
+		e.relay.HLSStart(w, r, r.PathValue("camera"), v)
+	})
+	mux.HandleFunc("/hls/{camera}/{session}/{file}", func(w http.ResponseWriter, r *http.Request) {
+		e.relay.HLSServe(w, r, r.PathValue("camera"), r.PathValue("session"), r.PathValue("file"))
+	})
+	mux.HandleFunc("/hls/{camera}/{session}", func(w http.ResponseWriter, r *http.Request) {
+		e.relay.HLSDelete(w, r, r.PathValue("camera"), r.PathValue("session"))
+	})
 	mux.HandleFunc("/whip/{camera}", func(w http.ResponseWriter, r *http.Request) {
 		e.relay.WHIP(w, r, r.PathValue("camera"))
 	})

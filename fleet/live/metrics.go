@@ -20,6 +20,7 @@ type metrics struct {
 	starts      *prometheus.CounterVec
 	rejected    *prometheus.CounterVec
 	retransmits prometheus.Counter
+	hlsMuxers   prometheus.Gauge
 
 	reg        prometheus.Registerer
 	registered []prometheus.Collector
@@ -33,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		viewers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bk_live_viewers",
-			Help: "Viewer sessions (WHEP) currently open.",
+			Help: "Viewer sessions (WHEP and HLS) currently open.",
 		}),
 		upstreams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "bk_live_upstreams",
@@ -66,13 +67,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "bk_live_retransmits_total",
 			Help: "RTP packets re-sent to viewers on their NACKs.",
 		}),
+		hlsMuxers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "bk_live_hls_muxers",
+			Help: "Cameras currently muxed to HLS (one muxer per camera with HLS viewers).",
+		}),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.viewers, m.upstreams, bytes, m.firstFrame,
-		m.viewerDrops, m.packetDrops, m.starts, m.rejected, m.retransmits} {
+		m.viewerDrops, m.packetDrops, m.starts, m.rejected, m.retransmits, m.hlsMuxers} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			if are := (prometheus.AlreadyRegisteredError{}); errors.As(err, &are) {

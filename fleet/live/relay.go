@@ -155,6 +155,8 @@ type ViewerSession struct {
 	Viewer Viewer
 	// Since is when the session was accepted.
 	Since time.Time
+	// HLS is true for an HLS session, false for WHEP.
+	HLS bool
 }
 
 // Sessions lists the viewer sessions.
@@ -163,7 +165,7 @@ func (r *Relay) Sessions() []ViewerSession {
 	defer r.mu.Unlock()
 	out := make([]ViewerSession, 0, len(r.sessions))
 	for id, v := range r.sessions {
-		out = append(out, ViewerSession{ID: id, Camera: v.cam.id, Viewer: v.who, Since: v.created})
+		out = append(out, ViewerSession{ID: id, Camera: v.cam.id, Viewer: v.who, Since: v.created, HLS: v.hls != nil})
 	}
 	return out
 }
@@ -607,6 +609,16 @@ func (r *Relay) register(v *viewer) error {
 		ttl, reason = max(time.Until(v.who.Until), 0), reasonUntil
 	}
 	v.ttl = time.AfterFunc(ttl, func() { r.removeViewer(v, reason) })
+	if v.hls != nil {
+		// An HLS session has no connection to wait for; its timer ends it
+		// once it stops fetching.
+		v.connectTimer = time.AfterFunc(r.cfg.HLSIdle, func() { r.hlsIdleCheck(v) })
+		c.hlsViewers++
+		if c.hls == nil {
+			c.hls = r.newHLSMuxerLocked(c)
+		}
+		return nil
+	}
 	v.connectTimer = time.AfterFunc(connectTimeout, func() { r.removeViewer(v, reasonConnectTimeout) })
 	return nil
 }
@@ -651,10 +663,21 @@ func (r *Relay) removeViewer(v *viewer, reason string) {
 	if reason != reasonDeleted && reason != reasonShutdown {
 		r.m.viewerDrops.WithLabelValues(reason).Inc()
 	}
+	var muxer *hlsMuxer
+	if v.hls != nil {
+		if c.hlsViewers--; c.hlsViewers == 0 {
+			muxer, c.hls = c.hls, nil
+		}
+	}
 	r.checkIdleLocked(c)
 	r.mu.Unlock()
 
-	_ = v.pc.Close()
+	if muxer != nil {
+		muxer.close()
+	}
+	if v.pc != nil {
+		_ = v.pc.Close()
+	}
 	end := time.Now()
 	r.log.Info("viewer left", "camera_id", c.id, "viewer", v.id, "principal", v.who.Principal,
 		"reason", reason, "watched", end.Sub(v.created).Round(time.Millisecond))

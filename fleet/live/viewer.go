@@ -37,11 +37,14 @@ const (
 	reasonUpstreamLost   = "upstream_lost"
 	reasonWriteError     = "write_error"
 	reasonRevoked        = "revoked"
+	reasonIdle           = "idle" // an HLS session that stopped fetching
 )
 
 var errUnbound = errors.New("track unbound")
 
-// viewer is one WHEP session.
+// viewer is one WHEP session, or one HLS session (hls set, no peer
+// connection: it is counted and ended like a WHEP viewer but reads the
+// camera's shared HLS muxer, hls.go).
 type viewer struct {
 	r         *Relay
 	cam       *camera
@@ -49,6 +52,7 @@ type viewer struct {
 	who       Viewer
 	postStart time.Time // the WHEP POST began
 	created   time.Time // the session was accepted
+	hls       *hlsSession
 	pc        *webrtc.PeerConnection
 	sender    *webrtc.RTPSender
 	track     *viewerTrack

@@ -168,7 +168,7 @@ func (r *Relay) WHEPDelete(w http.ResponseWriter, req *http.Request, cameraID, s
 	r.mu.Lock()
 	v := r.sessions[session]
 	r.mu.Unlock()
-	if v == nil || v.cam.id != cameraID {
+	if v == nil || v.cam.id != cameraID || v.hls != nil {
 		r.m.rejected.WithLabelValues(writeError(w, fmt.Errorf("%w: viewer session %q of camera %q", ErrNotFound, session, cameraID))).Inc()
 		return
 	}

@@ -2,7 +2,8 @@
 // JavaScript modules (no build step, nothing fetched from the internet),
 // embedded in the binary and served at / and /static/, and the live
 // player page (/live/{camera}, served by fleet/api through Player), which
-// plays with the SPA's own WHEP player (static/live.js), and the public
+// plays with the SPA's own player (static/live.js: WHEP, falling back to
+// HLS), and the public
 // complaint form (/complain, through Complain: static/complain.html and
 // complain.js, which needs no login), and the public kitchen pages
 // (/kitchens, /kitchens/{id}: kitchens.go), rendered on the server from
@@ -10,7 +11,8 @@
 //
 // static/ holds the app (app.js, its pages/ and shared widgets/), the
 // dictionaries as data (i18n/zh-CN.json, i18n/en.json) and vendor/
-// (ECharts). The files are served as they are, with one exception: the
+// (ECharts; hls.js, which live.js loads only when it falls back to HLS).
+// The files are served as they are, with one exception: the
 // pages, index.html, live.html and complain.html, get an import map of every module
 // (JSON modules included), modulepreload links (index.html: every module;
 // live.html: player.js and what it imports), and ?v=<content hash> on
@@ -105,7 +107,9 @@ func (s *site) modules(entry string) []string {
 // vendored ECharts), inline styles allowed (ECharts' tooltips carry style
 // attributes), no frames, no plugins. A page's own inline scripts (the
 // UI's import map) are allowed by their hash: ScriptCSP. WebRTC media are
-// not subject to CSP; WHEP signalling is a request to 'self'.
+// not subject to CSP; WHEP signalling is a request to 'self'. HLS is
+// fetched from 'self' and played through MSE's blob: URLs (media-src);
+// hls.js runs without its Web Worker (a blob: script the CSP refuses).
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; " +
 	"base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

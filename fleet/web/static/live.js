@@ -1,13 +1,25 @@
-// Live video over WHEP, the UI's one player (the pages' camera grids and
-// the player page, player.js): a recvonly peer connection, a non-trickle
+// Live video, the UI's one player (the pages' camera grids and the player
+// page, player.js). WHEP first: a recvonly peer connection, a non-trickle
 // offer (ICE gathering completes first) POSTed to /whep/{camera} as
 // application/sdp with the session cookie (or a bearer token), the answer
 // applied, the Location DELETEd when the viewer leaves.
+// HLS is the fallback (issue 15): where the browser has no
+// RTCPeerConnection, or WHEP has shown no frame whepTimeout after its
+// request, the player POSTs /hls/{camera} (the same checks and caps) and
+// plays the session's playlist with the vendored hls.js (static/vendor/
+// hls.min.js, loaded on first use; low-latency mode) where the browser has
+// Media Source Extensions, else natively (Safari, WeChat on iOS); the
+// session's URL is DELETEd when the viewer leaves. Once fallen back, a
+// player stays on HLS. opts.hls forces it: "1" (HLS, hls.js or native as
+// above), "js" (hls.js), "native".
 // Failures are retried with backoff (1 s doubling to 15 s); a picture that
 // stops for 20 s while "connected" starts over.
 
 import {t, named} from "./i18n.js";
 import {h} from "./ui.js";
+
+/** How long WHEP may take to show a first frame before HLS is tried (ms). */
+export const whepTimeout = 8000;
 
 const playing = new Set();
 
@@ -29,14 +41,39 @@ function gathered(pc) {
   });
 }
 
+let hlsScript = null;
+
+/** Loads the vendored hls.js once (a classic script: window.Hls). */
+export function loadHls() {
+  if (window.Hls) return Promise.resolve(window.Hls);
+  if (!hlsScript) {
+    hlsScript = new Promise((res, rej) => {
+      const el = document.createElement("script");
+      el.src = "/static/vendor/hls.min.js";
+      el.onload = () => window.Hls ? res(window.Hls) : rej(new Error("hls.js did not load"));
+      el.onerror = () => { hlsScript = null; rej(new Error("hls.js did not load")); };
+      document.head.append(el);
+    });
+  }
+  return hlsScript;
+}
+
+/** Whether the browser can play HLS through hls.js (Media Source Extensions). */
+function hasMSE() { return !!(window.ManagedMediaSource || window.MediaSource); }
+
+/** Whether the browser plays HLS by itself (Safari, WeChat on iOS). */
+function hasNativeHLS(video) { return !!video.canPlayType("application/vnd.apple.mpegurl"); }
+
 /**
  * Plays one camera into a <video>. opts: token, a bearer token to send
  * (else the session cookie authenticates); anonymous, send neither (a
- * camera published to everyone, public kitchen pages); callbacks onState(kind, text)
- * with kind connecting / playing / retrying / stopped / refused, onFrame()
- * when the first frame is decoded, onRefused(code, message, status) for a
- * 401/403/429 answer. postedAt is when the last WHEP request was sent
- * (performance.now()).
+ * camera published to everyone, public kitchen pages); hls, to force HLS
+ * ("1", "js", "native"); callbacks onState(kind, text) with kind
+ * connecting / playing / retrying / stopped / refused, onFrame() when the
+ * first frame is decoded, onRefused(code, message, status) for a
+ * 401/403/429 answer. postedAt is when the last WHEP or HLS request was
+ * sent (performance.now()); mode is "whep" or "hls"; hls the hls.js
+ * instance playing (null on WHEP or native HLS).
  */
 export class Player {
   constructor(video, camera, opts = {}) {
@@ -44,14 +81,19 @@ export class Player {
     this.camera = camera;
     this.opts = opts;
     this.pc = null;
+    this.hls = null;
+    this.cur = null; // the current connection: the peer connection or the HLS session
     this.resource = null;
     this.retry = 1000;
     this.timer = 0;
+    this.fallback = 0;
     this.active = false;
     this.lastFrames = 0;
+    this.lastTime = -1;
     this.stalled = 0;
     this.watch = 0;
     this.postedAt = 0;
+    this.mode = opts.hls || typeof RTCPeerConnection === "undefined" ? "hls" : "whep";
     this.auth = opts.token ? {"Authorization": "Bearer " + opts.token} : {};
     // anonymous: no session cookie either (the public kitchen pages).
     this.creds = opts.anonymous ? "omit" : "same-origin";
@@ -80,6 +122,8 @@ export class Player {
   }
 
   close() {
+    clearTimeout(this.fallback);
+    this.cur = null;
     if (this.resource) {
       fetch(this.resource, {method: "DELETE", credentials: this.creds, headers: this.auth, keepalive: true}).catch(() => {});
       this.resource = null;
@@ -89,15 +133,49 @@ export class Player {
       this.pc = null;
       pc.close();
     }
+    if (this.hls) {
+      this.hls.destroy();
+      this.hls = null;
+    }
+    if (this.video.getAttribute("src")) {
+      this.video.removeAttribute("src");
+      this.video.load();
+    }
   }
 
-  async connect() {
+  connect() { return this.mode === "hls" ? this.connectHLS() : this.connectWHEP(); }
+
+  /**
+   * Answers a refusal (401/403/429) of a WHEP or HLS request: a viewer cap
+   * is tried again in 30 s, anything else stops the player. True if r was
+   * one.
+   */
+  async refused(r) {
+    if (r.status !== 401 && r.status !== 403 && r.status !== 429) return false;
+    const e = await r.json().catch(() => ({}));
+    const code = e.code || (r.status === 429 ? "rate_limited" : "forbidden");
+    this.close();
+    if (r.status === 429) {
+      // A viewer cap: someone will leave; try again later.
+      this.timer = setTimeout(() => this.connect().catch(err => this.again(err && err.message)), 30000);
+    } else {
+      this.active = false;
+      playing.delete(this);
+      clearInterval(this.watch);
+    }
+    this.state("refused", code === "forbidden" || code === "unauthorized" ? t("cam.refused") : named("err", code));
+    if (this.opts.onRefused) this.opts.onRefused(code, e.error || "", r.status);
+    return true;
+  }
+
+  async connectWHEP() {
     clearTimeout(this.timer);
     this.close();
     if (!this.active) return;
     this.state("connecting", t("cam.connecting"));
     const pc = new RTCPeerConnection();
     this.pc = pc;
+    this.cur = pc;
     this.lastFrames = 0;
     this.stalled = 0;
     pc.addTransceiver("video", {direction: "recvonly"});
@@ -127,42 +205,87 @@ export class Player {
       }
       return;
     }
-    if (r.status === 401 || r.status === 403 || r.status === 429) {
-      const e = await r.json().catch(() => ({}));
-      const code = e.code || (r.status === 429 ? "rate_limited" : "forbidden");
-      this.close();
-      if (r.status === 429) {
-        // A viewer cap: someone will leave; try again later.
-        this.timer = setTimeout(() => this.connect().catch(err => this.again(err && err.message)), 30000);
-      } else {
-        this.active = false;
-        playing.delete(this);
-        clearInterval(this.watch);
-      }
-      this.state("refused", code === "forbidden" || code === "unauthorized" ? t("cam.refused") : named("err", code));
-      if (this.opts.onRefused) this.opts.onRefused(code, e.error || "", r.status);
-      return;
-    }
+    if (await this.refused(r)) return;
     if (r.status !== 201) {
       const e = await r.json().catch(() => ({}));
       throw new Error(e.error || ("HTTP " + r.status));
     }
     this.resource = new URL(r.headers.get("Location"), location.href).href;
     await pc.setRemoteDescription({type: "answer", sdp: await r.text()});
+    // No picture in time (UDP blocked, a proxy that speaks no WebRTC):
+    // fall back to HLS for good.
+    this.fallback = setTimeout(() => {
+      if (this.pc !== pc || this.video.videoWidth) return;
+      this.mode = "hls";
+      this.connect().catch(e => this.again(e && e.message));
+    }, whepTimeout);
   }
 
-  waitFrame(pc) {
+  async connectHLS() {
+    clearTimeout(this.timer);
+    this.close();
+    if (!this.active) return;
+    this.state("connecting", t("cam.connecting"));
+    const sess = {};
+    this.cur = sess;
+    this.lastTime = -1;
+    this.stalled = 0;
+    const force = this.opts.hls;
+    const useJS = force === "js" || (force !== "native" && hasMSE());
+    if (!useJS && !hasNativeHLS(this.video)) throw new Error(t("cam.unsupported"));
+    const Hls = useJS ? await loadHls() : null;
+    if (this.cur !== sess) return;
+    this.postedAt = performance.now();
+    const r = await fetch("/hls/" + encodeURIComponent(this.camera), {method: "POST", credentials: this.creds,
+      headers: this.auth});
+    const loc = r.status === 201 ? r.headers.get("Location") : "";
+    if (this.cur !== sess) {
+      if (loc) fetch(new URL(loc.replace(/\/index\.m3u8$/, ""), location.href).href, {method: "DELETE",
+        credentials: this.creds, headers: this.auth, keepalive: true}).catch(() => {});
+      return;
+    }
+    if (await this.refused(r)) return;
+    if (r.status !== 201 || !loc) {
+      const e = await r.json().catch(() => ({}));
+      throw new Error(e.error || ("HTTP " + r.status));
+    }
+    const url = new URL(loc, location.href).href;
+    this.resource = url.replace(/\/index\.m3u8$/, "");
+    const v = this.video;
+    v.srcObject = null;
+    if (Hls) {
+      // Standard HLS (the relay serves no LL-HLS parts): stay two
+      // segments from the live end.
+      const hls = new Hls({lowLatencyMode: false, liveSyncDurationCount: 2, enableWorker: false, backBufferLength: 10,
+        manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4, fragLoadingMaxRetry: 4});
+      this.hls = hls;
+      hls.on(Hls.Events.ERROR, (_, d) => {
+        if (d.fatal && this.hls === hls) this.again(d.details || d.type);
+      });
+      hls.loadSource(url);
+      hls.attachMedia(v);
+    } else {
+      v.src = url;
+    }
+    const p = v.play();
+    if (p) p.catch(() => {});
+    this.waitFrame(sess);
+  }
+
+  waitFrame(conn) {
     const v = this.video;
     const done = () => {
-      if (this.pc !== pc || !v.videoWidth) return false;
+      if (this.cur !== conn || !v.videoWidth) return false;
+      this.retry = 1000;
+      if (this.mode === "hls") this.state("playing", t("cam.playing"));
       if (this.opts.onFrame) this.opts.onFrame();
       return true;
     };
     if (v.requestVideoFrameCallback) {
-      const cb = () => { if (this.pc === pc && !done()) v.requestVideoFrameCallback(cb); };
+      const cb = () => { if (this.cur === conn && !done()) v.requestVideoFrameCallback(cb); };
       v.requestVideoFrameCallback(cb);
     } else {
-      const on = () => { if (done() || this.pc !== pc) { v.removeEventListener("timeupdate", on); v.removeEventListener("resize", on); } };
+      const on = () => { if (done() || this.cur !== conn) { v.removeEventListener("timeupdate", on); v.removeEventListener("resize", on); } };
       v.addEventListener("timeupdate", on);
       v.addEventListener("resize", on);
     }
@@ -177,7 +300,27 @@ export class Player {
     this.retry = Math.min(this.retry * 2, 15000);
   }
 
+  /**
+   * How far behind live the picture is (ms), from the playlist's program
+   * date-time (hls.js only; NaN otherwise).
+   */
+  latency() {
+    const d = this.hls && this.hls.playingDate;
+    return d ? Date.now() - d.getTime() : NaN;
+  }
+
   async check() {
+    if (this.mode === "hls") {
+      if (!this.cur || !this.resource) return;
+      const now = this.video.currentTime;
+      if (now === this.lastTime && !this.video.paused) {
+        if (++this.stalled >= 4) { this.stalled = 0; this.again(); }
+      } else {
+        this.stalled = 0;
+      }
+      this.lastTime = now;
+      return;
+    }
     const pc = this.pc;
     if (!pc || pc.connectionState !== "connected") return;
     const stats = await pc.getStats();

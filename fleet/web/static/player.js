@@ -5,13 +5,17 @@
 // the camera and its state and starts again when it was stopped and the
 // page is shown again. For tests and diagnostics: window.bkPeer() is the
 // current peer connection, window.bkFirstFrameMs the time from the WHEP
-// request to the first decoded frame.
+// (or HLS) request to the first decoded frame, window.bkMode() "whep" or
+// "hls", window.bkLatencyMs() how far behind live an hls.js picture is.
+// #hls=1 (or js, native) in the fragment forces HLS (live.js's opts.hls).
 
 import {t, named} from "./i18n.js";
 import {Player} from "./live.js";
 
 const camera = decodeURIComponent(location.pathname.replace(/^\/live\//, ""));
-const token = new URLSearchParams(location.hash.slice(1)).get("token") || "";
+const frag = new URLSearchParams(location.hash.slice(1));
+const token = frag.get("token") || "";
+const forceHLS = frag.get("hls") || "";
 const video = document.getElementById("video");
 const stateEl = document.getElementById("state");
 const titleEl = document.getElementById("title");
@@ -36,6 +40,7 @@ async function info() {
 
 const player = new Player(video, camera, {
   token,
+  hls: forceHLS,
   onState(kind, text) {
     if (kind === "connecting") window.bkFirstFrameMs = undefined;
     if (kind === "playing") msg.textContent = "";
@@ -49,6 +54,8 @@ const player = new Player(video, camera, {
 });
 
 window.bkPeer = () => player.pc;
+window.bkMode = () => player.mode;
+window.bkLatencyMs = () => player.latency();
 document.addEventListener("visibilitychange", () => { if (!document.hidden && !player.active) player.start(); });
 info();
 player.start();

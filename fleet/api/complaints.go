@@ -363,18 +363,7 @@ func (s *Server) complaintInScope(w http.ResponseWriter, r *http.Request) (compl
 		return complaints.Complaint{}, p, false
 	}
 	c, err := s.Complaints.Get(r.Context(), id, time.Now())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(c.CanteenID, c.District)) {
-		if p.Role == auth.RoleAdmin {
-			writeError(w, http.StatusNotFound, "not_found", "no such complaint")
-		} else {
-			refuse(w, fmt.Sprintf("complaint %d", id))
-		}
-		return c, p, false
-	} else if err != nil {
-		s.internal(w, "get complaint", err)
-		return c, p, false
-	}
-	return c, p, true
+	return c, p, s.recordInScope(w, p, "complaint", id, err, c.CanteenID, c.District)
 }
 
 type complaintDetail struct {

@@ -70,27 +70,20 @@ type joinLinkRequest struct {
 // addJoinLink makes a join link for a school: 201 with the link, its
 // token and URL (shown only now).
 func (s *Server) addJoinLink(w http.ResponseWriter, r *http.Request) {
-	c, p, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	c, p, ok := s.parentSchool(w, r, "only schools and kindergartens have parents")
 	if !ok {
-		return
-	}
-	if !slices.Contains(parentCategories, c.Category) {
-		writeError(w, http.StatusBadRequest, "bad_request", "only schools and kindergartens have parents")
 		return
 	}
 	var req joinLinkRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.TTLHours == 0 {
-		req.TTLHours = DefaultJoinTTLHours
-	}
-	if req.TTLHours < 1 || req.TTLHours > MaxJoinTTLHours {
-		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ttl_h: want 1 to %d hours", MaxJoinTTLHours))
+	expires, ok := expiryOf(w, req.TTLHours, DefaultJoinTTLHours, MaxJoinTTLHours)
+	if !ok {
 		return
 	}
 	token, l, err := s.Auth.AddJoinLink(r.Context(), auth.JoinLink{CanteenID: c.ID, Class: req.Class, Cap: req.Cap,
-		CreatedBy: p.ID, ExpiresAt: time.Now().Add(time.Duration(req.TTLHours) * time.Hour)})
+		CreatedBy: p.ID, ExpiresAt: expires})
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return

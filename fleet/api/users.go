@@ -108,29 +108,47 @@ type inviteRequest struct {
 // parentCategories are the canteens whose operators may invite parents.
 var parentCategories = []string{registry.CategorySchool, registry.CategoryKindergarten}
 
+// parentSchool is the canteen of the path, in the principal's scope, if
+// it is one that has parents (notSchool is the 400's message otherwise);
+// it has answered when ok is false.
+func (s *Server) parentSchool(w http.ResponseWriter, r *http.Request, notSchool string) (registry.Canteen, Principal, bool) {
+	c, p, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	if ok && !slices.Contains(parentCategories, c.Category) {
+		writeError(w, http.StatusBadRequest, "bad_request", notSchool)
+		return c, p, false
+	}
+	return c, p, ok
+}
+
+// expiryOf is when a code or link made now with ttl_h hours ends (0:
+// def); it has answered 400 when ok is false (not 1 to max).
+func expiryOf(w http.ResponseWriter, ttlHours, def, max int) (time.Time, bool) {
+	if ttlHours == 0 {
+		ttlHours = def
+	}
+	if ttlHours < 1 || ttlHours > max {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ttl_h: want 1 to %d hours", max))
+		return time.Time{}, false
+	}
+	return time.Now().Add(time.Duration(ttlHours) * time.Hour), true
+}
+
 // addInvite makes a parent's access code for a school.
 func (s *Server) addInvite(w http.ResponseWriter, r *http.Request) {
-	c, p, ok := s.canteenInScope(w, r, r.PathValue("id"))
+	c, p, ok := s.parentSchool(w, r, "only schools and kindergartens invite parents")
 	if !ok {
-		return
-	}
-	if !slices.Contains(parentCategories, c.Category) {
-		writeError(w, http.StatusBadRequest, "bad_request", "only schools and kindergartens invite parents")
 		return
 	}
 	var req inviteRequest
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if req.TTLHours == 0 {
-		req.TTLHours = DefaultInviteTTLHours
-	}
-	if req.TTLHours < 1 || req.TTLHours > MaxInviteTTLHours {
-		writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ttl_h: want 1 to %d hours", MaxInviteTTLHours))
+	expires, ok := expiryOf(w, req.TTLHours, DefaultInviteTTLHours, MaxInviteTTLHours)
+	if !ok {
 		return
 	}
 	code, inv, err := s.Auth.AddInvite(r.Context(), auth.Invite{CanteenID: c.ID, Label: req.Label, CreatedBy: p.ID,
-		ExpiresAt: time.Now().Add(time.Duration(req.TTLHours) * time.Hour)})
+		ExpiresAt: expires})
 	if errors.Is(err, store.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return

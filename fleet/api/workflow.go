@@ -104,18 +104,28 @@ func (s *Server) violationInScope(w http.ResponseWriter, r *http.Request) (alarm
 		return alarms.Violation{}, p, false
 	}
 	v, err := s.Alarms.Violation(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(v.CanteenID, v.District)) {
+	return v, p, s.recordInScope(w, p, "violation", id, err, v.CanteenID, v.District)
+}
+
+// recordInScope answers for a numbered record (what, id) that the store
+// returned with err: 404 to an admin and 403 to anyone else when it is
+// missing or outside p's scope (so that ids out of scope cannot be told
+// from unknown ones), 500 on another error. ok: found and in scope, not
+// answered.
+func (s *Server) recordInScope(w http.ResponseWriter, p Principal, what string, id int64, err error, canteen, district string) bool {
+	switch {
+	case errors.Is(err, store.ErrNotFound) || (err == nil && !p.InScope(canteen, district)):
 		if p.Role == auth.RoleAdmin {
-			writeError(w, http.StatusNotFound, "not_found", "no such violation")
+			writeError(w, http.StatusNotFound, "not_found", "no such "+what)
 		} else {
-			refuse(w, fmt.Sprintf("violation %d", id))
+			refuse(w, fmt.Sprintf("%s %d", what, id))
 		}
-		return v, p, false
-	} else if err != nil {
-		s.internal(w, "get violation", err)
-		return v, p, false
+		return false
+	case err != nil:
+		s.internal(w, "get "+what, err)
+		return false
 	}
-	return v, p, true
+	return true
 }
 
 // violationDetail is one alarm with its history and rectifications.

@@ -2,9 +2,7 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -44,28 +42,7 @@ const touchEvery = time.Hour
 // dropped). The secret is shown only now; store.ErrNotFound for an
 // unknown or disabled user.
 func (s *Auth) NewDeviceSession(ctx context.Context, userID string, ttl time.Duration, device string) (secret string, expires time.Time, err error) {
-	if ttl <= 0 {
-		return "", time.Time{}, fmt.Errorf("new device session: %w: ttl %v: want > 0", store.ErrInvalid, ttl)
-	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", time.Time{}, fmt.Errorf("new device session: %w", err)
-	}
-	secret = sessionPrefix + base64.RawURLEncoding.EncodeToString(raw)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	expires = now.Add(ttl).Truncate(time.Millisecond)
-	res, err := s.w.ExecContext(ctx, `INSERT INTO user_sessions (id_hash, user_id, created_at, expires_at, device, last_seen, sliding_ms)
-		SELECT $1, id, $3, $4, $5, $3, $6 FROM users WHERE id = $2 AND disabled = FALSE`,
-		store.HashSecret(secret), userID, ms(now), ms(expires), DeviceLabel(device), ttl.Milliseconds())
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("new device session: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return "", time.Time{}, fmt.Errorf("new device session: %w", err)
-	} else if n == 0 {
-		return "", time.Time{}, fmt.Errorf("new device session: user %q: %w", userID, store.ErrNotFound)
-	}
-	return secret, expires, nil
+	return s.newSession(ctx, "new device session", userID, ttl, DeviceLabel(device), true)
 }
 
 // DeviceLabel is a short name for the device a User-Agent describes:

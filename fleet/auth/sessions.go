@@ -17,26 +17,37 @@ import (
 // secret ("bks_" and 32 random bytes in base64url), shown only now: only
 // its SHA-256 is stored. store.ErrNotFound for an unknown or disabled user.
 func (s *Auth) NewSession(ctx context.Context, userID string, ttl time.Duration) (secret string, expires time.Time, err error) {
+	return s.newSession(ctx, "new session", userID, ttl, "", false)
+}
+
+// newSession stores a session of userID for ttl (sliding: ttl from each
+// use, with the device's label; else fixed) and returns its secret; op
+// names it in errors.
+func (s *Auth) newSession(ctx context.Context, op, userID string, ttl time.Duration, device string, sliding bool) (secret string, expires time.Time, err error) {
 	if ttl <= 0 {
-		return "", time.Time{}, fmt.Errorf("new session: %w: ttl %v: want > 0", store.ErrInvalid, ttl)
+		return "", time.Time{}, fmt.Errorf("%s: %w: ttl %v: want > 0", op, store.ErrInvalid, ttl)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", time.Time{}, fmt.Errorf("new session: %w", err)
+		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
 	secret = sessionPrefix + base64.RawURLEncoding.EncodeToString(raw)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	expires = now.Add(ttl).Truncate(time.Millisecond)
-	res, err := s.w.ExecContext(ctx, `INSERT INTO user_sessions (id_hash, user_id, created_at, expires_at)
-		SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND disabled = FALSE`,
-		store.HashSecret(secret), userID, ms(now), ms(expires))
+	var lastSeen, slidingMs int64 // a fixed session: never seen, not sliding
+	if sliding {
+		lastSeen, slidingMs = ms(now), ttl.Milliseconds()
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO user_sessions (id_hash, user_id, created_at, expires_at, device, last_seen, sliding_ms)
+		SELECT $1, id, $3, $4, $5, $6, $7 FROM users WHERE id = $2 AND disabled = FALSE`,
+		store.HashSecret(secret), userID, ms(now), ms(expires), device, lastSeen, slidingMs)
 	if err != nil {
-		return "", time.Time{}, fmt.Errorf("new session: %w", err)
+		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return "", time.Time{}, fmt.Errorf("new session: %w", err)
+		return "", time.Time{}, fmt.Errorf("%s: %w", op, err)
 	} else if n == 0 {
-		return "", time.Time{}, fmt.Errorf("new session: user %q: %w", userID, store.ErrNotFound)
+		return "", time.Time{}, fmt.Errorf("%s: user %q: %w", op, userID, store.ErrNotFound)
 	}
 	return secret, expires, nil
 }

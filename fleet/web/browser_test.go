@@ -37,7 +37,14 @@ func NewBrowser(t *testing.T, base string) *Browser {
 	t.Helper()
 	ctx := headless.Start(t, chromedp.WindowSize(1440, 900))
 	b := &Browser{t: t, ctx: ctx, base: base}
-	if err := chromedp.Listen(ctx, func(ev any) {
+	b.recordErrors()
+	return b
+}
+
+// recordErrors records the page's JavaScript exceptions and console
+// errors, which the checks of Do report.
+func (b *Browser) recordErrors() {
+	if err := chromedp.Listen(b.ctx, func(ev any) {
 		var msg string
 		switch e := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -62,9 +69,8 @@ func NewBrowser(t *testing.T, base string) *Browser {
 		b.errs = append(b.errs, msg)
 		b.mu.Unlock()
 	}); err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
 	}
-	return b
 }
 
 // Do runs steps within limit (≤ 30 s) and fails on an error or on any

@@ -1,10 +1,6 @@
 package web
 
 import (
-	"fmt"
-	"strings"
-
-	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -20,28 +16,6 @@ func (b *Browser) Fresh() *Browser {
 	if err := chromedp.Do(ctx); err != nil {
 		b.t.Fatalf("new browser context: %v", err)
 	}
-	if err := chromedp.Listen(ctx, func(ev any) {
-		var msg string
-		switch e := ev.(type) {
-		case *runtime.EventExceptionThrown:
-			msg = fmt.Sprintf("exception: %s at %s:%d", e.ExceptionDetails.Text, e.ExceptionDetails.URL, e.ExceptionDetails.LineNumber+1)
-		case *runtime.EventConsoleAPICalled:
-			if e.Type != runtime.ConsoleAPICalledTypeError {
-				return
-			}
-			var parts []string
-			for _, a := range e.Args {
-				parts = append(parts, string(a.Value)+a.Description)
-			}
-			msg = "console.error: " + strings.Join(parts, " ")
-		default:
-			return
-		}
-		nb.mu.Lock()
-		nb.errs = append(nb.errs, msg)
-		nb.mu.Unlock()
-	}); err != nil {
-		b.t.Fatal(err)
-	}
+	nb.recordErrors()
 	return nb
 }

@@ -63,7 +63,8 @@ var aiScenes = map[string][]string{
 // of its hits (the person, the object held), and nothing else; the compliant
 // kitchen raises nothing.
 //
-// It does not run alongside the other scenarios (not parallelScenario): the
+// It does not run alongside the other scenarios (not parallelScenario), and
+// make test runs it alone after every other package (scripts/test.sh): the
 // model's inference for eight cameras takes most of a core, and starved
 // of it the plugin misses its deadline and is quarantined.
 func TestAIScenes(t *testing.T) {

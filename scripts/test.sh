@@ -17,8 +17,14 @@ checks=$!
 # spend their time waiting on loopback, PostgreSQL or a child process (the
 # e2e package's CPU is a third of its wall time), so on two cores four
 # side by side finish sooner than two.
-bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" ./...
+#
+# TestAIScenes runs after them, alone: eight cameras' inference takes most
+# of a core, and beside four packages (Chromium among them) the demo model
+# saw starved, damaged frames (a rodent where there is none, an episode
+# split in two).
+bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' ./...
 tests=$?
+go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ || tests=1
 
 wait "$checks"
 lint=$?

@@ -13,8 +13,8 @@ import (
 )
 
 // BenchmarkHLSFirstFrame measures, in headless Chromium with the player
-// forced to HLS (#hls=1, the vendored hls.js playing the relay's standard
-// HLS in fMP4 two segments from the live end), the
+// forced to HLS (#hls=1, the vendored hls.js playing the relay's LL-HLS
+// in low-latency mode), the
 // time from the player's POST /hls/{camera} to its first decoded frame
 // (requestVideoFrameCallback), through the real gateway and fleet, for
 // camsim cameras with a GOP of 1 s and 2 s: on demand (nothing is

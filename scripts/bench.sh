@@ -220,14 +220,14 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
   echo "## HLS fallback (issue 15)"
   echo
   hl() { get "BenchmarkHLSFirstFrame/$1" "$2"; }
-  echo "The player forced to HLS (\`#hls=1\`: the vendored hls.js 1.7.4, \`liveSyncDurationCount\` 2) in headless Chromium, through the"
+  echo "The player forced to HLS (\`#hls=1\`: the vendored hls.js 1.7.4, low-latency mode) in headless Chromium, through the"
   echo "real gateway and fleet on loopback: the player's \`POST /hls/{camera}\` → its first decoded frame"
   echo "(requestVideoFrameCallback), on demand (nothing published yet; 5 samples) and warm (another HLS viewer keeps the"
   echo "upstream and the camera's muxer running; 5 samples); and, after 6 s of each warm sample's playing, how far its"
   echo "picture is behind live: now − hls.js's \`playingDate\`, the program date-time of the frame shown, which the fleet"
   echo "stamps with the frame's arrival at the relay (the camera → gateway → relay hop, a few ms here, is not in it)."
-  echo "Standard HLS in fMP4 (no LL-HLS parts: gohlslib v2.2.0's preload hints can deadlock on close), segments ≥ 1 s"
-  echo "cut at keyframes, so about one GOP each. One run: \`go test -run '^\$' -bench HLSFirstFrame -benchtime 1x ./e2e/\`."
+  echo "LL-HLS in fMP4: segments ≥ 1 s cut at keyframes (about one GOP each) in parts of 200 ms."
+  echo "One run: \`go test -run '^\$' -bench HLSFirstFrame -benchtime 1x ./e2e/\`."
   echo
   echo "| camsim GOP | on demand p50 / p95 | warm p50 / p95 | behind live p50 / p95 | goal |"
   echo "|---|---|---|---|---|"
@@ -235,12 +235,10 @@ baseline=$(get BenchmarkAppendBaselineTxPerEvent events/s)
     echo "| ${g} s | $(hl gop=${g}s ondemand-p50-ms) / $(hl gop=${g}s ondemand-p95-ms) ms | $(hl gop=${g}s warm-p50-ms) / $(hl gop=${g}s warm-p95-ms) ms | $(hl gop=${g}s behind-live-p50-ms) / $(hl gop=${g}s behind-live-p95-ms) ms | behind live ≤ 2 s |"
   done
   echo
-  echo "The first playlist is served once the muxer has two whole segments (gohlslib's rule for fMP4), from the cached"
-  echo "GOP's keyframe on, so an on-demand first frame waits for about two GOPs after the upstream is up (a camera's"
-  echo "2–4 s GOP costs that much more than WHEP's first frame, which the GOP cache serves at once). hls.js holds two"
-  echo "segments back from the live end, so the picture is about two GOPs plus the segment being written behind live:"
-  echo "over the 2 s goal, and more so with a longer GOP. LL-HLS (parts of 200 ms) met it, and is planned again once"
-  echo "a gohlslib release with the fix of its preload-hint deadlock is served; until then WebRTC is the live path."
+  echo "The first playlist is served once the muxer has one whole segment (gohlslib's rule for LL-HLS), from the cached"
+  echo "GOP's keyframe on, so an on-demand first frame waits for about one GOP after the upstream is up (WebRTC's first"
+  echo "frame needs no such wait: the GOP cache serves it at once). hls.js in low-latency mode then plays from the parts,"
+  echo "PART-HOLD-BACK (2.5 part durations, about 0.5 s) behind the live end, whatever the GOP: under the 2 s goal."
   echo
   echo "## Issue 11: hardening"
   echo

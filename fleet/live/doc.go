@@ -38,10 +38,10 @@
 // and Sessions, ended by DELETE, Until, ViewerTTL or EndViewers, reported
 // to OnViewerEnd), without a peer connection; it also ends after
 // Config.HLSIdle without a request. The camera's HLS sessions share one
-// gohlslib muxer (standard HLS in fMP4: segments of about a GOP, no LL-HLS
-// parts, whose preload hints can deadlock on close in gohlslib v2.2.0),
-// made with the first and closed
-// with the last, which reads the ring like a viewer from the cached GOP,
+// gohlslib muxer (LL-HLS in fMP4: segments of about a GOP in parts of
+// 200 ms), made with the first and closed with the last once no request
+// waits in it (a gohlslib v2.2.0 bug otherwise hangs them; hlsmux.go),
+// which reads the ring like a viewer from the cached GOP,
 // reassembles access units and is bounded by gohlslib's segment window;
 // overtaken by the ring it skips to the next keyframe.
 //

@@ -23,9 +23,9 @@ import (
 // with the first and closed with the last.
 
 const (
-	// maxHLSInflight bounds one session's requests in flight (a playlist
-	// request waits in the muxer until its first two segments are
-	// complete); one more is refused with 429.
+	// maxHLSInflight bounds one session's requests in flight (LL-HLS
+	// blocking playlist reloads and preload hints wait in the muxer for
+	// the next part); one more is refused with 429.
 	maxHLSInflight = 8
 	// maxHLSFileName bounds the file name of a session request.
 	maxHLSFileName = 96
@@ -98,8 +98,8 @@ func (r *Relay) hlsStart(w http.ResponseWriter, req *http.Request, cameraID stri
 }
 
 // HLSServe serves GET /hls/{cameraID}/{session}/{file}: the session's
-// playlists, init file and segments (standard HLS in fMP4; a playlist
-// request waits until the muxer has its first two segments). The session
+// playlists, init file, segments and parts (LL-HLS: blocking playlist
+// reloads and preload hints wait for the next part). The session
 // id authorizes the request; an unknown or ended session is 404, and so is
 // a file the muxer does not have. Each request keeps the session alive.
 func (r *Relay) HLSServe(w http.ResponseWriter, req *http.Request, cameraID, session, file string) {
@@ -136,6 +136,10 @@ func (r *Relay) hlsServe(w http.ResponseWriter, req *http.Request, cameraID, ses
 		s.inflight.Add(-1)
 		s.lastSeen.Store(r.clock())
 	}()
+	if !m.enter() {
+		return fmt.Errorf("%w: the HLS muxer of camera %q is closing", ErrNotFound, cameraID)
+	}
+	defer m.leave()
 	if err := m.waitStarted(req.Context(), r.cfg.StartTimeout); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -134,11 +135,12 @@ func TestHLSPlays(t *testing.T) {
 	if _, idrs, back := r.counts(); idrs == 0 || back {
 		t.Fatalf("idrs %d, presentation time went back %v", idrs, back)
 	}
-	// The playlist is standard HLS: fMP4 segments (an init file, each
-	// with its wall-clock time), no parts and no preload hints.
+	// The playlist is LL-HLS in fMP4: an init file, segments with their
+	// wall-clock time, parts, blocking reloads and a preload hint.
 	st, body := e.get(strings.TrimSuffix(playlist, "index.m3u8") + "video1_stream.m3u8")
 	if st != http.StatusOK || strings.Count(body, "#EXTINF:") < 2 || !strings.Contains(body, "#EXT-X-PROGRAM-DATE-TIME:") ||
-		!strings.Contains(body, "#EXT-X-MAP:") || strings.Contains(body, "#EXT-X-PART") || strings.Contains(body, "#EXT-X-PRELOAD-HINT") {
+		!strings.Contains(body, "#EXT-X-MAP:") || !strings.Contains(body, "#EXT-X-PART:") ||
+		!strings.Contains(body, "CAN-BLOCK-RELOAD=YES") || !strings.Contains(body, "#EXT-X-PRELOAD-HINT:TYPE=PART") {
 		t.Fatalf("media playlist: %d\n%s", st, body)
 	}
 
@@ -335,50 +337,70 @@ func TestHLSBadRequests(t *testing.T) {
 
 // TestHLSInflightAndClose: a session's requests waiting in the muxer are
 // capped (one more is 429 hls_busy), and closing the relay while they wait
-// ends them all. They wait for the media playlist, which standard HLS
-// (fMP4) serves only once two segments are complete: the upstream is
-// stopped for good right after the muxer is made, in the first of 4 s
-// GOPs, so no segment ever completes.
+// ends them all. The upstream is stopped for good once the playlist has
+// its first segment, so the hinted part is never finished by the camera:
+// seven requests wait on the preload hint and one on a blocking reload for
+// the part after it. gohlslib v2.2.0, closed while a preload hint waits,
+// leaves its mutex locked and every other waiter hangs; the muxer's
+// quiesce must finish parts until none waits before it closes.
 func TestHLSInflightAndClose(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, 4, true, nil)
+	e := newEnv(t, 1, true, nil)
 	_, playlist, _ := e.hlsStart("cam1", nil)
 	tk := firstTicket(t, e)
-	e.relay.mu.Lock()
-	m := e.relay.cameras["cam1"].hls
-	var v *viewer
-	for _, x := range e.relay.sessions {
-		v = x
-	}
-	e.relay.mu.Unlock()
-	if err := m.waitStarted(t.Context(), 5*time.Second); err != nil {
-		t.Fatal(err)
+	base := strings.TrimSuffix(playlist, "index.m3u8")
+	if st, _ := e.get(base + "video1_stream.m3u8"); st != http.StatusOK {
+		t.Fatal(st)
 	}
 	e.gw.auto.Store(false) // the camera is not published again
 	var pub *publisher
 	wait.For(t, 5*time.Second, "publisher", func() bool { pub = e.gw.publisher(tk.Session); return pub != nil })
 	pub.close()
+	// The last hint once the ring has no more to give.
+	var hint, msn, part string
+	same := 0
+	wait.For(t, 5*time.Second, "a preload hint that stays (4 polls, 300 ms)", func() bool {
+		_, body := e.get(base + "video1_stream.m3u8")
+		_, h, ok := strings.Cut(body, `#EXT-X-PRELOAD-HINT:TYPE=PART,URI="`)
+		h, _, _ = strings.Cut(h, `"`)
+		if !ok || h == "" || h != hint {
+			hint, same = h, 0
+			return false
+		}
+		same++
+		return same >= 3
+	})
+	// The hinted part is part N of segment M: the reload waits for it.
+	_, body := e.get(base + "video1_stream.m3u8")
+	msn, part = nextPart(t, body)
 
-	base := strings.TrimSuffix(playlist, "index.m3u8")
-	done := make(chan int, maxHLSInflight)
-	for range maxHLSInflight {
-		go func() {
-			resp, err := http.Get(e.srv.URL + base + "video1_stream.m3u8")
-			if err != nil {
-				done <- 0
-				return
-			}
-			resp.Body.Close()
-			done <- resp.StatusCode
-		}()
+	var v *viewer
+	e.relay.mu.Lock()
+	for _, x := range e.relay.sessions {
+		v = x
 	}
+	e.relay.mu.Unlock()
+	done := make(chan int, maxHLSInflight)
+	get := func(path string) {
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}
+	for range maxHLSInflight - 1 {
+		go get(base + hint)
+	}
+	go get(base + "video1_stream.m3u8?_HLS_msn=" + msn + "&_HLS_part=" + part)
 	wait.For(t, 5*time.Second, "requests waiting in the muxer", func() bool { return v.hls.inflight.Load() == maxHLSInflight })
-	if st, body := e.get(base + "video1_stream.m3u8"); st != http.StatusTooManyRequests || !strings.Contains(body, "hls_busy") {
+	if st, body := e.get(base + hint); st != http.StatusTooManyRequests || !strings.Contains(body, "hls_busy") {
 		t.Fatalf("one request over the cap: %d %s, want 429 hls_busy", st, body)
 	}
 	select {
 	case st := <-done:
-		t.Fatalf("a request answered %d before any segment was complete", st)
+		t.Fatalf("a request answered %d before its part was finished", st)
 	default:
 	}
 	closed := make(chan struct{})
@@ -390,14 +412,34 @@ func TestHLSInflightAndClose(t *testing.T) {
 	}
 	for range maxHLSInflight {
 		select {
-		case st := <-done:
-			if st == http.StatusOK {
-				t.Fatal("a waiting request got a playlist, though no segment was complete")
-			}
+		case <-done:
 		case <-time.After(5 * time.Second):
 			t.Fatal("a waiting request did not end")
 		}
 	}
+}
+
+// nextPart returns the media sequence number and part index of the part
+// after the last one an LL-HLS media playlist lists.
+func nextPart(t *testing.T, body string) (msn, part string) {
+	t.Helper()
+	seq := -1
+	segs, parts := 0, 0
+	for line := range strings.Lines(body) {
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-MEDIA-SEQUENCE:"):
+			seq, _ = strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "#EXT-X-MEDIA-SEQUENCE:")))
+		case strings.HasPrefix(line, "#EXTINF:"):
+			segs, parts = segs+1, 0
+		case strings.HasPrefix(line, "#EXT-X-PART:"):
+			parts++
+		}
+	}
+	if seq < 0 {
+		t.Fatalf("no media sequence in\n%s", body)
+	}
+	// Parts after the last #EXTINF belong to the segment being written.
+	return strconv.Itoa(seq + segs), strconv.Itoa(parts)
 }
 
 // TestHLSUpstreamRestarted: the publisher dies while an HLS viewer

@@ -16,23 +16,31 @@ import (
 // The HLS muxer of a camera: one goroutine reads the camera's ring like a
 // viewer (from the cached GOP, so the first segment needs no wait for the
 // next keyframe), reassembles H.264 access units from the RTP packets and
-// writes them to a gohlslib Muxer (standard HLS, fMP4 segments, no parts
-// and no preload hints), whose playlists and segments every HLS session of
-// the camera is served from. Not LL-HLS: in gohlslib v2.2.0 the handler of
-// an LL-HLS preload hint returns holding the stream's mutex when the muxer
-// is closed while it waits, which hangs every other request in that muxer;
-// the standard variant's one blocking wait (a playlist request before the
-// first two segments are complete) unlocks on close. Segments are cut at
-// keyframes once hlsSegmentMinDur has passed, so a segment lasts about one
-// GOP. The gohlslib muxer is made at the first keyframe that carries SPS
-// and PPS (the gateway puts them before every IDR). Memory is bounded by
+// writes them to a gohlslib Muxer (low-latency HLS: fMP4 segments of about
+// a GOP, cut at keyframes once hlsSegmentMinDur has passed, in parts of
+// hlsPartMinDur, with blocking playlist reloads and preload hints), whose
+// playlists and files every HLS session of the camera is served from. The
+// gohlslib muxer is made at the first keyframe that carries SPS and PPS
+// (the gateway puts them before every IDR). Memory is bounded by
 // gohlslib's window: hlsSegmentCount segments of at most hlsSegmentMaxSize
 // each, plus the one being written.
+//
+// Closing works around a bug of gohlslib v2.2.0: the handler of a preload
+// hint, woken by Close while it waits for its part, returns holding the
+// muxer's mutex, so every other request waiting in that muxer then hangs
+// for good. So no request may be waiting in the muxer when it is closed:
+// requests pass a gate (enter, leave), and quiesce shuts the gate and
+// completes parts until the requests inside have left (see quiesce).
 const (
-	hlsSegmentCount   = 7 // gohlslib's default; it allows 3 and more
+	hlsSegmentCount   = 7 // the least gohlslib allows for LL-HLS
 	hlsSegmentMinDur  = time.Second
+	hlsPartMinDur     = 200 * time.Millisecond
 	hlsSegmentMaxSize = 6 << 20
 	hlsClockRate      = 90000
+	// hlsQuiesceMax bounds how long a closing muxer waits for the requests
+	// inside it; hlsQuiesceStep is how often it completes a part meanwhile.
+	hlsQuiesceMax  = 2 * time.Second
+	hlsQuiesceStep = 10 * time.Millisecond
 )
 
 // hlsMuxer feeds one camera's gohlslib muxer from its ring.
@@ -48,6 +56,12 @@ type hlsMuxer struct {
 	track    *gohlslib.Track
 	stopOnce sync.Once
 
+	// The gate of the requests into mux (enter, leave, quiesce).
+	gate   sync.Mutex
+	shut   bool          // no request enters any more
+	inside int           // requests between enter and leave
+	left   chan struct{} // cap 1: a request left a shut gate
+
 	// Owned by the feeding goroutine.
 	cursor    uint64
 	gen       uint64
@@ -60,6 +74,8 @@ type hlsMuxer struct {
 	lastAt    int64  // its arrival on the relay's clock
 	lastGen   uint64 // its upstream
 	anyFrames bool
+	lastKey   [][]byte // a copy of the last keyframe written (quiesce)
+	quiescing bool     // quiesce is writing; encode errors are expected
 }
 
 // newHLSMuxerLocked starts c's HLS muxer. Relay.mu must be held.
@@ -70,6 +86,7 @@ func (r *Relay) newHLSMuxerLocked(c *camera) *hlsMuxer {
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		started: make(chan struct{}),
+		left:    make(chan struct{}, 1),
 		needKey: true,
 	}
 	m.cursor = c.addFeed(m.notify)
@@ -103,8 +120,71 @@ func (m *hlsMuxer) waitStarted(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// close stops the feeding goroutine and closes the gohlslib muxer, which
-// wakes the requests waiting in it.
+// enter lets a request into the gohlslib muxer; false once it is closing.
+// Each true is followed by one leave.
+func (m *hlsMuxer) enter() bool {
+	m.gate.Lock()
+	defer m.gate.Unlock()
+	if m.shut {
+		return false
+	}
+	m.inside++
+	return true
+}
+
+// leave ends a request that entered.
+func (m *hlsMuxer) leave() {
+	m.gate.Lock()
+	m.inside--
+	if m.shut {
+		select {
+		case m.left <- struct{}{}:
+		default:
+		}
+	}
+	m.gate.Unlock()
+}
+
+// quiesce shuts the gate and waits, at most hlsQuiesceMax, until no
+// request is inside the gohlslib muxer. A request waiting there (a preload
+// hint or a blocking playlist reload) waits for the next part, and the
+// camera may send no more frames, so meanwhile the last keyframe is
+// written again every hlsQuiesceStep, each time a second later: that
+// completes a part and a segment, which wakes every request waiting for
+// one. A request still inside after hlsQuiesceMax is writing to a slow
+// client, not waiting in the muxer. It runs on the feeding goroutine.
+func (m *hlsMuxer) quiesce() {
+	m.gate.Lock()
+	m.shut = true
+	m.gate.Unlock()
+	if m.mux == nil || m.lastKey == nil {
+		return // no request got past waitStarted into a muxer
+	}
+	m.quiescing = true
+	step := time.NewTimer(0)
+	defer step.Stop()
+	deadline := time.Now().Add(hlsQuiesceMax)
+	for {
+		m.gate.Lock()
+		n := m.inside
+		m.gate.Unlock()
+		if n == 0 || time.Now().After(deadline) {
+			return
+		}
+		select {
+		case <-m.left:
+			continue
+		case <-step.C:
+		}
+		m.pts += hlsClockRate
+		m.lastAt += int64(time.Second)
+		_ = m.mux.WriteH264(m.track, m.r.epoch.Add(time.Duration(m.lastAt)), m.pts, m.lastKey)
+		step.Reset(hlsQuiesceStep)
+	}
+}
+
+// close stops the feeding goroutine and closes the gohlslib muxer once no
+// request is inside it (quiesce).
 func (m *hlsMuxer) close() {
 	m.stopOnce.Do(func() {
 		close(m.stop)
@@ -118,6 +198,7 @@ func (m *hlsMuxer) run() {
 	defer func() {
 		m.cam.removeFeed(m.notify)
 		if m.mux != nil {
+			m.quiesce()
 			m.mux.Close()
 		}
 	}()
@@ -208,12 +289,15 @@ func (m *hlsMuxer) write(au [][]byte, ts uint32, at int64) {
 		m.track = &gohlslib.Track{Codec: &codecs.H264{SPS: sps, PPS: pps}, ClockRate: hlsClockRate}
 		mux := &gohlslib.Muxer{
 			Tracks:             []*gohlslib.Track{m.track},
-			Variant:            gohlslib.MuxerVariantFMP4,
+			Variant:            gohlslib.MuxerVariantLowLatency,
 			SegmentCount:       hlsSegmentCount,
 			SegmentMinDuration: hlsSegmentMinDur,
+			PartMinDuration:    hlsPartMinDur,
 			SegmentMaxSize:     hlsSegmentMaxSize,
 			OnEncodeError: func(error) {
-				m.r.m.packetDrops.WithLabelValues("hls_encode").Inc()
+				if !m.quiescing {
+					m.r.m.packetDrops.WithLabelValues("hls_encode").Inc()
+				}
 			},
 		}
 		if err := mux.Start(); err != nil {
@@ -227,6 +311,13 @@ func (m *hlsMuxer) write(au [][]byte, ts uint32, at int64) {
 	}
 	if m.anyFrames {
 		m.pts += int64(int32(ts - m.lastTS))
+	}
+	if _, _, idr := paramSets(au); idr {
+		key := make([][]byte, len(au))
+		for i, n := range au {
+			key[i] = append([]byte(nil), n...)
+		}
+		m.lastKey = key
 	}
 	m.anyFrames, m.lastTS, m.lastAt, m.lastGen = true, ts, at, m.gen
 	ntp := m.r.epoch.Add(time.Duration(at))

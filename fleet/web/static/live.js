@@ -254,9 +254,8 @@ export class Player {
     const v = this.video;
     v.srcObject = null;
     if (Hls) {
-      // Standard HLS (the relay serves no LL-HLS parts): stay two
-      // segments from the live end.
-      const hls = new Hls({lowLatencyMode: false, liveSyncDurationCount: 2, enableWorker: false, backBufferLength: 10,
+      // LL-HLS: hls.js follows the parts, PART-HOLD-BACK behind live.
+      const hls = new Hls({lowLatencyMode: true, enableWorker: false, backBufferLength: 10,
         manifestLoadingMaxRetry: 2, levelLoadingMaxRetry: 4, fragLoadingMaxRetry: 4});
       this.hls = hls;
       hls.on(Hls.Events.ERROR, (_, d) => {

@@ -393,7 +393,10 @@ func (s *Server) complaintPhoto(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, typ, err := s.Complaints.Photo(r.Context(), c.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrExpired) {
+		writeError(w, http.StatusGone, "expired", "the photo was deleted by the retention policy")
+		return
+	} else if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no photo")
 		return
 	} else if err != nil {

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
+	"github.com/brightkitchen/brightkitchen/fleet/retention"
 	"github.com/brightkitchen/brightkitchen/fleet/store/storetest"
 )
 
@@ -271,6 +273,24 @@ func TestComplaintAPI(t *testing.T) {
 		}
 		if status, _ := w.req(t, "operatorA", "GET", "/api/v1/canteens/B/complaint-qr.png", ""); status != 403 {
 			t.Errorf("QR of another canteen: %d", status)
+		}
+
+		// A year and a day after the reply, retention deletes the photo:
+		// the ticket says so and the photo is 410 expired.
+		if n, err := w.st.Retain(t.Context(), retention.Default(), time.Now().Add(366*retention.Day)); err != nil || n[retention.RetainedComplaintPhotos] != 1 {
+			t.Fatalf("retain: %v, %v", n, err)
+		}
+		for _, c := range []struct {
+			path, contains string
+			status         int
+		}{
+			{"/api/v1/complaints/" + id + "/photo", `"code":"expired"`, 410},
+			{"/api/v1/complaints/" + id, `"photo_expired":true`, 200},
+			{"/api/v1/complaints/" + id, `"has_photo":false`, 200},
+		} {
+			if status, body := w.req(t, "regXH", "GET", c.path, ""); status != c.status || !strings.Contains(body, c.contains) {
+				t.Errorf("after retention, GET %s: %d %.300s; want %d with %s", c.path, status, body, c.status, c.contains)
+			}
 		}
 	})
 }

@@ -42,6 +42,13 @@
 // Settings.PerAddress within the last hour (ErrTooMany). The photo is in
 // the ticket's row, so nothing is ever stored half. The challenge itself
 // (a proof of work) is challenge.go's.
+//
+// # Retention
+//
+// fleet/retention deletes a ticket's photo once the ticket has been
+// answered (replied or rejected) for longer than its ComplaintPhotos
+// period (default 365 days); an open ticket keeps its photo. The ticket
+// then reports PhotoExpired, and Photo returns store.ErrExpired.
 package complaints
 
 import (
@@ -187,17 +194,20 @@ type Complaint struct {
 	ConcernsAt  time.Time `json:"concerns_at,omitzero"`
 	Contact     string    `json:"contact,omitempty"`
 	// FiledBy is the signed-in parent who filed it; "" if anonymous.
-	FiledBy    string    `json:"filed_by,omitempty"`
-	HasPhoto   bool      `json:"has_photo"`
-	PhotoType  string    `json:"photo_type,omitempty"`
-	State      string    `json:"state"`
-	ReceivedAt time.Time `json:"received_at"`
-	AcceptDue  time.Time `json:"accept_due"`
-	ReplyDue   time.Time `json:"reply_due"`
-	AcceptedAt time.Time `json:"accepted_at,omitzero"`
-	AcceptedBy string    `json:"accepted_by,omitempty"`
-	HandledAt  time.Time `json:"handled_at,omitzero"`
-	HandledBy  string    `json:"handled_by,omitempty"`
+	FiledBy  string `json:"filed_by,omitempty"`
+	HasPhoto bool   `json:"has_photo"`
+	// PhotoExpired: retention deleted the photo (HasPhoto is then false;
+	// PhotoType stays).
+	PhotoExpired bool      `json:"photo_expired,omitempty"`
+	PhotoType    string    `json:"photo_type,omitempty"`
+	State        string    `json:"state"`
+	ReceivedAt   time.Time `json:"received_at"`
+	AcceptDue    time.Time `json:"accept_due"`
+	ReplyDue     time.Time `json:"reply_due"`
+	AcceptedAt   time.Time `json:"accepted_at,omitzero"`
+	AcceptedBy   string    `json:"accepted_by,omitempty"`
+	HandledAt    time.Time `json:"handled_at,omitzero"`
+	HandledBy    string    `json:"handled_by,omitempty"`
 	// HandlingNote is the regulator's record of what was done.
 	HandlingNote string    `json:"handling_note,omitempty"`
 	RepliedAt    time.Time `json:"replied_at,omitzero"`
@@ -373,7 +383,7 @@ func (s *Complaints) File(ctx context.Context, n NewComplaint, now time.Time) (C
 }
 
 const cols = `x.id, x.canteen_id, c.name, c.district, x.category, x.body, x.camera, x.concerns_at, x.contact, x.filed_by,
-	x.photo IS NOT NULL, x.photo_type, x.state, x.received_at, x.accept_due, x.reply_due,
+	x.photo IS NOT NULL, x.photo_expired_at IS NOT NULL, x.photo_type, x.state, x.received_at, x.accept_due, x.reply_due,
 	x.accepted_at, x.accepted_by, x.handled_at, x.handled_by, x.handling_note,
 	x.replied_at, x.replied_by, x.reply, x.rejected_at, x.rejected_by, x.reject_reason,
 	x.operator_account, x.operator_account_by, x.operator_account_at`
@@ -386,7 +396,7 @@ func scanner(now time.Time) func(store.Row) (Complaint, error) {
 		var concerns, accepted, handled, replied, rejected, opAt sql.NullInt64
 		var received, acceptDue, replyDue int64
 		err := row.Scan(&c.ID, &c.CanteenID, &c.CanteenName, &c.District, &c.Category, &c.Text, &c.Camera, &concerns,
-			&c.Contact, &c.FiledBy, &c.HasPhoto, &c.PhotoType, &c.State, &received, &acceptDue, &replyDue,
+			&c.Contact, &c.FiledBy, &c.HasPhoto, &c.PhotoExpired, &c.PhotoType, &c.State, &received, &acceptDue, &replyDue,
 			&accepted, &c.AcceptedBy, &handled, &c.HandledBy, &c.HandlingNote,
 			&replied, &c.RepliedBy, &c.Reply, &rejected, &c.RejectedBy, &c.RejectReason,
 			&c.OperatorAccount, &c.OperatorAccountBy, &opAt)
@@ -480,16 +490,24 @@ func (s *Complaints) History(ctx context.Context, id int64) ([]HistoryEntry, err
 	}, `SELECT at, actor, action, from_state, to_state, note FROM complaint_history WHERE complaint_id = $1 ORDER BY id`, id)
 }
 
-// Photo returns ticket id's photo and its type; store.ErrNotFound when it
-// has none.
+// Photo returns ticket id's photo and its type; store.ErrExpired when
+// retention deleted it (fleet/retention), store.ErrNotFound when it has
+// none.
 func (s *Complaints) Photo(ctx context.Context, id int64) ([]byte, string, error) {
 	var b []byte
 	var typ string
-	err := s.r.QueryRowContext(ctx, `SELECT photo, photo_type FROM complaints WHERE id = $1`, id).Scan(&b, &typ)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && len(b) == 0) {
+	var expired bool
+	err := s.r.QueryRowContext(ctx, `SELECT photo, photo_type, photo_expired_at IS NOT NULL FROM complaints WHERE id = $1`,
+		id).Scan(&b, &typ, &expired)
+	switch {
+	case err == nil && len(b) == 0 && expired:
+		return nil, "", fmt.Errorf("complaint %d photo: %w", id, store.ErrExpired)
+	case errors.Is(err, sql.ErrNoRows) || (err == nil && len(b) == 0):
 		return nil, "", fmt.Errorf("complaint %d photo: %w", id, store.ErrNotFound)
+	case err != nil:
+		return nil, "", fmt.Errorf("complaint %d photo: %w", id, err)
 	}
-	return b, typ, err
+	return b, typ, nil
 }
 
 func orNow(t time.Time) time.Time {

@@ -1,5 +1,6 @@
 // Package retention deletes what has expired. Snapshots (staff faces),
-// rectification photos, events, the raw camera statuses and health
+// rectification photos, the photos of complaints (投诉举报,
+// fleet/complaints), events, the raw camera statuses and health
 // intervals, gateway sessions, the audit log, expired user sessions and
 // spent invites are deleted once older than their Policy setting;
 // Retainer.Retain does one pass, in transactions of at most Policy.Batch
@@ -11,9 +12,12 @@
 //     and reference (sha256, bytes) and gets snapshot_expired_at, which
 //     alarms.Violation.SnapshotExpired and Alarms.Snapshot's
 //     store.ErrExpired report; a rectification photo likewise
-//     (photo_expired_at, PhotoExpired).
+//     (photo_expired_at, PhotoExpired), and a complaint's photo
+//     (complaints.photo_expired_at, complaints.Complaint.PhotoExpired,
+//     Complaints.Photo's store.ErrExpired).
 //   - open cases are kept: an alarm being reviewed keeps its snapshot, an
-//     alarm confirmed or rectifying keeps its event, whatever their age.
+//     alarm confirmed or rectifying keeps its event, a complaint not yet
+//     replied to or rejected keeps its photo, whatever their age.
 //   - the rates of finished periods do not change. The health intervals
 //     (and gateway sessions) of a month are deleted only after the
 //     rollup (fleet/rates) has kept every active canteen's days of that
@@ -31,7 +35,7 @@
 //
 // The rules are kept together here rather than each in its domain: they
 // are one policy across the tables of several domains (the registry's,
-// the alarms', auth's), read and tuned as one list, and run in one order
+// the alarms', the complaints', auth's), read and tuned as one list, and run in one order
 // (events before the snapshots of the events kept; health only after the
 // rates have folded its months).
 package retention
@@ -45,6 +49,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/fleet/alarms"
+	"github.com/brightkitchen/brightkitchen/fleet/complaints"
 	"github.com/brightkitchen/brightkitchen/fleet/rates"
 	"github.com/brightkitchen/brightkitchen/fleet/store"
 )
@@ -86,6 +91,10 @@ type Policy struct {
 	// Photos: rectification photos, counted from the alarm's closing
 	// (default 365 days).
 	Photos time.Duration
+	// ComplaintPhotos: the photo a complaint was filed with, counted from
+	// the ticket's end (its reply or rejection; default 365 days). An open
+	// ticket keeps its photo.
+	ComplaintPhotos time.Duration
 	// Events: events, counted from their start, with their history,
 	// rectifications and notices; an alarm confirmed or rectifying is kept
 	// (default 1095 days, 3 years).
@@ -115,6 +124,7 @@ func Default() Policy {
 		DismissedSnapshots: 30 * Day,
 		Snapshots:          365 * Day,
 		Photos:             365 * Day,
+		ComplaintPhotos:    365 * Day,
 		Events:             1095 * Day,
 		Health:             400 * Day,
 		Audit:              1095 * Day,
@@ -146,16 +156,19 @@ func ParsePeriod(s string) (time.Duration, error) {
 // photos go with them, counted as events), then expires snapshots and
 // photos of the events kept.
 const (
-	RetainedSnapshots      = "snapshots"
-	RetainedPhotos         = "photos"
-	RetainedEvents         = "events"
-	RetainedStatuses       = "camera_statuses"
-	RetainedIntervals      = "camera_intervals"
-	RetainedGatewaySession = "gateway_sessions"
-	RetainedAudit          = "audit"
-	RetainedUserSessions   = "user_sessions"
-	RetainedInvites        = "invites"
-	RetainedEnrolCodes     = "enrol_codes"
+	RetainedSnapshots = "snapshots"
+	RetainedPhotos    = "photos"
+	// RetainedComplaintPhotos are the photos of complaints answered
+	// (replied or rejected) longer ago than Policy.ComplaintPhotos.
+	RetainedComplaintPhotos = "complaint_photos"
+	RetainedEvents          = "events"
+	RetainedStatuses        = "camera_statuses"
+	RetainedIntervals       = "camera_intervals"
+	RetainedGatewaySession  = "gateway_sessions"
+	RetainedAudit           = "audit"
+	RetainedUserSessions    = "user_sessions"
+	RetainedInvites         = "invites"
+	RetainedEnrolCodes      = "enrol_codes"
 	// RetainedSnapshotUsage are the per-gateway, per-day counts of snapshot
 	// bytes behind the daily quota: only today's counts, so the days
 	// before yesterday go whatever the settings.
@@ -163,7 +176,7 @@ const (
 )
 
 // Kinds lists the kinds of Retain's counts.
-var Kinds = []string{RetainedSnapshots, RetainedPhotos, RetainedEvents, RetainedStatuses, RetainedIntervals,
+var Kinds = []string{RetainedSnapshots, RetainedPhotos, RetainedComplaintPhotos, RetainedEvents, RetainedStatuses, RetainedIntervals,
 	RetainedGatewaySession, RetainedAudit, RetainedUserSessions, RetainedInvites, RetainedEnrolCodes, RetainedSnapshotUsage}
 
 // maxFoldMonths bounds the months one Retain call folds into the rollup
@@ -210,6 +223,12 @@ func (s *Retainer) Retain(ctx context.Context, r Policy, now time.Time) (map[str
 			return execN(ctx, tx, `UPDATE rectifications SET photo = NULL, photo_expired_at = $3 WHERE id IN (
 				SELECT x.id FROM rectifications x JOIN events e ON e.id = x.violation_id
 				WHERE x.photo IS NOT NULL AND e.status = '`+alarms.StatusClosed+`' AND e.closed_at < $1 LIMIT $2)`, cutoff, r.Batch, stamp)
+		}},
+		{RetainedComplaintPhotos, r.ComplaintPhotos, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
+			return execN(ctx, tx, `UPDATE complaints SET photo = NULL, photo_expired_at = $3 WHERE id IN (
+				SELECT id FROM complaints WHERE photo IS NOT NULL
+				AND ((state = '`+complaints.StateReplied+`' AND replied_at < $1) OR (state = '`+complaints.StateRejected+`' AND rejected_at < $1))
+				LIMIT $2)`, cutoff, r.Batch, stamp)
 		}},
 		{RetainedAudit, r.Audit, func(ctx context.Context, tx *sql.Tx, cutoff int64) (int64, error) {
 			return execN(ctx, tx, `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < $1 LIMIT $2)`, cutoff, r.Batch)

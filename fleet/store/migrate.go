@@ -647,6 +647,12 @@ ALTER TABLE user_sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';
 ALTER TABLE user_sessions ADD COLUMN last_seen BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE user_sessions ADD COLUMN sliding_ms BIGINT NOT NULL DEFAULT 0;
 `,
+	// 16: retention of complaint photos (fleet/retention,
+	// RetainedComplaintPhotos): when a complaint's photo was dropped as
+	// expired; its photo_type stays.
+	`
+ALTER TABLE complaints ADD COLUMN photo_expired_at BIGINT;
+`,
 }
 
 // migrateLockID is the PostgreSQL advisory lock held while migrating.

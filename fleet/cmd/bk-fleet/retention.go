@@ -36,6 +36,8 @@ func addRetentionFlags(fs flagSet) retentionFlags {
 			func(r *retention.Policy) *time.Duration { return &r.Snapshots }},
 		{"retain-photos", "keep rectification photos this long after the alarm closed", def.Photos,
 			func(r *retention.Policy) *time.Duration { return &r.Photos }},
+		{"retain-complaint-photos", "keep complaint photos this long after the ticket was replied to or rejected (open tickets keep theirs)", def.ComplaintPhotos,
+			func(r *retention.Policy) *time.Duration { return &r.ComplaintPhotos }},
 		{"retain-events", "keep events this long after they started (open cases are kept)", def.Events,
 			func(r *retention.Policy) *time.Duration { return &r.Events }},
 		{"retain-health", "keep camera statuses, health intervals and gateway sessions this long (whole months)", def.Health,

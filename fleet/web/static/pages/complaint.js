@@ -63,6 +63,7 @@ export async function render(ctx) {
         h("dl", {class: "facts"}, ...facts.flatMap(([k, v]) => [h("dt", {}, t("cpd." + k)), h("dd", {}, v)])),
         h("p", {class: "cp-text"}, c.text),
         c.has_photo ? h("img", {class: "cp-photo", alt: t("cpd.photo"), src: "/api/v1/complaints/" + c.id + "/photo"}) : null,
+        c.photo_expired ? h("p", {id: "cp-photo-expired", class: "muted small"}, t("cpd.photoExpired")) : null,
         ...answers),
       ...actions,
       h("div", {class: "card"}, h("h2", {}, t("cpd.history")),

@@ -70,7 +70,8 @@ func anonymousAsk(t *testing.T, e liveEndpoint, base, camera string) (int, strin
 // ended by the fleet's recheck.
 func TestPublicKitchen(t *testing.T) {
 	parallelBusy(t)
-	r := startLiveRig(t, nil, camsim.Camera{Path: "cam-pub", Scene: "kitchen"},
+	// A recheck every 2 s rather than 30: the test waits for it below.
+	r := startLiveRig(t, []string{"--live-recheck", "2s"}, camsim.Camera{Path: "cam-pub", Scene: "kitchen"},
 		camsim.Camera{Path: "cam-par", Scene: "kitchen"}, camsim.Camera{Path: "cam-priv", Scene: "kitchen"})
 	f := r.fleet
 	base := "http://" + f.http
@@ -179,7 +180,7 @@ func TestPublicKitchen(t *testing.T) {
 			}
 		}
 	}
-	wait.For(t, 45*time.Second, "the recheck ending the public view", func() bool { return publicViewers() == 0 })
+	wait.For(t, 15*time.Second, "the recheck ending the public view", func() bool { return publicViewers() == 0 })
 	v.do("the page outside the window", 30*time.Second, chromedp.Navigate(base+"/kitchens/canteen-l"),
 		chromedp.WaitVisible(chromedp.CSS("#closed")))
 	if n := v.eval(`String(document.querySelectorAll("video").length)`); n != "0" {

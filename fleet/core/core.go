@@ -85,6 +85,10 @@ type Options struct {
 	// Live holds the live-view relay's settings (ICE servers, UDP port,
 	// caps, linger); Start, Stop, Registerer and Logger are set here.
 	Live live.Config
+	// LiveRecheck is how often the live views are checked again against
+	// their viewer's rights and viewing windows (0:
+	// api.DefaultRecheckEvery).
+	LiveRecheck time.Duration
 	// Workflow holds the alarm deadlines (defaults:
 	// alarms.DefaultReviewDeadline, alarms.DefaultRectifyDeadline);
 	// Webhook is set from WebhookURL.
@@ -399,7 +403,7 @@ func Start(ctx context.Context, o Options) (f *Fleet, err error) {
 	a.Live = f.Live
 	recheck, stopRecheck := context.WithCancel(context.Background())
 	f.stopRecheck, f.recheckDone = stopRecheck, make(chan struct{})
-	go func() { defer close(f.recheckDone); a.WatchViewers(recheck, 0) }()
+	go func() { defer close(f.recheckDone); a.WatchViewers(recheck, o.LiveRecheck) }()
 	if o.MetricsListen != "" {
 		if f.metricLn, err = net.Listen("tcp", o.MetricsListen); err != nil {
 			return nil, fmt.Errorf("listen metrics: %w", err)

@@ -307,6 +307,7 @@ func serve(args []string, stderr io.Writer) int {
 	publicIPs := fs.str("webrtc-public-ips", "", "comma-separated public IPs of a 1:1 NAT in front of the fleet")
 	loopback := fs.boolean("webrtc-loopback", "offer loopback ICE candidates only (tests, one host)")
 	linger := fs.str("live-linger", "10s", "how long a camera's upstream outlives its last viewer")
+	recheck := fs.str("live-recheck", api.DefaultRecheckEvery.String(), "how often live views are checked again against their viewer's rights and viewing windows")
 	noGOP := fs.boolean("live-no-gop-cache", "turn the relay's GOP cache off (a benchmark baseline)")
 	perCamera := fs.str("live-max-viewers-per-camera", strconv.Itoa(live.DefaultMaxViewersPerCamera), "viewers of one camera at once, beyond which a viewer is refused (0: no cap)")
 	perCanteen := fs.str("live-max-viewers-per-canteen", strconv.Itoa(live.DefaultMaxViewersPerCanteen), "viewers of one canteen's cameras at once (0: no cap)")
@@ -394,6 +395,11 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	if lc.Linger, err = time.ParseDuration(*linger); err != nil || lc.Linger <= 0 {
 		fmt.Fprintf(stderr, "bk-fleet serve: --live-linger %q: want a positive duration such as 10s\n", *linger)
+		return 2
+	}
+	liveRecheck, err := time.ParseDuration(*recheck)
+	if err != nil || liveRecheck < time.Second {
+		fmt.Fprintf(stderr, "bk-fleet serve: --live-recheck %q: want a duration of at least 1s such as 30s\n", *recheck)
 		return 2
 	}
 	mqttTimeout, err := time.ParseDuration(*mqttConnectTimeout)
@@ -558,7 +564,7 @@ func serve(args []string, stderr io.Writer) int {
 		MQTTTLSListen: *mqttTLSListen, MQTTTLSCert: *mqttTLSCert, MQTTTLSKey: *mqttTLSKey, MQTTTLSClientCA: *mqttTLSClientCA,
 		MQTTConnectTimeout: mqttTimeout, MQTTMaxPendingPerAddr: mqttPending, MQTTGatewayBytesPerSec: gwBytes,
 		DataDir: *db.data, DB: *db.db, AdminToken: os.Getenv("BK_ADMIN_TOKEN"),
-		PublicURL: *publicURL, Live: lc, Workflow: wf, Complaints: cps, ComplaintBits: cpBitsN, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
+		PublicURL: *publicURL, Live: lc, LiveRecheck: liveRecheck, Workflow: wf, Complaints: cps, ComplaintBits: cpBitsN, WebhookURL: *webhookURL, WebhookSecret: *webhookSecret, GatewayAlarms: gwTh, Push: po,
 		SecureCookies: secure, MaxParentViewers: parents, MaxViewsPerParent: perParent, WarmRatesEvery: warm, Logger: log,
 		ParentURL: *parentURL, JoinsPerAddr: joins,
 		MetricsListen: *metricsListen, TLSCert: *tlsCert, TLSKey: *tlsKey,

@@ -20,6 +20,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"", []string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key: set both or neither"},
 		{"", []string{"--live-linger", "0s"}, `--live-linger "0s": want a positive duration`},
 		{"", []string{"--live-linger", "soon"}, `--live-linger "soon"`},
+		{"", []string{"--live-recheck", "500ms"}, `--live-recheck "500ms": want a duration of at least 1s such as 30s`},
+		{"BK_LIVE_RECHECK=often", nil, `--live-recheck "often"`},
 		{"", []string{"--review-deadline", "-1h"}, `--review-deadline "-1h": want a positive duration such as 24h`},
 		{"", []string{"--rectify-deadline", "3d"}, `--rectify-deadline "3d": want a positive duration such as 72h`},
 		{"", []string{"--complaint-accept-workdays", "0"}, `--complaint-accept-workdays "0": want 1 to 30`},

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
-
-	"github.com/brightkitchen/brightkitchen/fleet/auth"
 )
 
 // HLS (issue 15): the player's fallback for browsers without WebRTC.
@@ -28,17 +25,7 @@ func (s *Server) hlsServe(w http.ResponseWriter, r *http.Request) {
 	s.Live.HLSServe(w, r, r.PathValue("camera"), r.PathValue("session"), r.PathValue("file"))
 }
 
-// hlsDelete ends an HLS session: the viewer's own, or any for an admin.
-// Someone else's session is answered as one that does not exist.
+// hlsDelete ends an HLS session (endView).
 func (s *Server) hlsDelete(w http.ResponseWriter, r *http.Request) {
-	p, home, _, _, ok := s.watchable(w, r)
-	if !ok {
-		return
-	}
-	session := r.PathValue("session")
-	if who, found := s.Live.Session(home.Key(), session); found && p.Role != auth.RoleAdmin && who.Principal != p.ID {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such session: HLS session %q of camera %q", session, home.Key()))
-		return
-	}
-	s.Live.HLSDelete(w, r, home.Key(), session)
+	s.endView(w, r, "HLS session", s.Live.HLSDelete)
 }

@@ -154,19 +154,27 @@ func (s *Server) startView(w http.ResponseWriter, r *http.Request, start func(ht
 	start(w, r, home.Key(), v)
 }
 
-// whepDelete ends a viewer session: the viewer's own, or any for an admin.
-// Someone else's session is answered as one that does not exist.
+// whepDelete ends a WHEP viewer session (endView).
 func (s *Server) whepDelete(w http.ResponseWriter, r *http.Request) {
+	s.endView(w, r, "viewer session", s.Live.WHEPDelete)
+}
+
+// endView ends the live view of DELETE /{whep,hls}/{camera}/{session}
+// through end (the relay's WHEPDelete or HLSDelete): the viewer's own, or
+// any for an admin. Someone else's session is answered as one that does
+// not exist; what names the kind of session in that answer.
+func (s *Server) endView(w http.ResponseWriter, r *http.Request, what string,
+	end func(w http.ResponseWriter, r *http.Request, cameraID, session string)) {
 	p, home, _, _, ok := s.watchable(w, r)
 	if !ok {
 		return
 	}
 	session := r.PathValue("session")
 	if who, found := s.Live.Session(home.Key(), session); found && p.Role != auth.RoleAdmin && who.Principal != p.ID {
-		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such session: viewer session %q of camera %q", session, home.Key()))
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no such session: %s %q of camera %q", what, session, home.Key()))
 		return
 	}
-	s.Live.WHEPDelete(w, r, home.Key(), session)
+	end(w, r, home.Key(), session)
 }
 
 // ViewerEnded is the relay's OnViewerEnd: it writes the live view to the

@@ -157,7 +157,7 @@ func (m *hlsMuxer) quiesce() {
 	m.gate.Lock()
 	m.shut = true
 	m.gate.Unlock()
-	if m.mux == nil || m.lastKey == nil {
+	if m.mux == nil {
 		return // no request got past waitStarted into a muxer
 	}
 	m.quiescing = true
@@ -281,8 +281,8 @@ func (m *hlsMuxer) handle(p *packet) {
 // write hands one access unit to the gohlslib muxer, making that muxer at
 // the first access unit with an IDR, SPS and PPS.
 func (m *hlsMuxer) write(au [][]byte, ts uint32, at int64) {
+	sps, pps, idr := paramSets(au)
 	if m.mux == nil {
-		sps, pps, idr := paramSets(au)
 		if sps == nil || pps == nil || !idr {
 			return
 		}
@@ -312,7 +312,7 @@ func (m *hlsMuxer) write(au [][]byte, ts uint32, at int64) {
 	if m.anyFrames {
 		m.pts += int64(int32(ts - m.lastTS))
 	}
-	if _, _, idr := paramSets(au); idr {
+	if idr {
 		key := make([][]byte, len(au))
 		for i, n := range au {
 			key[i] = append([]byte(nil), n...)

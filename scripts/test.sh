@@ -12,7 +12,12 @@ cd "$(dirname "$0")/.."
 # fresh clone compiled the whole module again with -race (about 240 s of
 # this 2-core machine's 8 minutes) even when the cache held every package
 # from another checkout. No test depends on absolute source paths.
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
+# -ldflags=-w: no DWARF in the test binaries and the binaries e2e
+# builds, which takes two fifths off every link (about 70 of them a run,
+# with -race); stack traces and race reports keep their files and lines,
+# which come from the symbol table. A go build with its own -ldflags
+# (the release builds the tests make) overrides it.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-w"
 
 # go test starts the packages' test binaries in the order it is given
 # them. The longest go first (e2e, then the Chromium, PostgreSQL and

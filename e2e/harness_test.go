@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -147,6 +148,7 @@ func TestMain(m *testing.M) {
 	}
 	profile.add("go build (binaries)", time.Since(built), cmd.ProcessState)
 	code := m.Run()
+	headless.Close()
 	profile.print()
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -77,11 +77,11 @@ func (f *fleet) tokenFor(role, canteens string) string {
 	return lines[len(lines)-1]
 }
 
-// browser starts headless Chromium with the flags WebRTC on a loopback-only
-// machine needs.
+// browser is a browser context of its own in the package's headless
+// Chromium, which has the flags WebRTC on a loopback-only machine needs.
 func browser(t testing.TB) context.Context {
 	t.Helper()
-	return headless.Start(t,
+	return headless.Session(t,
 		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("allow-loopback-in-peer-connection", true),
 		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))

@@ -35,7 +35,7 @@ type Browser struct {
 
 func NewBrowser(t *testing.T, base string) *Browser {
 	t.Helper()
-	ctx := headless.Start(t, chromedp.WindowSize(1440, 900))
+	ctx := headless.Session(t, chromedp.WindowSize(1440, 900))
 	b := &Browser{t: t, ctx: ctx, base: base}
 	b.recordErrors()
 	return b

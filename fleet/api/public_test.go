@@ -365,7 +365,16 @@ func TestKitchenPages(t *testing.T) {
 			}
 		}
 		c, _ := w.st.Canteen(ctx, "C")
-		c.Name, c.Viewing = `<script>alert(1)</script>食堂`, coverage.Week{time.Monday: {"11:00-12:00"}}
+		// C opens for an hour three days from today, in its time zone: closed
+		// now, whatever the day and hour the test runs (a fixed Monday
+		// 11:00-12:00 failed on Mondays at 11).
+		loc, err := time.LoadLocation(c.TZ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var viewing coverage.Week
+		viewing[(time.Now().In(loc).Weekday()+3)%7] = []string{"11:00-12:00"}
+		c.Name, c.Viewing = `<script>alert(1)</script>食堂`, viewing
 		if _, err := w.st.PutCanteen(ctx, c); err != nil {
 			t.Fatal(err)
 		}

@@ -37,10 +37,11 @@ trap 'rm -f "$log"' EXIT
 ( make --no-print-directory lint && make --no-print-directory vuln ) >"$log" 2>&1 &
 checks=$!
 
-# -p 4, not go test's default of one package per core: most packages
-# spend their time waiting on loopback, PostgreSQL or a child process (the
-# e2e package's CPU is a third of its wall time), so on two cores four
-# side by side finish sooner than two.
+# -p 4, not go test's default of one package per core: each package
+# waits part of its time (on loopback, PostgreSQL or a child process), so
+# on two cores it takes four side by side to keep both busy. The run is
+# CPU-bound then (both cores busy throughout, measured from /proc/stat):
+# it gets shorter by doing less, not by waiting less.
 bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" "${slow[@]}" "${pkgs[@]}"
 tests=$?
 

@@ -63,11 +63,13 @@ var aiScenes = map[string][]string{
 // of its hits (the person, the object held), and nothing else; the compliant
 // kitchen raises nothing.
 //
-// It runs last and alone in this package (parallelLast): the model's
-// inference for eight cameras takes most of a core, and beside other
-// scenarios the plugin missed its deadlines.
+// It does not run alongside the other scenarios (not parallelScenario), and
+// make test runs it alone after every other package (scripts/test.sh): the
+// model's inference for eight cameras takes most of a core, and starved
+// of it the plugin misses its deadline and is quarantined. Inside the
+// e2e run, last, it still overlapped other packages' compiling on a
+// fresh machine and saw a rodent where there is none.
 func TestAIScenes(t *testing.T) {
-	parallelLast(t)
 	model, lib := demoModel(t)
 	var cams []camsim.Camera
 	detect := map[string]string{}

@@ -38,19 +38,12 @@ var (
 	// events. Two such side by side (with a fleet hashing passwords under
 	// -race) miss their deadlines on a two-core machine.
 	busyTurn = make(chan struct{}, 1)
-	// others counts the tests that take turns. Each is counted before
-	// t.Parallel, which every top-level test reaches before any parallel
-	// test goes on, so a test that waits for it (parallelLast) waits for
-	// all of them.
-	others sync.WaitGroup
 )
 
 // parallelScenario marks t parallel (go test's -parallel is raised so that
 // every test can be waiting at once), then waits for its turn, held until
 // t ends.
 func parallelScenario(t *testing.T) {
-	others.Add(1)
-	t.Cleanup(others.Done)
 	t.Parallel()
 	scenarioTurn <- struct{}{}
 	ran := profile.turn(t)
@@ -60,8 +53,6 @@ func parallelScenario(t *testing.T) {
 // parallelBusy marks t parallel and makes it wait for busyTurn, held
 // until t ends: the test is busy from start to end.
 func parallelBusy(t *testing.T) {
-	others.Add(1)
-	t.Cleanup(others.Done)
 	t.Parallel()
 	busyTurn <- struct{}{}
 	ran := profile.turn(t)
@@ -75,8 +66,6 @@ func parallelBusy(t *testing.T) {
 // not). No test holds busyTurn and waits for scenarioTurn, nor the other
 // way round, but this one, which has both before the others start.
 func parallelBusyFirst(t *testing.T) (quiet func()) {
-	others.Add(1)
-	t.Cleanup(others.Done)
 	busyTurn <- struct{}{}
 	scenarioTurn <- struct{}{}
 	var once sync.Once
@@ -85,26 +74,6 @@ func parallelBusyFirst(t *testing.T) (quiet func()) {
 	t.Cleanup(func() { ran(); <-scenarioTurn; quiet() })
 	t.Parallel()
 	return quiet
-}
-
-// parallelLast marks t parallel and waits until every other test that
-// takes turns has ended, then holds every turn until t ends: the test
-// runs alone, at the end of the package's run.
-func parallelLast(t *testing.T) {
-	t.Parallel()
-	others.Wait()
-	busyTurn <- struct{}{}
-	for range cap(scenarioTurn) {
-		scenarioTurn <- struct{}{}
-	}
-	ran := profile.turn(t)
-	t.Cleanup(func() {
-		ran()
-		for range cap(scenarioTurn) {
-			<-scenarioTurn
-		}
-		<-busyTurn
-	})
 }
 
 func TestMain(m *testing.M) {

@@ -42,8 +42,14 @@ checks=$!
 # on two cores it takes four side by side to keep both busy. The run is
 # CPU-bound then (both cores busy throughout, measured from /proc/stat):
 # it gets shorter by doing less, not by waiting less.
-bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" "${slow[@]}" "${pkgs[@]}"
+#
+# TestAIScenes runs after them, alone: eight cameras' inference takes most
+# of a core, and beside other packages (Chromium's, or compiling on a
+# fresh machine) the demo model saw starved, damaged frames (a rodent
+# where there is none, an episode split in two).
+bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' "${slow[@]}" "${pkgs[@]}"
 tests=$?
+go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ || tests=1
 
 wait "$checks"
 lint=$?

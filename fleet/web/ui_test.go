@@ -42,5 +42,31 @@ func TestUI(t *testing.T) {
 		t.Errorf("commands sent %q, status read %d times; want one ping, read 3 times", got, f.cmdPolls)
 	}
 	f.mu.Unlock()
+	// place (ui.js), which the gateway page's refresh uses, leaves a row
+	// that stays in place: its input keeps the focus.
+	if got := b.Eval(placeCheckJS); got != "ok" {
+		t.Errorf("place: %s", got)
+	}
 	b.CheckErrors("end")
 }
+
+// placeCheckJS puts three children in a div, the middle one a focused
+// input, and places a new first and last child around that input.
+const placeCheckJS = `(async () => {
+  const {place} = await import("/static/ui.js");
+  const el = document.createElement("div");
+  document.body.append(el);
+  const k = document.createElement("input");
+  el.append(document.createElement("p"), k, document.createElement("p"));
+  k.focus();
+  let detached = false;
+  new MutationObserver(ms => ms.forEach(m => m.removedNodes.forEach(n => { if (n === k) detached = true; })))
+    .observe(el, {childList: true});
+  const want = [document.createElement("p"), k, document.createElement("p")];
+  place(el, want);
+  await null;
+  const order = el.children.length === 3 && want.every((n, i) => el.children[i] === n);
+  const focus = document.activeElement === k;
+  el.remove();
+  return order && focus && !detached ? "ok" : "order " + order + ", focus kept " + focus + ", input detached " + detached;
+})()`

@@ -43,6 +43,23 @@ export function fill(el, ...children) {
   return el;
 }
 
+/**
+ * Makes nodes (elements) el's children, in order, without taking out a
+ * node that is already in el and stays: fill would detach it and put it
+ * back, and a detached input loses its focus (the user typing in it) and,
+ * for a test driving the page, its DOM node id.
+ */
+export function place(el, nodes) {
+  const want = new Set(nodes);
+  for (const c of [...el.childNodes]) if (!want.has(c)) c.remove();
+  let at = el.firstChild;
+  for (const n of nodes) {
+    if (n === at) at = at.nextSibling;
+    else el.insertBefore(n, at);
+  }
+  return el;
+}
+
 // ---- time ----
 
 const weekdayIndex = {Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6};

@@ -10,7 +10,7 @@
 
 import {t} from "../i18n.js";
 import {api, aborted, errorText} from "../api.js";
-import {h, fill, timeEl, isTime} from "../ui.js";
+import {h, fill, place, timeEl, isTime} from "../ui.js";
 import {section, empty, toast} from "../widgets/feedback.js";
 import {act, twoStep, select} from "../widgets/form.js";
 import {cameraChip, otaLine} from "../widgets/badges.js";
@@ -60,10 +60,11 @@ export async function render(ctx) {
     fill(alarmsEl, mine.map(a => h("div", {class: "bad", dataset: {gwAlarm: a.kind}},
       t("gwa." + a.kind), ": ", a.detail, " (", timeEl(a.raised_at, true), ")")));
     const cams = g.cameras || [];
-    // A row whose form is open stays as it is: the refresh every few
-    // seconds must not throw away what the user is typing.
+    // A row whose form is open stays as it is, in place: the refresh every
+    // few seconds must not throw away what the user is typing, nor take
+    // the focus from it.
     const keep = new Map([...camsEl.querySelectorAll(".cam-ops")].filter(r => r.querySelector("form")).map(r => [r.dataset.camera, r]));
-    fill(camsEl, cams.length ? cams.map(c => keep.get(c.camera_id) || camRow(c, g)) : empty(t("app.none")));
+    place(camsEl, cams.length ? cams.map(c => keep.get(c.camera_id) || camRow(c, g)) : [empty(t("app.none"))]);
   };
 
   // One command: sent, then its state read until it is final (at most

@@ -64,11 +64,12 @@ var aiScenes = map[string][]string{
 // kitchen raises nothing.
 //
 // It does not run alongside the other scenarios (not parallelScenario), and
-// make test runs it alone after every other package (scripts/test.sh): the
-// model's inference for eight cameras takes most of a core, and starved
-// of it the plugin misses its deadline and is quarantined. Inside the
-// e2e run, last, it still overlapped other packages' compiling on a
-// fresh machine and saw a rodent where there is none.
+// make test runs it in a go test of its own, at a higher priority than
+// every other package (scripts/test.sh): the model's inference for eight
+// cameras takes most of a core, and starved of it the plugin misses its
+// deadline and is quarantined. Inside the e2e run, last, at equal
+// priority, it overlapped other packages' compiling on a fresh machine
+// and saw a rodent where there is none.
 func TestAIScenes(t *testing.T) {
 	model, lib := demoModel(t)
 	var cams []camsim.Camera

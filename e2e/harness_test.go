@@ -77,12 +77,6 @@ func parallelBusyFirst(t *testing.T) (quiet func()) {
 }
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bk-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
 	flag.Parse()
 	// Every test is a scenario of its own (its own ports, directories and
 	// processes) that spends most of its time waiting for the processes
@@ -94,15 +88,62 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	bench := false
+	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
+		bench = true
+	}
+	dir, cleanup, err := binaries(bench)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "build the binaries:", err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	headless.Close()
+	profile.print()
+	cleanup()
+	os.Exit(code)
+}
+
+// binaries builds the programs the tests run into a directory: with the
+// race detector for tests, as shipped for benchmarks. With $BK_E2E_BIN
+// set (scripts/test.sh sets it for its two go test runs of this package),
+// they are built there once, by the first test binary to get there; the
+// others wait for it on a lock and use them.
+func binaries(bench bool) (dir string, cleanup func(), err error) {
 	// Tests run the binaries with the race detector; benchmarks measure
 	// them as shipped.
-	build := []string{"build", "-race", "-o", dir + "/"}
-	if b := flag.Lookup("test.bench"); b != nil && b.Value.String() != "" {
-		build = []string{"build", "-trimpath", "-o", dir + "/"}
+	build := []string{"build", "-race"}
+	if bench {
+		build = []string{"build", "-trimpath"}
+	}
+	dir = os.Getenv("BK_E2E_BIN")
+	cleanup = func() {}
+	if dir == "" || bench {
+		if dir, err = os.MkdirTemp("", "bk-e2e-bin"); err != nil {
+			return "", nil, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+	} else {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", nil, err
+		}
+		lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+		if err != nil {
+			return "", nil, err
+		}
+		defer lock.Close() // and with it the lock
+		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+			return "", nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, ".built")); err == nil {
+			return dir, cleanup, nil
+		}
 	}
 	// One go build for all of them: the go command links them side by
 	// side (the links, with -race, are most of the cost: the packages are
 	// in the build cache), where one go build each linked them in turn.
+	build = append(build, "-o", dir+"/")
 	for _, pkg := range []string{"gateway/cmd/bk-gateway", "fleet/cmd/bk-fleet", "hw/cmd/bk-camsim",
 		"plugins/tamper/cmd/bk-plugin-tamper", "plugins/motion/cmd/bk-plugin-motion", "plugins/onnx/cmd/bk-plugin-onnx",
 		"e2e/testplugin"} {
@@ -112,15 +153,14 @@ func TestMain(m *testing.M) {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	built := time.Now()
 	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build the binaries:", err)
-		os.Exit(1)
+		cleanup()
+		return "", nil, err
 	}
 	profile.add("go build (binaries)", time.Since(built), cmd.ProcessState)
-	code := m.Run()
-	headless.Close()
-	profile.print()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	if err := os.WriteFile(filepath.Join(dir, ".built"), nil, 0o644); err != nil {
+		return "", nil, err
+	}
+	return dir, cleanup, nil
 }
 
 // freePort returns a loopback address that was free a moment ago. The

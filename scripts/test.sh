@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# make test: the static checks (make lint, then make vuln) run beside the
-# test suite rather than before it. Both are CPU-bound type checking, and
-# the suite's last minutes are processes waiting on loopback, so on two
-# cores the overlap saves most of their time. Exit status is non-zero when
-# either fails; the checks' output is printed after the suite's.
+# make test: three things at once, at three priorities. TestAIScenes
+# (e2e) runs at normal priority; the rest of the suite at nice 10; the
+# static checks (make lint, then make vuln) at nice 19, in the moments
+# the others leave a core idle. Exit status is non-zero when any fails;
+# the outputs are printed one after another.
 set -uo pipefail
 export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile)
 cd "$(dirname "$0")/.."
@@ -12,12 +12,14 @@ cd "$(dirname "$0")/.."
 # fresh clone compiled the whole module again with -race (about 240 s of
 # this 2-core machine's 8 minutes) even when the cache held every package
 # from another checkout. No test depends on absolute source paths.
-# -ldflags=-w: no DWARF in the test binaries and the binaries e2e
-# builds, which took two fifths off a race link of bk-fleet (5.2 to 3.0
-# CPU-s; about 70 links a run); stack traces and race reports keep their
-# files and lines, which come from the runtime's line table. A go build
-# with its own -ldflags (the release builds the tests make) overrides it.
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-w"
+# -ldflags=-s: no symbol table and no DWARF in the test binaries and the
+# binaries e2e builds. Without DWARF a race link of bk-fleet took two
+# fifths less (5.2 to 3.0 CPU-s; about 70 links a run), without the
+# symbol table another tenth; stack traces and race reports keep their
+# functions, files and lines, which come from the runtime's own tables. A
+# go build with its own -ldflags (the release builds the tests make)
+# overrides it.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-s"
 
 # go test starts the packages' test binaries in the order it is given
 # them. The longest go first (e2e, then the Chromium, PostgreSQL and
@@ -33,23 +35,34 @@ all=$(go list -e ./...) || exit 1
 mapfile -t pkgs < <(grep -vxF -f <(printf '%s\n' "${slow[@]}") <<<"$all")
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
-( make --no-print-directory lint && make --no-print-directory vuln ) >"$log" 2>&1 &
+ailog=$(mktemp)
+# e2e's programs (bk-fleet, bk-gateway, the plugins…), built with -race
+# once for both go test runs of e2e below (see e2e's TestMain).
+BK_E2E_BIN=$(mktemp -d)
+export BK_E2E_BIN
+trap 'rm -rf "$log" "$ailog" "$BK_E2E_BIN"' EXIT
+( nice -n 19 make --no-print-directory lint && nice -n 19 make --no-print-directory vuln ) >"$log" 2>&1 &
 checks=$!
+
+# TestAIScenes runs beside the rest, ahead of it: eight cameras' inference
+# in bk-plugin-onnx takes most of a core for half a minute, and at equal
+# priority beside other packages (Chromium's, or compiling on a fresh
+# machine) the demo model saw starved, damaged frames (a rodent where
+# there is none, an episode split in two). Run alone after the rest, as
+# it was, it left the other core idle for that half minute.
+go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ >"$ailog" 2>&1 &
+ai=$!
 
 # -p 4, not go test's default of one package per core: each package
 # waits part of its time (on loopback, PostgreSQL or a child process), so
 # on two cores it takes four side by side to keep both busy. The run is
 # CPU-bound then (both cores busy throughout, measured from /proc/stat):
 # it gets shorter by doing less, not by waiting less.
-#
-# TestAIScenes runs after them, alone: eight cameras' inference takes most
-# of a core, and beside other packages (Chromium's, or compiling on a
-# fresh machine) the demo model saw starved, damaged frames (a rodent
-# where there is none, an episode split in two).
-bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' "${slow[@]}" "${pkgs[@]}"
+nice -n 10 bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' "${slow[@]}" "${pkgs[@]}"
 tests=$?
-go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ || tests=1
+wait "$ai" || tests=1
+echo "--- TestAIScenes ---"
+cat "$ailog"
 
 wait "$checks"
 lint=$?

@@ -263,16 +263,10 @@ func TestLiveManyViewers(t *testing.T) {
 	bctx := browser(t)
 	url := fmt.Sprintf("http://%s/live/cam-a#token=%s", r.fleet.http, r.fleet.token)
 	const n = 20
-	// The tabs open, and later leave, all at once: each decodes from the
-	// moment it opens (about a tenth of a core), so opening them one after
-	// another kept the first ones playing through all the others' loads.
 	tabs := make([]context.Context, n)
 	for i := range tabs {
-		tab, cancel := chromedp.NewContext(bctx)
-		t.Cleanup(cancel)
-		tabs[i] = tab
+		tabs[i] = openPlayer(t, bctx, url)
 	}
-	all(t, tabs, func(tab context.Context) error { return chromedp.Do(tab, chromedp.Navigate(url)) })
 	for i, tab := range tabs {
 		waitDecoding(t, tab, 3, 60*time.Second, fmt.Sprintf("viewer %d decoding", i))
 	}
@@ -289,26 +283,16 @@ func TestLiveManyViewers(t *testing.T) {
 	// They leave (the page's pagehide sends the WHEP DELETE); the linger
 	// starts when the last one has left, after this instant.
 	left := time.Now()
-	all(t, tabs, func(tab context.Context) error { return chromedp.Do(tab, chromedp.Navigate("about:blank")) })
+	for _, tab := range tabs {
+		if err := chromedp.Do(tab, chromedp.Navigate("about:blank")); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wait.For(t, 20*time.Second, "upstream stopped after the linger", func() bool {
 		st, err := getGatewayStatus(r.gwHTTP)
 		return err == nil && len(st.Live) == 0 && r.fleet.metric("bk_live_upstreams") == 0
 	})
 	if d := time.Since(left); d < 3*time.Second {
 		t.Errorf("upstream stopped %v after the viewers left, before the 3 s linger", d)
-	}
-}
-
-// all runs do on every tab at once and fails t with the first error.
-func all(t *testing.T, tabs []context.Context, do func(tab context.Context) error) {
-	t.Helper()
-	errs := make(chan error, len(tabs))
-	for _, tab := range tabs {
-		go func() { errs <- do(tab) }()
-	}
-	for range tabs {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
 	}
 }

@@ -10,19 +10,18 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/freeport"
 	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
@@ -165,58 +164,10 @@ func binaries(bench bool) (dir string, cleanup func(), err error) {
 	return dir, cleanup, nil
 }
 
-// freePort returns a loopback address that was free a moment ago. The
-// processes under test must keep their ports across kill -9 and restart.
-//
-// The port is below the kernel's ephemeral range: a port from that range
-// (what a listen on port 0 gives) can be taken, between this check and
-// the process's own listen, by any outgoing connection of the busy
-// machine, and a gateway once failed to start so ("bind: address already
-// in use"). No port is handed out twice by one test binary.
-func freePort(t testing.TB) string {
-	t.Helper()
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	if ports.given == nil {
-		ports.given = map[int]bool{}
-		ports.lo, ports.hi = 20000, ephemeralLow()-1
-	}
-	for range 200 {
-		p := ports.lo + rand.IntN(ports.hi-ports.lo+1)
-		if ports.given[p] {
-			continue
-		}
-		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		ln.Close()
-		ports.given[p] = true
-		return ln.Addr().String()
-	}
-	t.Fatalf("no free port in %d..%d after 200 tries", ports.lo, ports.hi)
-	return ""
-}
-
-var ports struct {
-	mu     sync.Mutex
-	given  map[int]bool
-	lo, hi int
-}
-
-// ephemeralLow is the first port of the kernel's ephemeral range (32768
-// if it cannot be read), and at least 21000.
-func ephemeralLow() int {
-	low := 32768
-	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
-		if f := strings.Fields(string(b)); len(f) == 2 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				low = n
-			}
-		}
-	}
-	return max(low, 21000)
-}
+// freePort returns a loopback address that was free a moment ago (see
+// internal/freeport). The processes under test must keep their ports
+// across kill -9 and restart.
+func freePort(t testing.TB) string { return freeport.Addr(t) }
 
 // proc is a child process whose output goes to a log file in the test dir.
 type proc struct {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/freeport"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -100,7 +100,7 @@ func BenchmarkGatewayIdleRSS(b *testing.B) {
 
 func idleGateway(b *testing.B, dir, camsim string, detect bool) (gwMB, pluginsMB float64) {
 	work := b.TempDir()
-	rtsp, httpAddr, mqtt := freePort(b), freePort(b), freePort(b)
+	rtsp, httpAddr, mqtt := freeport.Addr(b), freeport.Addr(b), freeport.Addr(b)
 	start(b, work, "camsim", camsim, "--listen", rtsp, "--no-scenes", "--camera", "cam-1=kitchen")
 	fleetBin := filepath.Join(dir, "usr/bin/bk-fleet")
 	data := filepath.Join(work, "fleet")
@@ -192,16 +192,6 @@ func procStatus(pid int, key string) int64 {
 		}
 	}
 	return 0
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // start starts a process that dies with the test (and with the test

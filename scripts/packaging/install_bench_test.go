@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/freeport"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 	"github.com/brightkitchen/brightkitchen/scripts/packaging/qemuns"
 )
@@ -54,7 +55,7 @@ func BenchmarkInstallToOnline(b *testing.B) {
 
 	for range b.N {
 		work := b.TempDir()
-		rtsp, httpAddr, mqtt, gwHTTP := freePort(b), freePort(b), freePort(b), freePort(b)
+		rtsp, httpAddr, mqtt, gwHTTP := freeport.Addr(b), freeport.Addr(b), freeport.Addr(b), freeport.Addr(b)
 		start(b, work, "camsim", camsim, "--listen", rtsp, "--no-scenes", "--camera", "kitchen=kitchen")
 		const token = "bench-admin-token"
 		b.Setenv("BK_ADMIN_TOKEN", token) // the fleet's, inherited

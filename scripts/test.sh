@@ -56,8 +56,12 @@ ai=$!
 # -p 4, not go test's default of one package per core: each package
 # waits part of its time (on loopback, PostgreSQL or a child process), so
 # on two cores it takes four side by side to keep both busy. The run is
-# CPU-bound then (both cores busy throughout, measured from /proc/stat):
-# it gets shorter by doing less, not by waiting less.
+# CPU-bound then (from /proc/stat: both cores busy but for about 50
+# core-seconds in the last minute and a half, when the four slots hold
+# small packages that mostly wait): it gets shorter by doing less, not by
+# waiting less. -p 6 filled that idle time, but the heavy first packages
+# then shared the cores six ways: the run took longer (510 s against
+# 446-467) and a fleet under e2e took over 20 s to start.
 nice -n 10 bash scripts/with-postgres.sh go test -race -count=1 -p 4 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' "${slow[@]}" "${pkgs[@]}"
 tests=$?
 wait "$ai" || tests=1

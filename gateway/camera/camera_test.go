@@ -281,6 +281,7 @@ func startSource(t *testing.T, s *Source) *Source {
 func online(s *Source) func() bool { return func() bool { return s.Health().Online } }
 
 func TestOnlineAndHealth(t *testing.T) {
+	t.Parallel()
 	cam := &testCam{}
 	cam.start(t, "127.0.0.1:0")
 
@@ -364,6 +365,7 @@ func TestH265(t *testing.T) {
 }
 
 func TestFanOut(t *testing.T) {
+	t.Parallel()
 	cam := &testCam{FPS: 50}
 	cam.start(t, "127.0.0.1:0")
 	// TCP: with auto, a loaded machine can miss UDP's first packets,
@@ -595,6 +597,7 @@ func TestFirstConnectRetries(t *testing.T) {
 }
 
 func TestReadTimeout(t *testing.T) {
+	t.Parallel()
 	cam := &testCam{}
 	cam.start(t, "127.0.0.1:0")
 	s := startSource(t, &Source{ID: "cam-1", URL: cam.url(), ReadTimeout: 500 * time.Millisecond})
@@ -693,6 +696,7 @@ func TestContextEndsLoop(t *testing.T) {
 }
 
 func TestPTS(t *testing.T) {
+	t.Parallel()
 	for _, noMarker := range []bool{false, true} {
 		t.Run(fmt.Sprintf("no_marker=%v", noMarker), func(t *testing.T) {
 			cam := &testCam{NoMarker: noMarker}

@@ -90,6 +90,7 @@ const thingRules = "plugins: [{name: fake}]\nrules: [{type: intruder, label: thi
 // start one episode carrying a JPEG of the frame with the box drawn;
 // malformed detections are dropped and counted.
 func TestIDROnlyEpisodeWithSnapshot(t *testing.T) {
+	t.Parallel()
 	src := startSource(t, "kitchen")
 	fake := newFake(sdk.FormatRGB24, sdk.FormatGRAY8)
 	fake.reply = func(sdk.Frame) []sdk.Detection {
@@ -160,6 +161,7 @@ func TestIDROnlyEpisodeWithSnapshot(t *testing.T) {
 // second, so at FPS 5 every other one goes to the plugin, however busy the
 // machine is.
 func TestSampledFPS(t *testing.T) {
+	t.Parallel()
 	src := startSource(t, "kitchen")
 	fake := newFake(sdk.FormatI420)
 	down := newFake(sdk.FormatGRAY8)
@@ -195,6 +197,7 @@ func TestSampledFPS(t *testing.T) {
 // TestOffPostNotWhileBlind: a plugin that does not answer is not "nobody
 // there": off_post waits until every plugin answers again.
 func TestOffPostNotWhileBlind(t *testing.T) {
+	t.Parallel()
 	src := startSource(t, "kitchen")
 	seer := newFake(sdk.FormatGRAY8)
 	down := newFake(sdk.FormatGRAY8)

@@ -53,7 +53,9 @@ func init() {
 	pbkdf2Iter = 2000
 }
 
-func newFixture(t *testing.T, target string) *fixture {
+// newFixture serves a setup page whose discovery asks target; tune, if
+// given, changes the page before it starts.
+func newFixture(t *testing.T, target string, tune ...func(*Page)) *fixture {
 	dir := t.TempDir()
 	f := &fixture{t: t, dir: dir, file: filepath.Join(dir, "gateway.yaml"), now: time.Unix(1_800_000_000, 0)}
 	if err := os.WriteFile(f.file, fmt.Appendf(nil, baseConfig, dir), 0o600); err != nil {
@@ -77,6 +79,9 @@ func newFixture(t *testing.T, target string) *fixture {
 		Discovery:    onvif.Discovery{Target: target, Wait: time.Second},
 		ProbeTimeout: 10 * time.Second,
 		Now:          func() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.now },
+	}
+	for _, fn := range tune {
+		fn(f.page)
 	}
 	if err := f.page.Init(); err != nil {
 		t.Fatal(err)
@@ -145,6 +150,7 @@ func TestPasswordFiles(t *testing.T) {
 }
 
 func TestSignInAndRateLimit(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "127.0.0.1:9")
 	c := f.client()
 	if code := do(t, c, "GET", f.srv.URL+"/setup/api/state", nil, nil); code != 401 {
@@ -206,6 +212,7 @@ func (e fakeEnroller) Enrol(_ context.Context, fleet, code string) (Enrolled, er
 }
 
 func TestEnrolmentCodeSignsIn(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t, "127.0.0.1:9")
 	f.page.SetEnroller(fakeEnroller{good: "K7M2-Q9XV"})
 	var e map[string]any
@@ -243,6 +250,7 @@ func TestEnrolmentCodeSignsIn(t *testing.T) {
 }
 
 func TestDiscoverProbeSave(t *testing.T) {
+	t.Parallel()
 	s := &camsim.Server{Listen: "127.0.0.1:0", GOP: 1}
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
@@ -357,6 +365,7 @@ func TestDiscoverProbeSave(t *testing.T) {
 // A fake camera that answers with hostile XML: each request gets a clear
 // error, and the page goes on working.
 func TestHostileCamera(t *testing.T) {
+	t.Parallel()
 	hostile := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/big":
@@ -369,7 +378,9 @@ func TestHostileCamera(t *testing.T) {
 		}
 	}))
 	defer hostile.Close()
-	f := newFixture(t, "127.0.0.1:9")
+	// The probe of a port where nothing listens retries until its
+	// timeout: a short one, as the answer is the same.
+	f := newFixture(t, "127.0.0.1:9", func(p *Page) { p.ProbeTimeout = 2 * time.Second })
 	c := f.client()
 	do(t, c, "POST", f.srv.URL+"/setup/api/login", map[string]string{"password": f.password()}, nil)
 	for path, want := range map[string]string{"/big": "too large", "/entity": "malformed", "/x": "malformed"} {

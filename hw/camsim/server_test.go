@@ -188,6 +188,7 @@ func countParamSets(codec Codec, au [][]byte) (n int) {
 // read crosses the loop point, and checks pacing, timestamps, looping and
 // the parameter sets before each IDR.
 func TestPlayInBandParams(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{GOP: 1, loopFrames: 10})
 	r := mustDial(t, s.URL("kitchen"))
 	if r.codec != CodecH264 || r.h264.SPS == nil || r.h264.PPS == nil {
@@ -231,6 +232,7 @@ func slicesEqual(a, b [][]byte) bool {
 }
 
 func TestPlayParamsInSDPOnly(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{GOP: 1, ParamsInSDPOnly: true})
 	r := mustDial(t, s.URL("kitchen"))
 	clip, _ := Clip("kitchen", 1)
@@ -258,6 +260,7 @@ func TestPlayParamsInSDPOnly(t *testing.T) {
 }
 
 func TestPlayH265(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{GOP: 1, loopFrames: 10})
 	r := mustDial(t, s.URL("night-h265"))
 	if r.codec != CodecH265 || r.h265.VPS == nil || r.h265.SPS == nil || r.h265.PPS == nil {
@@ -283,6 +286,7 @@ func TestPlayH265(t *testing.T) {
 // TestPlayTransportFallback reads with the client's default transport
 // choice: the server offers TCP only, so the client must fall back to it.
 func TestPlayTransportFallback(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{})
 	r, err := dialProtocol(t, s.URL("covered"), nil)
 	if err != nil {
@@ -294,6 +298,7 @@ func TestPlayTransportFallback(t *testing.T) {
 }
 
 func TestPlay1080(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{NoScenes: true, Cameras: []Camera{{Path: "big", Scene: "kitchen-1080"}}})
 	r := mustDial(t, s.URL("big"))
 	const d = 1200 * time.Millisecond
@@ -312,6 +317,7 @@ func statusCode(err error) base.StatusCode {
 // TestStopStartPath flaps one camera and checks that the other, playing the
 // same scene, does not notice.
 func TestStopStartPath(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, &Server{
 		NoScenes: true,
 		Cameras:  []Camera{{Path: "cam1", Scene: "kitchen"}, {Path: "cam2", Scene: "kitchen"}},

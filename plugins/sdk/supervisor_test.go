@@ -117,6 +117,7 @@ func detectOK(t *testing.T, s *sdk.Supervisor) {
 // TestDetectTimes: the state says how long frames take, and the model's own
 // time when the plugin reports it.
 func TestDetectTimes(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "times", nil)
 	if st := s.State(); st.DetectMeanMS != 0 || st.DetectLastMS != 0 || st.InferLastMS != 0 {
 		t.Fatalf("before any frame: %+v", st)
@@ -139,6 +140,7 @@ func TestDetectTimes(t *testing.T) {
 // TestRelaunchAfterKill: SIGKILL the plugin; the supervisor relaunches it
 // and detections continue, while another plugin is not disturbed.
 func TestRelaunchAfterKill(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "echo", nil)
 	other := startSupervisor(t, "echo", func(s *sdk.Supervisor) { s.Name = "echo2" })
 	detectOK(t, s)
@@ -180,6 +182,7 @@ func TestRelaunchAfterKill(t *testing.T) {
 // frames and is quarantined; relaunched again with a good environment it
 // leaves quarantine at once and answers.
 func TestRelaunchWithNewEnv(t *testing.T) {
+	t.Parallel()
 	env := func(extra string) []string { return []string{"BK_SDK_TEST_PLUGIN=echo", extra} }
 	s := startSupervisor(t, "echo", func(s *sdk.Supervisor) {
 		s.MaxRestarts = 2
@@ -222,6 +225,7 @@ func TestRelaunchWithNewEnv(t *testing.T) {
 // TestDeadlineKillsHungPlugin: a Detect that hangs is cut off at the
 // deadline, the plugin killed and relaunched, and detection continues.
 func TestDeadlineKillsHungPlugin(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "echo", func(s *sdk.Supervisor) { s.Deadline = 300 * time.Millisecond })
 	pid := s.State().Pid
 	start := time.Now()
@@ -245,6 +249,7 @@ func TestDeadlineKillsHungPlugin(t *testing.T) {
 // TestQuarantine: a plugin that crashes on every frame is quarantined after
 // MaxRestarts failures and not launched again; calls fail at once.
 func TestQuarantine(t *testing.T) {
+	t.Parallel()
 	var states atomic.Int64
 	s := startSupervisor(t, "crashy", func(s *sdk.Supervisor) {
 		s.MaxRestarts = 3
@@ -273,6 +278,7 @@ func TestQuarantine(t *testing.T) {
 // TestMalformedRepliesDropped: a plugin's malformed detections are dropped
 // and counted; the good one is kept.
 func TestMalformedRepliesDropped(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "garbage", nil)
 	info, _ := s.Info()
 	ds, err := s.Detect(context.Background(), frame(nil))
@@ -293,6 +299,7 @@ func TestMalformedRepliesDropped(t *testing.T) {
 // InvalidArgument and turns a detector's panic into Internal; the plugin
 // goes on serving.
 func TestServeRefusesBadFramesAndPanics(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "echo", nil)
 	bad := frame(nil)
 	bad.Data = bad.Data[:10]
@@ -314,6 +321,7 @@ func TestServeRefusesBadFramesAndPanics(t *testing.T) {
 // TestCallerCancelIsNotAFailure: a caller giving up is not the plugin's
 // fault.
 func TestCallerCancelIsNotAFailure(t *testing.T) {
+	t.Parallel()
 	s := startSupervisor(t, "echo", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()

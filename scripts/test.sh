@@ -22,17 +22,18 @@ cd "$(dirname "$0")/.."
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-s"
 
 # go test starts the packages' test binaries in the order it is given
-# them. The longest go first (e2e, then the Chromium, PostgreSQL and
-# inference ones, about a minute each under -race), so that the run does
+# them. The longest go first (the Chromium, PostgreSQL and inference
+# ones, about a minute each under -race; e2e runs apart, below), so that
+# the run does
 # not end with one of them alone: in alphabetical order the held-out
 # evaluation (plugins/onnx/eval) started last and ran alone at the end.
 # A slow package renamed away fails here, by name.
 mod=github.com/brightkitchen/brightkitchen
-slow=(e2e fleet/web fleet/api plugins/onnx/eval fleet/ingest hw/camsim/scene
+slow=(fleet/web fleet/api plugins/onnx/eval fleet/ingest hw/camsim/scene
   scripts/packaging gateway/decode fleet/notify fleet/rates)
 slow=("${slow[@]/#/$mod/}")
 all=$(go list -e ./...) || exit 1
-mapfile -t pkgs < <(grep -vxF -f <(printf '%s\n' "${slow[@]}") <<<"$all")
+mapfile -t pkgs < <(grep -vxF -f <(printf '%s\n' "${slow[@]}" "$mod/e2e") <<<"$all")
 
 # Compile every package the tests need (with -race, test files included)
 # before any test starts; only the links are left to go test. On a warm
@@ -45,11 +46,12 @@ go list -race -e -export -deps -test ./... >/dev/null 2>&1
 
 log=$(mktemp)
 ailog=$(mktemp)
+e2elog=$(mktemp)
 # e2e's programs (bk-fleet, bk-gateway, the plugins…), built with -race
 # once for both go test runs of e2e below (see e2e's TestMain).
 BK_E2E_BIN=$(mktemp -d)
 export BK_E2E_BIN
-trap 'rm -rf "$log" "$ailog" "$BK_E2E_BIN"' EXIT
+trap 'rm -rf "$log" "$ailog" "$e2elog" "$BK_E2E_BIN"' EXIT
 ( nice -n 19 make --no-print-directory lint && nice -n 19 make --no-print-directory vuln ) >"$log" 2>&1 &
 checks=$!
 
@@ -62,23 +64,39 @@ checks=$!
 go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ >"$ailog" 2>&1 &
 ai=$!
 
-# -p 4, not go test's default of one package per core: each package
+# e2e (all but TestAIScenes) runs in a go test of its own at nice 5,
+# ahead of the rest at nice 10. It is the longest package, so the run
+# cannot end before it; and its programs (a bk-fleet, gateways, a
+# Chromium) wait on each other within bounds, which at equal priority
+# with three other packages they missed on a loaded machine (a sign-in
+# that took over 30 s). The rest fill the cores it leaves.
+# -p 3, not go test's default of one package per core: each package
 # waits part of its time (on loopback, PostgreSQL or a child process), so
-# on two cores it takes four side by side to keep both busy. The run is
-# CPU-bound then (from /proc/stat: both cores busy but for about 50
-# core-seconds in the last minute and a half, when the four slots hold
-# small packages that mostly wait): it gets shorter by doing less, not by
-# waiting less. -p 6 filled that idle time, but the heavy first packages
-# then shared the cores six ways: the run took longer (510 s against
-# 446-467) and a fleet under e2e took over 20 s to start.
+# on two cores it takes four side by side, e2e one of them, to keep both
+# busy. The run is CPU-bound then (from /proc/stat: both cores busy but
+# for about 50 core-seconds in the last minute and a half, when the
+# slots hold small packages that mostly wait): it gets shorter by doing
+# less, not by waiting less. Six side by side filled that idle time, but
+# the heavy first packages then shared the cores six ways: the run took
+# longer (510 s against 446-467) and a fleet under e2e took over 20 s to
+# start.
 # -parallel 8: within a package, the tests marked parallel that wait on
 # a stream or a child process (fleet/live, gateway/detect, gateway/setup,
 # plugins/sdk, hw/camsim…) run eight at once rather than go test's
 # default of one per core; alone, fleet/live went from 31 to 16 s. The
 # tests that are busy are not marked parallel, and e2e sets its own.
-nice -n 10 bash scripts/with-postgres.sh go test -race -count=1 -p 4 -parallel 8 -timeout "${TEST_TIMEOUT:-30m}" -skip '^TestAIScenes$' "${slow[@]}" "${pkgs[@]}"
+nice -n 5 bash scripts/with-postgres.sh bash -c '
+  timeout=$1 e2elog=$2; shift 2
+  go test -race -count=1 -timeout "$timeout" -skip "^TestAIScenes$" ./e2e/ >"$e2elog" 2>&1 &
+  e2e=$!
+  nice -n 5 go test -race -count=1 -p 3 -parallel 8 -timeout "$timeout" "$@"
+  rc=$?
+  wait "$e2e" || rc=1
+  exit "$rc"' _ "${TEST_TIMEOUT:-30m}" "$e2elog" "${slow[@]}" "${pkgs[@]}"
 tests=$?
 wait "$ai" || tests=1
+echo "--- e2e ---"
+cat "$e2elog"
 echo "--- TestAIScenes ---"
 cat "$ailog"
 

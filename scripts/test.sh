@@ -24,9 +24,9 @@ export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-s"
 # go test starts the packages' test binaries in the order it is given
 # them. The longest go first (the Chromium, PostgreSQL and inference
 # ones, about a minute each under -race; e2e runs apart, below), so that
-# the run does
-# not end with one of them alone: in alphabetical order the held-out
-# evaluation (plugins/onnx/eval) started last and ran alone at the end.
+# the run does not end with one of them alone: in alphabetical order the
+# held-out evaluation (plugins/onnx/eval) started last and ran alone at
+# the end.
 # A slow package renamed away fails here, by name.
 mod=github.com/brightkitchen/brightkitchen
 slow=(fleet/web fleet/api plugins/onnx/eval fleet/ingest hw/camsim/scene

@@ -16,7 +16,6 @@ import (
 	"os"
 	"os/exec"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -77,7 +76,6 @@ func start(extra []chromedp.ExecAllocatorOption) (context.Context, error) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(browser.dir),
-		chromedp.ModifyCmdFunc(keepNice),
 	}, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -91,29 +89,6 @@ func start(extra []chromedp.ExecAllocatorOption) (context.Context, error) {
 	browser.cancels = []context.CancelFunc{cancel, cancelA}
 	browser.ctx = ctx
 	return ctx, nil
-}
-
-// keepNice starts Chromium without the right to raise its own priority,
-// when the tests run as root and setpriv (util-linux) is there. As root,
-// Chromium sets its main, I/O and compositor threads to nice -8 and the
-// rest to 0, whatever nice the tests run at: make test runs them at nice
-// 10 so that TestAIScenes and the static checks come first or last, and
-// Chromium then took the cores from the programs the pages talk to (a
-// bk-fleet under e2e took over 20 s to start beside two Chromiums).
-// Without CAP_SYS_NICE in its bounding set, Chromium stays at the nice it
-// was started with. It still dies with the test binary (the parent-death
-// signal, as chromedp sets it, survives the exec of setpriv).
-func keepNice(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if os.Geteuid() != 0 {
-		return
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		return
-	}
-	cmd.Args = append([]string{setpriv, "--bounding-set", "-sys_nice", "--", cmd.Path}, cmd.Args[1:]...)
-	cmd.Path = setpriv
 }
 
 // Close ends the shared Chromium, if it started, and removes its profile.

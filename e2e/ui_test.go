@@ -147,7 +147,10 @@ func (s *session) eval(js string) string {
 
 func (s *session) login(user, password string) {
 	s.t.Helper()
-	s.do("log in as "+user, 30*time.Second,
+	// A bound, not a speed: a session's first page is a new renderer
+	// process, and on a loaded run (two Chromiums, three scenarios and
+	// three other packages on two cores) two sign-ins took over 30 s.
+	s.do("log in as "+user, 90*time.Second,
 		chromedp.Navigate(s.base+"/#/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login")),
 		chromedp.SendKeys(chromedp.CSS("#login"), user),

@@ -68,8 +68,8 @@ ai=$!
 # ahead of the rest at nice 10. It is the longest package, so the run
 # cannot end before it; and its programs (a bk-fleet, gateways, a
 # Chromium) wait on each other within bounds, which at equal priority
-# with three other packages they missed on a loaded machine (a sign-in
-# that took over 30 s). The rest fill the cores it leaves.
+# with three other packages they missed on a loaded machine (five
+# bk-fleets not healthy within 20 s). The rest fill the cores it leaves.
 # -p 3, not go test's default of one package per core: each package
 # waits part of its time (on loopback, PostgreSQL or a child process), so
 # on two cores it takes four side by side, e2e one of them, to keep both

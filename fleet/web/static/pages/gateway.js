@@ -60,11 +60,15 @@ export async function render(ctx) {
     fill(alarmsEl, mine.map(a => h("div", {class: "bad", dataset: {gwAlarm: a.kind}},
       t("gwa." + a.kind), ": ", a.detail, " (", timeEl(a.raised_at, true), ")")));
     const cams = g.cameras || [];
-    // A row whose form is open stays as it is, in place: the refresh every
-    // few seconds must not throw away what the user is typing, nor take
-    // the focus from it.
-    const keep = new Map([...camsEl.querySelectorAll(".cam-ops")].filter(r => r.querySelector("form")).map(r => [r.dataset.camera, r]));
-    place(camsEl, cams.length ? cams.map(c => keep.get(c.camera_id) || camRow(c, g)) : [empty(t("app.none"))]);
+    // A row stays as it is, in place, while its form is open (the refresh
+    // every few seconds must not throw away what the user is typing, nor
+    // take the focus from it) or while what it shows is unchanged (a
+    // button replaced under the pointer loses the click).
+    const rows = new Map([...camsEl.querySelectorAll(".cam-ops")].map(r => [r.dataset.camera, r]));
+    place(camsEl, cams.length ? cams.map(c => {
+      const r = rows.get(c.camera_id);
+      return r && (r.querySelector("form") || r.dataset.shows === rowShows(c, g)) ? r : camRow(c, g);
+    }) : [empty(t("app.none"))]);
   };
 
   // One command: sent, then its state read until it is final (at most
@@ -92,7 +96,8 @@ export async function render(ctx) {
   };
 
   const camRow = (c, g) => {
-    const row = h("div", {class: "row cam-ops", dataset: {camera: c.camera_id}}, cameraChip(Object.assign({gateway_online: g.online}, c), true));
+    const row = h("div", {class: "row cam-ops", dataset: {camera: c.camera_id, shows: rowShows(c, g)}},
+      cameraChip(Object.assign({gateway_online: g.online}, c), true));
     if (!operate) return row;
     const snap = h("button", {type: "button", class: "btn small", dataset: {op: "snapshot"}}, t("cmd.snapshot"));
     act(snap, () => run("snapshot", {camera_id: c.camera_id}, async x => {
@@ -225,6 +230,12 @@ function cameraForm(c, send, closed) {
     if (closed) await closed();
   }, err);
   return form;
+}
+
+// What a camera's row shows and its form starts from: the row is drawn
+// again when this changes, not for each heartbeat's frame rate.
+function rowShows(c, g) {
+  return JSON.stringify([c.camera_id, !!c.online, c.picture || "", c.area || "", !!c.public, !!g.online]);
 }
 
 function statusBadge(s) {

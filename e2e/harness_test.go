@@ -108,9 +108,10 @@ func TestMain(m *testing.M) {
 
 // binaries builds the programs the tests run into a directory: with the
 // race detector for tests, as shipped for benchmarks. With $BK_E2E_BIN
-// set (scripts/test.sh sets it for its two go test runs of this package),
-// they are built there once, by the first test binary to get there; the
-// others wait for it on a lock and use them.
+// set (scripts/test.sh sets it for its two runs of this package, to a
+// directory it keeps between runs), they are built there, one test binary
+// at a time on a lock: the go command links only those whose build ID
+// differs from what it would build, so the second finds them up to date.
 func binaries(bench bool) (dir string, cleanup func(), err error) {
 	// Tests run the binaries with the race detector; benchmarks measure
 	// them as shipped.
@@ -137,9 +138,6 @@ func binaries(bench bool) (dir string, cleanup func(), err error) {
 		if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 			return "", nil, fmt.Errorf("lock %s: %w", lock.Name(), err)
 		}
-		if _, err := os.Stat(filepath.Join(dir, ".built")); err == nil {
-			return dir, cleanup, nil
-		}
 	}
 	// One go build for all of them: the go command links them side by
 	// side (the links, with -race, are most of the cost: the packages are
@@ -158,9 +156,6 @@ func binaries(bench bool) (dir string, cleanup func(), err error) {
 		return "", nil, err
 	}
 	profile.add("go build (binaries)", time.Since(built), cmd.ProcessState)
-	if err := os.WriteFile(filepath.Join(dir, ".built"), nil, 0o644); err != nil {
-		return "", nil, err
-	}
 	return dir, cleanup, nil
 }
 

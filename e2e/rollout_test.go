@@ -21,13 +21,19 @@ import (
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
-// versionsMu guards the versions built into binDir/versions, shared by
-// the tests that install releases (sharedVersions).
-var versionsMu sync.Mutex
+// versionsMu guards versionsBuilt: the versions built into
+// binDir/versions by this test binary, shared by the tests that install
+// releases (sharedVersions).
+var (
+	versionsMu    sync.Mutex
+	versionsBuilt = map[string]bool{}
+)
 
 // sharedVersions builds bk-gateway stamped with each version (as
 // buildVersions does) into binDir/versions/{version}/, once per test
-// binary, and returns that directory.
+// binary, and returns that directory. A binary there from an earlier run
+// (binDir is kept between make test runs) is built over: the go command
+// links it again only if it is not what this tree builds.
 func sharedVersions(t testing.TB, versions ...string) string {
 	t.Helper()
 	versionsMu.Lock()
@@ -35,12 +41,15 @@ func sharedVersions(t testing.TB, versions ...string) string {
 	dir := filepath.Join(binDir, "versions")
 	var missing []string
 	for _, v := range versions {
-		if _, err := os.Stat(filepath.Join(dir, v, "bk-gateway")); err != nil {
+		if !versionsBuilt[v] {
 			missing = append(missing, v)
 		}
 	}
 	if len(missing) > 0 {
 		buildVersions(t, dir, missing...)
+		for _, v := range missing {
+			versionsBuilt[v] = true
+		}
 	}
 	return dir
 }

@@ -19,10 +19,17 @@ cd "$(dirname "$0")/.."
 # functions, files and lines, which come from the runtime's own tables. A
 # go build with its own -ldflags (the release builds the tests make)
 # overrides it.
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-s"
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath -ldflags=-s -gcflags=modernc.org/...=-race=false"
+# -gcflags=modernc.org/...=-race=false: SQLite (modernc.org/sqlite, C
+# translated to Go, and its libc) compiled without the race detector's
+# instrumentation, as a C library linked with cgo would be; everything
+# of ours stays instrumented. With it, the store's tests took a sixth to
+# a fifth of the CPU time (fleet/registry 3.7 to 0.5 CPU-s, fleet/rates
+# 6.9 to 1.2) and a race-built bk-fleet started on a new database in
+# 330 ms rather than 780.
 
-# go test starts the packages' test binaries in the order it is given
-# them. The longest go first (the Chromium, PostgreSQL and inference
+# The packages' test binaries start in the order below. The longest go
+# first (the Chromium, PostgreSQL and inference
 # ones, about a minute each under -race; e2e runs apart, below), so that
 # the run does not end with one of them alone: in alphabetical order the
 # held-out evaluation (plugins/onnx/eval) started last and ran alone at
@@ -32,26 +39,75 @@ mod=github.com/brightkitchen/brightkitchen
 slow=(fleet/web fleet/api plugins/onnx/eval fleet/ingest hw/camsim/scene
   scripts/packaging gateway/decode fleet/notify fleet/rates)
 slow=("${slow[@]/#/$mod/}")
-all=$(go list -e ./...) || exit 1
-mapfile -t pkgs < <(grep -vxF -f <(printf '%s\n' "${slow[@]}" "$mod/e2e") <<<"$all")
+# The packages with tests, in the order they start.
+withtests=$(go list -e -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./...) || exit 1
+for p in "${slow[@]}"; do
+  grep -qxF "$p" <<<"$withtests" || { echo "make test: $p (a slow package) has no tests or is gone" >&2; exit 1; }
+done
+mapfile -t pkgs < <(printf '%s\n' "${slow[@]}"; grep -vxF -f <(printf '%s\n' "${slow[@]}" "$mod/e2e") <<<"$withtests")
 
-# Compile every package the tests need (with -race, test files included)
-# before any test starts; only the links are left to go test. On a warm
-# build cache this is lookups (about 6 s); on a fresh machine it is most
-# of the compiling, which otherwise ran beside the first tests at equal
+# The test binaries are built first (compiled with -race and linked),
+# into a directory kept between runs, and run from there. The go command
+# links a binary again only when what went into it changed (it compares
+# the build ID inside the file with the one it would make), so a run on
+# the same tree links nothing, and a run after a change links the
+# binaries it reaches: go test links every binary in a temporary
+# directory each run (about 115 of this 2-core machine's CPU-seconds,
+# with e2e's programs). Built before any test starts, the compiling on a
+# fresh machine does not run beside the first tests' streams at equal
 # priority: in one such run, streams and relays starved of CPU missed
-# their bounds (a minute for 1,000 events, 5 s for five RTP packets) in
-# four tests that pass alone. Errors are go test's to report.
-go list -race -e -export -deps -test ./... >/dev/null 2>&1
+# their bounds in four tests that pass alone. One go test -c per first
+# path element (fleet/live and gateway/live are both live.test).
+testbin=${BK_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/bk-testbin}
+mapfile -t tops < <(printf '%s\n' "${pkgs[@]}" "$mod/e2e" | sed "s|^$mod/||; s|/.*||" | sort -u)
+for top in "${tops[@]}"; do
+  mkdir -p "$testbin/$top"
+  mapfile -t group < <(printf '%s\n' "${pkgs[@]}" "$mod/e2e" | grep "^$mod/$top\(/\|\$\)")
+  if ! go test -race -c -o "$testbin/$top/" "${group[@]}"; then
+    echo "make test: the test binaries of $top/ did not build (above)" >&2
+    exit 1
+  fi
+done
+testbin_of() { local rel=${1#"$mod/"}; echo "$testbin/${rel%%/*}/${rel##*/}.test"; }
+
+# runtest PACKAGE: runs its test binary in the package's directory, as
+# go test does, and prints as go test does: "ok" and the time for a
+# package that passed, its whole output and "FAIL" for one that did not.
+runtest() {
+  local pkg=$1 rel=${1#"$mod/"} out start rc secs
+  out=$(mktemp)
+  start=$(date +%s%N)
+  (cd "$rel" && exec "$(testbin_of "$pkg")" -test.paniconexit0 -test.count=1 \
+    -test.timeout="$TEST_TIMEOUT" -test.parallel=8 "${@:2}") >"$out" 2>&1
+  rc=$?
+  secs=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.3fs", ns / 1e9 }')
+  {
+    flock 9
+    if [ "$rc" -eq 0 ]; then
+      printf 'ok  \t%s\t%s\n' "$pkg" "$secs"
+    else
+      cat "$out"
+      printf 'FAIL\t%s\t%s\n' "$pkg" "$secs"
+    fi
+  } 9>>"$testbin/.print.lock"
+  rm -f "$out"
+  return "$rc"
+}
+export -f runtest testbin_of
+export mod testbin
+export TEST_TIMEOUT=${TEST_TIMEOUT:-30m}
 
 log=$(mktemp)
 ailog=$(mktemp)
 e2elog=$(mktemp)
+trap 'rm -f "$log" "$ailog" "$e2elog"' EXIT
 # e2e's programs (bk-fleet, bk-gateway, the plugins…), built with -race
-# once for both go test runs of e2e below (see e2e's TestMain).
-BK_E2E_BIN=$(mktemp -d)
-export BK_E2E_BIN
-trap 'rm -rf "$log" "$ailog" "$e2elog" "$BK_E2E_BIN"' EXIT
+# by the first of e2e's two runs below, kept between runs like the test
+# binaries (see e2e's TestMain).
+export BK_E2E_BIN=$testbin/e2e-bin
+# The go the tests run (e2e and the packaging test build with it) is this
+# one, as go test arranges.
+PATH=$(go env GOROOT)/bin:$PATH
 ( nice -n 19 make --no-print-directory lint && nice -n 19 make --no-print-directory vuln ) >"$log" 2>&1 &
 checks=$!
 
@@ -61,38 +117,38 @@ checks=$!
 # machine) the demo model saw starved, damaged frames (a rodent where
 # there is none, an episode split in two). Run alone after the rest, as
 # it was, it left the other core idle for that half minute.
-go test -race -count=1 -timeout 10m -run '^TestAIScenes$' ./e2e/ >"$ailog" 2>&1 &
+runtest "$mod/e2e" -test.run '^TestAIScenes$' -test.timeout=10m >"$ailog" 2>&1 &
 ai=$!
 
-# e2e (all but TestAIScenes) runs in a go test of its own at nice 5,
-# ahead of the rest at nice 10. It is the longest package, so the run
-# cannot end before it; and its programs (a bk-fleet, gateways, a
-# Chromium) wait on each other within bounds, which at equal priority
-# with three other packages they missed on a loaded machine (five
-# bk-fleets not healthy within 20 s). The rest fill the cores it leaves.
-# -p 3, not go test's default of one package per core: each package
-# waits part of its time (on loopback, PostgreSQL or a child process), so
-# on two cores it takes four side by side, e2e one of them, to keep both
-# busy. The run is CPU-bound then (from /proc/stat: both cores busy but
-# for about 50 core-seconds in the last minute and a half, when the
-# slots hold small packages that mostly wait): it gets shorter by doing
-# less, not by waiting less. Six side by side filled that idle time, but
-# the heavy first packages then shared the cores six ways: the run took
+# e2e (all but TestAIScenes) runs at nice 5, ahead of the rest at nice
+# 10. It is the longest package, so the run cannot end before it; and
+# its programs (a bk-fleet, gateways, a Chromium) wait on each other
+# within bounds, which at equal priority with three other packages they
+# missed on a loaded machine (five bk-fleets not healthy within 20 s).
+# The rest fill the cores it leaves.
+# Three of the rest at a time, not one per core: each package waits part
+# of its time (on loopback, PostgreSQL or a child process), so on two
+# cores it takes four side by side, e2e one of them, to keep both busy.
+# The run is CPU-bound then (from /proc/stat: both cores busy but for
+# about 50 core-seconds in the last minute and a half, when the slots
+# hold small packages that mostly wait): it gets shorter by doing less,
+# not by waiting less. Six side by side filled that idle time, but the
+# heavy first packages then shared the cores six ways: the run took
 # longer (510 s against 446-467) and a fleet under e2e took over 20 s to
 # start.
-# -parallel 8: within a package, the tests marked parallel that wait on
-# a stream or a child process (fleet/live, gateway/detect, gateway/setup,
-# plugins/sdk, hw/camsim…) run eight at once rather than go test's
-# default of one per core; alone, fleet/live went from 31 to 16 s. The
-# tests that are busy are not marked parallel, and e2e sets its own.
+# -test.parallel=8 (runtest): within a package, the tests marked
+# parallel that wait on a stream or a child process (fleet/live,
+# gateway/detect, gateway/setup, plugins/sdk, hw/camsim…) run eight at
+# once rather than one per core; alone, fleet/live went from 31 to 16 s.
+# The tests that are busy are not marked parallel, and e2e sets its own.
 nice -n 5 bash scripts/with-postgres.sh bash -c '
-  timeout=$1 e2elog=$2; shift 2
-  go test -race -count=1 -timeout "$timeout" -skip "^TestAIScenes$" ./e2e/ >"$e2elog" 2>&1 &
+  e2elog=$1; shift
+  runtest "$mod/e2e" -test.skip "^TestAIScenes\$" >"$e2elog" 2>&1 &
   e2e=$!
-  nice -n 5 go test -race -count=1 -p 3 -parallel 8 -timeout "$timeout" "$@"
+  printf "%s\n" "$@" | nice -n 5 xargs -P 3 -n 1 bash -c "runtest \"\$1\"" _
   rc=$?
   wait "$e2e" || rc=1
-  exit "$rc"' _ "${TEST_TIMEOUT:-30m}" "$e2elog" "${slow[@]}" "${pkgs[@]}"
+  exit "$rc"' _ "$e2elog" "${pkgs[@]}"
 tests=$?
 wait "$ai" || tests=1
 echo "--- e2e ---"

@@ -64,8 +64,14 @@ func newRig(t *testing.T) *rig {
 
 func (r *rig) publish(t *testing.T, topic string, payload []byte) {
 	t.Helper()
-	if tok := r.gw.Publish(topic, 1, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
+	// A generous bound: a 2 MiB snapshot through the broker under -race
+	// on a loaded 2-core machine took over 5 s.
+	tok := r.gw.Publish(topic, 1, false, payload)
+	if !tok.WaitTimeout(30 * time.Second) {
+		t.Fatalf("publish %s: not acknowledged within 30 s", topic)
+	}
+	if err := tok.Error(); err != nil {
+		t.Fatalf("publish %s: %v", topic, err)
 	}
 }
 

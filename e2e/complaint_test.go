@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // TestComplaintUI: in headless Chromium against a real bk-fleet, a
@@ -32,8 +34,8 @@ func TestComplaintUI(t *testing.T) {
 	op := newSession(t, base)
 	op.login("wu.op", "operator pw 1")
 	op.do("open the poster", 30*time.Second,
-		chromedp.Click(`[data-poster="canteen-cp"]`),
-		chromedp.WaitVisible(`#poster-qr`),
+		headless.Click(`[data-poster="canteen-cp"]`),
+		headless.WaitVisible(`#poster-qr`),
 		chromedp.Poll[chromedp.Void](`document.querySelector("#poster-qr").naturalWidth === 512`, chromedp.WithPollingTimeout(10*time.Second)),
 	)
 	if got := op.text(".poster-url"); got != base+"/complain?canteen=canteen-cp" {
@@ -45,12 +47,12 @@ func TestComplaintUI(t *testing.T) {
 	const text = "今天午饭的米饭里有头发，后厨门口垃圾桶没有盖。"
 	visitor.do("file a complaint", 60*time.Second,
 		chromedp.Navigate(base+"/complain?canteen=canteen-cp"),
-		chromedp.WaitVisible(`body[data-state="ready"]`),
-		chromedp.SetValue(`#cp-category`, "foreign_matter"),
-		chromedp.SendKeys(`#cp-text`, text),
-		chromedp.SendKeys(`#cp-contact`, "13900001111"),
-		chromedp.Click(`#cp-submit`),
-		chromedp.WaitVisible(`body[data-state="filed"]`),
+		headless.WaitVisible(`body[data-state="ready"]`),
+		headless.SetValue(`#cp-category`, "foreign_matter"),
+		headless.SendKeys(`#cp-text`, text),
+		headless.SendKeys(`#cp-contact`, "13900001111"),
+		headless.Click(`#cp-submit`),
+		headless.WaitVisible(`body[data-state="filed"]`),
 	)
 	// What the proof of work costs a browser: 2^16 hashes on average at
 	// the default 16 bits.
@@ -72,26 +74,26 @@ func TestComplaintUI(t *testing.T) {
 	const reply = "经现场检查，情况属实，已责令食堂整改并加强留样和垃圾管理。"
 	reg.do("open the queue", 30*time.Second,
 		chromedp.Navigate(base+"/#/complaints"),
-		chromedp.WaitVisible(`#complaints-body tr[data-complaint] a`),
-		chromedp.Click(`#complaints-body tr[data-complaint] a`),
-		chromedp.WaitVisible(`#cp-accept`),
+		headless.WaitVisible(`#complaints-body tr[data-complaint] a`),
+		headless.Click(`#complaints-body tr[data-complaint] a`),
+		headless.WaitVisible(`#cp-accept`),
 	)
 	if body := reg.text("#complaint"); !strings.Contains(body, "13900001111") || !strings.Contains(body, "头发") {
 		t.Errorf("the regulator's ticket lacks the contact or the text: %s", body)
 	}
 	reg.do("accept and reply", 30*time.Second,
-		chromedp.Click(`#cp-accept`),
-		chromedp.WaitVisible(`#cp-state[data-state="accepted"]`),
-		chromedp.SendKeys(`#cp-note`, reply),
-		chromedp.Click(`#cp-reply`),
-		chromedp.WaitVisible(`#cp-state[data-state="replied"]`),
+		headless.Click(`#cp-accept`),
+		headless.WaitVisible(`#cp-state[data-state="accepted"]`),
+		headless.SendKeys(`#cp-note`, reply),
+		headless.Click(`#cp-reply`),
+		headless.WaitVisible(`#cp-state[data-state="replied"]`),
 	)
 	reg.screenshot("complaint-replied.png")
 
 	// The visitor reads the reply with the code.
 	visitor.do("follow the ticket", 30*time.Second,
 		chromedp.Navigate(base+"/complain?ticket="+code),
-		chromedp.WaitVisible(`#cp-state[data-state="replied"]`),
+		headless.WaitVisible(`#cp-state[data-state="replied"]`),
 	)
 	if got := visitor.text("#cp-reply"); !strings.Contains(got, "已责令食堂整改") {
 		t.Errorf("reply shown %q", got)
@@ -102,7 +104,7 @@ func TestComplaintUI(t *testing.T) {
 	other.login("zhao.reg", "regulator pw 2")
 	other.do("open the queue", 30*time.Second,
 		chromedp.Navigate(base+"/#/complaints"),
-		chromedp.WaitVisible(`#complaints-body`),
+		headless.WaitVisible(`#complaints-body`),
 	)
 	if n := other.eval(`String(document.querySelectorAll("#complaints-body tr[data-complaint]").length)`); n != "0" {
 		t.Errorf("闵行's regulator sees %s tickets", n)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -87,11 +88,11 @@ func TestEnrolment(t *testing.T) {
 	op.login("op.wang", "operator pw 1")
 	op.do("make an enrolment code on the canteen page", 30*time.Second, chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/#/canteen/canteen-e"),
-		chromedp.WaitVisible(chromedp.CSS("#enrol-name")),
-		chromedp.SendKeys(chromedp.CSS("#enrol-name"), "gw-enrolled"),
-		chromedp.Click(chromedp.CSS("#enrol-create")),
-		chromedp.WaitVisible(chromedp.CSS("#enrol-code")),
-		chromedp.WaitReady(chromedp.CSS(`#enrol-codes [data-status="valid"]`)))
+		headless.WaitVisible(chromedp.CSS("#enrol-name")),
+		headless.SendKeys(chromedp.CSS("#enrol-name"), "gw-enrolled"),
+		headless.Click(chromedp.CSS("#enrol-create")),
+		headless.WaitVisible(chromedp.CSS("#enrol-code")),
+		headless.WaitReady(chromedp.CSS(`#enrol-codes [data-status="valid"]`)))
 	code := strings.TrimSpace(op.text("#enrol-code"))
 	if len(code) != 19 || strings.Count(code, "-") != 3 {
 		t.Fatalf("enrolment code on the page: %q", code)
@@ -155,8 +156,8 @@ func TestEnrolment(t *testing.T) {
 		return len(gws) == 1 && gws[0].Online && len(gws[0].Cameras) == 1 && gws[0].Cameras[0].Online
 	})
 	op.do("the gateway on the canteen page", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitReady(chromedp.CSS(`#gateways [data-gateway="gw-enrolled"][data-online="true"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#enrol-codes [data-status="used"]`)))
+		headless.WaitReady(chromedp.CSS(`#gateways [data-gateway="gw-enrolled"][data-online="true"]`)),
+		headless.WaitReady(chromedp.CSS(`#enrol-codes [data-status="used"]`)))
 	if got := op.text(`#enrol-codes [data-status="used"]`); !strings.Contains(got, "gw-enrolled") {
 		t.Errorf("the used code's line: %q", got)
 	}
@@ -188,11 +189,11 @@ func TestEnrolment(t *testing.T) {
 	inst := newSession(t, "http://"+gwHTTP)
 	inst.do("enrol on the setup page", 60*time.Second, chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate("http://"+gwHTTP+"/setup"),
-		chromedp.WaitVisible(chromedp.CSS("#fleet")),
-		chromedp.SendKeys(chromedp.CSS("#fleet"), base),
-		chromedp.SendKeys(chromedp.CSS("#code"), pageCode.Code),
-		chromedp.Click(chromedp.CSS("#code-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#enrolled")))
+		headless.WaitVisible(chromedp.CSS("#fleet")),
+		headless.SendKeys(chromedp.CSS("#fleet"), base),
+		headless.SendKeys(chromedp.CSS("#code"), pageCode.Code),
+		headless.Click(chromedp.CSS("#code-btn")),
+		headless.WaitVisible(chromedp.CSS("#enrolled")))
 	pw, _ := os.ReadFile(filepath.Join(filepath.Dir(cfg2), "setup-password.txt"))
 	if got := inst.text("#enrolled"); !strings.Contains(got, "gw-page") || len(pw) < 10 || !strings.Contains(got, strings.TrimSpace(string(pw))) {
 		t.Errorf("the page after enrolling: %q", got)

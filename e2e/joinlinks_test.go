@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // TestJoinLinks is issue 15's must-show for parents at school scale
@@ -79,9 +81,9 @@ func TestJoinLinks(t *testing.T) {
 	join := func(url, name string) context.Context {
 		t.Helper()
 		ctx := fresh()
-		run(ctx, name+" joins", chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#join-school")),
-			chromedp.SendKeys(chromedp.CSS("#join-name"), name), chromedp.Click(chromedp.CSS("#join-submit")),
-			chromedp.WaitVisible(chromedp.CSS(`body[data-page="parent"] #parent h1`)))
+		run(ctx, name+" joins", chromedp.Navigate(url), headless.WaitVisible(chromedp.CSS("#join-school")),
+			headless.SendKeys(chromedp.CSS("#join-name"), name), headless.Click(chromedp.CSS("#join-submit")),
+			headless.WaitVisible(chromedp.CSS(`body[data-page="parent"] #parent h1`)))
 		if got := text(ctx, "#parent h1"); got != "闵行实验小学" {
 			t.Errorf("%s sees %q", name, got)
 		}
@@ -90,7 +92,7 @@ func TestJoinLinks(t *testing.T) {
 	refused := func(url, who string) {
 		t.Helper()
 		ctx := fresh()
-		run(ctx, who, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("#join-link #join-error")))
+		run(ctx, who, chromedp.Navigate(url), headless.WaitVisible(chromedp.CSS("#join-link #join-error")))
 		if got := text(ctx, "#join-error"); !strings.Contains(got, "无效") {
 			t.Errorf("%s: %q", who, got)
 		}
@@ -115,8 +117,8 @@ func TestJoinLinks(t *testing.T) {
 	f.start()
 	for i, ctx := range parents {
 		run(ctx, fmt.Sprint("parent ", i, " after a restart"), chromedp.Reload(),
-			chromedp.WaitVisible(chromedp.CSS(`body[data-page="parent"] #parent h1`)),
-			chromedp.WaitVisible(chromedp.CSS(`#devices li[data-current="true"]`)))
+			headless.WaitVisible(chromedp.CSS(`body[data-page="parent"] #parent h1`)),
+			headless.WaitVisible(chromedp.CSS(`#devices li[data-current="true"]`)))
 	}
 	var links struct {
 		Links []struct {

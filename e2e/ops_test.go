@@ -12,6 +12,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/auth"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -70,14 +71,14 @@ func TestRemoteOperationsUI(t *testing.T) {
 	op.login("op.wu", "operator pw 1")
 	op.do("the gateway's page", 30*time.Second, chromedp.EmulateViewport(1280, 900),
 		chromedp.Navigate(base+"/#/gateway/gw-1"),
-		chromedp.WaitReady(chromedp.CSS(`#gw-ops`)),
-		chromedp.WaitReady(chromedp.CSS(`#gw-state[data-online="true"]`)))
+		headless.WaitReady(chromedp.CSS(`#gw-ops`)),
+		headless.WaitReady(chromedp.CSS(`#gw-state[data-online="true"]`)))
 
 	// A snapshot of the camera, shown once it reached the fleet.
 	op.do("snapshot", 60*time.Second,
-		chromedp.Click(chromedp.CSS(`[data-camera="cam-hot"] button[data-op="snapshot"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#op-result[data-cmd="snapshot"][data-status="ok"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#snapshot-img[data-loaded="true"]`)))
+		headless.Click(chromedp.CSS(`[data-camera="cam-hot"] button[data-op="snapshot"]`)),
+		headless.WaitReady(chromedp.CSS(`#op-result[data-cmd="snapshot"][data-status="ok"]`)),
+		headless.WaitReady(chromedp.CSS(`#snapshot-img[data-loaded="true"]`)))
 	if w := op.eval(`String(document.getElementById("snapshot-img").naturalWidth)`); w == "0" || w == "" {
 		t.Errorf("the snapshot has width %s", w)
 	}
@@ -92,11 +93,11 @@ func TestRemoteOperationsUI(t *testing.T) {
 	// The camera's config, edited in its form: the gateway applies it and
 	// reports the new area.
 	op.do("camera config", 60*time.Second,
-		chromedp.Click(chromedp.CSS(`[data-camera="cam-hot"] button[data-op="camera.config"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`)),
-		chromedp.SetValue(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`), "cooking"),
-		chromedp.Click(chromedp.CSS(`form[data-camera-form="cam-hot"] button[type="submit"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#op-result[data-cmd="camera.config"][data-status="ok"]`)))
+		headless.Click(chromedp.CSS(`[data-camera="cam-hot"] button[data-op="camera.config"]`)),
+		headless.WaitVisible(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`)),
+		headless.SetValue(chromedp.CSS(`form[data-camera-form="cam-hot"] input[name="area"]`), "cooking"),
+		headless.Click(chromedp.CSS(`form[data-camera-form="cam-hot"] button[type="submit"]`)),
+		headless.WaitReady(chromedp.CSS(`#op-result[data-cmd="camera.config"][data-status="ok"]`)))
 	wait.For(t, 20*time.Second, "the new area at the fleet", func() bool {
 		for _, g := range f.gateways() {
 			if g.ID == "gw-1" && len(g.Cameras) == 1 && g.Cameras[0].Area == "cooking" && g.Cameras[0].Online {
@@ -108,10 +109,10 @@ func TestRemoteOperationsUI(t *testing.T) {
 
 	// The log: uploaded on request, then downloaded from the page.
 	op.do("logs upload", 60*time.Second,
-		chromedp.SetValue(chromedp.CSS(`#logs-mb`), "1"),
-		chromedp.Click(chromedp.CSS(`button[data-op="logs.upload"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#op-result[data-cmd="logs.upload"][data-status="ok"]`)),
-		chromedp.WaitReady(chromedp.CSS(`a.log-download`)))
+		headless.SetValue(chromedp.CSS(`#logs-mb`), "1"),
+		headless.Click(chromedp.CSS(`button[data-op="logs.upload"]`)),
+		headless.WaitReady(chromedp.CSS(`#op-result[data-cmd="logs.upload"][data-status="ok"]`)),
+		headless.WaitReady(chromedp.CSS(`a.log-download`)))
 	logText := op.eval(`(async () => {
   const a = document.querySelector("a.log-download");
   const r = await fetch(a.href, {credentials: "same-origin"});
@@ -127,9 +128,9 @@ func TestRemoteOperationsUI(t *testing.T) {
 	// Restart: asked twice, answered ok; the service exits with 75 and,
 	// started again, is back online in a new session.
 	op.do("restart", 60*time.Second,
-		chromedp.Click(chromedp.CSS(`button[data-op="restart"]`)),
-		chromedp.Click(chromedp.CSS(`button[data-op="restart"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#op-result[data-cmd="restart"][data-status="ok"]`)))
+		headless.Click(chromedp.CSS(`button[data-op="restart"]`)),
+		headless.Click(chromedp.CSS(`button[data-op="restart"]`)),
+		headless.WaitReady(chromedp.CSS(`#op-result[data-cmd="restart"][data-status="ok"]`)))
 	select {
 	case <-gw.done:
 	case <-time.After(30 * time.Second):
@@ -142,10 +143,10 @@ func TestRemoteOperationsUI(t *testing.T) {
 	var session2 uint64
 	wait.For(t, 30*time.Second, "gw-1 back online", func() bool { return online(&session2)() && session2 > session1 })
 	op.do("back online on the page", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitReady(chromedp.CSS(`#gw-state[data-online="true"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="restart"][data-status="ok"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="snapshot"][data-status="ok"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="logs.upload"][data-status="ok"]`)))
+		headless.WaitReady(chromedp.CSS(`#gw-state[data-online="true"]`)),
+		headless.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="restart"][data-status="ok"]`)),
+		headless.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="snapshot"][data-status="ok"]`)),
+		headless.WaitReady(chromedp.CSS(`#cmd-history tr[data-cmd="logs.upload"][data-status="ok"]`)))
 	op.screenshot("gateway-ops.png")
 
 	// Every command of the operator is in the audit log.

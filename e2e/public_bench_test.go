@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/fleet/dbtest"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // publishCity gives each of the n canteens importCity made a gateway
@@ -100,7 +101,7 @@ func BenchmarkPublicKitchensFirstPaint(b *testing.B) {
 					sep = "&"
 				}
 				s.do(p.name, 30*time.Second, chromedp.Navigate(fmt.Sprintf("http://%s%s%sn=%d", f.http, p.path, sep, i)),
-					chromedp.WaitReady(chromedp.CSS(p.ready)))
+					headless.WaitReady(chromedp.CSS(p.ready)))
 				var m struct{ FCP, TTFB float64 }
 				var v string
 				deadline := time.Now().Add(5 * time.Second)

@@ -12,6 +12,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/rtc/rtctest"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
@@ -96,9 +97,9 @@ func TestPublicKitchen(t *testing.T) {
 	// The list, then the canteen's page, as a visitor.
 	v := newSession(t, base)
 	v.do("the public list", 30*time.Second, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/kitchens"),
-		chromedp.WaitReady(chromedp.CSS(`li[data-canteen="canteen-l"]`)))
+		headless.WaitReady(chromedp.CSS(`li[data-canteen="canteen-l"]`)))
 	v.do("the canteen's page playing", 60*time.Second, chromedp.Navigate(base+"/kitchens/canteen-l"),
-		chromedp.WaitReady(chromedp.CSS(`figure[data-camera="gw-l:cam-pub"][data-playing="true"]`)))
+		headless.WaitReady(chromedp.CSS(`figure[data-camera="gw-l:cam-pub"][data-playing="true"]`)))
 	frames := func() int {
 		n, _ := strconv.Atoi(v.eval(`(async () => { let f = 0;
 			for (const pc of window.bkPeers()) (await pc.getStats()).forEach(s => { if (s.type === "inbound-rtp" && s.kind === "video") f += s.framesDecoded || 0; });
@@ -182,7 +183,7 @@ func TestPublicKitchen(t *testing.T) {
 	}
 	wait.For(t, 15*time.Second, "the recheck ending the public view", func() bool { return publicViewers() == 0 })
 	v.do("the page outside the window", 30*time.Second, chromedp.Navigate(base+"/kitchens/canteen-l"),
-		chromedp.WaitVisible(chromedp.CSS("#closed")))
+		headless.WaitVisible(chromedp.CSS("#closed")))
 	if n := v.eval(`String(document.querySelectorAll("video").length)`); n != "0" {
 		t.Errorf("%s videos outside the window", n)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/release"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
@@ -262,10 +263,10 @@ func rolloutPageNext(t *testing.T, fl *fleet, id string, first []string, last st
 	s := newSession(t, "http://"+fl.http)
 	s.login("ota.admin", "a long password 1")
 	row := func(gw, state, version string) chromedp.Action[chromedp.Void] {
-		return chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`#rollout-targets tr[data-gateway=%q][data-state=%q][data-version=%q]`, gw, state, version)))
+		return headless.WaitReady(chromedp.CSS(fmt.Sprintf(`#rollout-targets tr[data-gateway=%q][data-state=%q][data-version=%q]`, gw, state, version)))
 	}
 	s.do("the gateway list", 30*time.Second, chromedp.Navigate(s.base+"/#/gateways"),
-		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`tr[data-gateway=%q] .gw-version .ota-state[data-ota-state="idle"]`, first[0]))))
+		headless.WaitReady(chromedp.CSS(fmt.Sprintf(`tr[data-gateway=%q] .gw-version .ota-state[data-ota-state="idle"]`, first[0]))))
 	for _, gw := range append(slices.Clone(first), last) {
 		want := "2.0.0"
 		if gw == last {
@@ -277,11 +278,11 @@ func rolloutPageNext(t *testing.T, fl *fleet, id string, first []string, last st
 	}
 	s.do("the rollout page", 30*time.Second, chromedp.Navigate(s.base+"/#/rollout/"+id),
 		row(first[0], "confirmed", "2.0.0"), row(first[1], "confirmed", "2.0.0"), row(last, "pending", "1.0.0"),
-		chromedp.WaitReady(chromedp.CSS(`#rollout-stage[data-stage="1"]`)),
-		chromedp.WaitReady(chromedp.CSS(`body[data-rollout-state="running"]`)))
+		headless.WaitReady(chromedp.CSS(`#rollout-stage[data-stage="1"]`)),
+		headless.WaitReady(chromedp.CSS(`body[data-rollout-state="running"]`)))
 	s.screenshot("rollout-stage1.png")
-	s.do("next stage", 30*time.Second, chromedp.Click(chromedp.CSS(`#rollout-actions button[data-action="next"]`)),
-		chromedp.WaitReady(chromedp.CSS(`#rollout-stage[data-stage="2"]`)))
+	s.do("next stage", 30*time.Second, headless.Click(chromedp.CSS(`#rollout-actions button[data-action="next"]`)),
+		headless.WaitReady(chromedp.CSS(`#rollout-stage[data-stage="2"]`)))
 	s.do("the rollout done on the page", 150*time.Second, row(last, "confirmed", "2.0.0"),
-		chromedp.WaitReady(chromedp.CSS(`body[data-rollout-state="done"]`)))
+		headless.WaitReady(chromedp.CSS(`body[data-rollout-state="done"]`)))
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -106,7 +107,7 @@ func TestSetupPage(t *testing.T) {
 	s.do("open the setup page on a phone", 30*time.Second,
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile),
 		chromedp.Navigate(base+"/setup"),
-		chromedp.WaitVisible(chromedp.CSS("#password")),
+		headless.WaitVisible(chromedp.CSS("#password")),
 	)
 	if w := s.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
 		t.Errorf("the page is %s px wide on a 390 px phone", w)
@@ -116,24 +117,24 @@ func TestSetupPage(t *testing.T) {
 	}
 	shot("setup-login.png")
 	s.do("a wrong password", 20*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#password"), "not-the-password"),
-		chromedp.Click(chromedp.CSS("#login-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#login-error:not(:empty)")),
+		headless.SendKeys(chromedp.CSS("#password"), "not-the-password"),
+		headless.Click(chromedp.CSS("#login-btn")),
+		headless.WaitVisible(chromedp.CSS("#login-error:not(:empty)")),
 	)
 	if msg := s.text("#login-error"); !strings.Contains(msg, "密码错误") {
 		t.Fatalf("wrong password says %q", msg)
 	}
 	s.do("sign in", 20*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#login-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#discover-btn")),
+		headless.SendKeys(chromedp.CSS("#password"), password),
+		headless.Click(chromedp.CSS("#login-btn")),
+		headless.WaitVisible(chromedp.CSS("#discover-btn")),
 	)
 
 	s.do("a hostile camera", 30*time.Second,
-		chromedp.Click(chromedp.CSS("#manual summary")),
-		chromedp.SendKeys(chromedp.CSS("#manual-url"), hostile.URL+"/onvif/device_service"),
-		chromedp.Click(chromedp.CSS("#manual-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#probe-msg.error")),
+		headless.Click(chromedp.CSS("#manual summary")),
+		headless.SendKeys(chromedp.CSS("#manual-url"), hostile.URL+"/onvif/device_service"),
+		headless.Click(chromedp.CSS("#manual-btn")),
+		headless.WaitVisible(chromedp.CSS("#probe-msg.error")),
 	)
 	if msg := s.text("#probe-msg"); !strings.Contains(msg, "malformed") {
 		t.Fatalf("hostile camera says %q", msg)
@@ -141,20 +142,20 @@ func TestSetupPage(t *testing.T) {
 
 	s.eval(`(() => { document.getElementById("manual").open = false; document.getElementById("manual-url").value = ""; return "" })()`)
 	s.do("discover", 30*time.Second,
-		chromedp.Click(chromedp.CSS("#cancel-btn")),
-		chromedp.Click(chromedp.CSS("#discover-btn")),
-		chromedp.WaitVisible(chromedp.CSS("#devices li.device")),
-		chromedp.SendKeys(chromedp.CSS("#devices li.device .dev-user"), "admin"),
-		chromedp.SendKeys(chromedp.CSS("#devices li.device .dev-pass"), "cam-pw"),
+		headless.Click(chromedp.CSS("#cancel-btn")),
+		headless.Click(chromedp.CSS("#discover-btn")),
+		headless.WaitVisible(chromedp.CSS("#devices li.device")),
+		headless.SendKeys(chromedp.CSS("#devices li.device .dev-user"), "admin"),
+		headless.SendKeys(chromedp.CSS("#devices li.device .dev-pass"), "cam-pw"),
 	)
 	if d := s.text("#devices li.device"); !strings.Contains(d, "后厨 1 号") {
 		t.Fatalf("device shows %q", d)
 	}
 	shot("setup-discover.png")
 	s.do("connect and probe", 60*time.Second,
-		chromedp.Click(chromedp.CSS("#devices li.device .connect")),
-		chromedp.WaitVisible(chromedp.CSS(`#probe-msg[data-probed]`)),
-		chromedp.WaitVisible(chromedp.CSS("#preview")),
+		headless.Click(chromedp.CSS("#devices li.device .connect")),
+		headless.WaitVisible(chromedp.CSS(`#probe-msg[data-probed]`)),
+		headless.WaitVisible(chromedp.CSS("#preview")),
 	)
 	if info := s.text("#probe-msg"); !strings.Contains(info, "H264 · 640×360") {
 		t.Fatalf("probe says %q", info)
@@ -164,16 +165,16 @@ func TestSetupPage(t *testing.T) {
 	}
 	s.eval(`(() => { for (const id of ["cam-id", "cam-name"]) document.getElementById(id).value = ""; return "" })()`)
 	s.do("name and map", 20*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#cam-id"), "stove"),
-		chromedp.SendKeys(chromedp.CSS("#cam-name"), "灶台"),
-		chromedp.SendKeys(chromedp.CSS("#cam-area"), "cooking"),
-		chromedp.Click(chromedp.CSS("#cam-public")),
+		headless.SendKeys(chromedp.CSS("#cam-id"), "stove"),
+		headless.SendKeys(chromedp.CSS("#cam-name"), "灶台"),
+		headless.SendKeys(chromedp.CSS("#cam-area"), "cooking"),
+		headless.Click(chromedp.CSS("#cam-public")),
 	)
 	if v := s.eval(`document.getElementById("cam-live").value = "sub"`); v != "sub" {
 		t.Fatalf("live stream %q", v)
 	}
 	shot("setup-camera.png")
-	s.do("save", 30*time.Second, chromedp.Click(chromedp.CSS("#save-btn")))
+	s.do("save", 30*time.Second, headless.Click(chromedp.CSS("#save-btn")))
 	wait.For(t, 30*time.Second, "saved", func() bool {
 		m := s.eval(`document.getElementById("save-msg").className + ": " + document.getElementById("save-msg").textContent`)
 		if strings.HasPrefix(m, "error") {
@@ -182,7 +183,7 @@ func TestSetupPage(t *testing.T) {
 		return strings.HasPrefix(m, "ok")
 	})
 	s.do("saved", 30*time.Second,
-		chromedp.WaitVisible(chromedp.CSS(`#cameras li[data-camera="stove"]`)),
+		headless.WaitVisible(chromedp.CSS(`#cameras li[data-camera="stove"]`)),
 	)
 	shot("setup-saved.png")
 

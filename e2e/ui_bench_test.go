@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // importCity registers n canteens over districts with the CSV import.
@@ -51,7 +53,7 @@ func BenchmarkDashboardFirstPaint(b *testing.B) {
 		for i := range samples + 1 {
 			s.do("dashboard", 30*time.Second,
 				chromedp.Navigate(fmt.Sprintf("http://%s/?n=%d#/dashboard", f.http, i)),
-				chromedp.WaitReady(chromedp.CSS(`body[data-ready="dashboard"]`)))
+				headless.WaitReady(chromedp.CSS(`body[data-ready="dashboard"]`)))
 			v := s.eval(`String(window.bkFirstPaint)`)
 			var x float64
 			if _, err := fmt.Sscan(v, &x); err != nil {

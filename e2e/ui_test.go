@@ -28,6 +28,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // artifactDir is where browser tests save screenshots: $BK_ARTIFACTS, or
@@ -127,7 +128,7 @@ func (s *session) do(what string, limit time.Duration, steps ...chromedp.Action[
 func (s *session) text(sel string) string {
 	ctx, cancel := context.WithTimeout(s.ctx, 3*time.Second)
 	defer cancel()
-	v, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	v, _ := chromedp.Run(ctx, headless.Text(chromedp.CSS(sel)))
 	if len(v) > 600 {
 		v = v[:600]
 	}
@@ -152,11 +153,11 @@ func (s *session) login(user, password string) {
 	// three other packages on two cores) two sign-ins took over 30 s.
 	s.do("log in as "+user, 90*time.Second,
 		chromedp.Navigate(s.base+"/#/login"),
-		chromedp.WaitVisible(chromedp.CSS("#login")),
-		chromedp.SendKeys(chromedp.CSS("#login"), user),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#login-submit")),
-		chromedp.WaitReady(chromedp.CSS(`body[data-page]:not([data-page="login"])`)),
+		headless.WaitVisible(chromedp.CSS("#login")),
+		headless.SendKeys(chromedp.CSS("#login"), user),
+		headless.SendKeys(chromedp.CSS("#password"), password),
+		headless.Click(chromedp.CSS("#login-submit")),
+		headless.WaitReady(chromedp.CSS(`body[data-page]:not([data-page="login"])`)),
 	)
 }
 
@@ -241,7 +242,7 @@ func TestWebUI(t *testing.T) {
 	reg := newSession(t, base)
 	reg.login("reg.li", "regulator pw 1")
 	reg.do("dashboard", 30*time.Second, chromedp.EmulateViewport(1440, 900), chromedp.Navigate(base+"/#/dashboard"),
-		chromedp.WaitReady(chromedp.CSS(`body[data-ready="dashboard"]`)))
+		headless.WaitReady(chromedp.CSS(`body[data-ready="dashboard"]`)))
 	if got := strings.TrimSpace(reg.text(`[data-stat="canteens"]`)); got != "1" {
 		t.Errorf("dashboard canteens = %q, want 1", got)
 	}
@@ -250,21 +251,21 @@ func TestWebUI(t *testing.T) {
 	}
 	reg.screenshot("dashboard.png")
 	reg.do("canteen page live", 60*time.Second, chromedp.Navigate(base+"/#/canteen/canteen-l"),
-		chromedp.WaitReady(chromedp.CSS(`[data-area="cooking"][data-mapped="true"]`)),
-		chromedp.WaitReady(chromedp.CSS(`[data-camera="cam-pub"][data-playing="true"]`)))
+		headless.WaitReady(chromedp.CSS(`[data-area="cooking"][data-mapped="true"]`)),
+		headless.WaitReady(chromedp.CSS(`[data-camera="cam-pub"][data-playing="true"]`)))
 	reg.do("confirm the alarm", 30*time.Second, chromedp.Navigate(fmt.Sprintf("%s/#/alarm/%d", base, alarm)),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="new"]`)),
-		chromedp.WaitReady(chromedp.CSS("#alarm-snapshot")),
-		chromedp.SendKeys(chromedp.CSS("#review-note"), "未戴口罩，确认"),
-		chromedp.Click(chromedp.CSS("#confirm")),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="confirmed"]`)))
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="new"]`)),
+		headless.WaitReady(chromedp.CSS("#alarm-snapshot")),
+		headless.SendKeys(chromedp.CSS("#review-note"), "未戴口罩，确认"),
+		headless.Click(chromedp.CSS("#confirm")),
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="confirmed"]`)))
 
 	// The operator: the notice, a rectification with a photo, a parent
 	// invite.
 	op := newSession(t, base)
 	op.login("op.zhang", "operator pw 1")
 	op.do("the notice", 30*time.Second, chromedp.Navigate(base+"/#/my"),
-		chromedp.WaitReady(chromedp.CSS(fmt.Sprintf(`[data-notice][data-violation="%d"]`, alarm))))
+		headless.WaitReady(chromedp.CSS(fmt.Sprintf(`[data-notice][data-violation="%d"]`, alarm))))
 	photo := filepath.Join(t.TempDir(), "rectified.png")
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
 	for i := range 240 {
@@ -276,16 +277,16 @@ func TestWebUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.do("submit the rectification", 30*time.Second, chromedp.Navigate(fmt.Sprintf("%s/#/alarm/%d", base, alarm)),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="confirmed"]`)),
-		chromedp.SendKeys(chromedp.CSS("#rect-note"), "已为员工配发口罩并培训"),
-		chromedp.SetUploadFiles(chromedp.CSS("#rect-photo"), []string{photo}),
-		chromedp.Click(chromedp.CSS("#rect-submit")),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="rectifying"]`)))
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="confirmed"]`)),
+		headless.SendKeys(chromedp.CSS("#rect-note"), "已为员工配发口罩并培训"),
+		headless.SetUploadFiles(chromedp.CSS("#rect-photo"), []string{photo}),
+		headless.Click(chromedp.CSS("#rect-submit")),
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="rectifying"]`)))
 	op.do("invite a parent", 30*time.Second, chromedp.Navigate(base+"/#/my"),
-		chromedp.WaitVisible(chromedp.CSS("#invite-label")),
-		chromedp.SendKeys(chromedp.CSS("#invite-label"), "三年级二班"),
-		chromedp.Click(chromedp.CSS("#invite-create")),
-		chromedp.WaitVisible(chromedp.CSS("#invite-code")))
+		headless.WaitVisible(chromedp.CSS("#invite-label")),
+		headless.SendKeys(chromedp.CSS("#invite-label"), "三年级二班"),
+		headless.Click(chromedp.CSS("#invite-create")),
+		headless.WaitVisible(chromedp.CSS("#invite-code")))
 	code := strings.TrimSpace(op.text("#invite-code"))
 	if len(code) != 11 {
 		t.Fatalf("invite code %q", code)
@@ -294,10 +295,10 @@ func TestWebUI(t *testing.T) {
 	// The regulator accepts; the alarm closes.
 	reg.do("accept the rectification", 30*time.Second, chromedp.Navigate(fmt.Sprintf("%s/#/alarm/%d", base, alarm)),
 		chromedp.Reload(),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="rectifying"]`)),
-		chromedp.SendKeys(chromedp.CSS("#decision-note"), "整改到位"),
-		chromedp.Click(chromedp.CSS("#accept")),
-		chromedp.WaitReady(chromedp.CSS(alarmSel+`[data-status="closed"]`)))
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="rectifying"]`)),
+		headless.SendKeys(chromedp.CSS("#decision-note"), "整改到位"),
+		headless.Click(chromedp.CSS("#accept")),
+		headless.WaitReady(chromedp.CSS(alarmSel+`[data-status="closed"]`)))
 	var v struct {
 		Status  string                `json:"status"`
 		History []alarms.HistoryEntry `json:"history"`
@@ -310,15 +311,15 @@ func TestWebUI(t *testing.T) {
 	// A parent joins with the code and sees only the public camera, live.
 	par := newSession(t, base)
 	par.do("join with the code", 30*time.Second, chromedp.Navigate(base+"/#/join"),
-		chromedp.WaitVisible(chromedp.CSS("#join-code")),
-		chromedp.SendKeys(chromedp.CSS("#join-code"), code),
-		chromedp.SendKeys(chromedp.CSS("#join-login"), "mum.wang"),
-		chromedp.SendKeys(chromedp.CSS("#join-name"), "王妈妈"),
-		chromedp.SendKeys(chromedp.CSS("#join-password"), "school run 1"),
-		chromedp.Click(chromedp.CSS("#join-submit")),
-		chromedp.WaitReady(chromedp.CSS(`body[data-page="parent"]`)))
+		headless.WaitVisible(chromedp.CSS("#join-code")),
+		headless.SendKeys(chromedp.CSS("#join-code"), code),
+		headless.SendKeys(chromedp.CSS("#join-login"), "mum.wang"),
+		headless.SendKeys(chromedp.CSS("#join-name"), "王妈妈"),
+		headless.SendKeys(chromedp.CSS("#join-password"), "school run 1"),
+		headless.Click(chromedp.CSS("#join-submit")),
+		headless.WaitReady(chromedp.CSS(`body[data-page="parent"]`)))
 	par.do("parent live", 60*time.Second, chromedp.EmulateViewport(390, 844),
-		chromedp.WaitReady(chromedp.CSS(`#parent [data-camera="cam-pub"][data-playing="true"]`)))
+		headless.WaitReady(chromedp.CSS(`#parent [data-camera="cam-pub"][data-playing="true"]`)))
 	if n := par.eval(`String(document.querySelectorAll('[data-camera="cam-priv"]').length)`); n != "0" {
 		t.Errorf("the parent page shows the private camera")
 	}
@@ -330,7 +331,7 @@ func TestWebUI(t *testing.T) {
 		t.Fatalf("close the window: %d %s", status, body)
 	}
 	par.do("parent outside the window", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitVisible(chromedp.CSS("#viewing-closed")))
+		headless.WaitVisible(chromedp.CSS("#viewing-closed")))
 	if n := par.eval(`String(document.querySelectorAll("#parent video").length)`); n != "0" {
 		t.Errorf("videos on the parent page outside the window: %s", n)
 	}

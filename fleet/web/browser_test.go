@@ -142,14 +142,14 @@ func (b *Browser) Screenshot(name string) {
 func (b *Browser) Login(user, password string) {
 	b.t.Helper()
 	b.Do("open the login page", 30*time.Second, chromedp.Navigate(b.base+"/#/login"),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
+		headless.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
 	// The same page may be there still, with what was typed before.
 	b.Eval(`document.querySelector("#login").value = document.querySelector("#password").value = ""`)
 	b.Do("log in as "+user, 30*time.Second,
-		chromedp.SendKeys(chromedp.CSS("#login"), user),
-		chromedp.SendKeys(chromedp.CSS("#password"), password),
-		chromedp.Click(chromedp.CSS("#login-submit")),
-		chromedp.WaitReady(chromedp.CSS(`body[data-page]:not([data-page="login"])`)))
+		headless.SendKeys(chromedp.CSS("#login"), user),
+		headless.SendKeys(chromedp.CSS("#password"), password),
+		headless.Click(chromedp.CSS("#login-submit")),
+		headless.WaitReady(chromedp.CSS(`body[data-page]:not([data-page="login"])`)))
 }
 
 // Logout clicks "log out" and waits for the login page.
@@ -157,9 +157,9 @@ func (b *Browser) Logout() {
 	b.t.Helper()
 	// Clicked from script: a page re-rendering its header (after a
 	// change) may replace the button between finding and clicking it.
-	b.Do("log out", 30*time.Second, chromedp.WaitReady(chromedp.CSS("#logout")))
+	b.Do("log out", 30*time.Second, headless.WaitReady(chromedp.CSS("#logout")))
 	b.Eval(`(document.getElementById("logout").click(), "")`)
-	b.Do("logged out", 30*time.Second, chromedp.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
+	b.Do("logged out", 30*time.Second, headless.WaitVisible(chromedp.CSS(`body[data-page="login"] #login`)))
 }
 
 // Navs are the pages of the navigation, comma-separated.

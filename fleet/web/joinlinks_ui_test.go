@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/fleet/web"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // TestUIJoinLinks is issue 15's must-show for parents at school scale:
@@ -26,9 +27,9 @@ func TestUIJoinLinks(t *testing.T) {
 		t.Helper()
 		// From a blank page: #/my afresh, not a re-render under our feet.
 		op.Do("make a join link", 30*time.Second, chromedp.Navigate("about:blank"), chromedp.Navigate(w.base+"/#/my"),
-			chromedp.WaitVisible(css(`body[data-page="my"] #jl-create`)))
+			headless.WaitVisible(css(`body[data-page="my"] #jl-create`)))
 		op.Eval(fmt.Sprintf(`(document.querySelector("#jl-cap").value = %q, document.querySelector("#jl-class").value = %q, "")`, cap, class))
-		op.Do("create it", 30*time.Second, chromedp.Click(css("#jl-create")), chromedp.WaitVisible(css("#jl-url")))
+		op.Do("create it", 30*time.Second, headless.Click(css("#jl-create")), headless.WaitVisible(css("#jl-url")))
 		url = op.Eval(`document.querySelector("#jl-url").href`)
 		id = op.Eval(`document.querySelector(".join-link-box").dataset.link`)
 		if !strings.HasPrefix(url, w.base+"/#/join?link=bkj_") || id == "" {
@@ -41,7 +42,7 @@ func TestUIJoinLinks(t *testing.T) {
 	op.Do("QR code", 30*time.Second, chromedp.Poll[chromedp.Void](`document.querySelector(".join-link-box img.qr").naturalWidth === 512`))
 	poster := op.Eval(`document.querySelector("#jl-poster").getAttribute("href")`)
 	op.Do("poster", 30*time.Second, chromedp.Navigate(w.base+"/"+poster),
-		chromedp.WaitVisible(css(`body[data-page="joinposter"] #join-poster`)),
+		headless.WaitVisible(css(`body[data-page="joinposter"] #join-poster`)),
 		chromedp.Poll[chromedp.Void](`document.querySelector("#join-poster-qr").naturalWidth === 512`))
 	if got := op.Text("#join-poster h1"); got != "徐汇实验小学食堂" {
 		t.Errorf("poster title %q", got)
@@ -57,10 +58,10 @@ func TestUIJoinLinks(t *testing.T) {
 		t.Helper()
 		p := op.Fresh()
 		p.Do(name+" joins", 30*time.Second, chromedp.Navigate(url),
-			chromedp.WaitVisible(css("#join-school")), chromedp.SendKeys(css("#join-name"), name),
-			chromedp.Click(css("#join-submit")),
-			chromedp.WaitVisible(css(`body[data-page="parent"] #parent h1`)),
-			chromedp.WaitVisible(css(`#devices li[data-current="true"]`)))
+			headless.WaitVisible(css("#join-school")), headless.SendKeys(css("#join-name"), name),
+			headless.Click(css("#join-submit")),
+			headless.WaitVisible(css(`body[data-page="parent"] #parent h1`)),
+			headless.WaitVisible(css(`#devices li[data-current="true"]`)))
 		if got := p.Text("#parent h1"); got != "徐汇实验小学食堂" {
 			t.Errorf("%s sees %q", name, got)
 		}
@@ -72,7 +73,7 @@ func TestUIJoinLinks(t *testing.T) {
 	refused := func(url, who string) {
 		t.Helper()
 		p := op.Fresh()
-		p.Do(who+" refused", 30*time.Second, chromedp.Navigate(url), chromedp.WaitVisible(css("#join-link #join-error")))
+		p.Do(who+" refused", 30*time.Second, chromedp.Navigate(url), headless.WaitVisible(css("#join-link #join-error")))
 		if got := p.Text("#join-error"); got != "该加入链接无效，请向学校索取新的链接。" {
 			t.Errorf("%s: %q", who, got)
 		}
@@ -89,7 +90,7 @@ func TestUIJoinLinks(t *testing.T) {
 
 	// The operator's list: 3 of 3, full.
 	op.Do("links", 30*time.Second, chromedp.Navigate("about:blank"), chromedp.Navigate(w.base+"/#/my"),
-		chromedp.WaitVisible(css(fmt.Sprintf(`#jl-list li[data-link=%q][data-state="full"]`, id))))
+		headless.WaitVisible(css(fmt.Sprintf(`#jl-list li[data-link=%q][data-state="full"]`, id))))
 	if got := op.Text(fmt.Sprintf(`#jl-list li[data-link=%q] .jl-used`, id)); got != "已加入 3 / 3" {
 		t.Errorf("used %q", got)
 	}
@@ -97,18 +98,18 @@ func TestUIJoinLinks(t *testing.T) {
 	url2, id2 := link("", "100")
 	parents = append(parents, joins(url2, "王爸爸"))
 	row := fmt.Sprintf(`#jl-list li[data-link=%q]`, id2)
-	op.Do("revoke", 30*time.Second, chromedp.WaitVisible(css(row+`[data-state="valid"] button`)),
-		chromedp.Click(css(row+" button")), chromedp.Click(css(row+" button")),
-		chromedp.WaitVisible(css(row+`[data-state="revoked"]`)))
+	op.Do("revoke", 30*time.Second, headless.WaitVisible(css(row+`[data-state="valid"] button`)),
+		headless.Click(css(row+" button")), headless.Click(css(row+" button")),
+		headless.WaitVisible(css(row+`[data-state="revoked"]`)))
 	refused(url2, "a parent after revoking")
 	op.Screenshot("join-links-my.png")
 	// The parents who joined stay.
 	for i, p := range parents {
 		p.Do(fmt.Sprint("parent ", i, " still in"), 30*time.Second, chromedp.Reload(),
-			chromedp.WaitVisible(css(`body[data-page="parent"] #parent h1`)))
+			headless.WaitVisible(css(`body[data-page="parent"] #parent h1`)))
 	}
 	// Four parents through links on the operator's list, with the class.
-	op.Do("parents", 30*time.Second, chromedp.Navigate("about:blank"), chromedp.Navigate(w.base+"/#/my"), chromedp.WaitVisible(css(`#parents li[data-user^="p-"]`)))
+	op.Do("parents", 30*time.Second, chromedp.Navigate("about:blank"), chromedp.Navigate(w.base+"/#/my"), headless.WaitVisible(css(`#parents li[data-user^="p-"]`)))
 	if n := op.Eval(`String(document.querySelectorAll('#parents li[data-user^="p-"]').length)`); n != "4" {
 		t.Errorf("%s parents through links on the list", n)
 	}
@@ -116,10 +117,10 @@ func TestUIJoinLinks(t *testing.T) {
 	// request, the others not.
 	first := parents[0].Eval(`fetch("/api/v1/me").then(r => r.json()).then(m => m.id)`)
 	li := fmt.Sprintf(`#parents li[data-user=%q]`, first)
-	op.Do("disable a parent", 30*time.Second, chromedp.Click(css(li+` button[data-action="disable"]`)),
-		chromedp.WaitVisible(css(li+`[data-disabled="true"]`)))
+	op.Do("disable a parent", 30*time.Second, headless.Click(css(li+` button[data-action="disable"]`)),
+		headless.WaitVisible(css(li+`[data-disabled="true"]`)))
 	parents[0].Do("disabled parent signed out", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitVisible(css(`body[data-page="login"] #login`)))
+		headless.WaitVisible(css(`body[data-page="login"] #login`)))
 	parents[1].Do("another parent still in", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitVisible(css(`body[data-page="parent"] #parent h1`)))
+		headless.WaitVisible(css(`body[data-page="parent"] #parent h1`)))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/brightkitchen/brightkitchen/fleet/push"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // The push settings page in headless Chromium against the real API.
@@ -42,7 +43,7 @@ func TestUIPush(t *testing.T) {
 	b := web.NewBrowser(t, w.base)
 	b.Login("zhang.op", password)
 	b.Do("push page", 30*time.Second, chromedp.Navigate(w.base+"/#/push"),
-		chromedp.WaitReady(css(`body[data-page="push"] [data-channel="`+shared.ID+`"]`)))
+		headless.WaitReady(css(`body[data-page="push"] [data-channel="`+shared.ID+`"]`)))
 	if html := b.Eval(`document.body.innerHTML`); strings.Contains(html, "SHAREDKEY123") {
 		t.Fatal("the page shows the channel's key")
 	}
@@ -52,14 +53,14 @@ func TestUIPush(t *testing.T) {
 	if got := b.Text(`[data-delivery] td.num`); got != "1" {
 		t.Errorf("delivery log tries %q", got)
 	}
-	b.Do("subscribe", 30*time.Second, chromedp.Click(css(`[data-subscribe="`+shared.ID+`"]`)),
-		chromedp.WaitVisible(css(`#toast.show.ok`)),
-		chromedp.WaitReady(css(`[data-channel="`+shared.ID+`"][data-subscribed="1"]`)))
+	b.Do("subscribe", 30*time.Second, headless.Click(css(`[data-subscribe="`+shared.ID+`"]`)),
+		headless.WaitVisible(css(`#toast.show.ok`)),
+		headless.WaitReady(css(`[data-channel="`+shared.ID+`"][data-subscribed="1"]`)))
 	b.Do("own robot", 30*time.Second,
-		chromedp.SendKeys(css(`#push-add-form input[name="name"]`), "我的机器人"),
-		chromedp.SendKeys(css(`#push-add-form input[name="key"]`), "OWNKEY456"),
-		chromedp.Click(css(`#push-add-submit`)),
-		chromedp.WaitReady(css(`body[data-page="push"] [data-channel]:nth-of-type(2)`)))
+		headless.SendKeys(css(`#push-add-form input[name="name"]`), "我的机器人"),
+		headless.SendKeys(css(`#push-add-form input[name="key"]`), "OWNKEY456"),
+		headless.Click(css(`#push-add-submit`)),
+		headless.WaitReady(css(`body[data-page="push"] [data-channel]:nth-of-type(2)`)))
 	if html := b.Eval(`document.body.innerHTML`); strings.Contains(html, "OWNKEY456") {
 		t.Fatal("the page shows the new robot's key")
 	}

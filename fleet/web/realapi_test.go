@@ -29,6 +29,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/registry"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/wait"
 )
 
@@ -195,9 +196,9 @@ func TestUIRoles(t *testing.T) {
 	w := newWorld(t)
 	b := web.NewBrowser(t, w.base)
 	b.Do("wrong password", 30*time.Second, chromedp.Navigate(w.base+"/"),
-		chromedp.WaitVisible(css(`body[data-page="login"] #login`)),
-		chromedp.SendKeys(css("#login"), "li.reg"), chromedp.SendKeys(css("#password"), "wrong"),
-		chromedp.Click(css("#login-submit")), chromedp.WaitVisible(css("#login-error")))
+		headless.WaitVisible(css(`body[data-page="login"] #login`)),
+		headless.SendKeys(css("#login"), "li.reg"), headless.SendKeys(css("#password"), "wrong"),
+		headless.Click(css("#login-submit")), headless.WaitVisible(css("#login-error")))
 	if got := b.Text("#login-error"); got != "账号或密码错误。" {
 		t.Errorf("login error %q", got)
 	}
@@ -207,13 +208,13 @@ func TestUIRoles(t *testing.T) {
 		{"li.reg", "dashboard", "dashboard,review,complaints,canteens,gateways,audit,push"},
 	} {
 		b.Login(c.user, password)
-		b.Do(c.user+" home", 30*time.Second, chromedp.WaitReady(css(`body[data-page="`+c.home+`"]`)))
+		b.Do(c.user+" home", 30*time.Second, headless.WaitReady(css(`body[data-page="`+c.home+`"]`)))
 		if got := b.Navs(); got != c.nav {
 			t.Errorf("%s: nav %q, want %q", c.user, got, c.nav)
 		}
 		if c.user == "admin" { // the logins so far, in the audit log
 			b.Do("audit", 30*time.Second, chromedp.Navigate(w.base+"/#/audit"),
-				chromedp.WaitReady(css(`body[data-page="audit"] [data-entry]`)))
+				headless.WaitReady(css(`body[data-page="audit"] [data-entry]`)))
 		}
 		if c.user != "li.reg" {
 			b.Logout()
@@ -221,10 +222,10 @@ func TestUIRoles(t *testing.T) {
 	}
 	// A page the regulator may not open sends it home.
 	b.Do("users as a regulator", 30*time.Second, chromedp.Navigate(w.base+"/#/users"),
-		chromedp.WaitReady(css(`body[data-page="dashboard"]`)))
+		headless.WaitReady(css(`body[data-page="dashboard"]`)))
 
 	// The dashboard: the API's numbers, its charts, another period.
-	b.Do("dashboard", 30*time.Second, chromedp.WaitReady(css(`body[data-ready="dashboard"] #dash`)))
+	b.Do("dashboard", 30*time.Second, headless.WaitReady(css(`body[data-ready="dashboard"] #dash`)))
 	var d struct {
 		Canteens int
 		Gateways struct{ Online int }
@@ -252,14 +253,14 @@ func TestUIRoles(t *testing.T) {
 		}
 	}
 	b.Eval(`(() => { const s = document.querySelector("#dash-period"); s.value = "30"; s.dispatchEvent(new Event("change")); return ""; })()`)
-	b.Do("30 days", 30*time.Second, chromedp.WaitReady(css(`#dash-period:not([disabled])`)))
+	b.Do("30 days", 30*time.Second, headless.WaitReady(css(`#dash-period:not([disabled])`)))
 	if got := b.Text(`.rates-block h2`); got != "近 30 日指标" {
 		t.Errorf("period title %q", got)
 	}
 
 	// English and back; the violation types' names come from fleet/wire.
 	b.Do("review", 30*time.Second, chromedp.Navigate(w.base+"/#/review"),
-		chromedp.WaitReady(css(fmt.Sprintf(`body[data-page="review"] [data-alarm="%d"]`, w.mask))))
+		headless.WaitReady(css(fmt.Sprintf(`body[data-page="review"] [data-alarm="%d"]`, w.mask))))
 	if got := b.Text(fmt.Sprintf(`tr:has([data-alarm="%d"]) .c-type`, w.mask)); got != "未戴口罩" {
 		t.Errorf("type shown as %q", got)
 	}
@@ -267,18 +268,18 @@ func TestUIRoles(t *testing.T) {
 		strings.Contains(got, "synthetic") {
 		t.Errorf("type filter %q", got)
 	}
-	b.Do("english", 30*time.Second, chromedp.Click(css("#lang")), chromedp.WaitReady(css(`body[data-page="review"] [data-alarm]`)))
+	b.Do("english", 30*time.Second, headless.Click(css("#lang")), headless.WaitReady(css(`body[data-page="review"] [data-alarm]`)))
 	if got := b.Text(fmt.Sprintf(`tr:has([data-alarm="%d"]) .c-type`, w.mask)); got != "No mask" {
 		t.Errorf("English type %q", got)
 	}
 	if got := b.Text(`a[data-nav="dashboard"]`); got != "Dashboard" {
 		t.Errorf("English nav label %q", got)
 	}
-	b.Do("chinese", 30*time.Second, chromedp.Click(css("#lang")), chromedp.WaitReady(css(`body[data-page="review"] [data-alarm]`)))
+	b.Do("chinese", 30*time.Second, headless.Click(css("#lang")), headless.WaitReady(css(`body[data-page="review"] [data-alarm]`)))
 
 	// A phone: nothing wider than the screen.
 	b.Do("phone dashboard", 30*time.Second, chromedp.EmulateViewport(390, 844), chromedp.Navigate(w.base+"/#/dashboard"),
-		chromedp.WaitReady(css(`body[data-ready="dashboard"]`)))
+		headless.WaitReady(css(`body[data-ready="dashboard"]`)))
 	if got := b.Eval(`String(document.documentElement.scrollWidth <= 390 ? "ok" : document.documentElement.scrollWidth)`); got != "ok" {
 		t.Errorf("dashboard at 390 px is %s px wide", got)
 	}
@@ -286,17 +287,17 @@ func TestUIRoles(t *testing.T) {
 
 	// The regulator's other pages.
 	b.Do("canteens", 30*time.Second, chromedp.Navigate(w.base+"/#/canteens"),
-		chromedp.WaitReady(css(`body[data-page="canteens"] [data-canteen="`+canteenID+`"]`)))
+		headless.WaitReady(css(`body[data-page="canteens"] [data-canteen="`+canteenID+`"]`)))
 	if b.Eval(`String(!!document.querySelector(".admin-tools"))`) != "false" {
 		t.Errorf("a regulator has the canteen registration tools")
 	}
 	b.Do("gateways", 30*time.Second, chromedp.Navigate(w.base+"/#/gateways"),
-		chromedp.WaitReady(css(`body[data-page="gateways"] [data-gateway="`+gatewayID+`"]`)))
+		headless.WaitReady(css(`body[data-page="gateways"] [data-gateway="`+gatewayID+`"]`)))
 	if b.Eval(`String(!!document.querySelector("[data-ping]"))`) != "false" {
 		t.Errorf("a regulator may ping gateways")
 	}
 	b.Do("audit", 30*time.Second, chromedp.Navigate(w.base+"/#/audit"),
-		chromedp.WaitReady(css(`body[data-page="audit"] #audit`)))
+		headless.WaitReady(css(`body[data-page="audit"] #audit`)))
 	b.CheckErrors("end")
 }
 
@@ -313,9 +314,9 @@ func TestUIAlarmWorkflow(t *testing.T) {
 
 	b.Login("li.reg", password)
 	b.Do("alarm", 30*time.Second, chromedp.Navigate(alarmURL),
-		chromedp.WaitReady(css(alarm+`[data-status="new"]`)),
-		chromedp.WaitReady(css(`#alarm-snapshot[data-drawn="snapshot"][data-boxes="1"]`)),
-		chromedp.WaitVisible(css("#confirm")), chromedp.WaitVisible(css("#dismiss")))
+		headless.WaitReady(css(alarm+`[data-status="new"]`)),
+		headless.WaitReady(css(`#alarm-snapshot[data-drawn="snapshot"][data-boxes="1"]`)),
+		headless.WaitVisible(css("#confirm")), headless.WaitVisible(css("#dismiss")))
 	if got := b.Text("#alarm h1"); !strings.Contains(got, "未戴口罩") {
 		t.Errorf("alarm title %q", got)
 	}
@@ -324,18 +325,18 @@ func TestUIAlarmWorkflow(t *testing.T) {
 		return d[0] > 200 && d[1] < 100 ? "red" : d.join(","); })()`); got != "red" {
 		t.Errorf("no box edge at the detection's left side: %s", got)
 	}
-	b.Do("confirm", 30*time.Second, chromedp.SendKeys(css("#review-note"), "未戴口罩，确认"),
-		chromedp.Click(css("#confirm")), chromedp.WaitReady(css(alarm+`[data-status="confirmed"]`)),
-		chromedp.WaitReady(css(`#history li[data-action="review"]`)))
+	b.Do("confirm", 30*time.Second, headless.SendKeys(css("#review-note"), "未戴口罩，确认"),
+		headless.Click(css("#confirm")), headless.WaitReady(css(alarm+`[data-status="confirmed"]`)),
+		headless.WaitReady(css(`#history li[data-action="review"]`)))
 	if n := b.Eval(`String(document.querySelectorAll("#confirm, #accept, #rect-submit").length)`); n != "0" {
 		t.Errorf("a regulator has %s actions on a confirmed alarm", n)
 	}
 	// The other alarm is dismissed meanwhile (by an admin, through the
 	// API): confirming it shows the API's refusal.
 	b.Do("smoking alarm", 30*time.Second, chromedp.Navigate(fmt.Sprintf("%s/#/alarm/%d", w.base, w.smoke)),
-		chromedp.WaitReady(css(fmt.Sprintf(`#alarm[data-id="%d"][data-status="new"]`, w.smoke))))
+		headless.WaitReady(css(fmt.Sprintf(`#alarm[data-id="%d"][data-status="new"]`, w.smoke))))
 	w.call("POST", fmt.Sprintf("/api/v1/violations/%d/review", w.smoke), map[string]any{"verdict": "dismissed", "note": "误报"}, nil)
-	b.Do("stale confirm", 30*time.Second, chromedp.Click(css("#confirm")), chromedp.WaitVisible(css("#alarm-error")))
+	b.Do("stale confirm", 30*time.Second, headless.Click(css("#confirm")), headless.WaitVisible(css("#alarm-error")))
 	if got := b.Text("#alarm-error"); !strings.Contains(got, "告警状态已变化") {
 		t.Errorf("alarm error %q", got)
 	}
@@ -344,10 +345,10 @@ func TestUIAlarmWorkflow(t *testing.T) {
 	// The operator: the notice of the confirmed alarm, read.
 	b.Login("zhang.op", password)
 	b.Do("operator home", 30*time.Second,
-		chromedp.WaitReady(css(fmt.Sprintf(`body[data-page="my"] [data-notice][data-violation="%d"][data-kind="confirmed"]`, w.mask))),
-		chromedp.WaitReady(css(`#top a[data-nav="my"] .count[data-unread="1"]`)))
-	b.Do("mark read", 30*time.Second, chromedp.Click(css(`[data-notice] button`)),
-		chromedp.WaitReady(css(`[data-notice]:not(.unread)`)))
+		headless.WaitReady(css(fmt.Sprintf(`body[data-page="my"] [data-notice][data-violation="%d"][data-kind="confirmed"]`, w.mask))),
+		headless.WaitReady(css(`#top a[data-nav="my"] .count[data-unread="1"]`)))
+	b.Do("mark read", 30*time.Second, headless.Click(css(`[data-notice] button`)),
+		headless.WaitReady(css(`[data-notice]:not(.unread)`)))
 	wait.For(t, 10*time.Second, "the unread badge gone after the notice was read", func() bool {
 		return b.Eval(`String(!!document.querySelector('#top a[data-nav="my"] .count'))`) == "false"
 	})
@@ -355,24 +356,24 @@ func TestUIAlarmWorkflow(t *testing.T) {
 	// at weekday lunches.
 	hideToast := `(() => { const t = document.getElementById("toast"); if (t) t.className = ""; return ""; })()`
 	b.Do("canteen", 30*time.Second, chromedp.Navigate(w.base+"/#/canteen/"+canteenID),
-		chromedp.WaitReady(css(`body[data-page="canteen"] #canteen[data-id="`+canteenID+`"]`)),
-		chromedp.WaitReady(css(`[data-area="cooking"][data-mapped="true"]`)),
-		chromedp.WaitReady(css(`[data-area="washing"][data-mapped="false"]`)),
-		chromedp.WaitReady(css(`[data-camera="cam-1"] video`)))
+		headless.WaitReady(css(`body[data-page="canteen"] #canteen[data-id="`+canteenID+`"]`)),
+		headless.WaitReady(css(`[data-area="cooking"][data-mapped="true"]`)),
+		headless.WaitReady(css(`[data-area="washing"][data-mapped="false"]`)),
+		headless.WaitReady(css(`[data-camera="cam-1"] video`)))
 	if b.Eval(`String(!!document.querySelector("#canteen-edit"))`) != "false" {
 		t.Errorf("an operator may edit the canteen's registration")
 	}
 	b.Do("map a camera", 30*time.Second,
-		chromedp.WaitReady(css(`[data-camera="cam-2"] .cam-edit`)),
-		chromedp.Click(css(`[data-camera="cam-2"] .cam-edit summary`)),
-		chromedp.SetValue(css(`[data-camera="cam-2"] .cam-form select`), "washing"),
-		chromedp.Click(css(`[data-camera="cam-2"] .cam-form button[type=submit]`)),
-		chromedp.WaitVisible(css(`#toast.show.ok`)))
+		headless.WaitReady(css(`[data-camera="cam-2"] .cam-edit`)),
+		headless.Click(css(`[data-camera="cam-2"] .cam-edit summary`)),
+		headless.SetValue(css(`[data-camera="cam-2"] .cam-form select`), "washing"),
+		headless.Click(css(`[data-camera="cam-2"] .cam-form button[type=submit]`)),
+		headless.WaitVisible(css(`#toast.show.ok`)))
 	b.Eval(hideToast)
-	b.Do("viewing windows", 30*time.Second, chromedp.Click(css(`#canteen .viewing-editor summary`)),
-		chromedp.Click(css(`#canteen .viewing-form .row button`)),
-		chromedp.Click(css(`#viewing-save`)),
-		chromedp.WaitVisible(css(`#toast.show.ok`)))
+	b.Do("viewing windows", 30*time.Second, headless.Click(css(`#canteen .viewing-editor summary`)),
+		headless.Click(css(`#canteen .viewing-form .row button`)),
+		headless.Click(css(`#viewing-save`)),
+		headless.WaitVisible(css(`#toast.show.ok`)))
 	var cams struct {
 		Cameras []struct {
 			CameraID string `json:"camera_id"`
@@ -394,12 +395,12 @@ func TestUIAlarmWorkflow(t *testing.T) {
 
 	// Rectifies with a photo.
 	b.Do("rectify", 30*time.Second, chromedp.Navigate(alarmURL),
-		chromedp.WaitReady(css(alarm+`[data-status="confirmed"]`)),
-		chromedp.SendKeys(css("#rect-note"), "已为员工配发口罩并培训"),
-		chromedp.SetUploadFiles(css("#rect-photo"), []string{web.PNGFile(t)}),
-		chromedp.Click(css("#rect-submit")),
-		chromedp.WaitReady(css(alarm+`[data-status="rectifying"]`)),
-		chromedp.WaitReady(css(`#rectifications [data-rect] img`)))
+		headless.WaitReady(css(alarm+`[data-status="confirmed"]`)),
+		headless.SendKeys(css("#rect-note"), "已为员工配发口罩并培训"),
+		headless.SetUploadFiles(css("#rect-photo"), []string{web.PNGFile(t)}),
+		headless.Click(css("#rect-submit")),
+		headless.WaitReady(css(alarm+`[data-status="rectifying"]`)),
+		headless.WaitReady(css(`#rectifications [data-rect] img`)))
 	if n := b.Eval(`String(document.querySelectorAll("#confirm, #rect-photo").length)`); n != "0" {
 		t.Errorf("%s review or rectification controls left for the operator", n)
 	}
@@ -408,9 +409,9 @@ func TestUIAlarmWorkflow(t *testing.T) {
 	// The regulator accepts; the alarm closes.
 	b.Login("li.reg", password)
 	b.Do("accept", 30*time.Second, chromedp.Navigate(alarmURL),
-		chromedp.WaitReady(css(alarm+`[data-status="rectifying"]`)),
-		chromedp.SendKeys(css("#decision-note"), "整改到位"), chromedp.Click(css("#accept")),
-		chromedp.WaitReady(css(alarm+`[data-status="closed"]`)))
+		headless.WaitReady(css(alarm+`[data-status="rectifying"]`)),
+		headless.SendKeys(css("#decision-note"), "整改到位"), headless.Click(css("#accept")),
+		headless.WaitReady(css(alarm+`[data-status="closed"]`)))
 	if n := b.Eval(`String(document.querySelectorAll("#history li").length)`); n != "3" {
 		t.Errorf("history has %s items, want 3", n)
 	}
@@ -431,18 +432,18 @@ func TestUIAdmin(t *testing.T) {
 	b := web.NewBrowser(t, w.base)
 	b.Login("admin", password)
 	b.Do("users", 30*time.Second, chromedp.Navigate(w.base+"/#/users"),
-		chromedp.WaitReady(css(`body[data-page="users"] [data-user="old.op"]`)))
-	b.Do("add a user", 30*time.Second, chromedp.Click(css(`#users details summary`)),
-		chromedp.SendKeys(css(`#users form input[name="id"]`), "zhao.reg"),
-		chromedp.SendKeys(css(`#users form input[name="name"]`), "赵科员"),
-		chromedp.SendKeys(css(`#users form input[name="districts"]`), "徐汇区, 黄浦区"),
-		chromedp.SendKeys(css(`#users form input[name="password"]`), "long enough 1"),
-		chromedp.Click(css(`#users form button[type=submit]`)),
-		chromedp.WaitVisible(css(`#toast.show.ok`)),
-		chromedp.WaitReady(css(`body[data-page="users"] [data-user="zhao.reg"]`)),
-		chromedp.WaitReady(css(`[data-user="old.op"] button`)),
-		chromedp.Click(css(`[data-user="old.op"] button`)),
-		chromedp.Click(css(`[data-user="old.op"] button`)))
+		headless.WaitReady(css(`body[data-page="users"] [data-user="old.op"]`)))
+	b.Do("add a user", 30*time.Second, headless.Click(css(`#users details summary`)),
+		headless.SendKeys(css(`#users form input[name="id"]`), "zhao.reg"),
+		headless.SendKeys(css(`#users form input[name="name"]`), "赵科员"),
+		headless.SendKeys(css(`#users form input[name="districts"]`), "徐汇区, 黄浦区"),
+		headless.SendKeys(css(`#users form input[name="password"]`), "long enough 1"),
+		headless.Click(css(`#users form button[type=submit]`)),
+		headless.WaitVisible(css(`#toast.show.ok`)),
+		headless.WaitReady(css(`body[data-page="users"] [data-user="zhao.reg"]`)),
+		headless.WaitReady(css(`[data-user="old.op"] button`)),
+		headless.Click(css(`[data-user="old.op"] button`)),
+		headless.Click(css(`[data-user="old.op"] button`)))
 	type user struct {
 		ID        string   `json:"id"`
 		Role      string   `json:"role"`
@@ -463,12 +464,12 @@ func TestUIAdmin(t *testing.T) {
 	// Edits the canteen: what the form does not show is sent back as it was.
 	before := w.canteen(canteenID)
 	b.Do("edit a canteen", 30*time.Second, chromedp.Navigate(w.base+"/#/canteen/"+canteenID),
-		chromedp.WaitReady(css(`body[data-page="canteen"] #canteen-edit`)),
-		chromedp.Click(css(`#canteen-edit summary`)),
-		chromedp.SetValue(css(`#canteen-form input[name="name"]`), "徐汇实验小学新食堂"),
-		chromedp.SetValue(css(`#canteen-form input[name="address"]`), "漕溪北路 102 号"),
-		chromedp.Click(css(`#canteen-save`)),
-		chromedp.WaitVisible(css(`#toast.show.ok`)))
+		headless.WaitReady(css(`body[data-page="canteen"] #canteen-edit`)),
+		headless.Click(css(`#canteen-edit summary`)),
+		headless.SetValue(css(`#canteen-form input[name="name"]`), "徐汇实验小学新食堂"),
+		headless.SetValue(css(`#canteen-form input[name="address"]`), "漕溪北路 102 号"),
+		headless.Click(css(`#canteen-save`)),
+		headless.WaitVisible(css(`#toast.show.ok`)))
 	// The toast may still be the one of adding a user (4 s): wait for
 	// the save itself.
 	wait.For(t, 10*time.Second, "canteen saved", func() bool { return w.canteen(canteenID)["name"] == "徐汇实验小学新食堂" })
@@ -485,13 +486,13 @@ func TestUIAdmin(t *testing.T) {
 	}
 	// Registers a new one (the same form, empty).
 	b.Do("register a canteen", 30*time.Second, chromedp.Navigate(w.base+"/#/canteens"),
-		chromedp.WaitReady(css(`body[data-page="canteens"] .admin-tools`)),
-		chromedp.Click(css(`.admin-tools details summary`)),
-		chromedp.SendKeys(css(`.admin-tools form input[name="id"]`), "xh-042"),
-		chromedp.SendKeys(css(`.admin-tools form input[name="name"]`), "徐汇第四十二中学食堂"),
-		chromedp.SendKeys(css(`.admin-tools form input[name="district"]`), "徐汇区"),
-		chromedp.Click(css(`#canteen-add`)),
-		chromedp.WaitReady(css(`body[data-page="canteen"] #canteen[data-id="xh-042"]`)))
+		headless.WaitReady(css(`body[data-page="canteens"] .admin-tools`)),
+		headless.Click(css(`.admin-tools details summary`)),
+		headless.SendKeys(css(`.admin-tools form input[name="id"]`), "xh-042"),
+		headless.SendKeys(css(`.admin-tools form input[name="name"]`), "徐汇第四十二中学食堂"),
+		headless.SendKeys(css(`.admin-tools form input[name="district"]`), "徐汇区"),
+		headless.Click(css(`#canteen-add`)),
+		headless.WaitReady(css(`body[data-page="canteen"] #canteen[data-id="xh-042"]`)))
 	c := w.canteen("xh-042")
 	if got, _ := json.Marshal(c["operating_hours"]); c["category"] != "school" || c["district"] != "徐汇区" ||
 		string(got) != `[["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"],["06:00-20:00"]]` {
@@ -508,9 +509,9 @@ func TestUIParent(t *testing.T) {
 	w := newWorld(t)
 	b := web.NewBrowser(t, w.base)
 	b.Login("zhang.op", password)
-	b.Do("invite", 30*time.Second, chromedp.WaitVisible(css("#invite-label")),
-		chromedp.SendKeys(css("#invite-label"), "三年级二班"), chromedp.Click(css("#invite-create")),
-		chromedp.WaitVisible(css("#invite-code")))
+	b.Do("invite", 30*time.Second, headless.WaitVisible(css("#invite-label")),
+		headless.SendKeys(css("#invite-label"), "三年级二班"), headless.Click(css("#invite-create")),
+		headless.WaitVisible(css("#invite-code")))
 	code := b.Text("#invite-code")
 	if len(code) != 11 {
 		t.Fatalf("invite code %q", code)
@@ -529,13 +530,13 @@ func TestUIParent(t *testing.T) {
 
 	b.Do("phone", 30*time.Second, chromedp.EmulateViewport(390, 844))
 	b.Do("join with a bad code", 30*time.Second, chromedp.Navigate(w.base+"/#/join"),
-		chromedp.WaitVisible(css("#join-code")),
-		chromedp.SendKeys(css("#join-code"), "NOPE-NOPE-1"), chromedp.SendKeys(css("#join-login"), "li.mum"),
-		chromedp.SendKeys(css("#join-name"), "王妈妈"), chromedp.SendKeys(css("#join-password"), "school run 1"),
-		chromedp.Click(css("#join-submit")), chromedp.WaitVisible(css("#join-error")))
-	b.Do("join", 30*time.Second, chromedp.SetValue(css("#join-code"), code), chromedp.Click(css("#join-submit")),
-		chromedp.WaitReady(css(`body[data-page="parent"] #parent`)),
-		chromedp.WaitVisible(css("#viewing-closed")))
+		headless.WaitVisible(css("#join-code")),
+		headless.SendKeys(css("#join-code"), "NOPE-NOPE-1"), headless.SendKeys(css("#join-login"), "li.mum"),
+		headless.SendKeys(css("#join-name"), "王妈妈"), headless.SendKeys(css("#join-password"), "school run 1"),
+		headless.Click(css("#join-submit")), headless.WaitVisible(css("#join-error")))
+	b.Do("join", 30*time.Second, headless.SetValue(css("#join-code"), code), headless.Click(css("#join-submit")),
+		headless.WaitReady(css(`body[data-page="parent"] #parent`)),
+		headless.WaitVisible(css("#viewing-closed")))
 	if n := b.Eval(`String(document.querySelectorAll("#parent video").length)`); n != "0" {
 		t.Errorf("%s videos on the parent page outside the window", n)
 	}
@@ -560,7 +561,7 @@ func TestUIParent(t *testing.T) {
 	}
 	w.call("PUT", "/api/v1/canteens/"+canteenID+"/viewing", map[string]any{"viewing_windows": windows, "max_parent_viewers": 30}, nil)
 	b.Do("parent live", 30*time.Second, chromedp.Reload(),
-		chromedp.WaitReady(css(`#parent [data-camera="cam-1"] video`)))
+		headless.WaitReady(css(`#parent [data-camera="cam-1"] video`)))
 	if n := b.Eval(`String(document.querySelectorAll('[data-camera="cam-2"], #viewing-closed').length)`); n != "0" {
 		t.Errorf("the parent page shows the private camera or the closed message")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/brightkitchen/brightkitchen/fleet/ota"
 	"github.com/brightkitchen/brightkitchen/fleet/web"
 	"github.com/brightkitchen/brightkitchen/fleet/wire"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 	"github.com/brightkitchen/brightkitchen/internal/release/releasetest"
 )
 
@@ -58,33 +59,33 @@ func TestUIReleases(t *testing.T) {
 	b := web.NewBrowser(t, srv)
 	b.Login("admin", password)
 	b.Do("the releases page", 30*time.Second, chromedp.Navigate(srv+"/#/releases"),
-		chromedp.WaitReady(css(`body[data-page="releases"] #releases`)))
-	b.Do("a wrongly signed bundle", 30*time.Second, chromedp.SetUploadFiles(css(`#releases input[type=file]`), []string{bad}),
-		chromedp.Click(css(`#upload`)),
-		chromedp.WaitVisible(css(`#upload-error:not(:empty)`)))
+		headless.WaitReady(css(`body[data-page="releases"] #releases`)))
+	b.Do("a wrongly signed bundle", 30*time.Second, headless.SetUploadFiles(css(`#releases input[type=file]`), []string{bad}),
+		headless.Click(css(`#upload`)),
+		headless.WaitVisible(css(`#upload-error:not(:empty)`)))
 	if txt := b.Text(`#upload-error`); !strings.Contains(txt, "not signed by a trusted key") {
 		t.Errorf("refusal shown: %q", txt)
 	}
-	b.Do("upload", 30*time.Second, chromedp.SetUploadFiles(css(`#releases input[type=file]`), []string{good}),
-		chromedp.Click(css(`#upload`)),
-		chromedp.WaitReady(css(`#release-list tr[data-version="2.0.0"]`)))
+	b.Do("upload", 30*time.Second, headless.SetUploadFiles(css(`#releases input[type=file]`), []string{good}),
+		headless.Click(css(`#upload`)),
+		headless.WaitReady(css(`#release-list tr[data-version="2.0.0"]`)))
 	b.Do("roll it out", 30*time.Second,
-		chromedp.SetValue(css(`#rollout-new input[name="value"]`), "gw-1"),
-		chromedp.SetValue(css(`#rollout-new input[name="stages"]`), "100"),
-		chromedp.Click(css(`#rollout-create`)),
-		chromedp.WaitReady(css(`body[data-page="rollout"] #rollout-targets tr[data-gateway="gw-1"][data-state="pending"][data-version="1.0.0"]`)),
-		chromedp.WaitReady(css(`body[data-rollout-state="running"]`)))
-	b.Do("pause", 30*time.Second, chromedp.Click(css(`#rollout-actions button[data-action="pause"]`)),
-		chromedp.WaitReady(css(`body[data-rollout-state="paused"] #rollout-reason`)))
-	b.Do("resume", 30*time.Second, chromedp.Click(css(`#rollout-actions button[data-action="resume"]`)),
-		chromedp.WaitReady(css(`body[data-rollout-state="running"]`)))
-	b.Do("abort", 30*time.Second, chromedp.Click(css(`#rollout-actions button.danger`)), chromedp.Click(css(`#rollout-actions button.danger`)),
-		chromedp.WaitReady(css(`body[data-rollout-state="aborted"] #rollout-targets tr[data-gateway="gw-1"][data-state="skipped"]`)))
+		headless.SetValue(css(`#rollout-new input[name="value"]`), "gw-1"),
+		headless.SetValue(css(`#rollout-new input[name="stages"]`), "100"),
+		headless.Click(css(`#rollout-create`)),
+		headless.WaitReady(css(`body[data-page="rollout"] #rollout-targets tr[data-gateway="gw-1"][data-state="pending"][data-version="1.0.0"]`)),
+		headless.WaitReady(css(`body[data-rollout-state="running"]`)))
+	b.Do("pause", 30*time.Second, headless.Click(css(`#rollout-actions button[data-action="pause"]`)),
+		headless.WaitReady(css(`body[data-rollout-state="paused"] #rollout-reason`)))
+	b.Do("resume", 30*time.Second, headless.Click(css(`#rollout-actions button[data-action="resume"]`)),
+		headless.WaitReady(css(`body[data-rollout-state="running"]`)))
+	b.Do("abort", 30*time.Second, headless.Click(css(`#rollout-actions button.danger`)), headless.Click(css(`#rollout-actions button.danger`)),
+		headless.WaitReady(css(`body[data-rollout-state="aborted"] #rollout-targets tr[data-gateway="gw-1"][data-state="skipped"]`)))
 	b.Do("the list", 30*time.Second, chromedp.Navigate(srv+"/#/releases"),
-		chromedp.WaitReady(css(`#rollout-list tr[data-state="aborted"]`)))
+		headless.WaitReady(css(`#rollout-list tr[data-state="aborted"]`)))
 	b.Screenshot("releases.png")
 	b.Do("the gateway's update state", 30*time.Second, chromedp.Navigate(srv+"/#/gateway/gw-1"),
-		chromedp.WaitReady(css(`body[data-page="gateway"] .ota-state[data-ota-state="downloading"]`)))
+		headless.WaitReady(css(`body[data-page="gateway"] .ota-state[data-ota-state="downloading"]`)))
 	if txt := b.Text(`.ota-state`); !strings.Contains(txt, "40%") {
 		t.Errorf("update state shown: %q", txt)
 	}

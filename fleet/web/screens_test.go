@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/brightkitchen/brightkitchen/fleet/web"
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // TestScreenshots saves a screenshot of every page at desktop and phone
@@ -49,7 +50,7 @@ func TestScreenshots(t *testing.T) {
 			w, h int64
 		}{{"desktop", 1440, 900}, {"phone", 390, 844}} {
 			b.Do(s.route, 30*time.Second, chromedp.EmulateViewport(size.w, size.h),
-				chromedp.Navigate(w.base+"/#/"+s.route), chromedp.Reload(), chromedp.WaitReady(chromedp.CSS(s.ready)),
+				chromedp.Navigate(w.base+"/#/"+s.route), chromedp.Reload(), headless.WaitReady(chromedp.CSS(s.ready)),
 				chromedp.Sleep(300*time.Millisecond))
 			b.Screenshot("screen-" + size.name + "-" + strings.ReplaceAll(s.route, "/", "-") + ".png")
 		}
@@ -60,7 +61,7 @@ func TestScreenshots(t *testing.T) {
 	b.Login("li.reg", password)
 	for _, route := range []string{"dashboard", alarm} {
 		b.Do(route, 30*time.Second, chromedp.EmulateViewport(1440, 900), chromedp.Navigate(w.base+"/#/"+route),
-			chromedp.Reload(), chromedp.WaitReady(chromedp.CSS(`body[data-page]`)), chromedp.Sleep(300*time.Millisecond))
+			chromedp.Reload(), headless.WaitReady(chromedp.CSS(`body[data-page]`)), chromedp.Sleep(300*time.Millisecond))
 		b.Screenshot("screen-en-" + strings.ReplaceAll(route, "/", "-") + ".png")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/brightkitchen/brightkitchen/internal/headless"
 )
 
 // TestUI drives the web UI in headless Chromium against the fake API, for
@@ -19,11 +21,11 @@ func TestUI(t *testing.T) {
 
 	// A link to the alarm without a session: log in, then the alarm.
 	b.Do("alarm link", 30*time.Second, chromedp.Navigate(base+"/#/alarm/42"),
-		chromedp.WaitVisible(css(`body[data-page="login"] #login`)))
+		headless.WaitVisible(css(`body[data-page="login"] #login`)))
 	b.Login("li.reg", fakePassword)
 	b.Do("expired snapshot", 30*time.Second,
-		chromedp.WaitReady(css(`#alarm[data-id="42"][data-status="new"]`)),
-		chromedp.WaitReady(css(`#alarm-snapshot[data-drawn="placeholder"]`)), chromedp.WaitVisible(css("#snapshot-expired")))
+		headless.WaitReady(css(`#alarm[data-id="42"][data-status="new"]`)),
+		headless.WaitReady(css(`#alarm-snapshot[data-drawn="placeholder"]`)), headless.WaitVisible(css("#snapshot-expired")))
 	if got := b.Text("#alarm h1"); !strings.Contains(got, "未戴口罩") {
 		t.Errorf("alarm title %q", got)
 	}
@@ -31,12 +33,12 @@ func TestUI(t *testing.T) {
 
 	// The admin pings a gateway: the command, then its status until ok.
 	b.Do("gateways link", 30*time.Second, chromedp.Navigate(base+"/#/gateways"),
-		chromedp.WaitVisible(css(`body[data-page="login"] #login`)))
+		headless.WaitVisible(css(`body[data-page="login"] #login`)))
 	b.Login("admin", fakePassword)
 	b.Do("ping a gateway", 30*time.Second,
-		chromedp.WaitReady(css(`body[data-page="gateways"] [data-ping="gw-xh-001"]`)),
-		chromedp.Click(css(`[data-ping="gw-xh-001"]`)),
-		chromedp.WaitReady(css(`tr[data-gateway="gw-xh-001"] .ping-result[data-result="ok"]`)))
+		headless.WaitReady(css(`body[data-page="gateways"] [data-ping="gw-xh-001"]`)),
+		headless.Click(css(`[data-ping="gw-xh-001"]`)),
+		headless.WaitReady(css(`tr[data-gateway="gw-xh-001"] .ping-result[data-result="ok"]`)))
 	f.mu.Lock()
 	if got := strings.Join(f.cmds, "; "); got != "gw-xh-001 ping 30s" || f.cmdPolls != 3 {
 		t.Errorf("commands sent %q, status read %d times; want one ping, read 3 times", got, f.cmdPolls)

@@ -8,6 +8,10 @@
 // phone would have. Starting Chromium costs about 1.4 s of a core, and the
 // e2e and fleet/web packages made some thirty sessions a run, each with
 // its own Chromium.
+//
+// Its element actions (WaitReady, WaitVisible, Click, SendKeys, SetValue,
+// SetUploadFiles, Text) are chromedp's, looking for an element that is not
+// there yet every Poll rather than every 5 ms; the tests use them.
 package headless
 
 import (

@@ -19,9 +19,9 @@
 #                 (see debversion below)
 #   DEB_OUT       output directory, default dist
 #   DEB_BIN       where the binaries are built, as linux-<arch>/ (the layout
-#                 of scripts/cross.sh), and kept; an architecture whose
-#                 binaries are all there already is not built again.
-#                 Default: a temporary directory
+#                 of scripts/cross.sh), and kept; the go command links a
+#                 binary found there again only if it is not what this
+#                 tree and VERSION build. Default: a temporary directory
 #   DEB_COMPRESS  dpkg-deb compression, default xz
 #
 # armhf needs Debian's armhf FFmpeg dev packages; where scripts/deps.sh could
@@ -95,31 +95,14 @@ build() {
     else
       local carch=$arch
       [ "$arch" = armhf ] && carch=armv7
-      CROSS_ARCHS=$carch CROSS_PKGS="${gw[*]}" CROSS_OUT=$work/cross LDFLAGS=$ldflags bash scripts/cross.sh
-      cp -a "$work/cross/linux-$carch/." "$bin/linux-$arch/"
+      CROSS_ARCHS=$carch CROSS_PKGS="${gw[*]}" CROSS_OUT=$bin LDFLAGS=$ldflags bash scripts/cross.sh
+      [ "$carch" = "$arch" ] || cp -a "$bin/linux-$carch/." "$bin/linux-$arch/"
     fi
   fi
   if [ $fleet -eq 1 ]; then
     echo "deb: linux/$arch ./fleet/cmd/bk-fleet" >&2
     CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -ldflags "$ldflags" -o "$bin/linux-$arch/" ./fleet/cmd/bk-fleet
   fi
-}
-
-# have_bins ARCH PACKAGES...: whether $bin/linux-ARCH has every binary the
-# packages take.
-have_bins() {
-  local arch=$1 f p files=()
-  shift
-  for p in "$@"; do
-    case $p in
-      bk-gateway) files+=(bk-gateway bk-decodecheck bk-plugin-tamper bk-plugin-motion)
-        [ "$arch" = armhf ] || files+=(bk-plugin-onnx) ;;
-      bk-fleet) files+=(bk-fleet) ;;
-    esac
-  done
-  for f in "${files[@]}"; do
-    [ -x "$bin/linux-$arch/$f" ] || return 1
-  done
 }
 
 # depends FILES...: the Debian packages the ELF files' NEEDED libraries come
@@ -248,7 +231,7 @@ for arch in $archs; do
     esac
   done
   [ ${#want[@]} -gt 0 ] || continue
-  have_bins "$arch" "${want[@]}" || build "$arch" "${want[@]}"
+  build "$arch" "${want[@]}"
   for p in "${want[@]}"; do
     case $p in
       bk-gateway) gateway_deb "$arch" ;;

@@ -62,7 +62,10 @@ mapfile -t pkgs < <(printf '%s\n' "${slow[@]}"; grep -vxF -f <(printf '%s\n' "${
 # priority: in one such run, streams and relays starved of CPU missed
 # their bounds in four tests that pass alone. One go test -c per first
 # path element (fleet/live and gateway/live are both live.test).
-testbin=${BK_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/bk-testbin}
+# The tests that build programs (the packaging and cross-build tests)
+# build them under it too (internal/testbin).
+export BK_TESTBIN=${BK_TESTBIN:-${XDG_CACHE_HOME:-$HOME/.cache}/bk-testbin}
+testbin=$BK_TESTBIN
 mapfile -t tops < <(printf '%s\n' "${pkgs[@]}" "$mod/e2e" | sed "s|^$mod/||; s|/.*||" | sort -u)
 for top in "${tops[@]}"; do
   mkdir -p "$testbin/$top"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/brightkitchen/brightkitchen/hw/camsim"
+	"github.com/brightkitchen/brightkitchen/internal/testbin"
 )
 
 // arm64Lib is where Debian's multiarch arm64 libraries are (libc6:arm64 and
@@ -38,7 +39,7 @@ func TestArm64DecodeUnderQemu(t *testing.T) {
 		t.Fatalf("arm64 dynamic loader: %v: run scripts/deps.sh (installs the arm64 libraries)", err)
 	}
 
-	out := t.TempDir()
+	out := testbin.Dir(t, "decodecheck-cross")
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	// The host build runs while the cross build does: each is mostly

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/testbin"
 	"github.com/brightkitchen/brightkitchen/plugins/onnx/onnxtest"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk"
 	"github.com/brightkitchen/brightkitchen/plugins/sdk/sdktest"
@@ -85,7 +86,8 @@ func TestArm64UnderQemu(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Minute) // a cold cgo arm64 build takes minutes here
 	defer cancel()
-	bin := map[string]string{"amd64": filepath.Join(dir, "amd64"), "arm64": filepath.Join(dir, "arm64")}
+	out := testbin.Dir(t, "plugin-onnx-cross")
+	bin := map[string]string{"amd64": filepath.Join(out, "amd64"), "arm64": filepath.Join(out, "arm64")}
 	// Both builds at once: each is mostly waiting for its (external) linker.
 	built := make(chan error, len(bin))
 	for arch, out := range bin {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/brightkitchen/brightkitchen/internal/testbin"
 	"github.com/brightkitchen/brightkitchen/scripts/packaging/qemuns"
 )
 
@@ -48,8 +49,9 @@ func run(t testing.TB, limit time.Duration, env []string, name string, args ...s
 }
 
 // builds holds the packages built once for all the tests, by architecture
-// and version: binaries are built once per architecture (DEB_BIN) and
-// packed again for a second version.
+// and version. The binaries are built into DEB_BIN (internal/testbin),
+// where a second version's packing, or the next make test, finds them up
+// to date.
 var builds struct {
 	sync.Mutex
 	dir  string
@@ -86,7 +88,7 @@ func debsCompressed(t testing.TB, arch, ver, compress string, packages ...string
 	stdout := run(t, 20*time.Minute, []string{
 		"DEB_ARCHS=" + arch,
 		"DEB_PACKAGES=" + strings.Join(packages, " "),
-		"DEB_BIN=" + filepath.Join(builds.dir, "bin"),
+		"DEB_BIN=" + testbin.Dir(t, "deb"),
 		"DEB_OUT=" + out,
 		"DEB_VERSION=" + ver,
 		"VERSION=" + stamp,

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/brightkitchen/brightkitchen/internal/testbin"
 )
 
 // crossTarget is one architecture scripts/cross.sh builds, with what runs
@@ -62,7 +64,7 @@ func crossUnderQemu(t *testing.T, tg crossTarget) {
 	}
 
 	const stamp = "v0.0.0-crosstest"
-	out := t.TempDir()
+	out := testbin.Dir(t, "gateway-cross-"+tg.arch)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
 	defer cancel()
 	build := exec.CommandContext(ctx, "bash", "../../../scripts/cross.sh")

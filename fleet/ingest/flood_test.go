@@ -183,8 +183,9 @@ func testFlooding(t *testing.T, inProcess bool) {
 	}()
 	defer func() { close(stop); floodWG.Wait() }()
 
-	// Let the flood get going before the good gateway starts.
-	wait.For(t, 5*time.Second, "the flood's first event stored", func() bool {
+	// Let the flood get going before the good gateway starts (a bound,
+	// not a speed: 5 s was missed once under a full make test).
+	wait.For(t, 30*time.Second, "the flood's first event stored", func() bool {
 		n, _ := r.st.CountEvents(ctx, "gw-bad")
 		return n > 0
 	})

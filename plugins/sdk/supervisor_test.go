@@ -127,8 +127,11 @@ func TestDetectTimes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Each frame takes at least its sleep; the mean is of both. Not that
+	// the 30 ms frame took less than the 90 ms one: under a full make test
+	// it once took 102 ms.
 	st := s.State()
-	if st.DetectLastMS < 90 || st.DetectLastMS > 1500 || st.DetectMeanMS < 60 || st.DetectMeanMS > st.DetectLastMS || st.InferLastMS != 90 {
+	if st.DetectLastMS < 90 || st.DetectLastMS > 1500 || st.DetectMeanMS < 60 || st.DetectMeanMS > 1500 || st.InferLastMS != 90 {
 		t.Fatalf("state %+v", st)
 	}
 	detectOK(t, s) // no infer_ms: the last reported stays

@@ -43,11 +43,19 @@ export async function render(ctx) {
       const b = h("button", {type: "button", class: "btn " + cls, dataset: {action}}, t("ro.act." + action));
       return act(b, async () => { draw(await api(path + "/" + action, {method: "POST"}).then(() => api(path))); toast(t("ro.done." + action), "ok"); }, err);
     };
-    fill(actions,
-      r.state === "running" ? btn("pause", "") : null,
-      r.state === "paused" ? btn("resume", "primary") : null,
-      on && r.stage < r.stages.length ? btn("next", "primary") : null,
-      on ? twoStep(t("ro.act.abort"), t("ro.abortConfirm"), async () => { await api(path + "/abort", {method: "POST"}); draw(await api(path)); }, err) : null);
+    // The buttons are drawn again only when which of them apply changes,
+    // not on each refresh (every 2 s while running): a click could land on
+    // a button just replaced, and abort's "confirm?" would be reset.
+    const next = on && r.stage < r.stages.length;
+    const shows = r.state + (next ? " next" : "");
+    if (actions.dataset.shows !== shows) {
+      actions.dataset.shows = shows;
+      fill(actions,
+        r.state === "running" ? btn("pause", "") : null,
+        r.state === "paused" ? btn("resume", "primary") : null,
+        next ? btn("next", "primary") : null,
+        on ? twoStep(t("ro.act.abort"), t("ro.abortConfirm"), async () => { await api(path + "/abort", {method: "POST"}); draw(await api(path)); }, err) : null);
+    }
     fill(list, table({class: "rollout-targets"}, ["gateway", "stage", "version", "state", "detail", "updated"].map(k => t("ro.tcol." + k)),
       (v.targets || []).map(x => h("tr", {dataset: {gateway: x.gateway_id, state: x.state, version: x.version || ""}},
         h("th", {scope: "row"}, h("a", {href: "#/gateway/" + encodeURIComponent(x.gateway_id)}, x.gateway_id),

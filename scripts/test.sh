@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make test: three things at once, at three priorities. TestAIScenes
-# (e2e) runs at normal priority; the rest of the suite at nice 10; the
+# make test: the test binaries built first, then four things at once, at
+# four priorities. TestAIScenes (e2e) runs at normal priority; the rest
+# of e2e at nice 5; the other packages at nice 10, three at a time; the
 # static checks (make lint, then make vuln) at nice 19, in the moments
 # the others leave a core idle. Exit status is non-zero when any fails;
 # the outputs are printed one after another.

@@ -86,6 +86,8 @@ type Stats struct {
 	Decoded      uint64 `json:"decoded"`       // pictures decoded
 	Sampled      uint64 `json:"sampled"`       // pictures sent to the plugins
 	Corrupt      uint64 `json:"corrupt"`       // units the decoder refused
+	Missed       uint64 `json:"missed"`        // units lost while the pipeline was behind (a full channel)
+	Skipped      uint64 `json:"skipped"`       // units not decoded while waiting for an IDR (at the start, after a gap or a corrupt unit)
 	PluginCalls  uint64 `json:"plugin_calls"`  // Detect calls
 	PluginErrors uint64 `json:"plugin_errors"` // failed calls (plugin down, deadline, refusal)
 	Detections   uint64 `json:"detections"`    // well-formed detections
@@ -95,6 +97,7 @@ type Stats struct {
 
 type counters struct {
 	units, decoded, sampled, corrupt        atomic.Uint64
+	missed, skipped                         atomic.Uint64
 	pluginCalls, pluginErrors               atomic.Uint64
 	detections, dropped, episodes, emitErrs atomic.Uint64
 }
@@ -104,6 +107,7 @@ func (p *Pipeline) Stats() Stats {
 	c := &p.stats
 	return Stats{
 		Units: c.units.Load(), Decoded: c.decoded.Load(), Sampled: c.sampled.Load(), Corrupt: c.corrupt.Load(),
+		Missed: c.missed.Load(), Skipped: c.skipped.Load(),
 		PluginCalls: c.pluginCalls.Load(), PluginErrors: c.pluginErrors.Load(),
 		Detections: c.detections.Load(), Dropped: c.dropped.Load(), Episodes: c.episodes.Load(),
 	}
@@ -151,6 +155,7 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 		codec   string
 		sampler = decode.Sampler{FPS: p.FPS}
 		tick    = time.NewTicker(time.Second)
+		missed  uint64 // sub.Dropped() when last looked at
 	)
 	defer tick.Stop()
 	defer func() {
@@ -174,6 +179,20 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				return
 			}
 			p.stats.units.Add(1)
+			if d := sub.Dropped(); d != missed {
+				// Units were lost while this pipeline was behind (a slow
+				// plugin, a starved core): a P unit after the gap has lost
+				// its reference, and the decoder would hand on a smeared
+				// picture for the detectors to see things in. Decoding
+				// starts again at the next IDR. The unit in hand may be from
+				// before the gap (the count is read after it was queued);
+				// waiting for the IDR is safe either way.
+				missed = d
+				p.stats.missed.Store(d)
+				if dec != nil {
+					dec.Reset()
+				}
+			}
 			if !sampler.Feed(au.IDR, au.PTS) {
 				continue // IDR-only, or no picture left in this GOP is wanted
 			}
@@ -193,7 +212,9 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				}
 				codec = m.Codec
 			}
+			skipped := dec.Stats().Skipped
 			got, err := dec.Decode(au.NALUs, au.PTS)
+			p.stats.skipped.Add(dec.Stats().Skipped - skipped)
 			if err != nil {
 				p.stats.corrupt.Add(1)
 				continue

@@ -194,6 +194,48 @@ func TestSampledFPS(t *testing.T) {
 	}
 }
 
+// TestGapWaitsForIDR: units lost while the pipeline is behind (here its
+// plugin's first answer takes until the subscription has overflowed) leave
+// the P units after the gap without their references. Decoding starts
+// again at the next IDR rather than handing on smeared pictures, in which
+// a model saw a rodent that no scene had (e2e TestAIScenes under load).
+func TestGapWaitsForIDR(t *testing.T) {
+	t.Parallel()
+	src := startSource(t, "kitchen")
+	release := make(chan struct{})
+	var first atomic.Bool
+	fake := newFake(sdk.FormatGRAY8)
+	fake.reply = func(sdk.Frame) []sdk.Detection {
+		if first.CompareAndSwap(false, true) {
+			<-release
+		}
+		return nil
+	}
+	p := &Pipeline{CameraID: "cam", Source: src, Engine: engine(t, thingRules), FPS: 5,
+		Plugins: []Use{{Name: "fake", Plugin: fake}},
+		Emit:    func(context.Context, Episode) error { return nil }}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	wait.For(t, 20*time.Second, "units dropped for the stalled pipeline", func() bool { return src.Stats().Dropped > 0 })
+	s0 := p.Stats()
+	close(release)
+	// 40 units at 10 fps with a 1 s GOP: the queued ones, then live ones
+	// past at least one IDR
+	wait.For(t, 20*time.Second, "40 more units", func() bool { return p.Stats().Units >= s0.Units+40 })
+	st := p.Stats()
+	if st.Missed == 0 {
+		t.Errorf("missed %d units, want the dropped ones counted", st.Missed)
+	}
+	if st.Skipped == s0.Skipped {
+		t.Errorf("no unit skipped after the gap (%d before, %d after): P units decoded without their references", s0.Skipped, st.Skipped)
+	}
+	if st.Decoded <= s0.Decoded || st.Corrupt != 0 {
+		t.Errorf("decoding did not resume cleanly: %+v", st)
+	}
+}
+
 // TestOffPostNotWhileBlind: a plugin that does not answer is not "nobody
 // there": off_post waits until every plugin answers again.
 func TestOffPostNotWhileBlind(t *testing.T) {

@@ -9,9 +9,10 @@
 // e2e and fleet/web packages made some thirty sessions a run, each with
 // its own Chromium.
 //
-// Its element actions (WaitReady, WaitVisible, Click, SendKeys, SetValue,
-// SetUploadFiles, Text) are chromedp's, looking for an element that is not
-// there yet every Poll rather than every 5 ms; the tests use them.
+// Its element actions (Click, SendKeys, SetValue, SetUploadFiles, Text)
+// are chromedp's, looking for an element that is not there yet every Poll
+// rather than every 5 ms; its waits (WaitReady, WaitVisible) ask the page
+// by script every Poll. The tests use them.
 package headless
 
 import (

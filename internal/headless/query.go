@@ -1,6 +1,9 @@
 package headless
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/chromedp/chromedp"
@@ -23,14 +26,56 @@ func poll(opts []chromedp.QueryOption) []chromedp.QueryOption {
 	return append([]chromedp.QueryOption{chromedp.RetryInterval(Poll)}, opts...)
 }
 
-// WaitReady is chromedp.WaitReady, looking again every Poll.
-func WaitReady[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitReady(sel, poll(opts)...)
+// WaitReady waits until an element matches the CSS selector sel, asking
+// the page by script every Poll (see waitJS).
+func WaitReady[S ~string](sel S) chromedp.Action[chromedp.Void] {
+	return waitJS(string(sel), "in the page", "document.querySelector(%s) !== null")
 }
 
-// WaitVisible is chromedp.WaitVisible, looking again every Poll.
-func WaitVisible[S chromedp.Selectable](sel S, opts ...chromedp.QueryOption) chromedp.Action[chromedp.Void] {
-	return chromedp.WaitVisible(sel, poll(opts)...)
+// WaitVisible waits until the first element matching the CSS selector sel
+// is rendered: in the document and not display:none, which is what
+// chromedp.WaitVisible asks of its box model. It asks the page by script
+// every Poll (see waitJS).
+func WaitVisible[S ~string](sel S) chromedp.Action[chromedp.Void] {
+	return waitJS(string(sel), "visible", "(e => e !== null && e.getClientRects().length > 0)(document.querySelector(%s))")
+}
+
+// waitJS evaluates check (with the selector quoted in place of %s) every
+// Poll until it is true or ctx ends; an evaluation that fails, as while a
+// page navigates, is tried again.
+//
+// chromedp's own waits run DOM.querySelector and then wait for the node
+// to appear in chromedp's copy of the DOM, which it keeps from the DOM
+// domain's events. On a page that redraws (the parent page after a join
+// link, under a loaded machine) that copy can miss the node, and the
+// wait then lasts until its deadline with the element on screen: e2e's
+// TestJoinLinks failed so, its page text showing the element it waited
+// for. A script asks the live document.
+func waitJS(sel, what, check string) chromedp.Action[chromedp.Void] {
+	quoted, _ := json.Marshal(sel) // a JSON string is a JavaScript string
+	expr := fmt.Sprintf(check, quoted)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		tick := time.NewTicker(Poll)
+		defer tick.Stop()
+		var last error
+		for {
+			ok, err := chromedp.Evaluate[bool](expr)(ctx, t)
+			if err == nil && ok {
+				return chromedp.Void{}, nil
+			}
+			if err != nil && ctx.Err() == nil {
+				last = err
+			}
+			select {
+			case <-ctx.Done():
+				if last != nil {
+					return chromedp.Void{}, fmt.Errorf("wait for %s %s: %w (last evaluation: %v)", sel, what, ctx.Err(), last)
+				}
+				return chromedp.Void{}, fmt.Errorf("wait for %s %s: %w", sel, what, ctx.Err())
+			case <-tick.C:
+			}
+		}
+	}
 }
 
 // Click is chromedp.Click, looking again every Poll.

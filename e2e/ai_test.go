@@ -122,4 +122,12 @@ func TestAIScenes(t *testing.T) {
 			t.Errorf("%s: %d episodes, want 1", k, n)
 		}
 	}
+	// What each camera's detection saw, for a failure's log: units lost
+	// while it was behind, and skipped until the next IDR after that.
+	if st, err := getGatewayStatus(r.gwHTTP); err == nil {
+		for sc := range aiScenes {
+			d := st.Detection[sc]
+			t.Logf("%s: %d pictures sampled, %d plugin errors, %d units missed, %d skipped", sc, d.Sampled, d.PluginErrors, d.Missed, d.Skipped)
+		}
+	}
 }

@@ -490,6 +490,8 @@ type gatewayStatus struct {
 		PluginErrors uint64 `json:"plugin_errors"`
 		Detections   uint64 `json:"detections"`
 		Dropped      uint64 `json:"dropped"`
+		Missed       uint64 `json:"missed"`
+		Skipped      uint64 `json:"skipped"`
 	} `json:"detection"`
 }
 

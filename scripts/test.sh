@@ -123,8 +123,11 @@ checks=$!
 # TestAIScenes runs beside the rest, ahead of it: eight cameras' inference
 # in bk-plugin-onnx takes most of a core for half a minute, and at equal
 # priority beside other packages (Chromium's, or compiling on a fresh
-# machine) the demo model saw starved, damaged frames (a rodent where
-# there is none, an episode split in two). Run alone after the rest, as
+# machine) its plugin missed deadlines and its pipelines fell behind.
+# (Falling behind once also damaged the pictures: units lost on a full
+# channel, the P units after the gap were decoded without their
+# references and the model saw a rodent where there is none; since
+# 43108a3 decoding waits for the next IDR.) Run alone after the rest, as
 # it was, it left the other core idle for that half minute.
 runtest "$mod/e2e" -test.run '^TestAIScenes$' -test.timeout=10m >"$ailog" 2>&1 &
 ai=$!

@@ -20,6 +20,7 @@ import (
 //	bk_gateway_detection_frames_total{camera}                  pictures sent to the detectors
 //	bk_gateway_detection_decoded_total{camera}                 pictures decoded
 //	bk_gateway_detection_plugin_errors_total{camera}           failed detector calls
+//	bk_gateway_detection_missed_total{camera}                  units lost while detection was behind
 //	bk_gateway_detection_episodes_total{camera}                alarm transitions emitted
 //	bk_gateway_spool_depth                                     records waiting for the fleet's ack
 //	bk_gateway_spool_bytes                                     their bytes
@@ -46,6 +47,7 @@ type metrics struct {
 
 	info, camUp, camFPS, camFrames, camReconnects        *prometheus.Desc
 	detFrames, detDecoded, detPluginErrors, detEpisodes  *prometheus.Desc
+	detMissed                                            *prometheus.Desc
 	spoolDepth, spoolBytes, spoolDropped, spoolWriteErrs *prometheus.Desc
 	upConnected, upConnects, upPublished, upRetries      *prometheus.Desc
 	upAcked, upInflight, upCommands                      *prometheus.Desc
@@ -67,6 +69,7 @@ func newMetrics(g *Gateway) *metrics {
 		detDecoded:      d("detection_decoded_total", "Pictures decoded for detection.", "camera"),
 		detPluginErrors: d("detection_plugin_errors_total", "Detector calls that failed (plugin down, deadline, refusal).", "camera"),
 		detEpisodes:     d("detection_episodes_total", "Alarm episode transitions emitted.", "camera"),
+		detMissed:       d("detection_missed_total", "Access units lost while detection was behind (slow plugins, a busy CPU); decoding waits for the next IDR after each gap.", "camera"),
 		spoolDepth:      d("spool_depth", "Records waiting for the fleet's ack."),
 		spoolBytes:      d("spool_bytes", "Bytes of the records waiting."),
 		spoolDropped:    d("spool_dropped_total", "Records and snapshots dropped to stay within the spool's budget.", "what"),
@@ -129,6 +132,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			counter(m.detDecoded, ps.Decoded, id)
 			counter(m.detPluginErrors, ps.PluginErrors, id)
 			counter(m.detEpisodes, ps.Episodes, id)
+			counter(m.detMissed, ps.Missed, id)
 		}
 	}
 

@@ -189,6 +189,26 @@ cameras:
 	if d := g.detectionStats()["cam1"]; d.Detections == 0 {
 		t.Errorf("no detections from onnx: %+v", d)
 	}
+	// detection's counters are on /metrics, the units it missed among them
+	mfs, err := g.metricsRegistry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exported := map[string]bool{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "camera" && l.GetValue() == "cam1" {
+					exported[mf.GetName()] = true
+				}
+			}
+		}
+	}
+	for _, name := range []string{"bk_gateway_detection_frames_total", "bk_gateway_detection_missed_total"} {
+		if !exported[name] {
+			t.Errorf("/metrics has no %s for cam1", name)
+		}
+	}
 	// the model's time per frame is in the plugin's state and on the page
 	st := pluginState(g, "onnx")
 	if st.DetectMeanMS <= 0 || st.InferLastMS <= 0 || st.InferLastMS > st.DetectLastMS+1000 {

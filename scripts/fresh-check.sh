@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Runs CI (.ci/run) from a clean clone of this repository's HEAD inside a
-# fresh Debian bookworm root made with debootstrap, so that nothing installed
+# fresh Debian bookworm root made with debootstrap (entered with
+# pivot_root in a mount namespace, see in_root), so that nothing installed
 # by hand on this machine can make it pass. The root gets only what a new
 # machine of our kind starts with (Go at /usr/local/go, gcc, git, make,
 # Node.js with npm, python3, curl); scripts/deps.sh must install the rest
 # from Debian's packages and the Go module proxy, as on a new machine.
 #
-#   bash scripts/fresh-check.sh     # as root: debootstrap, chroot and mount need it
+#   bash scripts/fresh-check.sh     # as root: debootstrap, namespaces and mount need it
 #
 # The debootstrapped base is cached in $FRESH_BASE (default
 # /var/cache/bk-fresh/root) and copied for every run to $FRESH_RUN (default
@@ -17,7 +18,7 @@ export GOTOOLCHAIN=go1.27.3 # the approved Go (see the Makefile); used by .ci/ru
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-[ "$(id -u)" -eq 0 ] || { echo "fresh-check: run as root (debootstrap, chroot and mount need it)" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "fresh-check: run as root (debootstrap, namespaces and mount need it)" >&2; exit 2; }
 base=${FRESH_BASE:-/var/cache/bk-fresh/root}
 run=${FRESH_RUN:-/var/tmp/bk-fresh/run}
 mirror=${FRESH_MIRROR:-http://deb.debian.org/debian}
@@ -26,8 +27,26 @@ if ! command -v debootstrap >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap
 fi
 
-in_root() { chroot "$1" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
-  PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "${@:2}"; }
+# in_root DIR COMMAND...: runs COMMAND with DIR as its root, in a mount
+# namespace of its own whose root DIR is made by pivot_root. Not chroot:
+# the kernel refuses a chrooted process a new user namespace (EPERM from
+# clone), which the package test's qemu namespace needs
+# (scripts/packaging/qemuns); a namespace's own root is not chrooted.
+in_root() {
+  unshare --mount --fork -- /bin/sh -c 'set -e
+    mount --make-rprivate /
+    mount --rbind "$1" "$1"
+    cd "$1"
+    mkdir -p .old-root
+    pivot_root . .old-root
+    cd /
+    [ -e /proc/self ] || mount -t proc proc /proc # umount reads it
+    umount -l /.old-root
+    rmdir /.old-root
+    shift
+    exec /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+      PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"' in-root "$@"
+}
 
 if [ ! -e "$base/.bk-base" ]; then
   echo "fresh-check: debootstrap bookworm into $base (once)"

@@ -639,7 +639,7 @@ func (r *Relay) attachViewer(v *viewer) bool {
 
 // failViewer removes a viewer whose write failed, off the shard's goroutine.
 func (r *Relay) failViewer(v *viewer) {
-	r.spawn(func() { r.removeViewer(v, reasonWriteError) })
+	r.spawn(func() { r.removeViewer(v, v.writeFailure()) })
 }
 
 // removeViewer ends a viewer session; it is idempotent.

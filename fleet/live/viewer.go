@@ -118,7 +118,7 @@ func (v *viewer) catchUp() {
 	for range 16 {
 		if err := v.drain(); err != nil {
 			v.failed.Store(true)
-			v.r.removeViewer(v, reasonWriteError)
+			v.r.removeViewer(v, v.writeFailure())
 			return
 		}
 		if v.cam.head.Load()-v.cursor <= catchUpSlack {
@@ -126,6 +126,19 @@ func (v *viewer) catchUp() {
 		}
 	}
 	v.cam.join(v)
+}
+
+// writeFailure is the reason a viewer whose write failed ends with: closed
+// when its peer connection is closing (the viewer left: pion closes the
+// connection on the browser's DTLS close_notify, its signalling state is
+// closed first, and the writes fail before the state change to closed is
+// reported), else write_error. Without it a viewer that left counted as
+// closed or write_error by which of the two came first.
+func (v *viewer) writeFailure() string {
+	if v.pc != nil && v.pc.SignalingState() == webrtc.SignalingStateClosed {
+		return reasonClosed
+	}
+	return reasonWriteError
 }
 
 // drain writes the packets between the viewer's cursor and the ring's

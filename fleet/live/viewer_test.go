@@ -7,6 +7,7 @@ import (
 
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 // recordSink records what a viewer writes.
@@ -221,5 +222,30 @@ func TestRetransmitFromRing(t *testing.T) {
 	}
 	if got := testCounter(g.r.m.retransmits); got != 2 {
 		t.Fatalf("bk_live_retransmits_total = %v, want 2", got)
+	}
+}
+
+// TestWriteFailureReason: a viewer whose writes fail while its peer
+// connection closes (the browser left: pion closes it on the DTLS
+// close_notify, and the shard's write can fail before the state change is
+// reported) ends as closed, not write_error; with the connection open, a
+// failed write is a write error.
+func TestWriteFailureReason(t *testing.T) {
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &viewer{pc: pc}
+	if got := v.writeFailure(); got != reasonWriteError {
+		t.Errorf("open connection: %s, want %s", got, reasonWriteError)
+	}
+	if err := pc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := v.writeFailure(); got != reasonClosed {
+		t.Errorf("closed connection: %s, want %s", got, reasonClosed)
+	}
+	if got := (&viewer{}).writeFailure(); got != reasonWriteError {
+		t.Errorf("no connection (HLS): %s, want %s", got, reasonWriteError)
 	}
 }

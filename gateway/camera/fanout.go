@@ -9,7 +9,8 @@ type Subscription struct {
 	src     *Source
 	ch      chan AccessUnit
 	dropped atomic.Uint64
-	closed  bool // guarded by src.mu
+	seen    uint64 // dropped when Gap last looked; the receiver's own
+	closed  bool   // guarded by src.mu
 }
 
 // C is the channel of access units. It is closed by Close, and by the
@@ -19,6 +20,21 @@ func (sub *Subscription) C() <-chan AccessUnit { return sub.ch }
 // Dropped is how many units this subscriber missed because its channel was
 // full.
 func (sub *Subscription) Dropped() uint64 { return sub.dropped.Load() }
+
+// Gap reports whether units were dropped for this subscriber since Gap
+// last looked. Call it after each receive, from the receiving goroutine:
+// the unit just received may follow lost ones, so a decoder or a packer
+// must wait for the next random-access unit (P units after a gap have
+// lost their references). The unit may also be from before the gap (the
+// count is read after it was queued); waiting is safe either way.
+func (sub *Subscription) Gap() bool {
+	d := sub.dropped.Load()
+	if d == sub.seen {
+		return false
+	}
+	sub.seen = d
+	return true
+}
 
 // Close stops the subscription and closes C. It may be called more than once.
 func (sub *Subscription) Close() {

@@ -70,6 +70,7 @@ type Pipeline struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	sub    *camera.Subscription // set by Start
 	stats  counters
 }
 
@@ -97,7 +98,7 @@ type Stats struct {
 
 type counters struct {
 	units, decoded, sampled, corrupt        atomic.Uint64
-	missed, skipped                         atomic.Uint64
+	skipped                                 atomic.Uint64
 	pluginCalls, pluginErrors               atomic.Uint64
 	detections, dropped, episodes, emitErrs atomic.Uint64
 }
@@ -105,9 +106,14 @@ type counters struct {
 // Stats returns the counters.
 func (p *Pipeline) Stats() Stats {
 	c := &p.stats
+	var missed uint64
+	if p.sub != nil {
+		missed = p.sub.Dropped()
+	}
 	return Stats{
-		Units: c.units.Load(), Decoded: c.decoded.Load(), Sampled: c.sampled.Load(), Corrupt: c.corrupt.Load(),
-		Missed: c.missed.Load(), Skipped: c.skipped.Load(),
+		Missed: missed,
+		Units:  c.units.Load(), Decoded: c.decoded.Load(), Sampled: c.sampled.Load(), Corrupt: c.corrupt.Load(),
+		Skipped:     c.skipped.Load(),
 		PluginCalls: c.pluginCalls.Load(), PluginErrors: c.pluginErrors.Load(),
 		Detections: c.detections.Load(), Dropped: c.dropped.Load(), Episodes: c.episodes.Load(),
 	}
@@ -129,11 +135,11 @@ func (p *Pipeline) Start(ctx context.Context) error {
 	}
 	ctx, p.cancel = context.WithCancel(ctx)
 	p.done = make(chan struct{})
-	sub := p.Source.Subscribe(32)
+	p.sub = p.Source.Subscribe(32)
 	go func() {
 		defer close(p.done)
-		defer sub.Close()
-		p.run(ctx, sub)
+		defer p.sub.Close()
+		p.run(ctx, p.sub)
 	}()
 	return nil
 }
@@ -155,7 +161,6 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 		codec   string
 		sampler = decode.Sampler{FPS: p.FPS}
 		tick    = time.NewTicker(time.Second)
-		missed  uint64 // sub.Dropped() when last looked at
 	)
 	defer tick.Stop()
 	defer func() {
@@ -179,19 +184,12 @@ func (p *Pipeline) run(ctx context.Context, sub *camera.Subscription) {
 				return
 			}
 			p.stats.units.Add(1)
-			if d := sub.Dropped(); d != missed {
+			if sub.Gap() && dec != nil {
 				// Units were lost while this pipeline was behind (a slow
-				// plugin, a starved core): a P unit after the gap has lost
-				// its reference, and the decoder would hand on a smeared
-				// picture for the detectors to see things in. Decoding
-				// starts again at the next IDR. The unit in hand may be from
-				// before the gap (the count is read after it was queued);
-				// waiting for the IDR is safe either way.
-				missed = d
-				p.stats.missed.Store(d)
-				if dec != nil {
-					dec.Reset()
-				}
+				// plugin, a starved core): decoded, the P units after the
+				// gap would be smeared pictures for the detectors to see
+				// things in. Decoding starts again at the next IDR.
+				dec.Reset()
 			}
 			if !sampler.Feed(au.IDR, au.PTS) {
 				continue // IDR-only, or no picture left in this GOP is wanted

@@ -546,10 +546,9 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 		}
 	}()
 	var (
-		seenDropped uint64
-		burstStart  time.Time
-		burstBytes  int
-		pace        = time.NewTimer(time.Hour)
+		burstStart time.Time
+		burstBytes int
+		pace       = time.NewTimer(time.Hour)
 	)
 	pace.Stop()
 	defer pace.Stop()
@@ -572,8 +571,7 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 		if !ok {
 			return ErrSourceClosed
 		}
-		if d := sub.Dropped(); d != seenDropped {
-			seenDropped = d
+		if sub.Gap() {
 			pk.waitKey = true
 		}
 		m, _ := p.Source.Media()
@@ -612,7 +610,7 @@ func (p *Publisher) stream(track *webrtc.TrackLocalStaticRTP, connected, lost <-
 		}
 		p.stats.Units, p.stats.Packets, p.stats.Bytes = pk.units, pk.packets, pk.bytes
 		p.stats.Keyframes, p.stats.Skipped, p.stats.Discontinuities = pk.keyframes, pk.skipped, pk.discontinuities
-		p.stats.ParamsInserted, p.stats.Dropped = pk.paramsAdded, seenDropped
+		p.stats.ParamsInserted, p.stats.Dropped = pk.paramsAdded, sub.Dropped()
 		p.stats.WriteErrors += writeErrs
 		st := p.stats
 		p.statsMu.Unlock()

@@ -1,6 +1,7 @@
 // Package headless runs headless Chromium for tests (chromedp), with the
 // flags the project's browser tests share: no sandbox, GPU, QUIC,
-// first-run, background networking, component updates or sync.
+// first-run, background networking, component updates or sync, and at
+// most four renderer processes where tabs can share them.
 //
 // One Chromium serves a whole test binary, and every session gets a
 // browser context of its own (Target.createBrowserContext): cookies,
@@ -80,6 +81,11 @@ func start(extra []chromedp.ExecAllocatorOption) (context.Context, error) {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
+		// Tabs of one site in one browser context share up to four
+		// renderers rather than starting one each (browser contexts never
+		// share one). e2e's TestLiveManyViewers opens 20 viewers' tabs
+		// at once: 44 to 35 CPU-s on the test machine.
+		chromedp.Flag("renderer-process-limit", "4"),
 		chromedp.UserDataDir(browser.dir),
 	}, extra...)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)

@@ -10,15 +10,15 @@ import (
 
 // canvas is a frame being drawn.
 //
-// Its pixel loops (rect, ellipse, and infrared and noise below) are
-// go:norace. make test runs with -race, and there every access to the
-// picture was checked by the race detector, one call each: a frame is
-// 230,400 pixels, and rendering took 10 ms a frame against 3 without it
-// (the held-out evaluation and the scene tests render some 3,000). They
-// touch only the picture being drawn, which Render made and has not
-// returned yet, and their own locals: nothing another goroutine can
-// see. They do not call copy: under -race the runtime checks a copy's
-// ranges whatever the caller.
+// The race detector is off (the norace directive) for its pixel loops:
+// rect, ellipse, and infrared and noise below. make test runs with
+// -race, and there every access to the picture was checked, one call
+// each: a frame is 230,400 pixels, and rendering took 10 ms a frame
+// against 3 without it (the held-out evaluation and the scene tests
+// render some 3,000). They touch only the picture being drawn, which
+// Render made and has not returned yet, and their own locals: nothing
+// another goroutine can see. They do not call copy: under -race the
+// runtime checks a copy's ranges whatever the caller.
 type canvas struct{ img *image.RGBA }
 
 //go:norace

@@ -111,9 +111,8 @@ func (p *Pipeline) Stats() Stats {
 		missed = p.sub.Dropped()
 	}
 	return Stats{
-		Missed: missed,
-		Units:  c.units.Load(), Decoded: c.decoded.Load(), Sampled: c.sampled.Load(), Corrupt: c.corrupt.Load(),
-		Skipped:     c.skipped.Load(),
+		Units: c.units.Load(), Decoded: c.decoded.Load(), Sampled: c.sampled.Load(), Corrupt: c.corrupt.Load(),
+		Missed: missed, Skipped: c.skipped.Load(),
 		PluginCalls: c.pluginCalls.Load(), PluginErrors: c.pluginErrors.Load(),
 		Detections: c.detections.Load(), Dropped: c.dropped.Load(), Episodes: c.episodes.Load(),
 	}

@@ -13,12 +13,12 @@ const palette = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f
 const replaceMerge = {replaceMerge: ["series", "xAxis", "yAxis"]};
 
 /** Whether ECharts is loaded. */
-export function available() { return typeof window.echarts === "object" && !!window.echarts.init; }
+function available() { return typeof window.echarts === "object" && !!window.echarts.init; }
 
 let loading = null;
 
 /** Loads ECharts once; resolves whether it is available. A failed load is tried again by the next call. */
-export function load() {
+function load() {
   if (available()) return Promise.resolve(true);
   if (!loading) {
     loading = new Promise(res => {
